@@ -1,0 +1,145 @@
+//! The contact record and its JSON form (FILTER.md "Contact JSON").
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::value::Value;
+
+/// Per-field verification flags of contact info (R-CON-2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verified {
+    /// `profile.email` is verified.
+    pub email: bool,
+    /// `profile.mobileNumber` is verified.
+    pub mobile_number: bool,
+}
+
+/// One contact of a channel.
+///
+/// `profile` is keyed by the name under `profile.` (`"email"`, `"city"`). Values of
+/// archived keys stay in `profile` (R-SCH-5); the book leaves them out of what it shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    /// Unique, opaque, sorts in creation order.
+    pub id: String,
+    /// The site account id of a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    /// Whether this contact is a member (has a `memberId`).
+    #[serde(default)]
+    pub member: bool,
+    /// Profile values by name under `profile.`.
+    #[serde(default)]
+    pub profile: BTreeMap<String, Value>,
+    /// Hierarchical tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Import tags, oldest first, at most 30 (R-IMP-9).
+    #[serde(default)]
+    pub user_import_tags: Vec<String>,
+    /// Verification of email and mobile number (R-CON-2).
+    #[serde(default)]
+    pub verified: Verified,
+    /// Opted out of email; absent until set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe_email: Option<bool>,
+    /// Opted out of texting; absent until set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe_texting: Option<bool>,
+    /// Blocked (R-CON-6).
+    #[serde(default)]
+    pub blocked: bool,
+    /// Hidden by the MU limit (R-MU-2).
+    #[serde(default)]
+    pub hidden: bool,
+    /// Whether the contact has ever booted (R-CON-3).
+    #[serde(default)]
+    pub booted: bool,
+    /// Creation time.
+    #[serde(with = "crate::value::serde_datetime")]
+    pub created_at: DateTime<Utc>,
+    /// Last write time.
+    #[serde(with = "crate::value::serde_datetime")]
+    pub updated_at: DateTime<Utc>,
+    /// Last visit (or creation by a manager) time.
+    #[serde(with = "crate::value::serde_datetime")]
+    pub last_seen_at: DateTime<Utc>,
+    /// Number of sessions (R-CON-3).
+    #[serde(default)]
+    pub session_count: u64,
+}
+
+impl Contact {
+    /// A new, empty contact with the given id, created at `now`.
+    pub fn new(id: String, now: DateTime<Utc>) -> Contact {
+        Contact {
+            id,
+            member_id: None,
+            member: false,
+            profile: BTreeMap::new(),
+            tags: Vec::new(),
+            user_import_tags: Vec::new(),
+            verified: Verified::default(),
+            unsubscribe_email: None,
+            unsubscribe_texting: None,
+            blocked: false,
+            hidden: false,
+            booted: false,
+            created_at: now,
+            updated_at: now,
+            last_seen_at: now,
+            session_count: 0,
+        }
+    }
+
+    /// The stored email, if any.
+    pub fn email(&self) -> Option<&str> {
+        match self.profile.get("email") {
+            Some(Value::Email(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The stored mobile number (E.164), if any.
+    pub fn mobile_number(&self) -> Option<&str> {
+        match self.profile.get("mobileNumber") {
+            Some(Value::Phone(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The name, if any.
+    pub fn name(&self) -> Option<&str> {
+        match self.profile.get("name") {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Display name: name, else mobile number, else email (R-CON-10).
+    pub fn display_name(&self) -> Option<&str> {
+        self.name()
+            .or_else(|| self.mobile_number())
+            .or_else(|| self.email())
+    }
+
+    /// Whether the contact counts toward MU when visible and unblocked (R-MU-1): it has a
+    /// `memberId`, an email or a mobile number.
+    pub fn has_contact_info(&self) -> bool {
+        self.member_id.is_some() || self.email().is_some() || self.mobile_number().is_some()
+    }
+
+    /// Whether the contact counts toward MU now (R-MU-1).
+    pub fn counts_for_mu(&self) -> bool {
+        self.has_contact_info() && !self.blocked && !self.hidden
+    }
+
+    /// The contact's JSON (FILTER.md), as a `serde_json::Value`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}

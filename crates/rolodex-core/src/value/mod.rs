@@ -1,0 +1,144 @@
+//! Field types and typed values, and their parsing from text (R-VAL) and canonical
+//! formatting back to text (R-VAL-10).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The type of a data key (R-SCH-2). Serialised by its camelCase name (`"listOfNumber"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FieldType {
+    /// Any text, NFC-normalised.
+    String,
+    /// A 64-bit float; integers exact up to ±2^53.
+    Number,
+    /// `true` / `false`.
+    Boolean,
+    /// A calendar date `YYYY-MM-DD`.
+    Date,
+    /// An instant, held in UTC with millisecond precision.
+    Datetime,
+    /// A list of strings.
+    List,
+    /// A list of numbers.
+    ListOfNumber,
+    /// A list of hierarchical tags (`basic/level1`).
+    Tag,
+    /// A phone number in E.164.
+    MobileNumber,
+    /// A phone number in E.164.
+    LandlineNumber,
+    /// An email address, domain lower-cased.
+    Email,
+}
+
+impl FieldType {
+    /// Every field type, in R-SCH-2 order.
+    pub const ALL: [FieldType; 11] = [
+        FieldType::String,
+        FieldType::Number,
+        FieldType::Boolean,
+        FieldType::Date,
+        FieldType::Datetime,
+        FieldType::List,
+        FieldType::ListOfNumber,
+        FieldType::Tag,
+        FieldType::MobileNumber,
+        FieldType::LandlineNumber,
+        FieldType::Email,
+    ];
+
+    /// The type's name as in R-SCH-2 (`"mobileNumber"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::String => "string",
+            FieldType::Number => "number",
+            FieldType::Boolean => "boolean",
+            FieldType::Date => "date",
+            FieldType::Datetime => "datetime",
+            FieldType::List => "list",
+            FieldType::ListOfNumber => "listOfNumber",
+            FieldType::Tag => "tag",
+            FieldType::MobileNumber => "mobileNumber",
+            FieldType::LandlineNumber => "landlineNumber",
+            FieldType::Email => "email",
+        }
+    }
+
+    /// Whether values of this type are lists (`list`, `listOfNumber`, `tag`).
+    pub fn is_list(self) -> bool {
+        matches!(
+            self,
+            FieldType::List | FieldType::ListOfNumber | FieldType::Tag
+        )
+    }
+
+    /// Whether values of this type are phone numbers.
+    pub fn is_phone(self) -> bool {
+        matches!(self, FieldType::MobileNumber | FieldType::LandlineNumber)
+    }
+
+    /// Whether values of this type are text (string, email, phones).
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            FieldType::String | FieldType::Email | FieldType::MobileNumber | FieldType::LandlineNumber
+        )
+    }
+}
+
+impl std::fmt::Display for FieldType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for FieldType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        FieldType::ALL
+            .iter()
+            .copied()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                Error::validation(
+                    Some(s),
+                    "one of string, number, boolean, date, datetime, list, listOfNumber, tag, mobileNumber, landlineNumber, email",
+                    "unknown field type",
+                )
+            })
+    }
+}
+
+/// A typed value of a data key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Text, NFC-normalised.
+    String(String),
+    /// A finite number; integers are exact up to ±2^53.
+    Number(f64),
+    /// A boolean.
+    Boolean(bool),
+    /// A calendar date.
+    Date(NaiveDate),
+    /// An instant in UTC, millisecond precision.
+    Datetime(DateTime<Utc>),
+    /// A list of strings.
+    List(Vec<String>),
+    /// A list of numbers.
+    ListOfNumber(Vec<f64>),
+    /// A list of tags of at most two levels.
+    Tag(Vec<String>),
+    /// A phone number in E.164 (`+821020203030`).
+    Phone(String),
+    /// An email address with its domain lower-cased.
+    Email(String),
+}
+
+mod format;
+mod parse;
+
+pub use format::{format_datetime, format_number, number_json, serde_datetime};
+pub use parse::{normalize_email, normalize_phone, parse_date, parse_datetime, parse_value};

@@ -1,0 +1,1 @@
+pub use rolodex_core::*;
