@@ -155,7 +155,11 @@ impl<'de> Deserialize<'de> for Value {
                 FieldType::ListOfNumber
             }
             serde_json::Value::Array(_) => FieldType::List,
-            _ => return Err(D::Error::custom("expected a string, number, boolean or array")),
+            _ => {
+                return Err(D::Error::custom(
+                    "expected a string, number, boolean or array",
+                ))
+            }
         };
         Value::from_json(ft, &j).map_err(D::Error::custom)
     }

@@ -84,7 +84,10 @@ impl FieldType {
     pub fn is_text(self) -> bool {
         matches!(
             self,
-            FieldType::String | FieldType::Email | FieldType::MobileNumber | FieldType::LandlineNumber
+            FieldType::String
+                | FieldType::Email
+                | FieldType::MobileNumber
+                | FieldType::LandlineNumber
         )
     }
 }
