@@ -247,6 +247,9 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
     }
     if !target.blocked {
         crate::mu::enforce_limit(tx, Some(&target.id))?;
+        // Nobody else left to hide (a limit of 0): the visible MU never exceeds the limit,
+        // so the visitor itself stays hidden.
+        crate::mu::enforce_limit(tx, None)?;
     }
     Ok(tx.get(&target.id)?.unwrap_or(target))
 }

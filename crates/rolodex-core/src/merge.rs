@@ -325,6 +325,8 @@ pub(crate) fn unmerge(tx: &mut Tx, merge_id: &str) -> Result<(Contact, Contact)>
     back.blocked = false;
     crate::mu::place_manager_write(tx, &mut back, false)?;
     tx.put(back.clone())?;
+    // The survivor may have lost the contact info that made it count.
+    crate::mu::fill_room(tx)?;
     tx.op(Op::PutMerge(Box::new(MergeRecord {
         state: MergeState::Void {
             reason: "it was undone".into(),
