@@ -342,6 +342,11 @@ fn conformance_vectors() {
     for p in &problems {
         eprintln!("FAIL {p}");
     }
-    println!("vectors: {passed} passed, {failed} failed, {skipped} skipped");
+    // Written to stderr directly so that the closing line shows even when the test passes.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "vectors: {passed} passed, {failed} failed, {skipped} skipped"
+    );
     assert!(problems.is_empty(), "{} vector problems", problems.len());
 }
