@@ -7,10 +7,16 @@
 
 pub mod contact;
 pub mod error;
+pub mod filter;
 pub mod schema;
+pub mod text;
 pub mod value;
 
 pub use contact::{Contact, Verified};
 pub use error::{Error, ErrorKind, Result};
+pub use filter::{
+    compile, compile_query, search_scan, CompiledQuery, EvalCtx, Filter, Include, Op, Page, Plan,
+    Query, QuickSearch, SortKey, SortOrder, SortSpec, Terms,
+};
 pub use schema::{KeyDef, Schema};
 pub use value::{parse_value, FieldType, Value};
