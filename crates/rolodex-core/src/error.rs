@@ -98,7 +98,11 @@ fn text_part(text: &Option<String>) -> String {
 #[non_exhaustive]
 pub enum Error {
     /// A value or option is invalid (R-VAL, R-SCH-7, R-IMP-3).
-    #[error("invalid value{}{}: {message}; expected {expected}", key_part(key), text_part(text))]
+    #[error(
+        "invalid value{}{}: {message}; expected {expected}",
+        key_part(key),
+        text_part(text)
+    )]
     Validation {
         /// The data key at fault, when there is one.
         key: Option<String>,
@@ -144,7 +148,9 @@ pub enum Error {
         message: String,
     },
     /// Another import is running on this channel (R-IMP-15).
-    #[error("an import is already running on channel {channel:?}; wait for it to finish and try again")]
+    #[error(
+        "an import is already running on channel {channel:?}; wait for it to finish and try again"
+    )]
     ImportInProgress {
         /// The channel.
         channel: String,

@@ -95,7 +95,8 @@ impl Default for Schema {
 /// Checks a custom key's name: `profile.` then a camelCase name of ASCII letters and digits
 /// starting with a lower-case letter, at most 64 characters (R-SCH-1).
 pub fn check_custom_key_name(key: &str) -> Result<&str> {
-    let expected = "`profile.<camelCaseName>`: a lower-case letter, then letters and digits (at most 64)";
+    let expected =
+        "`profile.<camelCaseName>`: a lower-case letter, then letters and digits (at most 64)";
     let name = key.strip_prefix("profile.").ok_or_else(|| {
         Error::validation(
             Some(key),
@@ -373,24 +374,27 @@ mod tests {
     #[test]
     fn r_sch_1_builtins_and_system_fields() {
         let s = Schema::new();
-        assert_eq!(
-            s.get("profile.email").unwrap().field_type,
-            FieldType::Email
-        );
+        assert_eq!(s.get("profile.email").unwrap().field_type, FieldType::Email);
         assert_eq!(s.get("sessionCount").unwrap().field_type, FieldType::Number);
         assert_eq!(s.get("tags").unwrap().field_type, FieldType::Tag);
-        assert_eq!(
-            s.get("userImportTags").unwrap().field_type,
-            FieldType::List
-        );
+        assert_eq!(s.get("userImportTags").unwrap().field_type, FieldType::List);
         assert!(s.get("profile.city").is_none());
     }
 
     #[test]
     fn r_sch_1_custom_key_names() {
         let mut s = Schema::new();
-        assert!(s.define("profile.lastOrderAt", FieldType::Datetime).unwrap());
-        for bad in ["city", "profile.", "profile.City", "profile.my-key", "profile.a b", "profile.ä"] {
+        assert!(s
+            .define("profile.lastOrderAt", FieldType::Datetime)
+            .unwrap());
+        for bad in [
+            "city",
+            "profile.",
+            "profile.City",
+            "profile.my-key",
+            "profile.a b",
+            "profile.ä",
+        ] {
             let e = s.define(bad, FieldType::String).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::Validation, "{bad}");
         }
@@ -436,7 +440,10 @@ mod tests {
         s.reorder(&["profile.city".into(), "profile.name".into()])
             .unwrap();
         let keys: Vec<_> = s.keys().iter().map(|k| k.key.as_str()).collect();
-        assert_eq!(&keys[..3], &["profile.city", "profile.name", "profile.email"]);
+        assert_eq!(
+            &keys[..3],
+            &["profile.city", "profile.name", "profile.email"]
+        );
         assert!(s.reorder(&["profile.nope".into()]).is_err());
         assert!(s
             .reorder(&["profile.city".into(), "profile.city".into()])
@@ -453,7 +460,10 @@ mod tests {
         s.restore("profile.city").unwrap();
         assert!(s.writable("profile.city").is_ok());
         assert!(s.archive("profile.email").is_err());
-        assert_eq!(s.archive("profile.nope").unwrap_err().kind(), crate::ErrorKind::NotFound);
+        assert_eq!(
+            s.archive("profile.nope").unwrap_err().kind(),
+            crate::ErrorKind::NotFound
+        );
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub(crate) fn phone_digits_match(e164: &str, f: impl Fn(&str) -> bool) -> bool {
     if f(&digits(e164)) {
         return true;
     }
-    vfns::national_number_digits_local(e164).is_some_and(|n| f(&n))
+    vfns::national_number_digits(e164).is_some_and(|n| f(&n))
 }
 
 impl CompiledCondition {

@@ -29,7 +29,9 @@ pub fn format_number(n: f64) -> String {
 
 /// Rewrites ryu's `1.5e-7` / `1e21` as plain decimal digits.
 fn expand_exponent(s: &str) -> String {
-    let (mantissa, exp) = s.split_once(['e', 'E']).expect("has exponent");
+    let Some((mantissa, exp)) = s.split_once(['e', 'E']) else {
+        return s.to_string();
+    };
     let exp: i32 = exp.parse().unwrap_or(0);
     let (neg, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => (true, m),
@@ -44,11 +46,11 @@ fn expand_exponent(s: &str) -> String {
     }
     if point <= 0 {
         out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-point) as usize));
+        out.extend(std::iter::repeat('0').take((-point) as usize));
         out.push_str(digits.trim_end_matches('0'));
     } else if point as usize >= digits.len() {
         out.push_str(&digits);
-        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+        out.extend(std::iter::repeat('0').take(point as usize - digits.len()));
     } else {
         let (a, b) = digits.split_at(point as usize);
         out.push_str(a);
@@ -155,7 +157,11 @@ impl<'de> Deserialize<'de> for Value {
                 FieldType::ListOfNumber
             }
             serde_json::Value::Array(_) => FieldType::List,
-            _ => return Err(D::Error::custom("expected a string, number, boolean or array")),
+            _ => {
+                return Err(D::Error::custom(
+                    "expected a string, number, boolean or array",
+                ))
+            }
         };
         Value::from_json(ft, &j).map_err(D::Error::custom)
     }

@@ -84,7 +84,10 @@ impl FieldType {
     pub fn is_text(self) -> bool {
         matches!(
             self,
-            FieldType::String | FieldType::Email | FieldType::MobileNumber | FieldType::LandlineNumber
+            FieldType::String
+                | FieldType::Email
+                | FieldType::MobileNumber
+                | FieldType::LandlineNumber
         )
     }
 }
@@ -137,8 +140,39 @@ pub enum Value {
     Email(String),
 }
 
+mod datetime;
+mod email;
 mod format;
+mod list;
+mod number;
 mod parse;
+mod phone;
 
 pub use format::{format_datetime, format_number, number_json, serde_datetime};
 pub use parse::{normalize_email, normalize_phone, parse_date, parse_datetime, parse_value};
+pub use phone::national_number_digits;
+
+/// Reference implementations and fast paths, exposed for the differential tests and the
+/// benchmark. Not part of the stable API.
+#[doc(hidden)]
+pub mod internals {
+    /// The plain `phonenumber` crate: `parse(None, text)` + `is_valid`, as E.164.
+    pub fn phone_crate(text: &str) -> Option<String> {
+        super::phone::crate_normalize(text.trim()).ok()
+    }
+
+    /// The phone fast path alone: `None` when it does not handle the text, else its verdict.
+    pub fn phone_fast(text: &str) -> Option<Option<String>> {
+        super::phone::fast_normalize(text.trim()).map(|r| r.ok())
+    }
+
+    /// `email_address` strict-mode verdict.
+    pub fn email_crate(text: &str) -> bool {
+        super::email::crate_verdict(text)
+    }
+
+    /// The email byte-level fast path: `None` when it defers to the crate.
+    pub fn email_fast(text: &str) -> Option<bool> {
+        super::email::fast_verdict(text).map(|r| r.is_ok())
+    }
+}

@@ -1,43 +1,171 @@
-//! Parsing of text and JSON into typed values (R-VAL-1..9). TO BE IMPLEMENTED.
+//! Parsing of text and JSON into typed values (R-VAL-1..9).
+//!
+//! The per-type parsers live in sibling modules (`number`, `datetime`, `email`, `phone`,
+//! `list`); this module trims, dispatches and converts JSON.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
-use super::{FieldType, Value};
-use crate::error::Result;
+use super::{datetime, email, list, number, phone, FieldType, Value};
+use crate::error::{Error, Result};
+use crate::schema::MAX_STRING_CHARS;
+
+/// What a string value must look like (R-SCH-7).
+pub(crate) const EXPECTED_STRING: &str = "text of at most 512 characters";
+/// What a boolean must look like (R-VAL-6).
+pub(crate) const EXPECTED_BOOLEAN: &str = "true/yes/y/1 or false/no/n/0 (any case)";
 
 /// Parses a cell of text as a value of type `ft` (R-VAL). The text is trimmed first; an
 /// empty cell is a `Validation` error here (callers decide what empty means).
 pub fn parse_value(ft: FieldType, text: &str) -> Result<Value> {
-    let _ = (ft, text);
-    todo!()
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(Error::validation(
+            Some(text),
+            expected_for(ft),
+            "the value is empty",
+        ));
+    }
+    match ft {
+        FieldType::String => parse_string(t).map(Value::String),
+        FieldType::Number => number::parse_number(t).map(Value::Number),
+        FieldType::Boolean => parse_boolean(t).map(Value::Boolean),
+        FieldType::Date => datetime::parse_date_trimmed(t).map(Value::Date),
+        FieldType::Datetime => datetime::parse_datetime_trimmed(t).map(Value::Datetime),
+        FieldType::List => list::parse_string_list(t).map(Value::List),
+        FieldType::ListOfNumber => list::parse_number_list(t).map(Value::ListOfNumber),
+        FieldType::Tag => list::parse_tag_list(t).map(Value::Tag),
+        FieldType::MobileNumber | FieldType::LandlineNumber => {
+            phone::normalize_phone_trimmed(t).map(Value::Phone)
+        }
+        FieldType::Email => email::normalize_email_trimmed(t).map(Value::Email),
+    }
+}
+
+/// The format expected for a field type, as named in error messages (R-VAL-9).
+pub(crate) fn expected_for(ft: FieldType) -> &'static str {
+    match ft {
+        FieldType::String => EXPECTED_STRING,
+        FieldType::Number => number::EXPECTED_NUMBER,
+        FieldType::Boolean => EXPECTED_BOOLEAN,
+        FieldType::Date => datetime::EXPECTED_DATE,
+        FieldType::Datetime => datetime::EXPECTED_DATETIME,
+        FieldType::List => list::EXPECTED_LIST,
+        FieldType::ListOfNumber => list::EXPECTED_NUMBER_LIST,
+        FieldType::Tag => list::EXPECTED_TAGS,
+        FieldType::MobileNumber | FieldType::LandlineNumber => phone::EXPECTED_PHONE,
+        FieldType::Email => email::EXPECTED_EMAIL,
+    }
+}
+
+/// NFC-normalises `s` (without copying when it is already NFC).
+pub(crate) fn nfc(s: &str) -> String {
+    if s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        s.to_string()
+    } else {
+        s.nfc().collect()
+    }
+}
+
+/// NFC-normalises a string and checks the 512-character limit (R-SCH-7).
+pub(crate) fn checked_string(s: &str, expected: &str) -> Result<String> {
+    let n = nfc(s);
+    // Bytes ≥ characters, so only long texts need counting.
+    if n.len() > MAX_STRING_CHARS {
+        let chars = n.chars().count();
+        if chars > MAX_STRING_CHARS {
+            return Err(Error::validation(
+                Some(s),
+                expected,
+                format!(
+                    "the text has {chars} characters, more than the limit of {MAX_STRING_CHARS}"
+                ),
+            ));
+        }
+    }
+    Ok(n)
+}
+
+fn parse_string(t: &str) -> Result<String> {
+    checked_string(t, EXPECTED_STRING)
+}
+
+fn parse_boolean(t: &str) -> Result<bool> {
+    const TRUE: [&str; 4] = ["true", "yes", "y", "1"];
+    const FALSE: [&str; 4] = ["false", "no", "n", "0"];
+    if TRUE.iter().any(|w| w.eq_ignore_ascii_case(t)) {
+        Ok(true)
+    } else if FALSE.iter().any(|w| w.eq_ignore_ascii_case(t)) {
+        Ok(false)
+    } else {
+        Err(Error::validation(
+            Some(t),
+            EXPECTED_BOOLEAN,
+            "not a boolean",
+        ))
+    }
+}
+
+fn wrong_json(ft: FieldType, json: &serde_json::Value, native: &str) -> Error {
+    let got = match json {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    };
+    let text = json.to_string();
+    Error::validation(
+        Some(&text),
+        format!("{native} or text: {}", expected_for(ft)),
+        format!("got {got}, which is not a value of type {ft}"),
+    )
 }
 
 /// See [`Value::from_json`].
 pub(crate) fn from_json(ft: FieldType, json: &serde_json::Value) -> Result<Value> {
-    let _ = (ft, json);
-    todo!()
+    use serde_json::Value as J;
+    if let J::String(s) = json {
+        return parse_value(ft, s);
+    }
+    match (ft, json) {
+        (FieldType::Number, J::Number(n)) => number::check_json_number(n).map(Value::Number),
+        (FieldType::Number, _) => Err(wrong_json(ft, json, "a JSON number")),
+        (FieldType::Boolean, J::Bool(b)) => Ok(Value::Boolean(*b)),
+        (FieldType::Boolean, _) => Err(wrong_json(ft, json, "a JSON boolean")),
+        (FieldType::Datetime, J::Number(n)) => match n.as_u64() {
+            Some(ms) => datetime::parse_datetime_trimmed(&ms.to_string()).map(Value::Datetime),
+            None => Err(wrong_json(ft, json, "a JSON string or epoch milliseconds")),
+        },
+        (FieldType::List, J::Array(items)) => list::json_string_list(items).map(Value::List),
+        (FieldType::Tag, J::Array(items)) => list::json_tag_list(items).map(Value::Tag),
+        (FieldType::ListOfNumber, J::Array(items)) => {
+            list::json_number_list(items).map(Value::ListOfNumber)
+        }
+        (FieldType::List | FieldType::Tag | FieldType::ListOfNumber, _) => {
+            Err(wrong_json(ft, json, "a JSON array"))
+        }
+        _ => Err(wrong_json(ft, json, "a JSON string")),
+    }
 }
 
-/// Parses a datetime in any form of R-VAL-5.
+/// Parses a datetime in any form of R-VAL-5 (trimmed first).
 pub fn parse_datetime(text: &str) -> Result<DateTime<Utc>> {
-    let _ = text;
-    todo!()
+    datetime::parse_datetime_trimmed(text.trim())
 }
 
-/// Parses a date `YYYY-MM-DD` (R-VAL-5).
+/// Parses a date `YYYY-MM-DD` (R-VAL-5; trimmed first).
 pub fn parse_date(text: &str) -> Result<NaiveDate> {
-    let _ = text;
-    todo!()
+    datetime::parse_date_trimmed(text.trim())
 }
 
-/// Normalises a phone number with a country code to E.164 (R-VAL-2).
+/// Normalises a phone number with a country code to E.164 (R-VAL-2; trimmed first).
 pub fn normalize_phone(text: &str) -> Result<String> {
-    let _ = text;
-    todo!()
+    phone::normalize_phone_trimmed(text.trim())
 }
 
-/// Validates an email address and lower-cases its domain (R-VAL-3).
+/// Validates an email address and lower-cases its domain (R-VAL-3; trimmed first).
 pub fn normalize_email(text: &str) -> Result<String> {
-    let _ = text;
-    todo!()
+    email::normalize_email_trimmed(text.trim())
 }

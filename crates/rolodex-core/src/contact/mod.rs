@@ -143,3 +143,93 @@ impl Contact {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 }
+
+/// A lead added by hand (API.md "New lead"): at least one of email and mobile number.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewLead {
+    /// The email, parsed by R-VAL-3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The mobile number, parsed by R-VAL-2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile_number: Option<String>,
+    /// The name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Other profile values by name (`"city"` or `"profile.city"`): native JSON of the key's
+    /// type, or text parsed by R-VAL.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub profile: serde_json::Map<String, serde_json::Value>,
+    /// Tags (R-VAL-8).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+impl NewLead {
+    /// A lead with this email.
+    pub fn email(email: impl Into<String>) -> NewLead {
+        NewLead {
+            email: Some(email.into()),
+            ..NewLead::default()
+        }
+    }
+
+    /// A lead with this mobile number.
+    pub fn mobile(number: impl Into<String>) -> NewLead {
+        NewLead {
+            mobile_number: Some(number.into()),
+            ..NewLead::default()
+        }
+    }
+
+    /// Sets the name.
+    pub fn with_name(mut self, name: impl Into<String>) -> NewLead {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+/// A visit of a contact's browser or app (API.md "Boot"). With `member_id` it is a login.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Boot {
+    /// The contact the browser knows itself as, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
+    /// The site account id: makes the boot a login (R-CON-4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    /// Profile values from the site; contact info given here is unverified (R-CON-2).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub profile: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A medium of marketing messages, for opt-outs and audiences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Medium {
+    /// Email; opt-out field `unsubscribeEmail`.
+    Email,
+    /// Texting; opt-out field `unsubscribeTexting`.
+    Texting,
+}
+
+/// The result of a bulk action (R-CON-7): `{"done": N, "failed": [{"id", "reason"}]}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BulkResult {
+    /// Contacts changed.
+    pub done: u64,
+    /// Contacts not changed, with reasons.
+    pub failed: Vec<BulkFailure>,
+}
+
+/// One contact a bulk action could not change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkFailure {
+    /// The contact's id.
+    pub id: String,
+    /// Why.
+    pub reason: String,
+}
+pub(crate) mod ops;

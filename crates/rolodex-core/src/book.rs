@@ -1,0 +1,490 @@
+//! [`ContactBook`]: one channel's contacts over a store. An owned, `Send + Sync` handle with
+//! no generic parameters or lifetimes, so every language binding wraps it directly.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use parking_lot::RwLock;
+
+use crate::access::{require, ActivityEntry, ActivityQuery, Manager, Permission};
+use crate::contact::{ops, Boot, BulkFailure, BulkResult, Contact, Medium, NewLead};
+use crate::error::{Error, Result};
+use crate::merge::{MergeChoices, MergeResult};
+use crate::schema::{KeyDef, Schema};
+use crate::store::{MemoryStore, Op, PendingUnification, Store};
+use crate::tx::Tx;
+use crate::value::FieldType;
+
+/// State shared by every handle derived from one opened book (channels, managers).
+struct Shared {
+    store: Arc<dyn Store>,
+    clock: RwLock<Option<DateTime<Utc>>>,
+}
+
+/// One channel's contact book over a store.
+///
+/// ```
+/// use rolodex_core::{ContactBook, NewLead};
+/// let book = ContactBook::in_memory();
+/// let kim = book.add_lead(NewLead::email("kim@example.com").with_name("Kim")).unwrap();
+/// assert_eq!(book.get(&kim.id).unwrap().name(), Some("Kim"));
+/// assert_eq!(book.mu_count().unwrap(), 1);
+/// ```
+#[derive(Clone)]
+pub struct ContactBook {
+    shared: Arc<Shared>,
+    channel: Arc<str>,
+    manager: Option<Arc<Manager>>,
+}
+
+impl std::fmt::Debug for ContactBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactBook")
+            .field("store", &self.shared.store.backend())
+            .field("channel", &self.channel)
+            .field("manager", &self.manager.as_ref().map(|m| &m.id))
+            .finish()
+    }
+}
+
+/// What a bulk action applies to (R-CON-7): a list of ids, or every contact matching a
+/// filter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// These contacts.
+    Ids(Vec<String>),
+}
+
+impl From<Vec<String>> for Target {
+    fn from(ids: Vec<String>) -> Self {
+        Target::Ids(ids)
+    }
+}
+
+impl From<&[&str]> for Target {
+    fn from(ids: &[&str]) -> Self {
+        Target::Ids(ids.iter().map(|s| s.to_string()).collect())
+    }
+}
+
+impl ContactBook {
+    /// A book on a new in-memory store, channel `default`.
+    pub fn in_memory() -> ContactBook {
+        ContactBook::with_store(Arc::new(MemoryStore::new()), "default")
+    }
+
+    /// A book on `store` for `channel`.
+    pub fn with_store(store: Arc<dyn Store>, channel: &str) -> ContactBook {
+        ContactBook {
+            shared: Arc::new(Shared {
+                store,
+                clock: RwLock::new(None),
+            }),
+            channel: Arc::from(channel),
+            manager: None,
+        }
+    }
+
+    /// Another channel's book on the same store. Channels never see each other's contacts.
+    pub fn channel(&self, name: &str) -> ContactBook {
+        ContactBook {
+            shared: self.shared.clone(),
+            channel: Arc::from(name),
+            manager: self.manager.clone(),
+        }
+    }
+
+    /// A handle that acts as `manager`: each action checks its permissions (R-EXP-5) and the
+    /// activity log names it.
+    pub fn as_manager(&self, manager: Manager) -> ContactBook {
+        ContactBook {
+            shared: self.shared.clone(),
+            channel: self.channel.clone(),
+            manager: Some(Arc::new(manager)),
+        }
+    }
+
+    /// The channel's name.
+    pub fn channel_name(&self) -> &str {
+        &self.channel
+    }
+
+    /// The store behind this book.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.shared.store
+    }
+
+    /// Pins "now" for everything the book does; `None` goes back to the system clock.
+    pub fn set_clock(&self, now: Option<DateTime<Utc>>) {
+        *self.shared.clock.write() = now;
+    }
+
+    /// The book's "now".
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.read().unwrap_or_else(Utc::now)
+    }
+
+    pub(crate) fn manager(&self) -> Option<&Manager> {
+        self.manager.as_deref()
+    }
+
+    pub(crate) fn require(&self, p: Permission, action: &str) -> Result<()> {
+        require(self.manager(), p, action)
+    }
+
+    /// Runs `f` in one transaction under the channel's write lock and commits its batch.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let mutex = self.shared.store.write_mutex(&self.channel);
+        let _guard = mutex.lock();
+        let mut tx = Tx::new(&*self.shared.store, &self.channel, self.now())?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    pub(crate) fn log_entry(&self, action: &str, count: u64, detail: serde_json::Value) -> Op {
+        Op::Log(ActivityEntry {
+            at: self.now(),
+            manager_id: self.manager().map(|m| m.id.clone()),
+            action: action.to_string(),
+            count,
+            reason: None,
+            detail,
+        })
+    }
+
+    /// The schema as the book sees it now.
+    pub fn schema_ref(&self) -> Result<Arc<Schema>> {
+        Ok(self
+            .shared
+            .store
+            .schema(&self.channel)?
+            .unwrap_or_else(|| Arc::new(Schema::new())))
+    }
+
+    /// Hides archived values from a contact shown to a caller (R-SCH-5).
+    pub(crate) fn view(&self, schema: &Schema, mut c: Contact) -> Contact {
+        c.profile.retain(|name, _| {
+            schema
+                .get(&format!("profile.{name}"))
+                .is_none_or(|d| !d.archived)
+        });
+        c
+    }
+
+    // ----- schema (R-SCH) -----
+
+    fn schema_write(&self, action: &str, f: impl FnOnce(&mut Schema) -> Result<()>) -> Result<()> {
+        self.require(Permission::EditContacts, action)?;
+        self.write(|tx| {
+            let mut s = (*tx.schema).clone();
+            f(&mut s)?;
+            tx.op(Op::PutSchema(Arc::new(s)));
+            Ok(())
+        })
+    }
+
+    /// Defines a custom data key `profile.<camelCaseName>` (R-SCH-1). Defining an existing
+    /// key with the same type does nothing; with another type it is a `Conflict`.
+    pub fn define_key(&self, key: &str, field_type: FieldType) -> Result<()> {
+        self.schema_write("define a data key", |s| {
+            s.define(key, field_type).map(|_| ())
+        })
+    }
+
+    /// Every key in display order with type, archived and inbox flags (R-SCH-4).
+    pub fn schema(&self) -> Result<Vec<KeyDef>> {
+        Ok(self.schema_ref()?.keys().to_vec())
+    }
+
+    /// Archives a key: no longer collected, shown or filterable; values kept (R-SCH-5).
+    pub fn archive_key(&self, key: &str) -> Result<()> {
+        self.schema_write("archive a data key", |s| s.archive(key))
+    }
+
+    /// Restores an archived key with its old values (R-SCH-5).
+    pub fn restore_key(&self, key: &str) -> Result<()> {
+        self.schema_write("restore a data key", |s| s.restore(key))
+    }
+
+    /// Shows or hides a key in the inbox (R-SCH-6).
+    pub fn set_inbox_visible(&self, key: &str, visible: bool) -> Result<()> {
+        self.schema_write("change inbox visibility", |s| {
+            s.set_inbox_visible(key, visible)
+        })
+    }
+
+    /// Puts the named keys first in the display order (R-SCH-4).
+    pub fn reorder_keys(&self, keys: &[String]) -> Result<()> {
+        self.schema_write("reorder data keys", |s| s.reorder(keys))
+    }
+
+    // ----- contacts (R-CON) -----
+
+    /// Adds a lead by hand (R-CON-1).
+    pub fn add_lead(&self, lead: NewLead) -> Result<Contact> {
+        self.require(Permission::EditContacts, "add a lead")?;
+        let c = self.write(|tx| ops::add_lead(tx, &lead))?;
+        Ok(c)
+    }
+
+    /// One contact by id; an id merged or unified into another contact leads to the survivor.
+    pub fn get(&self, id: &str) -> Result<Contact> {
+        let tx = Tx::new(&*self.shared.store, &self.channel, self.now())?;
+        let c = tx.resolve(id)?.ok_or_else(|| {
+            Error::not_found(
+                "contact",
+                id,
+                "it may have been deleted; search for it again",
+            )
+        })?;
+        Ok(self.view(&tx.schema, c))
+    }
+
+    /// A manager's edit (API.md `update`): `patch` is contact JSON, `null` clears.
+    pub fn update(&self, id: &str, patch: &serde_json::Value) -> Result<Contact> {
+        self.require(Permission::EditContacts, "edit contacts")?;
+        let schema = self.schema_ref()?;
+        let c = self.write(|tx| ops::update(tx, id, patch))?;
+        Ok(self.view(&schema, c))
+    }
+
+    /// Marks a contact's email or mobile number as verified (R-CON-2).
+    pub fn verify(&self, id: &str, field: &str) -> Result<Contact> {
+        self.require(Permission::EditContacts, "verify contact info")?;
+        self.write(|tx| ops::verify(tx, id, field))
+    }
+
+    /// A visit of the contact's browser or app (R-CON-3); with a `memberId`, a login
+    /// (R-CON-4). Never fails on data.
+    pub fn boot(&self, boot: Boot) -> Result<Contact> {
+        let schema = self.schema_ref()?;
+        let c = self.write(|tx| crate::identity::boot(tx, &boot))?;
+        Ok(self.view(&schema, c))
+    }
+
+    fn ids_of(&self, target: &Target) -> Result<Vec<String>> {
+        match target {
+            Target::Ids(ids) => Ok(ids.clone()),
+        }
+    }
+
+    /// Runs `f` on each contact of `target`, each contact in its own batch (R-CON-7), and
+    /// logs the action.
+    fn bulk(
+        &self,
+        action: &str,
+        target: &Target,
+        f: impl Fn(&mut Tx, &str) -> Result<()>,
+    ) -> Result<BulkResult> {
+        let ids = self.ids_of(target)?;
+        let mut result = BulkResult::default();
+        let mut done_ids = Vec::new();
+        for id in &ids {
+            match self.write(|tx| f(tx, id)) {
+                Ok(()) => {
+                    result.done += 1;
+                    done_ids.push(id.clone());
+                }
+                Err(e) => result.failed.push(BulkFailure {
+                    id: id.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        let entry = self.log_entry(
+            action,
+            result.done,
+            serde_json::json!({"ids": done_ids, "failed": result.failed.len()}),
+        );
+        self.write(|tx| {
+            tx.op(entry);
+            Ok(())
+        })?;
+        Ok(result)
+    }
+
+    /// Blocks contacts (R-CON-6).
+    pub fn block(&self, target: impl Into<Target>) -> Result<BulkResult> {
+        self.require(Permission::EditContacts, "block contacts")?;
+        self.bulk("block", &target.into(), |tx, id| {
+            ops::block(tx, id).map(|_| ())
+        })
+    }
+
+    /// Unblocks contacts (R-CON-6).
+    pub fn unblock(&self, target: impl Into<Target>) -> Result<BulkResult> {
+        self.require(Permission::EditContacts, "unblock contacts")?;
+        self.bulk("unblock", &target.into(), |tx, id| {
+            ops::unblock(tx, id).map(|_| ())
+        })
+    }
+
+    /// Deletes contacts for good (R-CON-5).
+    pub fn delete(&self, target: impl Into<Target>) -> Result<BulkResult> {
+        self.require(Permission::DeleteContacts, "delete contacts")?;
+        self.bulk("delete", &target.into(), ops::delete)
+    }
+
+    /// Deletes the member with this `memberId` (R-CON-5), when they leave the site.
+    pub fn delete_by_member_id(&self, member_id: &str) -> Result<()> {
+        self.require(Permission::DeleteContacts, "delete contacts")?;
+        let entry = self.log_entry("delete", 1, serde_json::json!({"memberId": member_id}));
+        self.write(|tx| {
+            let c = tx
+                .find_member(member_id)?
+                .filter(|c| c.member_id.as_deref() == Some(member_id))
+                .ok_or_else(|| {
+                    Error::not_found("member", member_id, "no contact has this memberId")
+                })?;
+            ops::delete(tx, &c.id)?;
+            tx.op(entry);
+            Ok(())
+        })
+    }
+
+    /// Every blocked contact (R-CON-6), oldest id first.
+    pub fn blocked(&self) -> Result<Vec<Contact>> {
+        let schema = self.schema_ref()?;
+        let mut out = Vec::new();
+        self.shared.store.for_each(&self.channel, &mut |c| {
+            if c.blocked {
+                out.push(c.clone());
+            }
+            true
+        })?;
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out.into_iter().map(|c| self.view(&schema, c)).collect())
+    }
+
+    /// Adds tags to contacts (R-CON-7).
+    pub fn add_tags(&self, target: impl Into<Target>, tags: &[String]) -> Result<BulkResult> {
+        self.require(Permission::EditContacts, "tag contacts")?;
+        let tags = ops::parse_tags(tags)?;
+        self.bulk("addTags", &target.into(), |tx, id| {
+            ops::add_tags(tx, id, &tags).map(|_| ())
+        })
+    }
+
+    /// Removes tags (and their children) from contacts (R-CON-7).
+    pub fn remove_tags(&self, target: impl Into<Target>, tags: &[String]) -> Result<BulkResult> {
+        self.require(Permission::EditContacts, "tag contacts")?;
+        self.bulk("removeTags", &target.into(), |tx, id| {
+            ops::remove_tags(tx, id, tags).map(|_| ())
+        })
+    }
+
+    /// Sets the opt-out of a medium on contacts (R-CON-7).
+    pub fn set_opt_out(
+        &self,
+        target: impl Into<Target>,
+        medium: Medium,
+        value: bool,
+    ) -> Result<BulkResult> {
+        self.require(Permission::EditContacts, "edit opt-out status")?;
+        self.bulk("setOptOut", &target.into(), |tx, id| {
+            ops::set_opt_out(tx, id, medium, value).map(|_| ())
+        })
+    }
+
+    // ----- merge (R-CON-8) -----
+
+    /// Merges `secondary` into `primary` (R-CON-8).
+    pub fn merge(
+        &self,
+        primary: &str,
+        secondary: &str,
+        choices: &MergeChoices,
+    ) -> Result<MergeResult> {
+        self.require(Permission::EditContacts, "merge contacts")?;
+        let entry = self.log_entry(
+            "merge",
+            2,
+            serde_json::json!({"primary": primary, "secondary": secondary}),
+        );
+        self.write(|tx| {
+            let r = crate::merge::merge(tx, primary, secondary, choices)?;
+            tx.op(entry);
+            Ok(r)
+        })
+    }
+
+    /// Undoes a merge exactly (R-CON-8). Returns the survivor and the recreated secondary.
+    pub fn unmerge(&self, merge_id: &str) -> Result<(Contact, Contact)> {
+        self.require(Permission::EditContacts, "unmerge contacts")?;
+        let entry = self.log_entry("unmerge", 2, serde_json::json!({"mergeId": merge_id}));
+        self.write(|tx| {
+            let r = crate::merge::unmerge(tx, merge_id)?;
+            tx.op(entry);
+            Ok(r)
+        })
+    }
+
+    /// Pending unifications of booted leads into members (R-UNI-4).
+    pub fn pending_unifications(&self) -> Result<Vec<PendingUnification>> {
+        self.shared.store.pending(&self.channel, None)
+    }
+
+    // ----- MU (R-MU) -----
+
+    /// Visible MU (R-MU-1).
+    pub fn mu_count(&self) -> Result<u64> {
+        self.shared.store.mu_count(&self.channel)
+    }
+
+    /// The manual MU limit, if set.
+    pub fn mu_limit(&self) -> Result<Option<u64>> {
+        Ok(self.shared.store.settings(&self.channel)?.mu_limit)
+    }
+
+    /// Sets or removes the manual MU limit (R-MU-2). Owners only.
+    pub fn set_mu_limit(&self, limit: Option<u64>) -> Result<()> {
+        self.require(Permission::Owner, "change the MU limit")?;
+        self.write(|tx| crate::mu::set_limit(tx, limit))
+    }
+
+    // ----- settings and log -----
+
+    /// Sets the book's time zone by IANA name (R-FLT-12). Owners only.
+    pub fn set_time_zone(&self, tz: &str) -> Result<()> {
+        self.require(Permission::Owner, "change the time zone")?;
+        tz.parse::<chrono_tz::Tz>().map_err(|_| {
+            Error::validation(
+                Some(tz),
+                "an IANA time zone name such as Asia/Seoul",
+                "unknown time zone",
+            )
+        })?;
+        self.write(|tx| {
+            tx.settings.time_zone = tz.to_string();
+            tx.op(Op::PutSettings(tx.settings.clone()));
+            Ok(())
+        })
+    }
+
+    /// The book's time zone.
+    pub fn time_zone(&self) -> Result<chrono_tz::Tz> {
+        Ok(self
+            .shared
+            .store
+            .settings(&self.channel)?
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::UTC))
+    }
+
+    /// Sets the minimum interval between two protected exports by one manager (R-EXP-4).
+    pub fn set_export_interval(&self, interval: std::time::Duration) -> Result<()> {
+        self.require(Permission::Owner, "change the export interval")?;
+        self.write(|tx| {
+            tx.settings.export_interval_secs = interval.as_secs();
+            tx.op(Op::PutSettings(tx.settings.clone()));
+            Ok(())
+        })
+    }
+
+    /// Activity log entries, newest first (R-EXP-5).
+    pub fn activity_log(&self, query: &ActivityQuery) -> Result<Vec<ActivityEntry>> {
+        self.shared.store.activity(&self.channel, query)
+    }
+}

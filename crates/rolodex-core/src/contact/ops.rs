@@ -1,0 +1,367 @@
+//! Contact lifecycle rules (R-CON): hand-added leads, manager edits, verification, blocking,
+//! deletion, tags and opt-outs. Each function works inside one transaction.
+
+use crate::contact::{Contact, Medium, NewLead};
+use crate::error::{Error, Result};
+use crate::identity::{check_identifier, unify_member};
+use crate::merge::{purge_pending_of, void_merges_of};
+use crate::schema::{check_profile_limits, MAX_LIST_ITEMS};
+use crate::tx::Tx;
+use crate::value::{FieldType, Value};
+
+/// Parses a profile value given as JSON for a manager's write of `key` (`profile.x`).
+pub(crate) fn manager_value(
+    tx: &Tx,
+    key: &str,
+    json: &serde_json::Value,
+) -> Result<(String, Value)> {
+    let def = tx.schema.writable(key)?;
+    let name = def
+        .profile_name()
+        .ok_or_else(|| Error::invalid_key(key, "a `profile.` key", "not a profile key"))?
+        .to_string();
+    let value = Value::from_json(def.field_type, json).map_err(|e| e.with_key(key))?;
+    if let Value::Email(s) | Value::Phone(s) = &value {
+        check_identifier(key, s)?;
+    }
+    Ok((name, value))
+}
+
+/// Full key of a profile name given as `city` or `profile.city`.
+pub(crate) fn profile_key(name: &str) -> String {
+    if name.starts_with("profile.") {
+        name.to_string()
+    } else {
+        format!("profile.{name}")
+    }
+}
+
+/// Validates tags (R-VAL-8) given as text.
+pub(crate) fn parse_tags(tags: &[String]) -> Result<Vec<String>> {
+    let json = serde_json::Value::from(tags.to_vec());
+    match Value::from_json(FieldType::Tag, &json).map_err(|e| e.with_key("tags"))? {
+        Value::Tag(t) => {
+            let mut out: Vec<String> = Vec::with_capacity(t.len());
+            for x in t {
+                if !out.contains(&x) {
+                    out.push(x);
+                }
+            }
+            Ok(out)
+        }
+        _ => Err(Error::invalid_key(
+            "tags",
+            "a list of tags",
+            "not a tag list",
+        )),
+    }
+}
+
+/// Fails with `AlreadyExists` when a contact holds this email/number as verified info
+/// (R-CON-1, R-MU-4).
+fn check_not_held(tx: &Tx, field: &str, holders: Vec<Contact>, value: &str) -> Result<()> {
+    let verified = |c: &Contact| match field {
+        "profile.email" => c.verified.email,
+        _ => c.verified.mobile_number,
+    };
+    if let Some(c) = holders.into_iter().find(verified) {
+        let _ = tx;
+        return Err(Error::AlreadyExists {
+            id: c.id,
+            hidden: c.hidden,
+            blocked: c.blocked,
+            field: field.to_string(),
+            value: value.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Adds a lead by hand (R-CON-1): verified contact info, `createdAt` = `lastSeenAt` = now,
+/// never booted; created hidden when the MU limit leaves no room (R-MU-2).
+pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<Contact> {
+    let mut c = Contact::new(String::new(), tx.now);
+    let set = |tx: &Tx, c: &mut Contact, key: &str, json: serde_json::Value| -> Result<()> {
+        let (name, v) = manager_value(tx, key, &json)?;
+        c.profile.insert(name, v);
+        Ok(())
+    };
+    for (k, v) in &lead.profile {
+        if v.is_null() {
+            continue;
+        }
+        set(tx, &mut c, &profile_key(k), v.clone())?;
+    }
+    if let Some(e) = &lead.email {
+        set(tx, &mut c, "profile.email", e.clone().into())?;
+    }
+    if let Some(m) = &lead.mobile_number {
+        set(tx, &mut c, "profile.mobileNumber", m.clone().into())?;
+    }
+    if let Some(n) = &lead.name {
+        set(tx, &mut c, "profile.name", n.clone().into())?;
+    }
+    if c.email().is_none() && c.mobile_number().is_none() {
+        return Err(Error::Validation {
+            key: None,
+            text: None,
+            expected: "an email or a mobile number".into(),
+            message: "a lead needs contact information to be added".into(),
+        });
+    }
+    c.tags = parse_tags(&lead.tags)?;
+    check_profile_limits(&c.profile)?;
+    if let Some(e) = c.email().map(str::to_string) {
+        check_not_held(tx, "profile.email", tx.find_by_email(&e)?, &e)?;
+        c.verified.email = true;
+    }
+    if let Some(m) = c.mobile_number().map(str::to_string) {
+        check_not_held(tx, "profile.mobileNumber", tx.find_by_mobile(&m)?, &m)?;
+        c.verified.mobile_number = true;
+    }
+    c.id = tx.new_id()?;
+    crate::mu::place_manager_write(tx, &mut c, false)?;
+    tx.put(c.clone())?;
+    Ok(c)
+}
+
+/// After a manager's write to `after` (which was `before`): MU placement of a contact that
+/// became countable (R-MU-3) and unification of a member that gained verified info (R-UNI-2).
+pub(crate) fn finish_manager_write(
+    tx: &mut Tx,
+    before: &Contact,
+    mut after: Contact,
+) -> Result<Contact> {
+    after.updated_at = tx.now;
+    crate::mu::place_manager_write(tx, &mut after, before.counts_for_mu())?;
+    tx.put(after.clone())?;
+    let gained = (after.verified.email
+        && (!before.verified.email || before.email() != after.email()))
+        || (after.verified.mobile_number
+            && (!before.verified.mobile_number || before.mobile_number() != after.mobile_number()));
+    if after.member_id.is_some() && gained {
+        after = unify_member(tx, after)?;
+    }
+    if before.counts_for_mu() && !after.counts_for_mu() {
+        crate::mu::fill_room(tx)?;
+    }
+    Ok(after)
+}
+
+/// A manager's edit (API.md `update`): `patch` is contact JSON; `null` clears. Only editable
+/// keys may be written (R-SCH-3); contact info written by a manager is verified (R-CON-2).
+pub(crate) fn update(tx: &mut Tx, id: &str, patch: &serde_json::Value) -> Result<Contact> {
+    let before = existing(tx, id)?;
+    let mut c = before.clone();
+    let obj = patch.as_object().ok_or_else(|| {
+        Error::validation(
+            None,
+            "a JSON object of keys to change",
+            "the patch is not an object",
+        )
+    })?;
+    let apply = |tx: &Tx, c: &mut Contact, key: &str, v: &serde_json::Value| -> Result<()> {
+        match key {
+            "tags" => {
+                tx.schema.writable("tags")?;
+                c.tags = if v.is_null() {
+                    Vec::new()
+                } else {
+                    let list: Vec<String> = serde_json::from_value(v.clone()).map_err(|_| {
+                        Error::invalid_key(
+                            "tags",
+                            "a list of tags",
+                            "tags must be a list of strings",
+                        )
+                    })?;
+                    parse_tags(&list)?
+                };
+            }
+            "unsubscribeEmail" | "unsubscribeTexting" => {
+                tx.schema.writable(key)?;
+                let b = match v {
+                    serde_json::Value::Null => None,
+                    other => match Value::from_json(FieldType::Boolean, other)
+                        .map_err(|e| e.with_key(key))?
+                    {
+                        Value::Boolean(b) => Some(b),
+                        _ => None,
+                    },
+                };
+                if key == "unsubscribeEmail" {
+                    c.unsubscribe_email = b;
+                } else {
+                    c.unsubscribe_texting = b;
+                }
+            }
+            k if k.starts_with("profile.") => {
+                if v.is_null() {
+                    let def = tx.schema.writable(k)?;
+                    let name = def.profile_name().unwrap_or_default().to_string();
+                    c.profile.remove(&name);
+                    if name == "email" {
+                        c.verified.email = false;
+                    }
+                    if name == "mobileNumber" {
+                        c.verified.mobile_number = false;
+                    }
+                } else {
+                    let (name, value) = manager_value(tx, k, v)?;
+                    if name == "email" {
+                        c.verified.email = true;
+                    }
+                    if name == "mobileNumber" {
+                        c.verified.mobile_number = true;
+                    }
+                    c.profile.insert(name, value);
+                }
+            }
+            other => {
+                tx.schema.writable(other)?;
+                return Err(Error::invalid_key(
+                    other,
+                    "an editable key",
+                    "this key cannot be edited",
+                ));
+            }
+        }
+        Ok(())
+    };
+    for (k, v) in obj {
+        if k == "profile" {
+            let inner = v.as_object().ok_or_else(|| {
+                Error::invalid_key(
+                    "profile",
+                    "an object of profile values",
+                    "`profile` must be an object",
+                )
+            })?;
+            for (name, v) in inner {
+                apply(tx, &mut c, &profile_key(name), v)?;
+            }
+        } else {
+            apply(tx, &mut c, k, v)?;
+        }
+    }
+    check_profile_limits(&c.profile)?;
+    finish_manager_write(tx, &before, c)
+}
+
+/// The contact with this id, or `NotFound`.
+pub(crate) fn existing(tx: &Tx, id: &str) -> Result<Contact> {
+    tx.get(id)?.ok_or_else(|| {
+        Error::not_found(
+            "contact",
+            id,
+            "it may have been deleted or merged; search for it again",
+        )
+    })
+}
+
+/// Marks a contact's email or mobile number as verified (R-CON-2).
+pub(crate) fn verify(tx: &mut Tx, id: &str, field: &str) -> Result<Contact> {
+    let before = existing(tx, id)?;
+    let mut c = before.clone();
+    match field.strip_prefix("profile.").unwrap_or(field) {
+        "email" if c.email().is_some() => c.verified.email = true,
+        "mobileNumber" if c.mobile_number().is_some() => c.verified.mobile_number = true,
+        "email" | "mobileNumber" => {
+            return Err(Error::invalid_key(
+                field,
+                "a field that holds a value",
+                "there is nothing to verify",
+            ))
+        }
+        _ => {
+            return Err(Error::invalid_key(
+                field,
+                "`profile.email` or `profile.mobileNumber`",
+                "only contact info can be verified",
+            ))
+        }
+    }
+    finish_manager_write(tx, &before, c)
+}
+
+/// Blocks a contact (R-CON-6): out of lists, MU, segments and audiences; room it frees is
+/// filled from the hidden contacts.
+pub(crate) fn block(tx: &mut Tx, id: &str) -> Result<Contact> {
+    let mut c = existing(tx, id)?;
+    if c.blocked {
+        return Ok(c);
+    }
+    c.blocked = true;
+    c.hidden = false;
+    c.updated_at = tx.now;
+    tx.put(c.clone())?;
+    crate::mu::fill_room(tx)?;
+    Ok(c)
+}
+
+/// Unblocks a contact (R-CON-6); at the MU limit it comes back hidden.
+pub(crate) fn unblock(tx: &mut Tx, id: &str) -> Result<Contact> {
+    let mut c = existing(tx, id)?;
+    if !c.blocked {
+        return Ok(c);
+    }
+    c.blocked = false;
+    c.updated_at = tx.now;
+    crate::mu::place_manager_write(tx, &mut c, false)?;
+    tx.put(c.clone())?;
+    Ok(c)
+}
+
+/// Deletes a contact for good (R-CON-5), purging merge snapshots and pending unifications
+/// that hold its data; freed room is filled from the hidden contacts.
+pub(crate) fn delete(tx: &mut Tx, id: &str) -> Result<()> {
+    let c = existing(tx, id)?;
+    void_merges_of(tx, &c.id, "a contact of the merge was deleted")?;
+    purge_pending_of(tx, &c.id)?;
+    tx.delete(&c.id)?;
+    crate::mu::fill_room(tx)?;
+    Ok(())
+}
+
+/// Adds tags to a contact (R-CON-7); a contact keeps at most 200 tags.
+pub(crate) fn add_tags(tx: &mut Tx, id: &str, tags: &[String]) -> Result<Contact> {
+    let before = existing(tx, id)?;
+    let mut c = before.clone();
+    for t in tags {
+        if !c.tags.contains(t) {
+            c.tags.push(t.clone());
+        }
+    }
+    if c.tags.len() > MAX_LIST_ITEMS {
+        return Err(Error::invalid_key(
+            "tags",
+            format!("at most {MAX_LIST_ITEMS} tags"),
+            format!("the contact would have {} tags", c.tags.len()),
+        ));
+    }
+    finish_manager_write(tx, &before, c)
+}
+
+/// Removes tags from a contact; removing a parent tag removes its children (R-FLT-9).
+pub(crate) fn remove_tags(tx: &mut Tx, id: &str, tags: &[String]) -> Result<Contact> {
+    let before = existing(tx, id)?;
+    let mut c = before.clone();
+    c.tags.retain(|t| {
+        !tags.iter().any(|r| {
+            t == r
+                || t.strip_prefix(r.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    });
+    finish_manager_write(tx, &before, c)
+}
+
+/// Sets an opt-out (R-CON-7).
+pub(crate) fn set_opt_out(tx: &mut Tx, id: &str, medium: Medium, value: bool) -> Result<Contact> {
+    let before = existing(tx, id)?;
+    let mut c = before.clone();
+    match medium {
+        Medium::Email => c.unsubscribe_email = Some(value),
+        Medium::Texting => c.unsubscribe_texting = Some(value),
+    }
+    finish_manager_write(tx, &before, c)
+}

@@ -1,0 +1,287 @@
+//! Identity: identifier hygiene (R-UNI-6), identifier keys, and lead/member unification
+//! (R-UNI-1..5) with the login rules of R-CON-4 and R-CON-9.
+
+use crate::contact::{Boot, Contact};
+use crate::error::{Error, Result};
+use crate::merge::{combine, purge_pending_of, void_merges_of, MergeChoices};
+use crate::store::{Op, PendingUnification};
+use crate::tx::Tx;
+use crate::value::Value;
+
+/// The key under which emails are compared: the whole address lower-cased (R-VAL-3: emails
+/// are compared case-insensitively).
+pub fn email_key(email: &str) -> String {
+    if email.is_ascii() {
+        email.to_ascii_lowercase()
+    } else {
+        email.to_lowercase()
+    }
+}
+
+/// Whether `text` is a junk identifier (R-UNI-6): empty, only zeros or dashes (and
+/// separators), or one of `null`, `undefined`, `none`, `anonymous`, `unknown`, `-1`.
+pub fn is_junk_identifier(text: &str) -> bool {
+    let t = text.trim();
+    if t.is_empty() {
+        return true;
+    }
+    const JUNK: [&str; 6] = ["null", "undefined", "none", "anonymous", "unknown", "-1"];
+    if JUNK.iter().any(|j| t.eq_ignore_ascii_case(j)) {
+        return true;
+    }
+    // Only zeros and dashes, ignoring the separators and the `+` a phone may carry.
+    let mut significant = t
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '+' | '(' | ')' | '.'))
+        .peekable();
+    significant.peek().is_some() && significant.all(|c| c == '0' || c == '-')
+}
+
+/// Rejects a junk identifier with a clear error naming the key (R-UNI-6).
+pub fn check_identifier(key: &str, text: &str) -> Result<()> {
+    if is_junk_identifier(text) {
+        return Err(Error::Validation {
+            key: Some(key.to_string()),
+            text: Some(crate::error::cut_text(text)),
+            expected: "a real identifier (not empty, zeros, dashes, null, undefined, none, anonymous, unknown or -1)".into(),
+            message: "junk identifiers never identify anyone".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Orders contacts that hold the same verified identifier for an import match (R-IMP-5):
+/// the most recent `lastSeenAt` first, ties by newer `createdAt`, then the larger id.
+pub fn best_match(mut candidates: Vec<Contact>) -> Option<Contact> {
+    candidates.sort_by(|a, b| {
+        b.last_seen_at
+            .cmp(&a.last_seen_at)
+            .then(b.created_at.cmp(&a.created_at))
+            .then(b.id.cmp(&a.id))
+    });
+    candidates.into_iter().next()
+}
+
+/// Joins `lead` into `member` at once (R-UNI-3): the member's values win, an opt-out `true`
+/// on either side stays `true`, tags and lists are unioned, and the lead disappears (its id
+/// leads to the member from now on).
+pub(crate) fn absorb(tx: &mut Tx, member: &mut Contact, lead: &Contact) -> Result<()> {
+    let combined = combine(member, lead, &MergeChoices::new(), tx.now)?;
+    void_merges_of(tx, &lead.id, "the contact was unified into a member")?;
+    void_merges_of(tx, &member.id, "the survivor was unified with a lead")?;
+    purge_pending_of(tx, &lead.id)?;
+    tx.delete(&lead.id)?;
+    tx.op(Op::Redirect(lead.id.clone(), Some(member.id.clone())));
+    *member = combined;
+    tx.put(member.clone())?;
+    crate::mu::fill_room(tx)?;
+    Ok(())
+}
+
+/// Unifies the verified leads that share the member's verified email or mobile number
+/// (R-UNI-1..5): never-booted leads at once, booted ones by a pending unification that
+/// completes on their login. Leads are taken in id order, so the outcome is deterministic.
+/// Returns the member as it ends up.
+pub(crate) fn unify_member(tx: &mut Tx, mut member: Contact) -> Result<Contact> {
+    let Some(_) = member.member_id else {
+        return Ok(member);
+    };
+    let mut leads: Vec<(Contact, &'static str, String)> = Vec::new();
+    if member.verified.email {
+        if let Some(e) = member.email().map(str::to_string) {
+            for c in tx.find_by_email(&e)? {
+                if c.member_id.is_none() && c.verified.email && c.id != member.id {
+                    leads.push((c, "profile.email", e.clone()));
+                }
+            }
+        }
+    }
+    if member.verified.mobile_number {
+        if let Some(m) = member.mobile_number().map(str::to_string) {
+            for c in tx.find_by_mobile(&m)? {
+                if c.member_id.is_none() && c.verified.mobile_number && c.id != member.id {
+                    leads.push((c, "profile.mobileNumber", m.clone()));
+                }
+            }
+        }
+    }
+    leads.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    leads.dedup_by(|a, b| a.0.id == b.0.id);
+    for (lead, field, value) in leads {
+        // Re-read: an earlier step may have changed it.
+        let Some(lead) = tx.get(&lead.id)? else {
+            continue;
+        };
+        if lead.booted {
+            tx.op(Op::PutPending(PendingUnification {
+                lead_id: lead.id.clone(),
+                member_id: member.id.clone(),
+                field: field.to_string(),
+                value,
+                since: tx.now,
+            }));
+        } else {
+            absorb(tx, &mut member, &lead)?;
+        }
+    }
+    Ok(member)
+}
+
+/// Applies the profile values a site sends with a boot (R-CON-2/3): contact info is
+/// unverified and never overwrites verified info; archived or unknown keys, junk
+/// identifiers and values that do not parse or break a limit are dropped.
+fn apply_boot_profile(
+    tx: &Tx,
+    c: &mut Contact,
+    profile: &serde_json::Map<String, serde_json::Value>,
+) {
+    for (k, v) in profile {
+        let name = k.strip_prefix("profile.").unwrap_or(k);
+        let key = format!("profile.{name}");
+        let Some(def) = tx.schema.get(&key) else {
+            continue;
+        };
+        if def.archived || def.system {
+            continue;
+        }
+        if v.is_null() {
+            continue;
+        }
+        let Ok(value) = Value::from_json(def.field_type, v) else {
+            continue;
+        };
+        let is_email = name == "email";
+        let is_mobile = name == "mobileNumber";
+        if is_email || is_mobile {
+            if let Value::Email(s) | Value::Phone(s) = &value {
+                if is_junk_identifier(s) {
+                    continue;
+                }
+            }
+            if (is_email && c.verified.email) || (is_mobile && c.verified.mobile_number) {
+                continue;
+            }
+        }
+        let before = c.profile.insert(name.to_string(), value);
+        if crate::schema::check_profile_limits(&c.profile).is_err() {
+            match before {
+                Some(b) => c.profile.insert(name.to_string(), b),
+                None => c.profile.remove(name),
+            };
+            continue;
+        }
+        if is_email {
+            c.verified.email = false;
+        }
+        if is_mobile {
+            c.verified.mobile_number = false;
+        }
+    }
+}
+
+/// The 30-minute session window (R-CON-3).
+pub const SESSION_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
+
+/// A boot (R-CON-3), which is a login when it carries a `memberId` (R-CON-4, R-CON-9).
+pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
+    let member_id = boot
+        .member_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !is_junk_identifier(m));
+    let named = match &boot.contact_id {
+        Some(id) => tx.resolve(id)?,
+        None => None,
+    };
+    let mut became_member = false;
+    let mut target = match member_id {
+        Some(m) => match tx.find_member(m)? {
+            Some(mut d) => {
+                if let Some(c) = named.filter(|c| c.id != d.id) {
+                    let joined = tx
+                        .store
+                        .pending(tx.channel, Some(&c.id))?
+                        .into_iter()
+                        .any(|p| p.lead_id == c.id && p.member_id == d.id);
+                    if joined {
+                        absorb(tx, &mut d, &c)?;
+                    } else if !c.has_contact_info() {
+                        purge_pending_of(tx, &c.id)?;
+                        void_merges_of(tx, &c.id, "the contact logged in as another member")?;
+                        tx.delete(&c.id)?;
+                        tx.op(Op::Redirect(c.id.clone(), Some(d.id.clone())));
+                    }
+                }
+                d
+            }
+            None => {
+                became_member = true;
+                let mut c = match named {
+                    Some(c) if c.member_id.is_none() => c,
+                    _ => Contact::new(tx.new_id()?, tx.now),
+                };
+                c.member_id = Some(m.to_string());
+                c.member = true;
+                c
+            }
+        },
+        None => match named {
+            Some(c) => c,
+            None => Contact::new(tx.new_id()?, tx.now),
+        },
+    };
+
+    apply_boot_profile(tx, &mut target, &boot.profile);
+    if !target.blocked {
+        if !target.booted || tx.now - target.last_seen_at > SESSION_WINDOW {
+            target.session_count += 1;
+        }
+        target.hidden = false;
+    }
+    target.booted = true;
+    target.last_seen_at = tx.now;
+    target.updated_at = tx.now;
+    tx.put(target.clone())?;
+    if became_member {
+        target = unify_member(tx, target)?;
+    }
+    if !target.blocked {
+        crate::mu::enforce_limit(tx, Some(&target.id))?;
+        // Nobody else left to hide (a limit of 0): the visible MU never exceeds the limit,
+        // so the visitor itself stays hidden.
+        crate::mu::enforce_limit(tx, None)?;
+    }
+    Ok(tx.get(&target.id)?.unwrap_or(target))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_uni_6_junk_identifiers() {
+        for j in [
+            "",
+            " ",
+            "null",
+            "NULL",
+            "undefined",
+            "None",
+            "anonymous",
+            "Unknown",
+            "-1",
+            "0",
+            "0000",
+            "---",
+            "0-0-0",
+            "+00 000",
+        ] {
+            assert!(is_junk_identifier(j), "{j:?} should be junk");
+        }
+        for ok in ["m-1001", "10", "-2", "a@b.co", "+821020203030", "nobody"] {
+            assert!(!is_junk_identifier(ok), "{ok:?} is fine");
+        }
+        let e = check_identifier("memberId", "null").unwrap_err();
+        assert_eq!(e.key(), Some("memberId"));
+    }
+}

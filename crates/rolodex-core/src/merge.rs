@@ -1,0 +1,389 @@
+//! Merge and exact unmerge of two contacts (R-CON-8), and the combining of a lead into a
+//! member that unification shares with it (R-UNI-3).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::contact::Contact;
+use crate::error::{Error, Result};
+use crate::schema::check_profile_limits;
+use crate::store::{MergeRecord, MergeState, Op};
+use crate::tx::Tx;
+use crate::value::Value;
+
+/// Which side's value survives a merge for one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Side {
+    /// The primary's (the survivor's) value.
+    Primary,
+    /// The secondary's value.
+    Secondary,
+}
+
+/// Merge choices: for each key (`profile.name`, `tags`, `unsubscribeEmail`, ...), which
+/// side's value survives. Unnamed keys keep the primary's value where it has one, else the
+/// secondary's; lists and tags are unioned; an opt-out `true` on either side stays `true`.
+pub type MergeChoices = BTreeMap<String, Side>;
+
+/// What `merge` returns: the survivor and the merge's id (for `unmerge`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeResult {
+    /// The survivor after the merge.
+    pub contact: Contact,
+    /// The id to pass to `unmerge`.
+    pub merge_id: String,
+}
+
+const MAX_IMPORT_TAGS: usize = 30;
+
+fn union_strings(a: &[String], b: &[String]) -> Vec<String> {
+    let mut out = a.to_vec();
+    for x in b {
+        if !out.contains(x) {
+            out.push(x.clone());
+        }
+    }
+    out
+}
+
+fn union_values(a: &Value, b: &Value) -> Option<Value> {
+    match (a, b) {
+        (Value::List(x), Value::List(y)) => Some(Value::List(union_strings(x, y))),
+        (Value::Tag(x), Value::Tag(y)) => Some(Value::Tag(union_strings(x, y))),
+        (Value::ListOfNumber(x), Value::ListOfNumber(y)) => {
+            let mut out = x.clone();
+            for n in y {
+                if !out.contains(n) {
+                    out.push(*n);
+                }
+            }
+            Some(Value::ListOfNumber(out))
+        }
+        _ => None,
+    }
+}
+
+/// Keeps the newest 30 import tags (R-IMP-9), oldest first.
+pub(crate) fn cap_import_tags(tags: &mut Vec<String>) {
+    if tags.len() > MAX_IMPORT_TAGS {
+        tags.drain(..tags.len() - MAX_IMPORT_TAGS);
+    }
+}
+
+/// Combines `secondary` into `primary` (R-CON-8, R-UNI-3). `choices` may name keys whose
+/// value comes from one side. Returns the survivor (with the primary's id) or a
+/// `Validation` error when the union breaks a limit of R-SCH-7.
+pub(crate) fn combine(
+    primary: &Contact,
+    secondary: &Contact,
+    choices: &MergeChoices,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Contact> {
+    let mut out = primary.clone();
+    let chosen = |key: &str| choices.get(key).copied();
+
+    let names: BTreeSet<&String> = primary
+        .profile
+        .keys()
+        .chain(secondary.profile.keys())
+        .collect();
+    let mut profile = BTreeMap::new();
+    for name in names {
+        let key = format!("profile.{name}");
+        let p = primary.profile.get(name);
+        let s = secondary.profile.get(name);
+        let v = match (chosen(&key), p, s) {
+            (Some(Side::Primary), p, _) => p.cloned(),
+            (Some(Side::Secondary), _, s) => s.cloned(),
+            (None, Some(p), Some(s)) => union_values(p, s).or_else(|| Some(p.clone())),
+            (None, Some(p), None) => Some(p.clone()),
+            (None, None, s) => s.cloned(),
+        };
+        if let Some(v) = v {
+            if let Value::List(items) | Value::Tag(items) = &v {
+                if items.len() > crate::schema::MAX_LIST_ITEMS {
+                    return Err(Error::Validation {
+                        key: Some(key),
+                        text: None,
+                        expected: format!("at most {} items", crate::schema::MAX_LIST_ITEMS),
+                        message: "the merged list would be too long".into(),
+                    });
+                }
+            }
+            profile.insert(name.clone(), v);
+        }
+    }
+    check_profile_limits(&profile)?;
+    out.profile = profile;
+
+    // Verification follows the side the surviving value came from.
+    let from = |field: &str, pv: Option<&str>, sv: Option<&str>| -> Side {
+        match chosen(field) {
+            Some(side) => side,
+            None if pv.is_some() => Side::Primary,
+            None if sv.is_some() => Side::Secondary,
+            None => Side::Primary,
+        }
+    };
+    out.verified.email = match from("profile.email", primary.email(), secondary.email()) {
+        Side::Primary => primary.verified.email,
+        Side::Secondary => secondary.verified.email,
+    } && out.email().is_some();
+    out.verified.mobile_number = match from(
+        "profile.mobileNumber",
+        primary.mobile_number(),
+        secondary.mobile_number(),
+    ) {
+        Side::Primary => primary.verified.mobile_number,
+        Side::Secondary => secondary.verified.mobile_number,
+    } && out.mobile_number().is_some();
+
+    // Two members: the primary's memberId survives (the secondary's is aliased by the caller).
+    out.member_id = primary
+        .member_id
+        .clone()
+        .or_else(|| secondary.member_id.clone());
+    out.member = out.member_id.is_some();
+
+    out.tags = match chosen("tags") {
+        Some(Side::Primary) => primary.tags.clone(),
+        Some(Side::Secondary) => secondary.tags.clone(),
+        None => union_strings(&primary.tags, &secondary.tags),
+    };
+    if out.tags.len() > crate::schema::MAX_LIST_ITEMS {
+        return Err(Error::invalid_key(
+            "tags",
+            format!("at most {} tags", crate::schema::MAX_LIST_ITEMS),
+            "the merged tags would be too many",
+        ));
+    }
+    out.user_import_tags = union_strings(&secondary.user_import_tags, &primary.user_import_tags);
+    cap_import_tags(&mut out.user_import_tags);
+
+    let opt = |key: &str, p: Option<bool>, s: Option<bool>| match chosen(key) {
+        Some(Side::Primary) => p,
+        Some(Side::Secondary) => s,
+        None if p == Some(true) || s == Some(true) => Some(true),
+        None => p.or(s),
+    };
+    out.unsubscribe_email = opt(
+        "unsubscribeEmail",
+        primary.unsubscribe_email,
+        secondary.unsubscribe_email,
+    );
+    out.unsubscribe_texting = opt(
+        "unsubscribeTexting",
+        primary.unsubscribe_texting,
+        secondary.unsubscribe_texting,
+    );
+
+    out.created_at = primary.created_at.min(secondary.created_at);
+    out.last_seen_at = primary.last_seen_at.max(secondary.last_seen_at);
+    out.session_count = primary.session_count + secondary.session_count;
+    out.booted = primary.booted || secondary.booted;
+    out.updated_at = now;
+    Ok(out)
+}
+
+/// Marks every active merge record naming `contact_id` as no longer undoable.
+pub(crate) fn void_merges_of(tx: &mut Tx, contact_id: &str, reason: &str) -> Result<()> {
+    for mut m in tx.store.merges_of(tx.channel, contact_id)? {
+        m.state = MergeState::Void {
+            reason: reason.to_string(),
+        };
+        tx.op(Op::PutMerge(Box::new(m)));
+    }
+    Ok(())
+}
+
+/// Merges `secondary` into `primary` (R-CON-8) inside `tx`.
+pub(crate) fn merge(
+    tx: &mut Tx,
+    primary_id: &str,
+    secondary_id: &str,
+    choices: &MergeChoices,
+) -> Result<MergeResult> {
+    if primary_id == secondary_id {
+        return Err(Error::conflict(format!(
+            "cannot merge contact {primary_id} with itself; pick two different contacts"
+        )));
+    }
+    for key in choices.keys() {
+        let known = key == "tags"
+            || key == "unsubscribeEmail"
+            || key == "unsubscribeTexting"
+            || tx.schema.get(key).is_some_and(|d| !d.system);
+        if !known {
+            return Err(Error::invalid_key(
+                key.clone(),
+                "a profile key, `tags`, `unsubscribeEmail` or `unsubscribeTexting`",
+                "merge choices name keys whose value can come from either side",
+            ));
+        }
+    }
+    let load = |tx: &Tx, id: &str| -> Result<Contact> {
+        let c = tx.get(id)?.ok_or_else(|| {
+            Error::conflict(format!(
+                "contact {id} does not exist or was deleted; only existing contacts can be merged"
+            ))
+        })?;
+        if c.blocked || c.hidden {
+            return Err(Error::conflict(format!(
+                "contact {id} is {}; unblock it or make room under the MU limit before merging",
+                if c.blocked {
+                    "blocked"
+                } else {
+                    "hidden by the MU limit"
+                }
+            )));
+        }
+        Ok(c)
+    };
+    let primary = load(tx, primary_id)?;
+    let secondary = load(tx, secondary_id)?;
+    let merged = combine(&primary, &secondary, choices, tx.now)?;
+
+    void_merges_of(tx, primary_id, "the survivor was merged again")?;
+    void_merges_of(tx, secondary_id, "the secondary was merged again")?;
+    let merge_id = format!("m_{:012}", tx.store.next_seq()?);
+    if let (Some(_), Some(sm)) = (&primary.member_id, &secondary.member_id) {
+        tx.op(Op::MemberAlias(sm.clone(), Some(primary.id.clone())));
+    }
+    tx.delete(&secondary.id)?;
+    tx.op(Op::Redirect(secondary.id.clone(), Some(primary.id.clone())));
+    purge_pending_of(tx, &secondary.id)?;
+    tx.put(merged.clone())?;
+    tx.op(Op::PutMerge(Box::new(MergeRecord {
+        id: merge_id.clone(),
+        survivor_id: primary.id.clone(),
+        secondary_id: secondary.id.clone(),
+        at: tx.now,
+        state: MergeState::Active {
+            primary: Box::new(primary),
+            secondary: Box::new(secondary),
+            merged: Box::new(merged.clone()),
+        },
+    })));
+    crate::mu::fill_room(tx)?;
+    Ok(MergeResult {
+        contact: merged,
+        merge_id,
+    })
+}
+
+/// Removes every pending unification naming `id`.
+pub(crate) fn purge_pending_of(tx: &mut Tx, id: &str) -> Result<()> {
+    for p in tx.store.pending(tx.channel, Some(id))? {
+        tx.op(Op::DeletePending(p.lead_id, p.member_id));
+    }
+    Ok(())
+}
+
+/// Undoes a merge exactly (R-CON-8): recreates the secondary with its id and snapshot and
+/// puts back on the survivor the pre-merge values of fields unchanged since the merge.
+pub(crate) fn unmerge(tx: &mut Tx, merge_id: &str) -> Result<(Contact, Contact)> {
+    let record = tx
+        .store
+        .merge_record(tx.channel, merge_id)?
+        .ok_or_else(|| {
+            Error::not_found("merge", merge_id, "pass the mergeId that merge returned")
+        })?;
+    let (primary, secondary, merged) = match &record.state {
+        MergeState::Void { reason } => {
+            return Err(Error::conflict(format!(
+                "merge {merge_id} can no longer be undone: {reason}"
+            )))
+        }
+        MergeState::Active {
+            primary,
+            secondary,
+            merged,
+        } => (primary, secondary, merged),
+    };
+    let current = tx.get(&record.survivor_id)?.ok_or_else(|| {
+        Error::conflict(format!(
+            "merge {merge_id} can no longer be undone: the survivor was deleted"
+        ))
+    })?;
+    if tx.get(&record.secondary_id)?.is_some() {
+        return Err(Error::conflict(format!(
+            "merge {merge_id} was already undone"
+        )));
+    }
+    let restored = restore_unchanged(&current, primary, merged, tx.now);
+
+    if let (Some(_), Some(sm)) = (&primary.member_id, &secondary.member_id) {
+        tx.op(Op::MemberAlias(sm.clone(), None));
+    }
+    tx.op(Op::Redirect(secondary.id.clone(), None));
+    tx.put(restored.clone())?;
+    let mut back = (**secondary).clone();
+    back.hidden = false;
+    back.blocked = false;
+    crate::mu::place_manager_write(tx, &mut back, false)?;
+    tx.put(back.clone())?;
+    // The survivor may have lost the contact info that made it count.
+    crate::mu::fill_room(tx)?;
+    tx.op(Op::PutMerge(Box::new(MergeRecord {
+        state: MergeState::Void {
+            reason: "it was undone".into(),
+        },
+        ..record.clone()
+    })));
+    Ok((restored, back))
+}
+
+/// The survivor with every field that did not change since the merge set back to the
+/// primary's pre-merge value.
+fn restore_unchanged(
+    current: &Contact,
+    primary: &Contact,
+    merged: &Contact,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Contact {
+    let mut out = current.clone();
+    let names: BTreeSet<&String> = current
+        .profile
+        .keys()
+        .chain(primary.profile.keys())
+        .chain(merged.profile.keys())
+        .collect();
+    for name in names {
+        if current.profile.get(name) == merged.profile.get(name) {
+            match primary.profile.get(name) {
+                Some(v) => {
+                    out.profile.insert(name.clone(), v.clone());
+                }
+                None => {
+                    out.profile.remove(name);
+                }
+            }
+        }
+    }
+    macro_rules! restore {
+        ($($field:ident).+) => {
+            if current.$($field).+ == merged.$($field).+ {
+                out.$($field).+ = primary.$($field).+.clone();
+            }
+        };
+    }
+    restore!(verified.email);
+    restore!(verified.mobile_number);
+    restore!(member_id);
+    restore!(tags);
+    restore!(user_import_tags);
+    restore!(unsubscribe_email);
+    restore!(unsubscribe_texting);
+    restore!(created_at);
+    restore!(last_seen_at);
+    restore!(session_count);
+    restore!(booted);
+    out.member = out.member_id.is_some();
+    out.verified.email &= out.email().is_some();
+    out.verified.mobile_number &= out.mobile_number().is_some();
+    out.updated_at = now;
+    out
+}

@@ -1,0 +1,98 @@
+//! Managed users (R-MU): the count, the manual limit, and the event-driven hiding and
+//! un-hiding of contacts. Every event costs O((k+1)·log n) for k contacts hidden or
+//! un-hidden: the store keeps ordered ledgers, nothing is rescanned (R-MU-6).
+
+use crate::contact::Contact;
+use crate::error::Result;
+use crate::store::Ledger;
+use crate::tx::Tx;
+
+/// Free room under the limit (`None` = no limit). Negative when over it.
+pub(crate) fn room(tx: &Tx) -> Result<Option<i64>> {
+    match tx.settings.mu_limit {
+        None => Ok(None),
+        Some(limit) => Ok(Some(limit as i64 - tx.mu_count()? as i64)),
+    }
+}
+
+/// A manager's write of a contact that is new or may have just become countable
+/// (R-MU-2/3): it never hides another contact; the contact itself is created (or kept)
+/// hidden when there is no room. `was_counted` says whether the contact counted before this
+/// write. Returns whether the contact ends up hidden.
+pub(crate) fn place_manager_write(tx: &Tx, c: &mut Contact, was_counted: bool) -> Result<bool> {
+    if c.blocked || c.hidden || was_counted || !c.has_contact_info() {
+        return Ok(c.hidden);
+    }
+    if let Some(r) = room(tx)? {
+        if r <= 0 {
+            c.hidden = true;
+        }
+    }
+    Ok(c.hidden)
+}
+
+/// Fills freed room from the most recently seen hidden contacts (R-MU-2/3). Returns how
+/// many were un-hidden.
+pub(crate) fn fill_room(tx: &mut Tx) -> Result<usize> {
+    let mut done = 0;
+    loop {
+        let free = match room(tx)? {
+            None => i64::MAX,
+            Some(r) => r,
+        };
+        if free <= 0 {
+            return Ok(done);
+        }
+        let want = free.min(1024) as usize;
+        let batch = tx.ledger(Ledger::NewestHidden, want)?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        for mut c in batch {
+            c.hidden = false;
+            tx.put(c)?;
+            done += 1;
+        }
+    }
+}
+
+/// Hides the visible contacts with the oldest `lastSeenAt` until MU fits the limit
+/// (R-MU-2), never hiding `keep`. Returns how many were hidden.
+pub(crate) fn enforce_limit(tx: &mut Tx, keep: Option<&str>) -> Result<usize> {
+    let mut done = 0;
+    loop {
+        let over = match room(tx)? {
+            None => return Ok(done),
+            Some(r) if r >= 0 => return Ok(done),
+            Some(r) => -r,
+        };
+        let want = (over as usize + keep.is_some() as usize).min(1024);
+        let batch = tx.ledger(Ledger::OldestVisible, want)?;
+        let mut progressed = false;
+        for mut c in batch {
+            if Some(c.id.as_str()) == keep {
+                continue;
+            }
+            if room(tx)?.is_none_or(|r| r >= 0) {
+                break;
+            }
+            c.hidden = true;
+            tx.put(c)?;
+            done += 1;
+            progressed = true;
+        }
+        if !progressed {
+            return Ok(done);
+        }
+    }
+}
+
+/// Applies a new limit (R-MU-2): lowering hides the least recently seen, raising or removing
+/// un-hides the most recently seen hidden contacts.
+pub(crate) fn set_limit(tx: &mut Tx, limit: Option<u64>) -> Result<()> {
+    tx.settings.mu_limit = limit;
+    tx.op(crate::store::Op::PutSettings(tx.settings.clone()));
+    enforce_limit(tx, None)?;
+    fill_room(tx)?;
+    Ok(())
+}

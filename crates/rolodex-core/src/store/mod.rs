@@ -1,0 +1,235 @@
+//! The storage trait every backend implements, and the records it keeps.
+//!
+//! Backends store and find; they decide nothing. Every rule lives above the store, in the
+//! module of its noun, so that every backend behaves the same by construction. Every call
+//! names the channel, and no call can reach two channels. Writes arrive as one [`Batch`]
+//! per logical operation and are applied whole or not at all.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::access::{ActivityEntry, ActivityQuery};
+use crate::contact::Contact;
+use crate::error::Result;
+use crate::schema::Schema;
+
+pub mod memory;
+
+pub use memory::MemoryStore;
+
+/// Per-channel settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// The manual MU limit (R-MU-2), if set.
+    pub mu_limit: Option<u64>,
+    /// The book's IANA time zone (R-FLT-12).
+    pub time_zone: String,
+    /// The minimum interval between two protected exports by one manager, in seconds (R-EXP-4).
+    pub export_interval_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            mu_limit: None,
+            time_zone: "UTC".to_string(),
+            export_interval_secs: 30 * 60,
+        }
+    }
+}
+
+/// A saved segment: a name and a filter (R-FLT-8), kept as the filter's JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentRecord {
+    /// Unique per channel.
+    pub name: String,
+    /// The filter JSON (FILTER.md).
+    pub filter: serde_json::Value,
+}
+
+/// The journal entry of one merge (R-CON-8), enough for an exact unmerge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeRecord {
+    /// The merge's id.
+    pub id: String,
+    /// The survivor's id (the primary's).
+    pub survivor_id: String,
+    /// The secondary's id.
+    pub secondary_id: String,
+    /// When it happened.
+    #[serde(with = "crate::value::serde_datetime")]
+    pub at: DateTime<Utc>,
+    /// Snapshots, or why the merge can no longer be undone.
+    pub state: MergeState,
+}
+
+/// Whether a merge can still be undone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MergeState {
+    /// The snapshots of both sides before the merge and of the survivor right after it.
+    Active {
+        /// The primary before the merge.
+        primary: Box<Contact>,
+        /// The secondary before the merge.
+        secondary: Box<Contact>,
+        /// The survivor right after the merge.
+        merged: Box<Contact>,
+    },
+    /// The snapshots were purged or superseded; the reason says why.
+    Void {
+        /// Why the merge can no longer be undone.
+        reason: String,
+    },
+}
+
+/// A pending unification of a booted lead into a member (R-UNI-4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingUnification {
+    /// The lead's id.
+    pub lead_id: String,
+    /// The member's id.
+    pub member_id: String,
+    /// The shared field (`profile.email` or `profile.mobileNumber`).
+    pub field: String,
+    /// The shared value.
+    pub value: String,
+    /// When it was recorded.
+    #[serde(with = "crate::value::serde_datetime")]
+    pub since: DateTime<Utc>,
+}
+
+/// One write of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Insert or replace a contact.
+    PutContact(Box<Contact>),
+    /// Remove a contact for good.
+    DeleteContact(String),
+    /// Make an old id lead to another contact (after a merge or unification); `None` removes it.
+    Redirect(String, Option<String>),
+    /// Make a secondary `memberId` reach a survivor (R-CON-8); `None` removes it.
+    MemberAlias(String, Option<String>),
+    /// Replace the schema.
+    PutSchema(Arc<Schema>),
+    /// Replace the settings.
+    PutSettings(Settings),
+    /// Insert or replace a segment.
+    PutSegment(SegmentRecord),
+    /// Remove a segment.
+    DeleteSegment(String),
+    /// Insert or replace a merge record.
+    PutMerge(Box<MergeRecord>),
+    /// Insert or replace a pending unification (keyed by lead and member).
+    PutPending(PendingUnification),
+    /// Remove a pending unification by (lead, member).
+    DeletePending(String, String),
+    /// Append an activity log entry.
+    Log(ActivityEntry),
+    /// Record when a manager last started a protected export.
+    PutExportTime(String, DateTime<Utc>),
+}
+
+/// The writes of one logical operation, applied whole or not at all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    /// The writes in order.
+    pub ops: Vec<Op>,
+}
+
+impl Batch {
+    /// Whether the batch has no writes.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// Which contacts an ordered MU-ledger query walks (R-MU-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ledger {
+    /// Visible, unblocked contacts with contact info, oldest `lastSeenAt` first (ties: older
+    /// `createdAt`, then smaller id).
+    OldestVisible,
+    /// Hidden, unblocked contacts, most recent `lastSeenAt` first (ties: newer `createdAt`,
+    /// then larger id).
+    NewestHidden,
+}
+
+/// A held import lock; the lock is released when this is dropped (R-IMP-15).
+pub trait ImportLock: Send {}
+
+/// The storage backend of contact books.
+pub trait Store: Send + Sync {
+    /// A short name of the backend (`memory`, `sqlite`).
+    fn backend(&self) -> &'static str;
+
+    /// Allocates the next contact sequence number: strictly increasing across the store.
+    fn next_seq(&self) -> Result<u64>;
+
+    /// The mutex that serialises the read-decide-write operations of one channel in this
+    /// process.
+    fn write_mutex(&self, channel: &str) -> Arc<parking_lot::Mutex<()>>;
+
+    /// One contact by id.
+    fn get(&self, channel: &str, id: &str) -> Result<Option<Contact>>;
+
+    /// Where an old id leads after a merge or unification.
+    fn redirect(&self, channel: &str, id: &str) -> Result<Option<String>>;
+
+    /// The contact with this `memberId`, or the survivor a merged secondary `memberId` reaches.
+    fn find_member(&self, channel: &str, member_id: &str) -> Result<Option<Contact>>;
+
+    /// Every contact holding this email (compared by [`crate::identity::email_key`]),
+    /// verified or not, hidden and blocked included.
+    fn find_by_email(&self, channel: &str, email: &str) -> Result<Vec<Contact>>;
+
+    /// Every contact holding this E.164 mobile number, verified or not.
+    fn find_by_mobile(&self, channel: &str, e164: &str) -> Result<Vec<Contact>>;
+
+    /// Applies a batch whole or not at all.
+    fn apply(&self, channel: &str, batch: Batch) -> Result<()>;
+
+    /// Visible MU (R-MU-1): visible, unblocked contacts with contact info.
+    fn mu_count(&self, channel: &str) -> Result<u64>;
+
+    /// The first `n` contacts of an MU ledger, in its order.
+    fn ledger(&self, channel: &str, which: Ledger, n: usize) -> Result<Vec<Contact>>;
+
+    /// Calls `f` on every contact of the channel until it returns `false`.
+    fn for_each(&self, channel: &str, f: &mut dyn FnMut(&Contact) -> bool) -> Result<()>;
+
+    /// The number of contacts stored in the channel (hidden and blocked included).
+    fn contact_count(&self, channel: &str) -> Result<u64>;
+
+    /// The channel's schema; `None` for a new channel.
+    fn schema(&self, channel: &str) -> Result<Option<Arc<Schema>>>;
+
+    /// The channel's settings.
+    fn settings(&self, channel: &str) -> Result<Settings>;
+
+    /// Every segment, by name.
+    fn segments(&self, channel: &str) -> Result<Vec<SegmentRecord>>;
+
+    /// One merge record.
+    fn merge_record(&self, channel: &str, merge_id: &str) -> Result<Option<MergeRecord>>;
+
+    /// Every merge record that names this contact as survivor or secondary.
+    fn merges_of(&self, channel: &str, contact_id: &str) -> Result<Vec<MergeRecord>>;
+
+    /// Pending unifications, all or those naming this contact (as lead or member).
+    fn pending(&self, channel: &str, contact_id: Option<&str>) -> Result<Vec<PendingUnification>>;
+
+    /// Activity log entries, newest first.
+    fn activity(&self, channel: &str, query: &ActivityQuery) -> Result<Vec<ActivityEntry>>;
+
+    /// When this manager last started a protected export.
+    fn export_time(&self, channel: &str, manager_id: &str) -> Result<Option<DateTime<Utc>>>;
+
+    /// Takes the channel's import lock, or `None` if another import holds it (R-IMP-15).
+    fn try_lock_import(&self, channel: &str) -> Result<Option<Box<dyn ImportLock>>>;
+}

@@ -1,0 +1,241 @@
+//! A write transaction over a store: reads see the transaction's own writes, writes collect
+//! into one batch that the store applies whole (DESIGN.md), and a dry run simply never
+//! commits. Row-level savepoints let an import undo one failed row.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::contact::Contact;
+use crate::error::Result;
+use crate::identity::email_key;
+use crate::schema::Schema;
+use crate::store::{Batch, Ledger, Op, Settings, Store};
+
+/// A savepoint: the lengths of the op list and the undo journal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    ops: usize,
+    journal: usize,
+    mu_delta: i64,
+}
+
+/// An open write transaction on one channel.
+pub(crate) struct Tx<'s> {
+    pub(crate) store: &'s dyn Store,
+    pub(crate) channel: &'s str,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) schema: Arc<Schema>,
+    pub(crate) settings: Settings,
+    overlay: HashMap<String, Option<Contact>>,
+    journal: Vec<(String, Option<Option<Contact>>)>,
+    ops: Vec<Op>,
+    mu_delta: i64,
+}
+
+fn counts(c: Option<&Contact>) -> i64 {
+    c.is_some_and(|c| c.counts_for_mu()) as i64
+}
+
+impl<'s> Tx<'s> {
+    pub(crate) fn new(
+        store: &'s dyn Store,
+        channel: &'s str,
+        now: DateTime<Utc>,
+    ) -> Result<Tx<'s>> {
+        let schema = store
+            .schema(channel)?
+            .unwrap_or_else(|| Arc::new(Schema::new()));
+        let settings = store.settings(channel)?;
+        Ok(Tx {
+            store,
+            channel,
+            now,
+            schema,
+            settings,
+            overlay: HashMap::new(),
+            journal: Vec::new(),
+            ops: Vec::new(),
+            mu_delta: 0,
+        })
+    }
+
+    /// A savepoint to roll back to.
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            ops: self.ops.len(),
+            journal: self.journal.len(),
+            mu_delta: self.mu_delta,
+        }
+    }
+
+    /// Undoes every write since `mark`.
+    pub(crate) fn rollback(&mut self, mark: Mark) {
+        self.ops.truncate(mark.ops);
+        while self.journal.len() > mark.journal {
+            let (id, prev) = self.journal.pop().expect("len checked");
+            match prev {
+                Some(p) => {
+                    self.overlay.insert(id, p);
+                }
+                None => {
+                    self.overlay.remove(&id);
+                }
+            }
+        }
+        self.mu_delta = mark.mu_delta;
+    }
+
+    /// Applies every write to the store as one batch.
+    pub(crate) fn commit(self) -> Result<()> {
+        if self.ops.is_empty() {
+            return Ok(());
+        }
+        self.store.apply(self.channel, Batch { ops: self.ops })
+    }
+
+    /// Whether the transaction wrote anything.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// One contact as this transaction sees it.
+    pub(crate) fn get(&self, id: &str) -> Result<Option<Contact>> {
+        match self.overlay.get(id) {
+            Some(c) => Ok(c.clone()),
+            None => self.store.get(self.channel, id),
+        }
+    }
+
+    /// Follows merge/unification redirects from an old id to the contact it leads to.
+    pub(crate) fn resolve(&self, id: &str) -> Result<Option<Contact>> {
+        let mut id = id.to_string();
+        for _ in 0..16 {
+            if let Some(c) = self.get(&id)? {
+                return Ok(Some(c));
+            }
+            match self.store.redirect(self.channel, &id)? {
+                Some(next) => id = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    fn merge_found(&self, found: Vec<Contact>, pred: impl Fn(&Contact) -> bool) -> Vec<Contact> {
+        let mut out: Vec<Contact> = found
+            .into_iter()
+            .filter(|c| !self.overlay.contains_key(&c.id))
+            .collect();
+        out.extend(self.overlay.values().flatten().filter(|c| pred(c)).cloned());
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
+    /// Every contact holding this email (any verification), as this transaction sees it.
+    pub(crate) fn find_by_email(&self, email: &str) -> Result<Vec<Contact>> {
+        let key = email_key(email);
+        let found = self.store.find_by_email(self.channel, email)?;
+        Ok(self.merge_found(found, |c| c.email().is_some_and(|e| email_key(e) == key)))
+    }
+
+    /// Every contact holding this mobile number, as this transaction sees it.
+    pub(crate) fn find_by_mobile(&self, e164: &str) -> Result<Vec<Contact>> {
+        let found = self.store.find_by_mobile(self.channel, e164)?;
+        Ok(self.merge_found(found, |c| c.mobile_number() == Some(e164)))
+    }
+
+    /// The member with this `memberId` (or the survivor of a merged secondary member).
+    pub(crate) fn find_member(&self, member_id: &str) -> Result<Option<Contact>> {
+        if let Some(c) = self
+            .overlay
+            .values()
+            .flatten()
+            .find(|c| c.member_id.as_deref() == Some(member_id))
+        {
+            return Ok(Some(c.clone()));
+        }
+        match self.store.find_member(self.channel, member_id)? {
+            Some(c) => match self.overlay.get(&c.id) {
+                Some(Some(o)) if o.member_id.as_deref() == Some(member_id) => Ok(Some(o.clone())),
+                Some(Some(o)) if o.member_id.is_none() || o.member_id == c.member_id => {
+                    // The store found it by alias (merged secondary) and it still exists.
+                    Ok(Some(o.clone()))
+                }
+                Some(_) => Ok(None),
+                None => Ok(Some(c)),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Visible MU as this transaction sees it.
+    pub(crate) fn mu_count(&self) -> Result<u64> {
+        let base = self.store.mu_count(self.channel)? as i64;
+        Ok((base + self.mu_delta).max(0) as u64)
+    }
+
+    /// The first `n` contacts of an MU ledger as this transaction sees it.
+    pub(crate) fn ledger(&self, which: Ledger, n: usize) -> Result<Vec<Contact>> {
+        let from_store = self
+            .store
+            .ledger(self.channel, which, n + self.overlay.len())?;
+        let in_ledger = |c: &Contact| match which {
+            Ledger::OldestVisible => c.counts_for_mu(),
+            Ledger::NewestHidden => c.hidden && !c.blocked,
+        };
+        let mut all: Vec<Contact> = from_store
+            .into_iter()
+            .filter(|c| !self.overlay.contains_key(&c.id))
+            .collect();
+        all.extend(
+            self.overlay
+                .values()
+                .flatten()
+                .filter(|c| in_ledger(c))
+                .cloned(),
+        );
+        let key = |c: &Contact| (c.last_seen_at, c.created_at, c.id.clone());
+        match which {
+            Ledger::OldestVisible => all.sort_by_key(key),
+            Ledger::NewestHidden => all.sort_by(|a, b| key(b).cmp(&key(a))),
+        }
+        all.truncate(n);
+        Ok(all)
+    }
+
+    fn record(&mut self, id: &str, new: Option<Contact>) -> Result<()> {
+        let prev_view = self.get(id)?;
+        self.mu_delta += counts(new.as_ref()) - counts(prev_view.as_ref());
+        let prev_overlay = self.overlay.get(id).cloned();
+        self.journal.push((id.to_string(), prev_overlay));
+        self.overlay.insert(id.to_string(), new);
+        Ok(())
+    }
+
+    /// Inserts or replaces a contact.
+    pub(crate) fn put(&mut self, c: Contact) -> Result<()> {
+        self.record(&c.id.clone(), Some(c.clone()))?;
+        self.ops.push(Op::PutContact(Box::new(c)));
+        Ok(())
+    }
+
+    /// Removes a contact for good.
+    pub(crate) fn delete(&mut self, id: &str) -> Result<()> {
+        self.record(id, None)?;
+        self.ops.push(Op::DeleteContact(id.to_string()));
+        Ok(())
+    }
+
+    /// Adds a non-contact write.
+    pub(crate) fn op(&mut self, op: Op) {
+        self.ops.push(op);
+    }
+
+    /// A fresh contact id: `c_` and a zero-padded sequence number, so ids sort in creation
+    /// order (R-SCH-1).
+    pub(crate) fn new_id(&self) -> Result<String> {
+        Ok(format!("c_{:012}", self.store.next_seq()?))
+    }
+}

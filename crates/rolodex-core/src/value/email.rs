@@ -1,0 +1,174 @@
+//! `email` values (R-VAL-3): `email_address` in strict mode (a TLD is required, no domain
+//! literal, no display text), with a byte-level fast path for plain ASCII addresses that
+//! reaches the same verdict.
+
+use email_address::{EmailAddress, Options};
+
+use crate::error::{Error, Result};
+
+/// What an email address must look like (R-VAL-3).
+pub(crate) const EXPECTED_EMAIL: &str = "an email address such as name@example.com";
+
+const LOCAL_PART_MAX: usize = 64;
+const DOMAIN_MAX: usize = 254;
+const LABEL_MAX: usize = 63;
+
+/// The strict options: a domain with a TLD, no `[literal]`, no `Name <addr>`.
+pub(crate) fn strict() -> Options {
+    Options::default()
+        .with_required_tld()
+        .without_domain_literal()
+        .without_display_text()
+}
+
+/// RFC 5322 `atext` restricted to ASCII (alphanumerics and ``!#$%&'*+-/=?^_`{|}~``).
+#[inline]
+fn is_atext(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'/'
+                | b'='
+                | b'?'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'{'
+                | b'|'
+                | b'}'
+                | b'~'
+        )
+}
+
+/// The byte-level verdict for plain ASCII addresses, or `None` when the text needs the
+/// full parser (non-ASCII, quotes, angle or square brackets). Returns the index of the
+/// separating `@` when valid.
+#[inline]
+pub(crate) fn fast_verdict(t: &str) -> Option<std::result::Result<usize, ()>> {
+    let b = t.as_bytes();
+    let mut at = None;
+    for (i, &c) in b.iter().enumerate() {
+        if c >= 0x80 || matches!(c, b'"' | b'<' | b'>' | b'[' | b']') {
+            return None;
+        }
+        if c == b'@' {
+            at = Some(i);
+        }
+    }
+    let Some(at) = at else { return Some(Err(())) };
+    let (local, domain) = (&b[..at], &b[at + 1..]);
+    // Local part: a dot-atom of at most 64 bytes.
+    if local.is_empty() || local.len() > LOCAL_PART_MAX {
+        return Some(Err(()));
+    }
+    if !local
+        .split(|&c| c == b'.')
+        .all(|a| !a.is_empty() && a.iter().all(|&c| is_atext(c)))
+    {
+        return Some(Err(()));
+    }
+    // Domain: at least two labels, each starting and ending alphanumeric, ≤ 63 bytes.
+    if domain.is_empty() || domain.len() > DOMAIN_MAX {
+        return Some(Err(()));
+    }
+    let mut labels = 0;
+    for label in domain.split(|&c| c == b'.') {
+        let (Some(first), Some(last)) = (label.first(), label.last()) else {
+            return Some(Err(()));
+        };
+        if !first.is_ascii_alphanumeric()
+            || !last.is_ascii_alphanumeric()
+            || label.len() > LABEL_MAX
+            || !label.iter().all(|&c| is_atext(c))
+        {
+            return Some(Err(()));
+        }
+        labels += 1;
+    }
+    Some(if labels >= 2 { Ok(at) } else { Err(()) })
+}
+
+/// The crate's verdict in strict mode.
+pub(crate) fn crate_verdict(t: &str) -> bool {
+    EmailAddress::parse_with_options(t, strict()).is_ok()
+}
+
+fn bad(t: &str) -> Error {
+    Error::validation(Some(t), EXPECTED_EMAIL, "not a valid email address")
+}
+
+/// Validates trimmed text as an email address and lower-cases its domain.
+pub(crate) fn normalize_email_trimmed(t: &str) -> Result<String> {
+    match fast_verdict(t) {
+        Some(Ok(at)) => {
+            let mut s = String::with_capacity(t.len());
+            s.push_str(&t[..at + 1]);
+            s.push_str(&t[at + 1..].to_ascii_lowercase());
+            Ok(s)
+        }
+        Some(Err(())) => Err(bad(t)),
+        None => {
+            if !crate_verdict(t) {
+                return Err(bad(t));
+            }
+            // Valid without display text: the address is `local@domain`, split at the last `@`.
+            match t.rsplit_once('@') {
+                Some((local, domain)) => Ok(format!("{local}@{}", domain.to_lowercase())),
+                None => Err(bad(t)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_val_3_accepts_and_lowercases_domain() {
+        assert_eq!(
+            normalize_email_trimmed("Kim.Ji@Example.COM").unwrap(),
+            "Kim.Ji@example.com"
+        );
+        assert_eq!(
+            normalize_email_trimmed("a+tag@sub.example.co.kr").unwrap(),
+            "a+tag@sub.example.co.kr"
+        );
+        assert_eq!(
+            normalize_email_trimmed("\"john doe\"@Example.com").unwrap(),
+            "\"john doe\"@example.com"
+        );
+    }
+
+    #[test]
+    fn r_val_3_rejects_invalid() {
+        for bad in [
+            "plainaddress",
+            "@example.com",
+            "a@",
+            "a@localhost",
+            "a@[127.0.0.1]",
+            "John <john@example.com>",
+            "a..b@example.com",
+            ".a@example.com",
+            "a@-example.com",
+            "a@example..com",
+            "a b@example.com",
+            "a@b@example.com",
+        ] {
+            assert!(
+                normalize_email_trimmed(bad).is_err(),
+                "{bad} should be rejected"
+            );
+            assert!(!crate_verdict(bad), "{bad}: crate disagrees");
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! `list`, `listOfNumber` and `tag` values (R-VAL-7, R-VAL-8, limits of R-SCH-7).
+
+use super::number;
+use super::parse::checked_string;
+use crate::error::{Error, Result};
+use crate::schema::MAX_LIST_ITEMS;
+
+/// What a list must look like (R-VAL-7).
+pub(crate) const EXPECTED_LIST: &str =
+    "a JSON-style array of strings such as [\"a\", \"b\"] (at most 200 items of at most 512 characters)";
+/// What a list of numbers must look like (R-VAL-7).
+pub(crate) const EXPECTED_NUMBER_LIST: &str =
+    "a JSON-style array of numbers such as [1, 2.5] (at most 200 items)";
+/// What a tag list must look like (R-VAL-8).
+pub(crate) const EXPECTED_TAGS: &str = "a JSON-style array of tags such as [\"basic/level1\"]: at most 2 levels split by /, without . , $ \\ or spaces";
+
+fn too_many(text: &str, expected: &str, n: usize) -> Error {
+    Error::validation(
+        Some(text),
+        expected,
+        format!("the list has {n} items, more than the limit of {MAX_LIST_ITEMS}"),
+    )
+}
+
+/// Parses `["a", "b"]` (strict JSON: no trailing comma, quoted items).
+fn json_strings(t: &str, expected: &str) -> Result<Vec<String>> {
+    if !t.starts_with('[') || !t.ends_with(']') {
+        return Err(Error::validation(
+            Some(t),
+            expected,
+            "a list must be written in brackets, like [\"a\", \"b\"]",
+        ));
+    }
+    serde_json::from_str::<Vec<String>>(t)
+        .map_err(|e| Error::validation(Some(t), expected, format!("malformed list: {e}")))
+}
+
+fn check_items(t: &str, items: Vec<String>, expected: &str) -> Result<Vec<String>> {
+    if items.len() > MAX_LIST_ITEMS {
+        return Err(too_many(t, expected, items.len()));
+    }
+    items.iter().map(|s| checked_string(s, expected)).collect()
+}
+
+/// Parses a `list` cell.
+pub(crate) fn parse_string_list(t: &str) -> Result<Vec<String>> {
+    let items = json_strings(t, EXPECTED_LIST)?;
+    check_items(t, items, EXPECTED_LIST)
+}
+
+/// Checks one tag (already NFC): non-empty, ≤ 2 levels, `/` only in the middle, no
+/// `.` `,` `$` `\` or whitespace.
+fn check_tag(tag: &str) -> Result<()> {
+    let bad = |msg: &str| Err(Error::validation(Some(tag), EXPECTED_TAGS, msg));
+    if tag.is_empty() {
+        return bad("a tag may not be empty");
+    }
+    if let Some(c) = tag
+        .chars()
+        .find(|c| matches!(c, '.' | ',' | '$' | '\\') || c.is_whitespace())
+    {
+        return bad(&format!("the character {c:?} is not allowed in a tag"));
+    }
+    let mut levels = 0;
+    for part in tag.split('/') {
+        if part.is_empty() {
+            return bad("`/` may only separate two non-empty levels");
+        }
+        levels += 1;
+    }
+    if levels > 2 {
+        return bad("a tag has at most 2 levels");
+    }
+    Ok(())
+}
+
+/// Parses a `tag` cell.
+pub(crate) fn parse_tag_list(t: &str) -> Result<Vec<String>> {
+    let items = json_strings(t, EXPECTED_TAGS)?;
+    let items = check_items(t, items, EXPECTED_TAGS)?;
+    for tag in &items {
+        check_tag(tag)?;
+    }
+    Ok(items)
+}
+
+/// Parses a `listOfNumber` cell: `[` number (`,` number)* `]` with optional whitespace,
+/// each number in the grammar of R-VAL-4.
+pub(crate) fn parse_number_list(t: &str) -> Result<Vec<f64>> {
+    let malformed = |msg: &str| Error::validation(Some(t), EXPECTED_NUMBER_LIST, msg);
+    let inner = t
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .ok_or_else(|| malformed("a list must be written in brackets, like [1, 2]"))?;
+    if inner.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for part in inner.split(',') {
+        if out.len() == MAX_LIST_ITEMS {
+            return Err(too_many(t, EXPECTED_NUMBER_LIST, inner.split(',').count()));
+        }
+        let p = part.trim_matches([' ', '\t', '\n', '\r']);
+        if p.is_empty() {
+            return Err(malformed("malformed list: an item is missing"));
+        }
+        let n = number::parse_number(p).map_err(|_| {
+            Error::validation(
+                Some(t),
+                EXPECTED_NUMBER_LIST,
+                format!("malformed list: {p:?} is not a number"),
+            )
+        })?;
+        out.push(n);
+    }
+    Ok(out)
+}
+
+fn json_strs(items: &[serde_json::Value], expected: &str) -> Result<Vec<String>> {
+    if items.len() > MAX_LIST_ITEMS {
+        let text = serde_json::Value::Array(items.to_vec()).to_string();
+        return Err(too_many(&text, expected, items.len()));
+    }
+    items
+        .iter()
+        .map(|v| match v {
+            serde_json::Value::String(s) => checked_string(s, expected),
+            other => Err(Error::validation(
+                Some(&other.to_string()),
+                expected,
+                "every item must be a string",
+            )),
+        })
+        .collect()
+}
+
+/// A native JSON array as a `list`.
+pub(crate) fn json_string_list(items: &[serde_json::Value]) -> Result<Vec<String>> {
+    json_strs(items, EXPECTED_LIST)
+}
+
+/// A native JSON array as a `tag` list.
+pub(crate) fn json_tag_list(items: &[serde_json::Value]) -> Result<Vec<String>> {
+    let tags = json_strs(items, EXPECTED_TAGS)?;
+    for tag in &tags {
+        check_tag(tag)?;
+    }
+    Ok(tags)
+}
+
+/// A native JSON array as a `listOfNumber`.
+pub(crate) fn json_number_list(items: &[serde_json::Value]) -> Result<Vec<f64>> {
+    if items.len() > MAX_LIST_ITEMS {
+        let text = serde_json::Value::Array(items.to_vec()).to_string();
+        return Err(too_many(&text, EXPECTED_NUMBER_LIST, items.len()));
+    }
+    items
+        .iter()
+        .map(|v| match v {
+            serde_json::Value::Number(n) => number::check_json_number(n),
+            other => Err(Error::validation(
+                Some(&other.to_string()),
+                EXPECTED_NUMBER_LIST,
+                "every item must be a number",
+            )),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_val_7_lists() {
+        assert_eq!(
+            parse_string_list("[\"a\", \"b\"]").unwrap(),
+            vec!["a".to_string(), "b".to_string()]
+        );
+        assert_eq!(parse_string_list("[]").unwrap(), Vec::<String>::new());
+        assert_eq!(parse_number_list("[1,2]").unwrap(), vec![1.0, 2.0]);
+        assert_eq!(parse_number_list("[ 1 , -2.5 ]").unwrap(), vec![1.0, -2.5]);
+        for bad in [
+            "[\"a\"",
+            "[a]",
+            "[\"a\",]",
+            "\"a\"",
+            "a",
+            "[\"a\"]]",
+            "[[\"a\"]]",
+            "[1]",
+            "{}",
+        ] {
+            assert!(parse_string_list(bad).is_err(), "{bad} should be rejected");
+        }
+        for bad in [
+            "[1,]", "[1", "1,2", "[1e5]", "[\"1\"]", "[1,,2]", "[NaN]", "[1 2]",
+        ] {
+            assert!(parse_number_list(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn r_val_8_tags() {
+        assert_eq!(
+            parse_tag_list("[\"basic/level1\", \"advanced/level2\"]").unwrap(),
+            vec!["basic/level1".to_string(), "advanced/level2".to_string()]
+        );
+        assert!(parse_tag_list("[\"vip\"]").is_ok());
+        for bad in [
+            "[\"a/b/c\"]",
+            "[\"a/\"]",
+            "[\"/a\"]",
+            "[\"a//b\"]",
+            "[\"a.b\"]",
+            "[\"a,b\"]",
+            "[\"a$\"]",
+            "[\"a\\\\b\"]",
+            "[\"a b\"]",
+            "[\"\"]",
+            "[\"a\"",
+            "vip",
+        ] {
+            assert!(parse_tag_list(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,544 @@
+//! Phone numbers (R-VAL-2): E.164 normalisation with the semantics of the `phonenumber`
+//! crate (`phonenumber::parse(None, text)` + `is_valid`), plus a lock-free fast path.
+//!
+//! The crate compiles its metadata patterns through a shared, mutex-guarded LRU cache of
+//! 100 regexes, which makes it slow (~90k numbers/s) and serialises threads. The fast path
+//! handles input already in (near-)canonical international form — a `+`, then ASCII digits,
+//! spaces, dashes and parentheses — by replaying the crate's own steps (RFC 3966 vs natural
+//! front end, country-code detection, region choice, national-prefix stripping, length and
+//! type-pattern validation) against regexes compiled once per region from the crate's
+//! metadata database with the same flags. Any other input goes to the crate itself. A
+//! differential proptest checks the two agree.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
+use regex::{Regex, RegexBuilder};
+
+use crate::error::{Error, Result};
+
+/// What a phone number must look like (R-VAL-2).
+pub(crate) const EXPECTED_PHONE: &str =
+    "a phone number with its country code, such as +821020203030 or +82 10-2020-3030";
+
+/// The crate's `MIN_LENGTH_FOR_NSN` / `MAX_LENGTH_FOR_NSN`.
+const MIN_NSN: usize = 2;
+const MAX_NSN: usize = 17;
+/// Longest digit run the fast path buffers; longer input goes to the crate.
+const BUF: usize = 40;
+
+/// A number-type pattern with its possible lengths (`Descriptor::is_match`).
+struct Desc {
+    lengths: Vec<u16>,
+    /// The pattern anchored at the start only, as the crate tests `find(..).start() == 0`.
+    re: Regex,
+}
+
+impl Desc {
+    fn new(d: &Descriptor) -> Option<Desc> {
+        Some(Desc {
+            lengths: d.possible_length().to_vec(),
+            re: prefix_regex(d.national_number().as_str())?,
+        })
+    }
+
+    #[inline]
+    fn is_match(&self, v: &str) -> bool {
+        (self.lengths.is_empty() || self.lengths.contains(&(v.len() as u16))) && self.re.is_match(v)
+    }
+}
+
+/// Compiles a metadata pattern exactly as the crate does (`ignore_whitespace`).
+fn full_regex(src: &str) -> Option<Regex> {
+    RegexBuilder::new(src).ignore_whitespace(true).build().ok()
+}
+
+/// A metadata pattern that matches when the crate's `find` would start at 0.
+fn prefix_regex(src: &str) -> Option<Regex> {
+    RegexBuilder::new(&format!("^(?:\n{src}\n)"))
+        .ignore_whitespace(true)
+        .build()
+        .ok()
+}
+
+/// One region's compiled metadata.
+struct Region {
+    /// `source_for` can name this region (its id parses as a `country::Id`, or it is `001`).
+    nameable: bool,
+    national_prefix: Option<String>,
+    /// `national_prefix_for_parsing`, unanchored (for captures/replace) and start-anchored.
+    npp: Option<(Regex, Regex)>,
+    transform: Option<String>,
+    leading: Option<Regex>,
+    general: Desc,
+    general_possible: Vec<u16>,
+    general_local: Vec<u16>,
+    types: Vec<Desc>,
+}
+
+impl Region {
+    fn new(m: &Metadata) -> Option<Region> {
+        let d = m.descriptors();
+        let general = Desc::new(d.general())?;
+        // The types `number_type` tests; a number is valid when one of them matches.
+        let types = [
+            d.fixed_line(),
+            d.mobile(),
+            d.premium_rate(),
+            d.toll_free(),
+            d.shared_cost(),
+            d.voip(),
+            d.personal_number(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(Desc::new)
+        .collect::<Option<Vec<_>>>()?;
+        let npp = match m.national_prefix_for_parsing() {
+            Some(r) => Some((full_regex(r.as_str())?, prefix_regex(r.as_str())?)),
+            None => None,
+        };
+        let leading = match m.leading_digits() {
+            Some(r) => Some(prefix_regex(r.as_str())?),
+            None => None,
+        };
+        let id = m.id();
+        let nameable = id == "001"
+            || id
+                .parse::<phonenumber::country::Id>()
+                .map(|c| c.as_ref() == id)
+                .unwrap_or(false);
+        Some(Region {
+            nameable,
+            national_prefix: m.national_prefix().map(str::to_string),
+            npp,
+            transform: m.national_prefix_transform_rule().map(str::to_string),
+            leading,
+            general,
+            general_possible: d.general().possible_length().to_vec(),
+            general_local: d.general().possible_local_length().to_vec(),
+            types,
+        })
+    }
+
+    /// `number_type(meta, v) != Unknown`.
+    #[inline]
+    fn is_valid_number(&self, v: &str) -> bool {
+        self.general.is_match(v) && self.types.iter().any(|d| d.is_match(v))
+    }
+
+    /// `validator::length(meta, number, Type::Unknown) == TooShort`.
+    #[inline]
+    fn too_short(&self, v: &str) -> bool {
+        let len = v.len() as u16;
+        match self.general_possible.first() {
+            None => false,
+            Some(&min) => !self.general_local.contains(&len) && len < min,
+        }
+    }
+
+    /// `helper::national_number`: strips the national prefix / carrier code. `Err` where
+    /// the crate would panic (a transform rule whose first group did not take part).
+    fn national_number<'a>(&self, nat: &'a str) -> std::result::Result<Cow<'a, str>, ()> {
+        let Some((re, anchored)) = &self.npp else {
+            if let Some(p) = &self.national_prefix {
+                if let Some(rest) = nat.strip_prefix(p.as_str()) {
+                    return Ok(Cow::Borrowed(rest));
+                }
+            }
+            return Ok(Cow::Borrowed(nat));
+        };
+        if !anchored.is_match(nat) {
+            return Ok(Cow::Borrowed(nat));
+        }
+        let Some(caps) = re.captures(nat) else {
+            return Ok(Cow::Borrowed(nat));
+        };
+        let (start, end) = match caps.get(0) {
+            Some(m) => (m.start(), m.end()),
+            None => return Ok(Cow::Borrowed(nat)),
+        };
+        if start != 0 {
+            return Ok(Cow::Borrowed(nat));
+        }
+        let viable = self.general.is_match(nat);
+        let first = caps.get(1).is_some();
+        let last = caps.get(caps.len() - 1).is_some();
+        match &self.transform {
+            Some(rule) if last => {
+                let transformed = re.replace(nat, rule.as_str()).into_owned();
+                if viable && !self.general.is_match(&transformed) {
+                    return Ok(Cow::Borrowed(nat));
+                }
+                if !first {
+                    return Err(());
+                }
+                Ok(Cow::Owned(transformed))
+            }
+            // The crate's `viable && !general.is_match(national[start..])` is never true
+            // here (start is 0), so the prefix is always cut.
+            _ => Ok(Cow::Borrowed(nat.get(end..).unwrap_or(""))),
+        }
+    }
+}
+
+/// The regions sharing one country calling code, in the crate's order (main country first).
+struct CodeEntry {
+    ids: Vec<String>,
+    metas: Vec<&'static Metadata>,
+    compiled: Vec<OnceLock<Option<Region>>>,
+}
+
+impl CodeEntry {
+    /// The compiled region `i`; `None` if a pattern failed to compile (then the caller
+    /// defers to the crate).
+    fn region(&self, i: usize) -> Option<&Region> {
+        self.compiled
+            .get(i)?
+            .get_or_init(|| self.metas.get(i).and_then(|m| Region::new(m)))
+            .as_ref()
+    }
+}
+
+/// Country calling code → regions, built once from `phonenumber::metadata::DATABASE`.
+fn table() -> &'static [Option<CodeEntry>] {
+    static TABLE: OnceLock<Vec<Option<CodeEntry>>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let db: &'static phonenumber::metadata::Database = &DATABASE;
+        (0u16..1000)
+            .map(|code| {
+                let metas = db.by_code(&code)?;
+                let ids: Vec<String> = db.region(&code)?.into_iter().map(str::to_string).collect();
+                if ids.len() != metas.len() {
+                    return None;
+                }
+                let compiled = metas.iter().map(|_| OnceLock::new()).collect();
+                Some(CodeEntry {
+                    ids,
+                    metas,
+                    compiled,
+                })
+            })
+            .collect()
+    })
+}
+
+fn entry(code: u32) -> Option<&'static CodeEntry> {
+    table().get(code as usize)?.as_ref()
+}
+
+/// Outcome of the fast path: `None` = not handled (ask the crate), `Some(Err)` = invalid.
+type Fast = Option<std::result::Result<String, ()>>;
+
+/// `validator::source_for`: which region's metadata applies. `Err(())` where the crate
+/// would panic; `Ok(None)` when no region applies; `None` (outer) = defer to the crate.
+#[allow(clippy::type_complexity)]
+fn source_for(
+    e: &'static CodeEntry,
+    national: &str,
+) -> Option<std::result::Result<Option<&'static Region>, ()>> {
+    if e.ids.len() == 1 {
+        let r = e.region(0)?;
+        return Some(Ok(if r.nameable { Some(r) } else { None }));
+    }
+    for i in 0..e.ids.len() {
+        let r = e.region(i)?;
+        let hit = match &r.leading {
+            Some(ld) => ld.is_match(national),
+            None => r.is_valid_number(national),
+        };
+        if hit {
+            return Some(if r.nameable && e.ids[i] != "001" {
+                Ok(Some(r))
+            } else {
+                Err(())
+            });
+        }
+    }
+    Some(Ok(None))
+}
+
+/// Parses a string of ASCII digits as the crate's `u16` parse would (leading zeros allowed).
+fn parse_u16(d: &[u8]) -> Option<u32> {
+    let mut v: u32 = 0;
+    for &c in d {
+        v = v * 10 + (c - b'0') as u32;
+        if v > u16::MAX as u32 {
+            return None;
+        }
+    }
+    if d.is_empty() {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// The fast path (see the module docs).
+pub(crate) fn fast_normalize(t: &str) -> Fast {
+    let b = t.as_bytes();
+    let rest = b.strip_prefix(b"+")?;
+    let (mut space, mut other_sep) = (false, false);
+    for &c in rest {
+        match c {
+            b'0'..=b'9' => {}
+            b' ' => space = true,
+            b'-' | b'(' | b')' => other_sep = true,
+            _ => return None,
+        }
+    }
+    let mut buf = [0u8; BUF];
+    let mut n = 0;
+    let code: u32;
+    let nat_start: usize;
+    if !space && other_sep && rest.first().is_some_and(u8::is_ascii_digit) {
+        // The crate tries RFC 3966 first: `+<cc>` up to the first separator is the code.
+        let plen = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        for &c in &rest[plen..] {
+            if c.is_ascii_digit() {
+                if n == BUF {
+                    return None;
+                }
+                buf[n] = c;
+                n += 1;
+            }
+        }
+        if n <= MIN_NSN {
+            return Some(Err(()));
+        }
+        code = match parse_u16(&rest[..plen]) {
+            Some(c) => c,
+            None => return Some(Err(())),
+        };
+        if entry(code).is_none() {
+            return Some(Err(()));
+        }
+        nat_start = 0;
+    } else {
+        for &c in rest {
+            if c.is_ascii_digit() {
+                if n == BUF {
+                    return None;
+                }
+                buf[n] = c;
+                n += 1;
+            }
+        }
+        if n <= MIN_NSN || buf[0] == b'0' {
+            return Some(Err(()));
+        }
+        let mut found = None;
+        for len in 1..=3 {
+            let c = parse_u16(&buf[..len])?;
+            if entry(c).is_some() {
+                found = Some((c, len));
+                break;
+            }
+        }
+        let Some((c, len)) = found else {
+            return Some(Err(()));
+        };
+        code = c;
+        nat_start = len;
+    }
+    let e = match entry(code) {
+        Some(e) => e,
+        None => return Some(Err(())),
+    };
+    let national = std::str::from_utf8(&buf[nat_start..n]).ok()?;
+    finish(e, code, national)
+}
+
+/// The crate's steps after the country code is known; the outer `None` defers to the crate.
+fn finish(e: &'static CodeEntry, code: u32, national: &str) -> Fast {
+    let meta = match source_for(e, national.trim_start_matches('0'))? {
+        Ok(m) => m,
+        Err(()) => return Some(Err(())),
+    };
+    let mut nat: Cow<'_, str> = Cow::Borrowed(national);
+    if let Some(r) = meta {
+        let mut potential = match r.national_number(national) {
+            Ok(p) => p,
+            Err(()) => return Some(Err(())),
+        };
+        if let Some(p) = &r.national_prefix {
+            if let Some(rest) = potential.strip_prefix(p.as_str()) {
+                potential = Cow::Owned(rest.to_string());
+            }
+        }
+        if !r.too_short(&potential) {
+            nat = potential;
+        }
+    }
+    let nat: &str = &nat;
+    if nat.len() < MIN_NSN || nat.len() > MAX_NSN {
+        return Some(Err(()));
+    }
+    // `NationalNumber::from_str`: leading zeros, then a u64 below 2^56.
+    let digits = nat.trim_start_matches('0');
+    match digits.parse::<u64>() {
+        Ok(v) if v < (1 << 56) => {}
+        _ => return Some(Err(())),
+    }
+    // `is_valid`: region for the whole national number, then a type pattern must match.
+    let valid = match source_for(e, nat)? {
+        Ok(Some(r)) => r.is_valid_number(nat),
+        Ok(None) | Err(()) => false,
+    };
+    if !valid {
+        return Some(Err(()));
+    }
+    let mut out = String::with_capacity(nat.len() + 5);
+    out.push('+');
+    out.push_str(itoa3(code, &mut [0u8; 5]));
+    out.push_str(nat);
+    Some(Ok(out))
+}
+
+/// Formats a country code (≤ 65535) without going through `fmt`.
+fn itoa3(mut v: u32, buf: &mut [u8; 5]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("")
+}
+
+/// The plain crate: `phonenumber::parse(None, text)` + `is_valid`, as E.164. A panic inside
+/// the crate counts as invalid.
+pub(crate) fn crate_normalize(t: &str) -> std::result::Result<String, ()> {
+    std::panic::catch_unwind(|| {
+        let n = phonenumber::parse(None, t).ok()?;
+        if !phonenumber::is_valid(&n) {
+            return None;
+        }
+        Some(format!("+{}{}", n.code().value(), n.national()))
+    })
+    .ok()
+    .flatten()
+    .ok_or(())
+}
+
+/// Normalises trimmed text to E.164.
+pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
+    let r = match fast_normalize(t) {
+        Some(r) => r,
+        None => crate_normalize(t),
+    };
+    r.map_err(|()| {
+        let message = if !t.starts_with('+') && !t.starts_with('\u{FF0B}') {
+            "the number has no country code; write it with +, e.g. +82 10-2020-3030"
+        } else {
+            "not a valid phone number for its country"
+        };
+        Error::validation(Some(t), EXPECTED_PHONE, message)
+    })
+}
+
+/// The national significant number of an E.164 number with the country's national (trunk)
+/// prefix in front where the country uses one, as dialled at home: `+821020203030` →
+/// `01020203030`, `+14155550100` → `14155550100`, `+390612345678` → `0612345678` (Italy
+/// has no trunk prefix; its leading 0 is part of the number). Used for quick search by
+/// domestic digits. `None` if `e164` is not `+` and digits with a known country code.
+pub fn national_number_digits(e164: &str) -> Option<String> {
+    let rest = e164.trim().strip_prefix('+')?;
+    let b = rest.as_bytes();
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) || b[0] == b'0' {
+        return None;
+    }
+    let (e, len) = (1..=3.min(b.len())).find_map(|len| {
+        let c = parse_u16(&b[..len])?;
+        entry(c).map(|e| (e, len))
+    })?;
+    let national = &rest[len..];
+    let region = match source_for(e, national) {
+        Some(Ok(Some(r))) => Some(r),
+        _ => e.region(0),
+    };
+    let prefix = region
+        .and_then(|r| r.national_prefix.as_deref())
+        .unwrap_or("");
+    Some(format!("{prefix}{national}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_val_2_accepted_forms() {
+        for (input, want) in [
+            ("+821020203030", "+821020203030"),
+            ("+82 010-2020-3030", "+821020203030"),
+            ("+82 10-2020-3030", "+821020203030"),
+            ("+8225556666", "+8225556666"),
+            ("+1 415-555-0100", "+14155550100"),
+            ("+44 20 7946 0958", "+442079460958"),
+            ("+81 90-1234-5678", "+819012345678"),
+            ("+49 30 123456", "+4930123456"),
+            ("+39 06 1234 5678", "+390612345678"),
+            ("+1 (415) 555-0100", "+14155550100"),
+        ] {
+            assert_eq!(normalize_phone_trimmed(input).unwrap(), want, "{input}");
+            assert_eq!(crate_normalize(input).unwrap(), want, "crate: {input}");
+        }
+    }
+
+    #[test]
+    fn r_val_2_rejected() {
+        for bad in [
+            "01020203030",
+            "010-2020-3030",
+            "+82 10",
+            "phone",
+            "+",
+            "+0 10 2020 3030",
+            "+999 1234567",
+            "+82 1020203030123456789",
+            "1020203030",
+        ] {
+            assert!(
+                normalize_phone_trimmed(bad).is_err(),
+                "{bad} should be rejected"
+            );
+            assert!(crate_normalize(bad).is_err(), "crate: {bad}");
+        }
+    }
+
+    #[test]
+    fn every_region_is_nameable_and_compiles() {
+        for e in table().iter().flatten() {
+            for i in 0..e.ids.len() {
+                let r = e.region(i).expect("region compiles");
+                assert!(r.nameable, "{}", e.ids[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn national_digits_with_trunk_prefix() {
+        assert_eq!(
+            national_number_digits("+821020203030").as_deref(),
+            Some("01020203030")
+        );
+        assert_eq!(
+            national_number_digits("+14155550100").as_deref(),
+            Some("14155550100")
+        );
+        assert_eq!(
+            national_number_digits("+390612345678").as_deref(),
+            Some("0612345678")
+        );
+        assert_eq!(national_number_digits("821020203030"), None);
+        assert_eq!(national_number_digits("+"), None);
+    }
+}

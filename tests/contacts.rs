@@ -1,0 +1,701 @@
+//! Contact lifecycle, identity, unification, MU and permissions, each test named after the
+//! rule it checks (R-CON, R-UNI, R-MU, R-EXP-5), through the public API.
+
+use chrono::{DateTime, Duration, Utc};
+use rolodex::{
+    ActivityQuery, Boot, ContactBook, ErrorKind, FieldType, Manager, Medium, MergeChoices, NewLead,
+    Permission, Side,
+};
+use serde_json::json;
+
+fn t(s: &str) -> DateTime<Utc> {
+    rolodex::value::parse_datetime(s).unwrap()
+}
+
+fn book_at(s: &str) -> ContactBook {
+    let b = ContactBook::in_memory();
+    b.set_clock(Some(t(s)));
+    b
+}
+
+fn boot_profile(p: serde_json::Value) -> Boot {
+    Boot {
+        profile: p.as_object().unwrap().clone(),
+        ..Boot::default()
+    }
+}
+
+fn boot_id(id: &str) -> Boot {
+    Boot {
+        contact_id: Some(id.into()),
+        ..Boot::default()
+    }
+}
+
+fn login(id: Option<&str>, member: &str) -> Boot {
+    Boot {
+        contact_id: id.map(str::to_string),
+        member_id: Some(member.into()),
+        ..Boot::default()
+    }
+}
+
+#[test]
+fn r_con_1_add_lead_needs_email_or_mobile_and_sets_fields() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let e = b
+        .add_lead(NewLead::default().with_name("Nobody"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert_eq!(b.mu_count().unwrap(), 0);
+
+    let c = b.add_lead(NewLead::mobile("+82 010-2020-3030")).unwrap();
+    assert_eq!(c.mobile_number(), Some("+821020203030"));
+    assert!(c.verified.mobile_number);
+    assert_eq!(c.created_at, t("2025-06-01T00:00:00Z"));
+    assert_eq!(c.last_seen_at, c.created_at);
+    assert_eq!(c.session_count, 0);
+    assert!(!c.booted);
+    assert_eq!(c.unsubscribe_email, None);
+    assert!(c.tags.is_empty());
+}
+
+#[test]
+fn r_con_1_duplicate_verified_info_is_already_exists_with_details() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let kim = b.add_lead(NewLead::email("kim@example.com")).unwrap();
+    b.block(vec![kim.id.clone()]).unwrap();
+    match b.add_lead(NewLead::email("KIM@example.com")).unwrap_err() {
+        rolodex::Error::AlreadyExists {
+            id,
+            hidden,
+            blocked,
+            ..
+        } => {
+            assert_eq!(id, kim.id);
+            assert!(blocked);
+            assert!(!hidden);
+        }
+        other => panic!("expected AlreadyExists, got {other:?}"),
+    }
+}
+
+#[test]
+fn r_con_1_only_unverified_holders_do_not_block_a_new_lead() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let visitor = b
+        .boot(boot_profile(json!({"email": "v@example.com"})))
+        .unwrap();
+    assert!(!visitor.verified.email);
+    let lead = b.add_lead(NewLead::email("v@example.com")).unwrap();
+    assert_ne!(lead.id, visitor.id);
+    assert!(lead.verified.email);
+    assert_eq!(b.mu_count().unwrap(), 2, "MU rises: both hold the email");
+}
+
+#[test]
+fn r_con_2_unverified_never_overwrites_verified_and_verify_works() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let after = b
+        .boot(Boot {
+            contact_id: Some(c.id.clone()),
+            profile: json!({"email": "other@example.com", "mobileNumber": "+821011112222"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            ..Boot::default()
+        })
+        .unwrap();
+    assert_eq!(after.email(), Some("a@example.com"));
+    assert!(after.verified.email);
+    assert_eq!(after.mobile_number(), Some("+821011112222"));
+    assert!(!after.verified.mobile_number);
+    let v = b.verify(&c.id, "profile.mobileNumber").unwrap();
+    assert!(v.verified.mobile_number);
+    let e = b.verify(&c.id, "profile.name").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+}
+
+#[test]
+fn r_con_3_sessions_follow_the_30_minute_window() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b.boot(Boot::default()).unwrap();
+    assert_eq!(c.session_count, 1, "first boot starts session 1");
+    assert!(c.booted);
+    b.set_clock(Some(t("2025-06-01T00:30:00Z")));
+    let c = b.boot(boot_id(&c.id)).unwrap();
+    assert_eq!(c.session_count, 1, "exactly 30 minutes is the same session");
+    b.set_clock(Some(t("2025-06-01T01:00:01Z")));
+    let c = b.boot(boot_id(&c.id)).unwrap();
+    assert_eq!(c.session_count, 2);
+    assert_eq!(c.last_seen_at, t("2025-06-01T01:00:01Z"));
+}
+
+#[test]
+fn r_con_3_hand_added_lead_first_boot_starts_session_one() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let c = b.boot(boot_id(&c.id)).unwrap();
+    assert_eq!(c.session_count, 1);
+}
+
+#[test]
+fn r_con_3_boot_never_fails_on_data() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.define_key("profile.city", FieldType::String).unwrap();
+    b.define_key("profile.old", FieldType::String).unwrap();
+    b.archive_key("profile.old").unwrap();
+    let c = b
+        .boot(Boot {
+            member_id: Some("null".into()),
+            profile: json!({"city": "Seoul", "old": "x", "nope": 1, "email": "not an email",
+                             "mobileNumber": "000"})
+            .as_object()
+            .unwrap()
+            .clone(),
+            ..Boot::default()
+        })
+        .unwrap();
+    assert_eq!(c.member_id, None, "a junk memberId makes an anonymous boot");
+    assert_eq!(
+        c.profile.get("city").map(|v| v.canonical()),
+        Some("Seoul".into())
+    );
+    assert!(c.profile.get("old").is_none());
+    assert!(c.email().is_none());
+    assert_eq!(b.mu_count().unwrap(), 0);
+}
+
+#[test]
+fn r_con_3_blocked_contact_boot_counts_no_session() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    b.block(vec![c.id.clone()]).unwrap();
+    let after = b.boot(boot_id(&c.id)).unwrap();
+    assert!(after.blocked);
+    assert_eq!(after.session_count, 0);
+    assert_eq!(b.mu_count().unwrap(), 0);
+}
+
+#[test]
+fn r_con_4_login_makes_a_member_and_finds_it_again() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let anon = b.boot(Boot::default()).unwrap();
+    let m = b.boot(login(Some(&anon.id), "m-1001")).unwrap();
+    assert_eq!(m.id, anon.id);
+    assert!(m.member);
+    assert_eq!(m.member_id.as_deref(), Some("m-1001"));
+    assert_eq!(b.mu_count().unwrap(), 1);
+    let again = b.boot(login(None, "m-1001")).unwrap();
+    assert_eq!(again.id, m.id);
+}
+
+#[test]
+fn r_con_5_delete_is_for_good_and_purges_merges() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let s = b.add_lead(NewLead::email("s@example.com")).unwrap();
+    let r = b.merge(&a.id, &s.id, &MergeChoices::new()).unwrap();
+    let res = b.delete(vec![a.id.clone()]).unwrap();
+    assert_eq!(res.done, 1);
+    assert_eq!(b.get(&a.id).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        b.unmerge(&r.merge_id).unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+    // A later visit with the old id creates a new contact.
+    let again = b.boot(boot_id(&a.id)).unwrap();
+    assert_ne!(again.id, a.id);
+    let res = b.delete(vec![a.id.clone()]).unwrap();
+    assert_eq!(res.done, 0);
+    assert_eq!(res.failed.len(), 1);
+}
+
+#[test]
+fn r_con_5_delete_by_member_id() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let m = b.boot(login(None, "m-1")).unwrap();
+    b.delete_by_member_id("m-1").unwrap();
+    assert_eq!(b.get(&m.id).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        b.delete_by_member_id("m-1").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[test]
+fn r_con_6_block_and_unblock_with_mu_limit() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
+    b.set_mu_limit(Some(1)).unwrap();
+    assert!(b.get(&a.id).unwrap().hidden, "oldest hidden");
+    b.block(vec![c.id.clone()]).unwrap();
+    assert!(!b.get(&a.id).unwrap().hidden, "blocking frees room");
+    assert_eq!(b.blocked().unwrap().len(), 1);
+    assert_eq!(b.mu_count().unwrap(), 1);
+    b.unblock(vec![c.id.clone()]).unwrap();
+    let c2 = b.get(&c.id).unwrap();
+    assert!(!c2.blocked);
+    assert!(c2.hidden, "unblocked contact that does not fit is hidden");
+    assert_eq!(b.mu_count().unwrap(), 1);
+}
+
+#[test]
+fn r_con_7_bulk_actions_count_done_and_failed() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let r = b
+        .add_tags(
+            vec![a.id.clone(), "c_missing".into()],
+            &["vip/gold".into(), "sale".into()],
+        )
+        .unwrap();
+    assert_eq!(r.done, 1);
+    assert_eq!(r.failed[0].id, "c_missing");
+    assert_eq!(b.get(&a.id).unwrap().tags, vec!["vip/gold", "sale"]);
+    let e = b
+        .add_tags(vec![a.id.clone()], &["bad.tag".into()])
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    b.remove_tags(vec![a.id.clone()], &["vip".into()]).unwrap();
+    assert_eq!(b.get(&a.id).unwrap().tags, vec!["sale"]);
+    b.set_opt_out(vec![a.id.clone()], Medium::Email, true)
+        .unwrap();
+    assert_eq!(b.get(&a.id).unwrap().unsubscribe_email, Some(true));
+    let log = b.activity_log(&ActivityQuery::default()).unwrap();
+    assert_eq!(log[0].action, "setOptOut");
+    assert_eq!(log.len(), 3);
+}
+
+#[test]
+fn r_con_8_merge_choices_union_and_exact_unmerge() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let p = b
+        .add_lead(NewLead {
+            email: Some("p@example.com".into()),
+            name: Some("Primary".into()),
+            tags: vec!["a".into()],
+            ..NewLead::default()
+        })
+        .unwrap();
+    b.set_clock(Some(t("2025-06-03T00:00:00Z")));
+    let s = b
+        .add_lead(NewLead {
+            mobile_number: Some("+821011112222".into()),
+            name: Some("Secondary".into()),
+            tags: vec!["b".into()],
+            ..NewLead::default()
+        })
+        .unwrap();
+    let mut choices = MergeChoices::new();
+    choices.insert("profile.name".into(), Side::Secondary);
+    let r = b.merge(&p.id, &s.id, &choices).unwrap();
+    let m = r.contact;
+    assert_eq!(m.id, p.id);
+    assert_eq!(m.name(), Some("Secondary"));
+    assert_eq!(m.mobile_number(), Some("+821011112222"));
+    assert_eq!(m.tags, vec!["a", "b"]);
+    assert_eq!(m.created_at, t("2025-06-01T00:00:00Z"));
+    assert_eq!(m.last_seen_at, t("2025-06-03T00:00:00Z"));
+    assert_eq!(b.mu_count().unwrap(), 1);
+    assert_eq!(
+        b.get(&s.id).unwrap().id,
+        p.id,
+        "the secondary id leads to the survivor"
+    );
+
+    // A field changed since the merge keeps its new value on unmerge.
+    b.update(&p.id, &json!({"tags": ["z"]})).unwrap();
+    let (survivor, back) = b.unmerge(&r.merge_id).unwrap();
+    assert_eq!(survivor.name(), Some("Primary"));
+    assert_eq!(survivor.mobile_number(), None);
+    assert_eq!(survivor.tags, vec!["z"]);
+    assert_eq!(back.id, s.id);
+    assert_eq!(back.name(), Some("Secondary"));
+    assert_eq!(b.get(&s.id).unwrap().tags, vec!["b"]);
+    assert_eq!(b.mu_count().unwrap(), 2);
+    assert_eq!(
+        b.unmerge(&r.merge_id).unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+}
+
+#[test]
+fn r_con_8_merge_preconditions_are_conflicts() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
+    let d = b.add_lead(NewLead::email("d@example.com")).unwrap();
+    let m = MergeChoices::new();
+    assert_eq!(
+        b.merge(&a.id, &a.id, &m).unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+    b.block(vec![c.id.clone()]).unwrap();
+    assert_eq!(
+        b.merge(&a.id, &c.id, &m).unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+    b.delete(vec![d.id.clone()]).unwrap();
+    assert_eq!(
+        b.merge(&a.id, &d.id, &m).unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+    // Merged again: the first merge can no longer be undone.
+    let e = b.add_lead(NewLead::email("e@example.com")).unwrap();
+    let f = b.add_lead(NewLead::email("f@example.com")).unwrap();
+    let first = b.merge(&a.id, &e.id, &m).unwrap();
+    b.merge(&a.id, &f.id, &m).unwrap();
+    assert_eq!(
+        b.unmerge(&first.merge_id).unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
+}
+
+#[test]
+fn r_con_8_two_members_secondary_member_id_reaches_survivor_until_unmerge() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let p = b.boot(login(None, "m-p")).unwrap();
+    let s = b.boot(login(None, "m-s")).unwrap();
+    let r = b.merge(&p.id, &s.id, &MergeChoices::new()).unwrap();
+    assert_eq!(r.contact.member_id.as_deref(), Some("m-p"));
+    assert_eq!(r.contact.session_count, 2);
+    let again = b.boot(login(None, "m-s")).unwrap();
+    assert_eq!(again.id, p.id);
+    b.unmerge(&r.merge_id).unwrap();
+    let back = b.boot(login(None, "m-s")).unwrap();
+    assert_eq!(back.id, s.id);
+}
+
+#[test]
+fn r_con_9_login_as_another_member() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let d = b.boot(login(None, "m-d")).unwrap();
+    // C without contact info: deleted, returns D.
+    let c = b.boot(Boot::default()).unwrap();
+    let got = b.boot(login(Some(&c.id), "m-d")).unwrap();
+    assert_eq!(got.id, d.id);
+    assert_eq!(b.get(&c.id).unwrap().id, d.id);
+    // C with contact info and no pending unification: left as it is.
+    let c2 = b
+        .boot(boot_profile(json!({"email": "c2@example.com"})))
+        .unwrap();
+    let got = b.boot(login(Some(&c2.id), "m-d")).unwrap();
+    assert_eq!(got.id, d.id);
+    assert_eq!(b.get(&c2.id).unwrap().id, c2.id);
+}
+
+#[test]
+fn r_con_10_display_name() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b
+        .add_lead(NewLead {
+            email: Some("a@example.com".into()),
+            mobile_number: Some("+821020203030".into()),
+            ..NewLead::default()
+        })
+        .unwrap();
+    assert_eq!(c.display_name(), Some("+821020203030"));
+    let c = b
+        .update(&c.id, &json!({"profile": {"name": "Kim"}}))
+        .unwrap();
+    assert_eq!(c.display_name(), Some("Kim"));
+    let c = b
+        .update(
+            &c.id,
+            &json!({"profile.name": null, "profile.mobileNumber": null}),
+        )
+        .unwrap();
+    assert_eq!(c.display_name(), Some("a@example.com"));
+}
+
+#[test]
+fn r_sch_3_update_rejects_non_editable_keys_naming_them() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    for key in ["lastSeenAt", "memberId", "sessionCount", "blocked", "id"] {
+        let e = b.update(&c.id, &json!({ key: "x" })).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Validation, "{key}");
+        assert_eq!(e.key(), Some(key));
+    }
+    let e = b
+        .update(&c.id, &json!({"profile": {"nope": 1}}))
+        .unwrap_err();
+    assert_eq!(e.key(), Some("profile.nope"));
+}
+
+#[test]
+fn r_sch_5_archived_values_hidden_and_restored() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.define_key("profile.city", FieldType::String).unwrap();
+    let c = b
+        .add_lead(NewLead {
+            email: Some("a@example.com".into()),
+            profile: json!({"city": "Seoul"}).as_object().unwrap().clone(),
+            ..NewLead::default()
+        })
+        .unwrap();
+    b.archive_key("profile.city").unwrap();
+    assert!(b.get(&c.id).unwrap().profile.get("city").is_none());
+    let e = b
+        .update(&c.id, &json!({"profile": {"city": "Busan"}}))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    b.restore_key("profile.city").unwrap();
+    assert_eq!(
+        b.get(&c.id)
+            .unwrap()
+            .profile
+            .get("city")
+            .map(|v| v.canonical()),
+        Some("Seoul".into())
+    );
+}
+
+#[test]
+fn r_sch_7_limits_enforced_on_manager_writes() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.define_key("profile.bio", FieldType::String).unwrap();
+    let c = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let e = b
+        .update(&c.id, &json!({"profile": {"bio": "x".repeat(513)}}))
+        .unwrap_err();
+    assert_eq!(e.key(), Some("profile.bio"));
+    assert!(e.to_string().contains("512"), "{e}");
+    b.update(&c.id, &json!({"profile": {"bio": "x".repeat(512)}}))
+        .unwrap();
+}
+
+#[test]
+fn r_uni_2_3_member_login_unifies_never_booted_lead_at_once() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let lead = b
+        .add_lead(NewLead {
+            email: Some("u@example.com".into()),
+            name: Some("Lead U".into()),
+            tags: vec!["from-lead".into()],
+            ..NewLead::default()
+        })
+        .unwrap();
+    b.set_opt_out(vec![lead.id.clone()], Medium::Email, true)
+        .unwrap();
+    let member = b
+        .add_lead(NewLead::mobile("+821033334444").with_name("Member"))
+        .unwrap();
+    // The member gains the verified email by a manager's edit after login.
+    let m = b.boot(login(Some(&member.id), "mu-1")).unwrap();
+    let m = b
+        .update(&m.id, &json!({"profile": {"email": "u@example.com"}}))
+        .unwrap();
+    assert_eq!(m.name(), Some("Member"), "member's values win");
+    assert!(m.tags.contains(&"from-lead".to_string()));
+    assert_eq!(m.unsubscribe_email, Some(true), "opt-out true stays true");
+    assert_eq!(
+        b.get(&lead.id).unwrap().id,
+        m.id,
+        "the lead record disappeared"
+    );
+    assert_eq!(b.mu_count().unwrap(), 1);
+}
+
+#[test]
+fn r_uni_4_booted_lead_unifies_on_its_login() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let lead = b.add_lead(NewLead::email("u@example.com")).unwrap();
+    b.boot(boot_id(&lead.id)).unwrap();
+    let m = b.boot(login(None, "mu-9")).unwrap();
+    let m = b
+        .update(&m.id, &json!({"profile.email": "u@example.com"}))
+        .unwrap();
+    let pending = b.pending_unifications().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].lead_id, lead.id);
+    assert_eq!(pending[0].member_id, m.id);
+    assert_eq!(b.mu_count().unwrap(), 2, "MU counts both for a while");
+    let after = b.boot(login(Some(&lead.id), "mu-9")).unwrap();
+    assert_eq!(after.id, m.id);
+    assert!(b.pending_unifications().unwrap().is_empty());
+    assert_eq!(b.mu_count().unwrap(), 1);
+}
+
+#[test]
+fn r_uni_1_no_unification_through_unverified_info_or_lead_lead() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let v = b
+        .boot(boot_profile(json!({"email": "x@example.com"})))
+        .unwrap();
+    let l = b.add_lead(NewLead::email("x@example.com")).unwrap();
+    assert_ne!(v.id, l.id);
+    let m = b.boot(login(None, "m-x")).unwrap();
+    b.update(&m.id, &json!({"profile.email": "x@example.com"}))
+        .unwrap();
+    // the verified lead was unified; the unverified visitor was not.
+    assert_eq!(b.get(&l.id).unwrap().id, m.id);
+    assert_eq!(b.get(&v.id).unwrap().id, v.id);
+}
+
+#[test]
+fn r_uni_5_deterministic_outcome() {
+    let run = || {
+        let b = book_at("2025-06-01T00:00:00Z");
+        b.add_lead(NewLead::email("d@example.com").with_name("L1"))
+            .unwrap();
+        b.add_lead(NewLead::mobile("+821055556666").with_name("L2"))
+            .unwrap();
+        let m = b.boot(login(None, "m-d")).unwrap();
+        let m = b
+            .update(
+                &m.id,
+                &json!({"profile.email": "d@example.com", "profile.mobileNumber": "+821055556666"}),
+            )
+            .unwrap();
+        m.to_json()
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn r_uni_6_junk_identifiers_rejected() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    for junk in ["null", "undefined", "0000000000@x"] {
+        let _ = junk;
+    }
+    let e = b.add_lead(NewLead::mobile("+00 000")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+}
+
+#[test]
+fn r_mu_1_count_ignores_landline_blocked_hidden_and_anonymous() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.boot(boot_profile(json!({"landlineNumber": "+8225556666"})))
+        .unwrap();
+    b.boot(Boot::default()).unwrap();
+    assert_eq!(b.mu_count().unwrap(), 0);
+    b.boot(boot_profile(json!({"mobileNumber": "+821020203030"})))
+        .unwrap();
+    assert_eq!(b.mu_count().unwrap(), 1, "unverified info counts too");
+}
+
+#[test]
+fn r_mu_2_5_manager_writes_create_hidden_in_order() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.set_mu_limit(Some(3)).unwrap();
+    let mut made = Vec::new();
+    for i in 0..6 {
+        made.push(
+            b.add_lead(NewLead::email(format!("n{i}@example.com")))
+                .unwrap(),
+        );
+    }
+    let hidden: Vec<bool> = made.iter().map(|c| c.hidden).collect();
+    assert_eq!(hidden, vec![false, false, false, true, true, true]);
+    assert_eq!(b.mu_count().unwrap(), 3);
+    // R-MU-4: the hidden contact's info is still taken.
+    match b.add_lead(NewLead::email("n5@example.com")).unwrap_err() {
+        rolodex::Error::AlreadyExists { hidden, .. } => assert!(hidden),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn r_mu_2_boot_swaps_hidden_and_visible() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let old = b.add_lead(NewLead::email("old@example.com")).unwrap();
+    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    let mid = b.add_lead(NewLead::email("mid@example.com")).unwrap();
+    b.set_clock(Some(t("2025-06-03T00:00:00Z")));
+    let new = b.add_lead(NewLead::email("new@example.com")).unwrap();
+    b.set_mu_limit(Some(2)).unwrap();
+    assert!(b.get(&old.id).unwrap().hidden);
+    b.set_clock(Some(t("2025-06-04T00:00:00Z")));
+    let o = b.boot(boot_id(&old.id)).unwrap();
+    assert!(!o.hidden);
+    assert!(
+        b.get(&mid.id).unwrap().hidden,
+        "oldest visible hidden instead"
+    );
+    assert!(!b.get(&new.id).unwrap().hidden);
+    assert_eq!(b.mu_count().unwrap(), 2);
+    b.set_mu_limit(None).unwrap();
+    assert_eq!(b.mu_count().unwrap(), 3);
+}
+
+#[test]
+fn r_mu_3_manager_edit_of_hidden_does_not_unhide_and_delete_frees_room() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
+    b.set_mu_limit(Some(1)).unwrap();
+    let edited = b.update(&a.id, &json!({"profile.name": "A"})).unwrap();
+    assert!(edited.hidden);
+    assert_eq!(edited.last_seen_at, t("2025-06-01T00:00:00Z"));
+    assert_eq!(edited.updated_at, t("2025-06-02T00:00:00Z"));
+    b.delete(vec![c.id.clone()]).unwrap();
+    assert!(!b.get(&a.id).unwrap().hidden);
+    // An anonymous visitor gaining info by a manager's write at the limit is hidden.
+    let v = b.boot(Boot::default()).unwrap();
+    let v = b
+        .update(&v.id, &json!({"profile.email": "v@example.com"}))
+        .unwrap();
+    assert!(v.hidden);
+    assert_eq!(b.mu_count().unwrap(), 1);
+}
+
+#[test]
+fn r_exp_5_permissions_deny_and_change_nothing() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let viewer = b.as_manager(Manager::member("mgr-1", &[Permission::EditContacts]));
+    let e = viewer.delete(vec![a.id.clone()]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+    assert!(e.to_string().contains("deleteContacts"));
+    assert!(b.get(&a.id).is_ok());
+    let e = viewer.set_mu_limit(Some(1)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+    viewer.block(vec![a.id.clone()]).unwrap();
+    let nobody = b.as_manager(Manager::member("mgr-2", &[]));
+    assert_eq!(
+        nobody
+            .add_lead(NewLead::email("z@example.com"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::PermissionDenied
+    );
+    let owner = b.as_manager(Manager::owner("boss"));
+    owner.delete(vec![a.id.clone()]).unwrap();
+    let log = b
+        .activity_log(&ActivityQuery {
+            manager_id: Some("boss".into()),
+            ..ActivityQuery::default()
+        })
+        .unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].action, "delete");
+    assert_eq!(log[0].count, 1);
+    let blocks = b
+        .activity_log(&ActivityQuery {
+            action: Some("block".into()),
+            ..ActivityQuery::default()
+        })
+        .unwrap();
+    assert_eq!(blocks[0].manager_id.as_deref(), Some("mgr-1"));
+}
+
+#[test]
+fn channels_never_see_each_other() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let other = b.channel("other");
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    assert_eq!(other.get(&a.id).unwrap_err().kind(), ErrorKind::NotFound);
+    other.add_lead(NewLead::email("a@example.com")).unwrap();
+    assert_eq!(other.mu_count().unwrap(), 1);
+    assert_eq!(b.mu_count().unwrap(), 1);
+    other.set_mu_limit(Some(0)).unwrap();
+    assert_eq!(b.mu_count().unwrap(), 1);
+    assert!(other.delete(vec![a.id.clone()]).unwrap().done == 0);
+    let _ = Duration::zero();
+}
