@@ -228,6 +228,26 @@ impl Filter {
         })
     }
 
+    /// An `and` group of `filters` (empty: match everything).
+    pub fn and(filters: impl IntoIterator<Item = Filter>) -> Filter {
+        Filter::And(filters.into_iter().collect())
+    }
+
+    /// An `or` group of `filters` (must not be empty when compiled).
+    pub fn or(filters: impl IntoIterator<Item = Filter>) -> Filter {
+        Filter::Or(filters.into_iter().collect())
+    }
+
+    /// The negation of `filter`.
+    pub fn negate(filter: Filter) -> Filter {
+        Filter::Not(Box::new(filter))
+    }
+
+    /// Compiles this filter against `schema`; see [`crate::filter::compile`].
+    pub fn compile(&self, schema: &crate::schema::Schema) -> Result<crate::filter::Plan> {
+        crate::filter::compile(self, schema)
+    }
+
     /// Reads a filter from JSON text; a malformed shape is an `Error::Filter` naming the path.
     pub fn from_json_str(text: &str) -> Result<Filter> {
         let v: J = serde_json::from_str(text)
@@ -419,6 +439,14 @@ fn parse_condition(obj: &Map<String, J>, path: &str) -> Result<Condition> {
     Ok(Condition { key, op, value })
 }
 
+impl std::ops::Not for Filter {
+    type Output = Filter;
+    /// `!f` is `{"not": f}`.
+    fn not(self) -> Filter {
+        Filter::negate(self)
+    }
+}
+
 impl Serialize for Filter {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         self.to_value().serialize(s)
@@ -519,6 +547,11 @@ impl Query {
     /// A query that lists every visible contact with the default sort and page size.
     pub fn new() -> Query {
         Query::default()
+    }
+
+    /// Compiles this query against `schema`; see [`crate::filter::compile_query`].
+    pub fn compile(&self, schema: &crate::schema::Schema) -> Result<crate::filter::CompiledQuery> {
+        crate::filter::compile_query(self, schema)
     }
 
     /// Reads a query from JSON text. A malformed shape is an `Error::Filter`; its path is the

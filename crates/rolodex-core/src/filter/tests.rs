@@ -910,6 +910,17 @@ fn r_flt_3_and_or_not_nesting() {
         .collect();
     assert_eq!(hits, [false, false, true]);
     assert!(!plan(json!({"not": {}})).matches(&ann, &ctx()));
+    // The Rust builders give the same filters as the JSON.
+    let built = Filter::or([
+        Filter::condition("profile.city", Op::Eq, Some(json!("seoul"))),
+        Filter::and([
+            Filter::condition("profile.spent", Op::Gte, Some(json!(100))),
+            Filter::condition("profile.email", Op::Contains, Some(json!("NAVER"))),
+        ]),
+    ]);
+    assert_eq!(built.to_value(), f);
+    assert_eq!((!built.clone()).to_value(), json!({"not": f}));
+    assert_eq!(built.compile(&schema()).unwrap(), p);
 }
 
 // ---------------------------------------------------------------- quick search (R-FLT-1)
