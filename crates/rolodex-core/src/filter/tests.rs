@@ -1615,3 +1615,32 @@ fn page_with_contacts_round_trips() {
     assert_eq!(serde_json::to_value(&back).unwrap(), j);
     assert_eq!(back.total, 1);
 }
+
+#[test]
+fn r_flt_12_day_boundaries_across_dst_changes() {
+    let key = "profile.lastCheckoutCompletedAt";
+    let at = |x: &str| with(c(x), "lastCheckoutCompletedAt", Value::Datetime(t(x)));
+    // New York springs forward on 2025-03-09: that day lasts 23 hours, 05:00Z to 04:00Z.
+    let ny = EvalCtx::new(now(), chrono_tz::America::New_York);
+    let day = |x: &str| m_ctx(cond(key, "eq", json!("2025-03-09")), &at(x), &ny);
+    assert!(!day("2025-03-09T04:59:59.999Z"));
+    assert!(day("2025-03-09T05:00:00Z"));
+    assert!(day("2025-03-10T03:59:59.999Z"));
+    assert!(!day("2025-03-10T04:00:00Z"));
+    assert!(m_ctx(
+        cond(key, "after", json!("2025-03-09")),
+        &at("2025-03-10T04:00:00Z"),
+        &ny
+    ));
+    // Santiago skips midnight on 2025-09-07 (00:00 -04 becomes 01:00 -03): the day starts
+    // at its first valid local time.
+    let scl = EvalCtx::new(now(), chrono_tz::America::Santiago);
+    let day = |x: &str| m_ctx(cond(key, "eq", json!("2025-09-07")), &at(x), &scl);
+    assert!(!day("2025-09-07T03:59:59.999Z"));
+    assert!(day("2025-09-07T04:00:00Z"));
+    assert!(m_ctx(
+        cond(key, "before", json!("2025-09-07")),
+        &at("2025-09-07T03:59:59Z"),
+        &scl
+    ));
+}
