@@ -91,30 +91,41 @@ fn split_outside_quotes(text: &str, is_sep: impl Fn(char) -> bool) -> Vec<&str> 
     out
 }
 
-/// Splits a piece into terms at whitespace outside quotes, dropping the quotes.
-fn split_words(piece: &str, out: &mut Vec<String>) {
+/// Splits a piece into words at whitespace outside quotes, dropping the quotes; each word
+/// says whether it was (partly) quoted.
+fn split_words(piece: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
     let mut cur = String::new();
+    let mut quoted = false;
     let mut in_quote = false;
     for ch in piece.chars() {
         if ch == '"' {
             in_quote = !in_quote;
+            quoted = true;
         } else if !in_quote && ch.is_whitespace() {
             if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
+                out.push((std::mem::take(&mut cur), quoted));
             }
+            quoted = false;
         } else {
             cur.push(ch);
         }
     }
     if !cur.trim().is_empty() {
-        out.push(cur);
+        out.push((cur, quoted));
     }
+    out
 }
+
+/// The most whitespace-separated words one phone number may span (`+82 10 2020 3030`).
+const MAX_PHONE_WORDS: usize = 6;
 
 /// Splits multi-term search text into terms (R-FLT-2): commas, semicolons, newlines and
 /// whitespace separate; double quotes group (`"Kim Min-jun"`); a piece between commas,
 /// semicolons or newlines that is a valid phone number stays whole (`+82 10-2020-3030`).
-/// Empty terms are dropped, and a repeated term is kept once.
+/// Beyond the rule, unquoted words from a `+` onward that together form a valid phone number
+/// are kept together too (the longest such run), so `+82 10-2020-3030 +82 10-1111-2222`
+/// gives two numbers. Empty terms are dropped, and a repeated term is kept once.
 pub fn split_terms(text: &str) -> Vec<String> {
     let mut raw = Vec::new();
     for piece in split_outside_quotes(text, |c| matches!(c, ',' | ';' | '\n' | '\r')) {
@@ -128,8 +139,40 @@ pub fn split_terms(text: &str) -> Vec<String> {
             && vfns::normalize_phone(p).is_ok()
         {
             raw.push(p.to_string());
-        } else {
-            split_words(p, &mut raw);
+            continue;
+        }
+        let words = split_words(p);
+        let mut i = 0;
+        while i < words.len() {
+            let (w, quoted) = &words[i];
+            let mut taken = 1;
+            if !quoted && w.starts_with('+') && w.chars().all(is_phone_char) {
+                let last = words.len().min(i + MAX_PHONE_WORDS);
+                let run_end = (i + 1..last)
+                    .take_while(|&j| {
+                        !words[j].1
+                            && !words[j].0.starts_with('+')
+                            && words[j].0.chars().all(is_phone_char)
+                    })
+                    .last()
+                    .map_or(i + 1, |j| j + 1);
+                for end in (i + 2..=run_end).rev() {
+                    let joined = words[i..end]
+                        .iter()
+                        .map(|(w, _)| w.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if vfns::normalize_phone(&joined).is_ok() {
+                        raw.push(joined);
+                        taken = end - i;
+                        break;
+                    }
+                }
+            }
+            if taken == 1 {
+                raw.push(w.clone());
+            }
+            i += taken;
         }
     }
     let mut seen = std::collections::HashSet::new();

@@ -987,6 +987,13 @@ fn r_flt_2_splitting_terms() {
         ["+82 10-2020-3030", "Kim"]
     );
     assert_eq!(split_terms("+82 10 abc"), ["+82", "10", "abc"]);
+    // Runs of words from a `+` that form a valid number stay together.
+    assert_eq!(
+        split_terms("kim +82 10-2020-3030 +82 10 1111 2222 lee"),
+        ["kim", "+82 10-2020-3030", "+82 10 1111 2222", "lee"]
+    );
+    assert_eq!(split_terms("+821020203030 5"), ["+821020203030", "5"]);
+    assert_eq!(split_terms("\"+82\" 10-2020-3030"), ["+82", "10-2020-3030"]);
     // Quotes group across separators; duplicates are kept once; blanks dropped.
     assert_eq!(split_terms("\"a, b\" a, a ,, ;\n"), ["a, b", "a"]);
     // An unterminated quote runs to the end.
