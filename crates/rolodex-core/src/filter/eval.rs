@@ -247,7 +247,7 @@ impl CompiledCondition {
             (FieldValue::Datetime(t), Arg::Duration(d)) => {
                 let cutoff = d.before(ctx.now, ctx.tz);
                 match op {
-                    Op::WithinLast => t <= ctx.now && cutoff.map_or(true, |c| t >= c),
+                    Op::WithinLast => t <= ctx.now && cutoff.is_none_or(|c| t >= c),
                     Op::MoreThanAgo => cutoff.is_some_and(|c| t < c),
                     _ => return None,
                 }
@@ -272,7 +272,7 @@ impl CompiledCondition {
                     .before(ctx.now, ctx.tz)
                     .map(|c| c.with_timezone(&ctx.tz).date_naive());
                 match op {
-                    Op::WithinLast => d <= today && cutoff.map_or(true, |c| d >= c),
+                    Op::WithinLast => d <= today && cutoff.is_none_or(|c| d >= c),
                     Op::MoreThanAgo => cutoff.is_some_and(|c| d < c),
                     _ => return None,
                 }

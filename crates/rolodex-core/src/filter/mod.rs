@@ -67,8 +67,8 @@ impl CompiledQuery {
     pub fn matches(&self, c: &Contact, ctx: &EvalCtx) -> bool {
         self.include.selects(c)
             && self.plan.matches(c, ctx)
-            && self.quick.as_ref().map_or(true, |s| s.matches(c))
-            && self.terms.as_ref().map_or(true, |t| t.matches(c))
+            && self.quick.as_ref().is_none_or(|s| s.matches(c))
+            && self.terms.as_ref().is_none_or(|t| t.matches(c))
     }
 }
 
