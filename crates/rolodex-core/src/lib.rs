@@ -9,11 +9,13 @@ pub mod access;
 pub mod book;
 pub mod contact;
 pub mod error;
+pub mod filter;
 pub mod identity;
 pub mod merge;
 pub(crate) mod mu;
 pub mod schema;
 pub mod store;
+pub mod text;
 pub(crate) mod tx;
 pub mod value;
 
@@ -21,6 +23,10 @@ pub use access::{ActivityEntry, ActivityQuery, Manager, Permission, Role};
 pub use book::{ContactBook, Target};
 pub use contact::{Boot, BulkFailure, BulkResult, Contact, Medium, NewLead, Verified};
 pub use error::{Error, ErrorKind, Result};
+pub use filter::{
+    compile, compile_query, search_scan, CompiledQuery, EvalCtx, Filter, Include, Op, Page, Plan,
+    Query, QuickSearch, SortKey, SortOrder, SortSpec, Terms,
+};
 pub use merge::{MergeChoices, MergeResult, Side};
 pub use schema::{KeyDef, Schema};
 pub use store::{MemoryStore, Store};
