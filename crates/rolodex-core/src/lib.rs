@@ -20,7 +20,8 @@ pub(crate) mod tx;
 pub mod value;
 
 pub use access::{ActivityEntry, ActivityQuery, Manager, Permission, Role};
-pub use book::{ContactBook, Target};
+pub use book::{ContactBook, Segment, Target};
+
 pub use contact::{Boot, BulkFailure, BulkResult, Contact, Medium, NewLead, Verified};
 pub use error::{Error, ErrorKind, Result};
 pub use filter::{
