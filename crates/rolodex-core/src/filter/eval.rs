@@ -1,6 +1,7 @@
 //! The reference semantics of a compiled [`Plan`] over one [`Contact`] (FILTER.md).
 
 use std::borrow::Cow;
+use std::ops::Bound;
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -11,6 +12,9 @@ use super::vfns;
 use crate::contact::Contact;
 use crate::text::fold_cow;
 use crate::value::Value;
+
+/// The instants a time condition admits, as `(from, to)` bounds.
+pub type InstantRange = (Bound<DateTime<Utc>>, Bound<DateTime<Utc>>);
 
 /// What a query is evaluated against: the clock (R-FLT-5) and the book's time zone
 /// (R-FLT-12).
@@ -145,7 +149,13 @@ pub(crate) fn phone_digits_match(e164: &str, f: impl Fn(&str) -> bool) -> bool {
 impl CompiledCondition {
     /// Whether `c` matches this condition.
     pub fn matches(&self, c: &Contact, ctx: &EvalCtx) -> bool {
-        let v = self.field.get(c);
+        self.matches_value(self.field.get(c), ctx)
+    }
+
+    /// Whether a contact whose value of this condition's field is `v` matches: the same
+    /// semantics as [`CompiledCondition::matches`], for stores that keep values in their own
+    /// layout.
+    pub fn matches_value(&self, v: FieldValue<'_>, ctx: &EvalCtx) -> bool {
         match self.op {
             Op::Exists => return !v.is_empty(),
             Op::NotExists | Op::IsEmpty => return v.is_empty(),
@@ -302,6 +312,80 @@ impl CompiledCondition {
                     Op::ContainsAny => wanted.iter().any(has),
                     Op::ContainsAll => wanted.iter().all(has),
                     Op::ContainsNone => !wanted.iter().any(has),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl CompiledCondition {
+    /// For a time condition, the instants a `datetime` value must lie in to match, as
+    /// `(from, to)` bounds; `None` when the condition is not a time condition. An empty
+    /// range is `(Excluded(t), Excluded(t))`.
+    pub fn instant_range(&self, ctx: &EvalCtx) -> Option<InstantRange> {
+        use Bound::{Excluded, Included, Unbounded};
+        Some(match &self.arg {
+            Arg::Time(a) => {
+                let (lo, hi) = bounds(*a, ctx.tz);
+                match self.op {
+                    Op::Eq => (Included(lo), Excluded(hi)),
+                    Op::Before => (Unbounded, Excluded(lo)),
+                    Op::After => (Included(hi), Unbounded),
+                    Op::OnOrBefore => (Unbounded, Excluded(hi)),
+                    Op::OnOrAfter => (Included(lo), Unbounded),
+                    _ => return None,
+                }
+            }
+            Arg::TimeRange(a, b) => {
+                let (lo, _) = bounds(*a, ctx.tz);
+                let (_, hi) = bounds(*b, ctx.tz);
+                (Included(lo), Excluded(hi))
+            }
+            Arg::Duration(d) => {
+                let cutoff = d.before(ctx.now, ctx.tz);
+                match self.op {
+                    Op::WithinLast => (cutoff.map_or(Unbounded, Included), Included(ctx.now)),
+                    Op::MoreThanAgo => match cutoff {
+                        Some(c) => (Unbounded, Excluded(c)),
+                        None => (Excluded(ctx.now), Excluded(ctx.now)),
+                    },
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// For a time condition, the calendar days a `date` value must lie in to match;
+    /// `None` when the condition is not a time condition.
+    pub fn day_range(&self, ctx: &EvalCtx) -> Option<(Bound<NaiveDate>, Bound<NaiveDate>)> {
+        use Bound::{Excluded, Included, Unbounded};
+        Some(match &self.arg {
+            Arg::Time(a) => {
+                let x = day_of(*a, ctx.tz);
+                match self.op {
+                    Op::Eq => (Included(x), Included(x)),
+                    Op::Before => (Unbounded, Excluded(x)),
+                    Op::After => (Excluded(x), Unbounded),
+                    Op::OnOrBefore => (Unbounded, Included(x)),
+                    Op::OnOrAfter => (Included(x), Unbounded),
+                    _ => return None,
+                }
+            }
+            Arg::TimeRange(a, b) => (Included(day_of(*a, ctx.tz)), Included(day_of(*b, ctx.tz))),
+            Arg::Duration(dur) => {
+                let today = ctx.now.with_timezone(&ctx.tz).date_naive();
+                let cutoff = dur
+                    .before(ctx.now, ctx.tz)
+                    .map(|c| c.with_timezone(&ctx.tz).date_naive());
+                match self.op {
+                    Op::WithinLast => (cutoff.map_or(Unbounded, Included), Included(today)),
+                    Op::MoreThanAgo => match cutoff {
+                        Some(c) => (Unbounded, Excluded(c)),
+                        None => (Excluded(today), Excluded(today)),
+                    },
                     _ => return None,
                 }
             }

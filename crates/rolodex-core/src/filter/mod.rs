@@ -25,7 +25,8 @@ pub use compile::{
     compile, operators_for, Arg, CompiledCondition, Field, Plan, PlanNode, TextMode, TimeArg,
 };
 pub use duration::IsoDuration;
-pub use eval::{EvalCtx, FieldValue};
+pub(crate) use eval::{digits, phone_digits_match};
+pub use eval::{EvalCtx, FieldValue, InstantRange};
 pub use model::{
     Condition, Filter, Include, Op, Page, Query, SortKey, SortOrder, MAX_CONDITIONS, MAX_DEPTH,
     MAX_LIST_VALUES,

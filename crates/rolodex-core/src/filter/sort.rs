@@ -232,6 +232,11 @@ impl SortSpec {
         Ok(SortSpec { fields })
     }
 
+    /// The first sort key's field and whether it is descending.
+    pub fn first(&self) -> Option<(&Field, bool)> {
+        self.fields.first().map(|f| (&f.field, f.desc))
+    }
+
     /// The sort keys, as given (or the default).
     pub fn keys(&self) -> Vec<SortKey> {
         self.fields

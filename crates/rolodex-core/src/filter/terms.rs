@@ -40,6 +40,16 @@ impl QuickSearch {
         })
     }
 
+    /// The search text, trimmed and folded: a substring of the folded name or email.
+    pub fn folded(&self) -> &str {
+        &self.folded
+    }
+
+    /// The digits of the text when it looks like a phone number.
+    pub fn phone_digits(&self) -> Option<&str> {
+        self.phone_digits.as_deref()
+    }
+
     /// Whether `c` matches.
     pub fn matches(&self, c: &Contact) -> bool {
         let f = self.folded.as_str();

@@ -1,7 +1,16 @@
-//! The in-memory store: every channel's contacts in hash maps with identifier indexes and
-//! ordered MU ledgers.
+//! The in-memory store: every channel's contacts as compact rows (a `u32` row id per
+//! contact, interned profile keys and tags) with incrementally maintained indexes: hash
+//! postings per text value, bucketed ordered bitmaps per number/date/datetime field, list
+//! and tag bitmaps, byte-trigram bitmaps for quick search, identifier maps and ordered MU
+//! ledgers. Searches run on those indexes with bitmap set algebra (see `search`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod index;
+mod search;
+mod table;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -16,29 +25,13 @@ use crate::access::{ActivityEntry, ActivityQuery};
 use crate::contact::Contact;
 use crate::error::Result;
 use crate::filter::{CompiledQuery, EvalCtx, Page};
-use crate::identity::email_key;
 use crate::schema::Schema;
-
-/// The ordering key of the MU ledgers: (`lastSeenAt`, `createdAt`, id).
-type LedgerKey = (i64, i64, Arc<str>);
-
-fn ledger_key(c: &Contact, id: &Arc<str>) -> LedgerKey {
-    (
-        c.last_seen_at.timestamp_millis(),
-        c.created_at.timestamp_millis(),
-        id.clone(),
-    )
-}
+use table::Table;
 
 #[derive(Default)]
 struct Channel {
-    contacts: HashMap<Arc<str>, Contact>,
-    by_member: HashMap<String, Arc<str>>,
+    table: Table,
     member_alias: HashMap<String, String>,
-    by_email: HashMap<String, Vec<Arc<str>>>,
-    by_mobile: HashMap<String, Vec<Arc<str>>>,
-    visible: BTreeSet<LedgerKey>,
-    hidden: BTreeSet<LedgerKey>,
     redirects: HashMap<String, String>,
     schema: Option<Arc<Schema>>,
     settings: Settings,
@@ -49,85 +42,11 @@ struct Channel {
     export_times: HashMap<String, DateTime<Utc>>,
 }
 
-fn remove_id(map: &mut HashMap<String, Vec<Arc<str>>>, key: &str, id: &str) {
-    if let Some(ids) = map.get_mut(key) {
-        ids.retain(|x| &**x != id);
-        if ids.is_empty() {
-            map.remove(key);
-        }
-    }
-}
-
 impl Channel {
-    fn unindex(&mut self, id: &Arc<str>) {
-        let Some(c) = self.contacts.get(id) else {
-            return;
-        };
-        let key = ledger_key(c, id);
-        self.visible.remove(&key);
-        self.hidden.remove(&key);
-        if let Some(m) = &c.member_id {
-            if self.by_member.get(m).is_some_and(|x| x == id) {
-                self.by_member.remove(m);
-            }
-        }
-        let email = c.email().map(email_key);
-        let mobile = c.mobile_number().map(str::to_string);
-        if let Some(e) = email {
-            remove_id(&mut self.by_email, &e, id);
-        }
-        if let Some(m) = mobile {
-            remove_id(&mut self.by_mobile, &m, id);
-        }
-    }
-
-    fn index(&mut self, id: &Arc<str>) {
-        let Some(c) = self.contacts.get(id) else {
-            return;
-        };
-        let key = ledger_key(c, id);
-        if !c.blocked {
-            if c.hidden {
-                self.hidden.insert(key);
-            } else if c.has_contact_info() {
-                self.visible.insert(key);
-            }
-        }
-        if let Some(m) = &c.member_id {
-            self.by_member.insert(m.clone(), id.clone());
-        }
-        let email = c.email().map(email_key);
-        let mobile = c.mobile_number().map(str::to_string);
-        if let Some(e) = email {
-            self.by_email.entry(e).or_default().push(id.clone());
-        }
-        if let Some(m) = mobile {
-            self.by_mobile.entry(m).or_default().push(id.clone());
-        }
-    }
-
-    fn put(&mut self, c: Contact) {
-        let id: Arc<str> = match self.contacts.get_key_value(c.id.as_str()) {
-            Some((k, _)) => k.clone(),
-            None => Arc::from(c.id.as_str()),
-        };
-        self.unindex(&id);
-        self.contacts.insert(id.clone(), c);
-        self.index(&id);
-    }
-
-    fn delete(&mut self, id: &str) {
-        if let Some((k, _)) = self.contacts.get_key_value(id) {
-            let k = k.clone();
-            self.unindex(&k);
-            self.contacts.remove(&k);
-        }
-    }
-
     fn apply(&mut self, op: Op) {
         match op {
-            Op::PutContact(c) => self.put(*c),
-            Op::DeleteContact(id) => self.delete(&id),
+            Op::PutContact(c) => self.table.put(*c),
+            Op::DeleteContact(id) => self.table.delete(&id),
             Op::Redirect(from, to) => match to {
                 Some(to) => {
                     self.redirects.insert(from, to);
@@ -169,15 +88,6 @@ impl Channel {
                 self.export_times.insert(m, t);
             }
         }
-    }
-
-    fn ids_to_contacts(&self, ids: Option<&Vec<Arc<str>>>) -> Vec<Contact> {
-        ids.map(|ids| {
-            ids.iter()
-                .filter_map(|id| self.contacts.get(id).cloned())
-                .collect()
-        })
-        .unwrap_or_default()
     }
 }
 
@@ -239,7 +149,7 @@ impl Store for MemoryStore {
     }
 
     fn get(&self, channel: &str, id: &str) -> Result<Option<Contact>> {
-        Ok(self.channel(channel).read().contacts.get(id).cloned())
+        Ok(self.channel(channel).read().table.get(id))
     }
 
     fn redirect(&self, channel: &str, id: &str) -> Result<Option<String>> {
@@ -249,25 +159,21 @@ impl Store for MemoryStore {
     fn find_member(&self, channel: &str, member_id: &str) -> Result<Option<Contact>> {
         let ch = self.channel(channel);
         let ch = ch.read();
-        if let Some(id) = ch.by_member.get(member_id) {
-            return Ok(ch.contacts.get(id).cloned());
+        if let Some(r) = ch.table.member_rows(member_id).last() {
+            return Ok(ch.table.contact_at(*r));
         }
         Ok(ch
             .member_alias
             .get(member_id)
-            .and_then(|id| ch.contacts.get(id.as_str()).cloned()))
+            .and_then(|id| ch.table.get(id)))
     }
 
     fn find_by_email(&self, channel: &str, email: &str) -> Result<Vec<Contact>> {
-        let ch = self.channel(channel);
-        let ch = ch.read();
-        Ok(ch.ids_to_contacts(ch.by_email.get(&email_key(email))))
+        Ok(self.channel(channel).read().table.find_by_email(email))
     }
 
     fn find_by_mobile(&self, channel: &str, e164: &str) -> Result<Vec<Contact>> {
-        let ch = self.channel(channel);
-        let ch = ch.read();
-        Ok(ch.ids_to_contacts(ch.by_mobile.get(e164)))
+        Ok(self.channel(channel).read().table.find_by_mobile(e164))
     }
 
     fn apply(&self, channel: &str, batch: Batch) -> Result<()> {
@@ -280,41 +186,30 @@ impl Store for MemoryStore {
     }
 
     fn mu_count(&self, channel: &str) -> Result<u64> {
-        Ok(self.channel(channel).read().visible.len() as u64)
+        Ok(self.channel(channel).read().table.mu_count())
     }
 
     fn ledger(&self, channel: &str, which: Ledger, n: usize) -> Result<Vec<Contact>> {
         let ch = self.channel(channel);
         let ch = ch.read();
-        let ids: Vec<&Arc<str>> = match which {
-            Ledger::OldestVisible => ch.visible.iter().take(n).map(|k| &k.2).collect(),
-            Ledger::NewestHidden => ch.hidden.iter().rev().take(n).map(|k| &k.2).collect(),
-        };
-        Ok(ids
-            .into_iter()
-            .filter_map(|id| ch.contacts.get(id).cloned())
-            .collect())
+        Ok(ch.table.ledger(which == Ledger::NewestHidden, n))
     }
 
     fn search(&self, channel: &str, query: &CompiledQuery, ctx: &EvalCtx) -> Result<Page> {
         let ch = self.channel(channel);
         let ch = ch.read();
-        Ok(crate::filter::search_scan(ch.contacts.values(), query, ctx))
+        Ok(ch.table.search(query, ctx))
     }
 
     fn for_each(&self, channel: &str, f: &mut dyn FnMut(&Contact) -> bool) -> Result<()> {
         let ch = self.channel(channel);
         let ch = ch.read();
-        for c in ch.contacts.values() {
-            if !f(c) {
-                break;
-            }
-        }
+        ch.table.for_each(f);
         Ok(())
     }
 
     fn contact_count(&self, channel: &str) -> Result<u64> {
-        Ok(self.channel(channel).read().contacts.len() as u64)
+        Ok(self.channel(channel).read().table.len())
     }
 
     fn schema(&self, channel: &str) -> Result<Option<Arc<Schema>>> {

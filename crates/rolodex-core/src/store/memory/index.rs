@@ -1,0 +1,301 @@
+//! Index building blocks of the memory store: a fast hasher, postings, bucketed ordered
+//! indexes and byte-trigram indexes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use roaring::RoaringBitmap;
+
+/// A small multiplicative hasher (FxHash) for integer and short-string keys.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Hash maps with [`FxHasher`].
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The rows holding one indexed value: one row inline, more in a bitmap.
+#[derive(Debug, Clone)]
+pub(crate) enum Posting {
+    One(u32),
+    Many(Box<RoaringBitmap>),
+}
+
+impl Posting {
+    pub(crate) fn insert(&mut self, r: u32) {
+        match self {
+            Posting::One(x) if *x == r => {}
+            Posting::One(x) => {
+                let mut b = RoaringBitmap::new();
+                b.insert(*x);
+                b.insert(r);
+                *self = Posting::Many(Box::new(b));
+            }
+            Posting::Many(b) => {
+                b.insert(r);
+            }
+        }
+    }
+
+    /// Removes `r`; returns whether the posting is now empty.
+    pub(crate) fn remove(&mut self, r: u32) -> bool {
+        match self {
+            Posting::One(x) => *x == r,
+            Posting::Many(b) => {
+                b.remove(r);
+                if b.len() == 1 {
+                    if let Some(x) = b.min() {
+                        *self = Posting::One(x);
+                    }
+                    false
+                } else {
+                    b.is_empty()
+                }
+            }
+        }
+    }
+
+    pub(crate) fn or_into(&self, out: &mut RoaringBitmap) {
+        match self {
+            Posting::One(x) => {
+                out.insert(*x);
+            }
+            Posting::Many(b) => *out |= &**b,
+        }
+    }
+
+    pub(crate) fn rows(&self) -> Vec<u32> {
+        match self {
+            Posting::One(x) => vec![*x],
+            Posting::Many(b) => b.iter().collect(),
+        }
+    }
+}
+
+/// Inserts `r` under `key` of a text posting map.
+pub(crate) fn post_insert(map: &mut FxMap<Box<str>, Posting>, key: &str, r: u32) {
+    if let Some(p) = map.get_mut(key) {
+        p.insert(r);
+    } else {
+        map.insert(key.into(), Posting::One(r));
+    }
+}
+
+/// Removes `r` from `key` of a text posting map.
+pub(crate) fn post_remove(map: &mut FxMap<Box<str>, Posting>, key: &str, r: u32) {
+    if let Some(p) = map.get_mut(key) {
+        if p.remove(r) {
+            map.remove(key);
+        }
+    }
+}
+
+/// An order-preserving `u64` of a number (`-0.0` and `0.0` alike).
+pub(crate) fn num_key(v: f64) -> u64 {
+    let v = if v == 0.0 { 0.0 } else { v };
+    let b = v.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+/// An order-preserving `u64` of an instant (millisecond resolution, floor).
+pub(crate) fn dt_key(t: &DateTime<Utc>) -> u64 {
+    (t.timestamp_millis() as u64) ^ (1 << 63)
+}
+
+/// An order-preserving `u64` of a calendar day.
+pub(crate) fn date_key(d: &NaiveDate) -> u64 {
+    (i64::from(d.num_days_from_ce()) as u64) ^ (1 << 63)
+}
+
+/// Shift of the number buckets: the sign, exponent and 4 mantissa bits (16 buckets an octave).
+pub(crate) const NUM_SHIFT: u32 = 48;
+/// Shift of the instant buckets: 2^26 ms ≈ 18.6 hours.
+pub(crate) const DT_SHIFT: u32 = 26;
+/// Shift of the day buckets: 16 days.
+pub(crate) const DATE_SHIFT: u32 = 4;
+
+/// An ordered index: rows by bucket of an order-preserving key. Ranges are answered by the
+/// union of the buckets strictly inside (exact) and the edge buckets (to be verified).
+#[derive(Debug, Clone)]
+pub(crate) struct Ordered {
+    shift: u32,
+    pub(crate) buckets: BTreeMap<u64, RoaringBitmap>,
+}
+
+impl Ordered {
+    pub(crate) fn new(shift: u32) -> Ordered {
+        Ordered {
+            shift,
+            buckets: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn bucket(&self, key: u64) -> u64 {
+        key >> self.shift
+    }
+
+    pub(crate) fn insert(&mut self, key: u64, r: u32) {
+        self.buckets.entry(key >> self.shift).or_default().insert(r);
+    }
+
+    pub(crate) fn remove(&mut self, key: u64, r: u32) {
+        let b = key >> self.shift;
+        if let Some(bm) = self.buckets.get_mut(&b) {
+            bm.remove(r);
+            if bm.is_empty() {
+                self.buckets.remove(&b);
+            }
+        }
+    }
+
+    /// The rows whose key may lie in `[lo, hi]` (`None` = unbounded): `(exact, edge)`, where
+    /// every row of `exact` lies inside and the rows of `edge` must be checked.
+    pub(crate) fn range(&self, lo: Option<u64>, hi: Option<u64>) -> (RoaringBitmap, RoaringBitmap) {
+        let mut full = RoaringBitmap::new();
+        let mut edge = RoaringBitmap::new();
+        let blo = lo.map(|k| k >> self.shift);
+        let bhi = hi.map(|k| k >> self.shift);
+        let a = blo.unwrap_or(0);
+        let z = bhi.unwrap_or(u64::MAX);
+        if a > z {
+            return (full, edge);
+        }
+        for (b, bm) in self.buckets.range(a..=z) {
+            if Some(*b) == blo || Some(*b) == bhi {
+                edge |= bm;
+            } else {
+                full |= bm;
+            }
+        }
+        (full, edge)
+    }
+
+    /// The union of the buckets holding these keys (to be checked).
+    pub(crate) fn around(&self, keys: impl Iterator<Item = u64>) -> RoaringBitmap {
+        let mut bs: Vec<u64> = keys.map(|k| k >> self.shift).collect();
+        bs.sort_unstable();
+        bs.dedup();
+        let mut out = RoaringBitmap::new();
+        for b in bs {
+            if let Some(bm) = self.buckets.get(&b) {
+                out |= bm;
+            }
+        }
+        out
+    }
+}
+
+/// A byte-trigram index of strings: rows by each 3-byte window of their text.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Trigrams {
+    grams: FxMap<u32, RoaringBitmap>,
+}
+
+/// The distinct trigrams of some texts.
+pub(crate) fn grams_of<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> Vec<u32> {
+    let mut out = Vec::new();
+    for t in texts {
+        for w in t.windows(3) {
+            out.push(u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2]));
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+impl Trigrams {
+    pub(crate) fn insert(&mut self, grams: &[u32], r: u32) {
+        for g in grams {
+            self.grams.entry(*g).or_default().insert(r);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, grams: &[u32], r: u32) {
+        for g in grams {
+            if let Some(bm) = self.grams.get_mut(g) {
+                bm.remove(r);
+                if bm.is_empty() {
+                    self.grams.remove(g);
+                }
+            }
+        }
+    }
+
+    /// The rows whose text holds every trigram of `needle` (a superset of the rows that
+    /// contain it; exact for a 3-byte needle); `None` for a needle under 3 bytes.
+    pub(crate) fn candidates(&self, needle: &str) -> Option<RoaringBitmap> {
+        if needle.len() < 3 {
+            return None;
+        }
+        let grams = grams_of([needle.as_bytes()]);
+        let mut lists: Vec<&RoaringBitmap> = Vec::with_capacity(grams.len());
+        for g in &grams {
+            match self.grams.get(g) {
+                Some(b) => lists.push(b),
+                None => return Some(RoaringBitmap::new()),
+            }
+        }
+        lists.sort_by_key(|b| b.len());
+        let mut it = lists.into_iter();
+        let mut acc = it.next().cloned().unwrap_or_default();
+        for b in it {
+            if acc.is_empty() {
+                break;
+            }
+            acc &= b;
+        }
+        Some(acc)
+    }
+}

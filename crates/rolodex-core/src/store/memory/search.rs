@@ -1,0 +1,561 @@
+//! Indexed evaluation of a compiled query over a [`Table`]: bitmaps for the set algebra,
+//! hash, ordered, list and trigram indexes for the conditions, candidate rows checked with
+//! the filter's own semantics where an index is not exact, and a bucket walk for sorted
+//! pages.
+
+use std::cmp::Ordering;
+use std::ops::Bound;
+
+use roaring::RoaringBitmap;
+
+use super::index::{date_key, dt_key, num_key, Ordered};
+use super::table::{FieldIx, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM};
+use crate::contact::Contact;
+use crate::filter::{
+    phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, Include, Op, Page,
+    PlanNode, QuickSearch, RowKey, SortVal, Terms, TextMode,
+};
+use crate::text::fold_cow;
+use crate::value::FieldType;
+
+fn bound_key<T>(b: Bound<T>, key: impl Fn(&T) -> u64) -> Option<u64> {
+    match b {
+        Bound::Included(t) | Bound::Excluded(t) => Some(key(&t)),
+        Bound::Unbounded => None,
+    }
+}
+
+impl Table {
+    /// Runs a whole query.
+    pub(crate) fn search(&self, q: &CompiledQuery, ctx: &EvalCtx) -> Page {
+        let mut m = match q.include {
+            Include::Visible => {
+                let mut b = &self.live - &self.blocked;
+                b -= &self.hidden;
+                b
+            }
+            Include::Blocked => self.blocked.clone(),
+            Include::Hidden => &self.hidden - &self.blocked,
+        };
+        let mut term_rows: Vec<Vec<u32>> = Vec::new();
+        if let Some(t) = &q.terms {
+            let (all, per) = self.terms(t);
+            m &= all;
+            term_rows = per;
+        }
+        if let Some(s) = &q.quick {
+            m = self.quick(s, m);
+        }
+        let m = self.eval(&q.plan.root, m, ctx);
+        let unmatched_terms = match &q.terms {
+            Some(t) => t
+                .terms()
+                .iter()
+                .zip(&term_rows)
+                .filter(|(_, rows)| !rows.iter().any(|r| m.contains(*r)))
+                .map(|(t, _)| t.text.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        let (contacts, next_cursor) = self.page(&m, q);
+        Page {
+            contacts,
+            total: m.len(),
+            next_cursor,
+            unmatched_terms,
+        }
+    }
+
+    /// The rows matching any term, and each term's rows.
+    fn terms(&self, t: &Terms) -> (RoaringBitmap, Vec<Vec<u32>>) {
+        let mut all = RoaringBitmap::new();
+        let mut per = Vec::with_capacity(t.len());
+        let empty = FieldIx::default();
+        let email = self.ix(Slot::Profile(KEY_EMAIL)).unwrap_or(&empty);
+        let name = self.ix(Slot::Profile(KEY_NAME)).unwrap_or(&empty);
+        let mobile = self.ix(Slot::Profile(KEY_MOBILE)).unwrap_or(&empty);
+        for term in t.terms() {
+            let mut rows: Vec<u32> = Vec::new();
+            let f = term.folded();
+            if let Some(p) = email.text.get(f) {
+                rows.extend(p.rows().into_iter().filter(|r| {
+                    self.row(*r)
+                        .and_then(|x| x.email())
+                        .is_some_and(|e| fold_cow(e) == f)
+                }));
+            }
+            if let Some(p) = name.text.get(f) {
+                rows.extend(p.rows().into_iter().filter(|r| {
+                    self.row(*r)
+                        .and_then(|x| x.name())
+                        .is_some_and(|e| fold_cow(e) == f)
+                }));
+            }
+            if let Some(ph) = term.phone() {
+                if let Some(p) = mobile.text.get(fold_cow(ph).as_ref()) {
+                    rows.extend(
+                        p.rows()
+                            .into_iter()
+                            .filter(|r| self.row(*r).and_then(|x| x.mobile()) == Some(ph)),
+                    );
+                }
+            }
+            rows.extend(self.member_rows(&term.text));
+            rows.sort_unstable();
+            rows.dedup();
+            all.extend(rows.iter().copied());
+            per.push(rows);
+        }
+        (all, per)
+    }
+
+    /// The rows of `cands` a quick search matches.
+    fn quick(&self, s: &QuickSearch, cands: RoaringBitmap) -> RoaringBitmap {
+        let f = s.folded();
+        let mut out = RoaringBitmap::new();
+        let text_part = |tri: &super::index::Trigrams,
+                         has: &RoaringBitmap,
+                         get: &dyn Fn(u32) -> bool,
+                         out: &mut RoaringBitmap| {
+            match tri.candidates(f) {
+                Some(c) => {
+                    let c = c & &cands;
+                    if f.len() == 3 {
+                        *out |= c;
+                    } else {
+                        out.extend(c.iter().filter(|r| get(*r)));
+                    }
+                }
+                None => out.extend((has & &cands).iter().filter(|r| get(*r))),
+            }
+        };
+        text_part(
+            &self.tri_name,
+            &self.has_name,
+            &|r| {
+                self.row(r)
+                    .and_then(|x| x.name())
+                    .is_some_and(|n| fold_cow(n).contains(f))
+            },
+            &mut out,
+        );
+        text_part(
+            &self.tri_email,
+            &self.has_email,
+            &|r| {
+                self.row(r)
+                    .and_then(|x| x.email())
+                    .is_some_and(|n| fold_cow(n).contains(f))
+            },
+            &mut out,
+        );
+        if let Some(d) = s.phone_digits() {
+            let check = |r: u32| {
+                self.row(r)
+                    .and_then(|x| x.mobile())
+                    .is_some_and(|m| phone_digits_match(m, |x| x.contains(d)))
+            };
+            match self.tri_phone.candidates(d) {
+                Some(c) => {
+                    let c = c & &cands;
+                    if d.len() == 3 {
+                        out |= c;
+                    } else {
+                        out.extend(c.iter().filter(|r| check(*r)));
+                    }
+                }
+                None => out.extend((&self.has_mobile & &cands).iter().filter(|r| check(*r))),
+            }
+        }
+        out
+    }
+
+    fn cost(node: &PlanNode) -> u8 {
+        match node {
+            PlanNode::Cond(c) => match c.op {
+                Op::Contains | Op::NotContains | Op::StartsWith => 2,
+                _ if c.field == crate::filter::Field::Id => 2,
+                _ => 0,
+            },
+            _ => 1,
+        }
+    }
+
+    /// The rows of `cands` that match `node`.
+    fn eval(&self, node: &PlanNode, cands: RoaringBitmap, ctx: &EvalCtx) -> RoaringBitmap {
+        if cands.is_empty() {
+            return cands;
+        }
+        match node {
+            PlanNode::And(items) => {
+                let mut order: Vec<&PlanNode> = items.iter().collect();
+                order.sort_by_key(|n| Self::cost(n));
+                let mut cur = cands;
+                for n in order {
+                    cur = self.eval(n, cur, ctx);
+                    if cur.is_empty() {
+                        break;
+                    }
+                }
+                cur
+            }
+            PlanNode::Or(items) => {
+                let mut order: Vec<&PlanNode> = items.iter().collect();
+                order.sort_by_key(|n| Self::cost(n));
+                let mut acc = RoaringBitmap::new();
+                let mut rest = cands;
+                for n in order {
+                    let r = self.eval(n, rest.clone(), ctx);
+                    rest -= &r;
+                    acc |= r;
+                    if rest.is_empty() {
+                        break;
+                    }
+                }
+                acc
+            }
+            PlanNode::Not(inner) => {
+                let r = self.eval(inner, cands.clone(), ctx);
+                cands - r
+            }
+            PlanNode::Cond(c) => {
+                let (op, negated) = match c.op {
+                    Op::Ne => (Op::Eq, true),
+                    Op::NotIn => (Op::In, true),
+                    Op::NotContains => (Op::Contains, true),
+                    Op::ContainsNone => (Op::ContainsAny, true),
+                    Op::NotExists | Op::IsEmpty => (Op::Exists, true),
+                    op => (op, false),
+                };
+                let pos = self.cond(c, op, negated, &cands, ctx);
+                if negated {
+                    cands - pos
+                } else {
+                    pos
+                }
+            }
+        }
+    }
+
+    /// The rows of `set` where the condition's positive form holds (checked row by row).
+    fn verify(
+        &self,
+        c: &CompiledCondition,
+        slot: Slot,
+        negated: bool,
+        set: &RoaringBitmap,
+        ctx: &EvalCtx,
+    ) -> RoaringBitmap {
+        set.iter()
+            .filter(|r| {
+                self.row(*r).is_some_and(|row| {
+                    self.with_value(row, slot, |v| c.matches_value(v, ctx)) != negated
+                })
+            })
+            .collect()
+    }
+
+    /// The rows of `cands` where the positive operator `op` of `c` holds (`negated`: `c`
+    /// is the negative twin, so its verdict is inverted when checking rows).
+    fn cond(
+        &self,
+        c: &CompiledCondition,
+        op: Op,
+        negated: bool,
+        cands: &RoaringBitmap,
+        ctx: &EvalCtx,
+    ) -> RoaringBitmap {
+        let slot = self.slot(&c.field);
+        if slot == Slot::Id {
+            if let (Op::Eq | Op::In, Arg::TextSet(set)) = (op, &c.arg) {
+                let mut b = RoaringBitmap::new();
+                for s in set {
+                    if let Some(r) = self.row_of(s) {
+                        if cands.contains(r) {
+                            b.insert(r);
+                        }
+                    }
+                }
+                return self.verify(c, slot, negated, &b, ctx);
+            }
+            return self.verify(c, slot, negated, cands, ctx);
+        }
+        let Some(fx) = self.ix(slot) else {
+            return RoaringBitmap::new();
+        };
+        let present = || &fx.exists & cands;
+        match (op, &c.arg) {
+            (Op::Exists, _) => present(),
+            (Op::Eq | Op::In, Arg::TextSet(set)) => {
+                let mut b = RoaringBitmap::new();
+                for s in set {
+                    if let Some(p) = fx.text.get(fold_cow(s).as_ref()) {
+                        p.or_into(&mut b);
+                    }
+                }
+                b &= cands;
+                if c.mode == TextMode::Folded {
+                    b
+                } else {
+                    self.verify(c, slot, negated, &b, ctx)
+                }
+            }
+            (Op::Contains | Op::StartsWith, Arg::Text(needle)) => {
+                self.text_match(c, slot, fx, op, needle, negated, cands, ctx)
+            }
+            (Op::Eq | Op::Gt | Op::Gte | Op::Lt | Op::Lte, Arg::Number(x)) => {
+                let k = num_key(*x);
+                let (lo, hi) = match op {
+                    Op::Eq => (Some(k), Some(k)),
+                    Op::Gt | Op::Gte => (Some(k), None),
+                    _ => (None, Some(k)),
+                };
+                self.ordered(c, slot, negated, &fx.num, lo, hi, cands, ctx)
+            }
+            (Op::Between, Arg::NumberRange(a, b)) => self.ordered(
+                c,
+                slot,
+                negated,
+                &fx.num,
+                Some(num_key(*a)),
+                Some(num_key(*b)),
+                cands,
+                ctx,
+            ),
+            (Op::In, Arg::NumberSet(xs)) => {
+                let b = fx.num.around(xs.iter().map(|x| num_key(*x))) & cands;
+                self.verify(c, slot, negated, &b, ctx)
+            }
+            (Op::Eq, Arg::Boolean(x)) => &fx.bools[usize::from(*x)] & cands,
+            (_, Arg::Time(_) | Arg::TimeRange(..) | Arg::Duration(_)) => {
+                let mut out = RoaringBitmap::new();
+                match c.instant_range(ctx) {
+                    Some((lo, hi)) => {
+                        out |= self.ordered(
+                            c,
+                            slot,
+                            negated,
+                            &fx.dt,
+                            bound_key(lo, dt_key),
+                            bound_key(hi, dt_key),
+                            cands,
+                            ctx,
+                        )
+                    }
+                    None => return self.verify(c, slot, negated, &present(), ctx),
+                }
+                if let Some((lo, hi)) = c.day_range(ctx) {
+                    out |= self.ordered(
+                        c,
+                        slot,
+                        negated,
+                        &fx.date,
+                        bound_key(lo, date_key),
+                        bound_key(hi, date_key),
+                        cands,
+                        ctx,
+                    );
+                }
+                out
+            }
+            (Op::ContainsAny | Op::ContainsAll, Arg::Strings(ws)) => {
+                let tag = c.field_type == FieldType::Tag;
+                let all = op == Op::ContainsAll;
+                let mut acc: Option<RoaringBitmap> = None;
+                for w in ws {
+                    let mut b = fx.list.get(w.as_str()).cloned().unwrap_or_default();
+                    if tag {
+                        let lo = format!("{w}/");
+                        let hi = format!("{w}0");
+                        for (_, bm) in fx.list.range::<str, _>((
+                            Bound::Included(lo.as_str()),
+                            Bound::Excluded(hi.as_str()),
+                        )) {
+                            b |= bm;
+                        }
+                    }
+                    acc = Some(match acc {
+                        None => b,
+                        Some(a) if all => a & b,
+                        Some(a) => a | b,
+                    });
+                }
+                acc.unwrap_or_default() & cands
+            }
+            (Op::ContainsAny | Op::ContainsAll, Arg::Numbers(ws)) => {
+                let all = op == Op::ContainsAll;
+                let mut acc: Option<RoaringBitmap> = None;
+                for w in ws {
+                    let b = fx.numlist.get(&num_key(*w)).cloned().unwrap_or_default();
+                    acc = Some(match acc {
+                        None => b,
+                        Some(a) if all => a & b,
+                        Some(a) => a | b,
+                    });
+                }
+                acc.unwrap_or_default() & cands
+            }
+            _ => self.verify(c, slot, negated, &present(), ctx),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ordered(
+        &self,
+        c: &CompiledCondition,
+        slot: Slot,
+        negated: bool,
+        ix: &Ordered,
+        lo: Option<u64>,
+        hi: Option<u64>,
+        cands: &RoaringBitmap,
+        ctx: &EvalCtx,
+    ) -> RoaringBitmap {
+        let (full, edge) = ix.range(lo, hi);
+        let mut out = full & cands;
+        out |= self.verify(c, slot, negated, &(edge & cands), ctx);
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn text_match(
+        &self,
+        c: &CompiledCondition,
+        slot: Slot,
+        fx: &FieldIx,
+        op: Op,
+        needle: &str,
+        negated: bool,
+        cands: &RoaringBitmap,
+        ctx: &EvalCtx,
+    ) -> RoaringBitmap {
+        let present = &fx.exists & cands;
+        // Trigram candidates for the quick-search fields.
+        let tri = match (slot, c.mode) {
+            (Slot::Profile(KEY_NAME), TextMode::Folded) => Some((&self.tri_name, &self.has_name)),
+            (Slot::Profile(KEY_EMAIL), TextMode::Folded) => {
+                Some((&self.tri_email, &self.has_email))
+            }
+            (Slot::Profile(KEY_MOBILE), TextMode::Phone) => {
+                Some((&self.tri_phone, &self.has_mobile))
+            }
+            _ => None,
+        };
+        if let Some((tri, has)) = tri {
+            if let Some(mut cand) = tri.candidates(needle) {
+                cand &= &present;
+                // Rows holding another kind of value under this key are checked too.
+                cand |= &present - has;
+                return self.verify(c, slot, negated, &cand, ctx);
+            }
+        }
+        if c.mode == TextMode::Folded && (fx.text.len() as u64) < present.len() {
+            let mut b = RoaringBitmap::new();
+            for (k, p) in &fx.text {
+                let hit = if op == Op::StartsWith {
+                    k.starts_with(needle)
+                } else {
+                    k.contains(needle)
+                };
+                if hit {
+                    p.or_into(&mut b);
+                }
+            }
+            return b & cands;
+        }
+        self.verify(c, slot, negated, &present, ctx)
+    }
+
+    /// The page of `m` in the query's order after its cursor, and the next cursor.
+    fn page(&self, m: &RoaringBitmap, q: &CompiledQuery) -> (Vec<Contact>, Option<String>) {
+        let keep = q.limit.saturating_add(1);
+        let mut picked: Vec<(RowKey, Contact)> = Vec::new();
+        let after = |k: &RowKey| {
+            q.cursor
+                .as_ref()
+                .is_none_or(|cur| q.sort.compare(cur, k) == Ordering::Less)
+        };
+        let take = |rows: &mut dyn Iterator<Item = u32>, picked: &mut Vec<(RowKey, Contact)>| {
+            for r in rows {
+                if let Some(c) = self.contact_at(r) {
+                    let k = q.sort.key_of(&c);
+                    if after(&k) {
+                        picked.push((k, c));
+                    }
+                }
+            }
+        };
+        match self.sort_index(q) {
+            Some((ix, present, desc, cursor_bucket)) => {
+                let buckets: Box<dyn Iterator<Item = (&u64, &RoaringBitmap)>> = if desc {
+                    Box::new(ix.buckets.iter().rev())
+                } else {
+                    Box::new(ix.buckets.iter())
+                };
+                for (b, bm) in buckets {
+                    match cursor_bucket {
+                        Some(None) => break,
+                        Some(Some(cb)) if (desc && *b > cb) || (!desc && *b < cb) => continue,
+                        _ => {}
+                    }
+                    let r = bm & m;
+                    if r.is_empty() {
+                        continue;
+                    }
+                    take(&mut r.iter(), &mut picked);
+                    if picked.len() >= keep {
+                        break;
+                    }
+                }
+                if picked.len() < keep {
+                    let rest = m - present;
+                    take(&mut rest.iter(), &mut picked);
+                }
+            }
+            None => take(&mut m.iter(), &mut picked),
+        }
+        let cmp = |a: &(RowKey, Contact), b: &(RowKey, Contact)| q.sort.compare(&a.0, &b.0);
+        if picked.len() > keep {
+            picked.select_nth_unstable_by(keep - 1, cmp);
+            picked.truncate(keep);
+        }
+        picked.sort_by(cmp);
+        let next = if picked.len() > q.limit {
+            picked.truncate(q.limit);
+            picked.last().map(|(k, _)| q.sort.encode_cursor(k))
+        } else {
+            None
+        };
+        (picked.into_iter().map(|(_, c)| c).collect(), next)
+    }
+
+    /// The ordered index of the first sort key when every present value of it is of that
+    /// index's kind: the index, the rows it holds, the direction, and the cursor's bucket
+    /// (`Some(None)`: the cursor is past every present value).
+    #[allow(clippy::type_complexity)]
+    fn sort_index(
+        &self,
+        q: &CompiledQuery,
+    ) -> Option<(&Ordered, &RoaringBitmap, bool, Option<Option<u64>>)> {
+        let (field, desc) = q.sort.first()?;
+        let slot = self.slot(field);
+        let fx = self.ix(slot)?;
+        let total = fx.exists.len();
+        let (ix, kind) = [(&fx.num, K_NUM), (&fx.dt, K_DT), (&fx.date, K_DATE)]
+            .into_iter()
+            .find(|(_, k)| {
+                fx.kinds[*k] > 0 && fx.kinds[*k] == total && fx.kinds.iter().sum::<u64>() == total
+            })?;
+        let cursor_bucket = match &q.cursor {
+            None => None,
+            Some(cur) => Some(match cur.values.first()? {
+                None => None,
+                Some(SortVal::Number(n)) if kind == K_NUM => Some(ix.bucket(num_key(*n))),
+                Some(SortVal::Datetime(t)) if kind == K_DT => Some(ix.bucket(dt_key(t))),
+                Some(SortVal::Date(d)) if kind == K_DATE => Some(ix.bucket(date_key(d))),
+                Some(_) => return None,
+            }),
+        };
+        Some((ix, &fx.exists, desc, cursor_bucket))
+    }
+}

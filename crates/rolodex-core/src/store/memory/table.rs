@@ -1,0 +1,974 @@
+//! The contacts of one channel as compact rows, with every index kept up to date by diffing
+//! a row's old and new values.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use roaring::RoaringBitmap;
+
+use super::index::{
+    date_key, dt_key, grams_of, num_key, post_insert, post_remove, FxMap, Ordered, Posting,
+    Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
+};
+use crate::contact::{Contact, Verified};
+use crate::filter::{digits, Field, FieldValue};
+use crate::identity::email_key;
+use crate::text::fold_cow;
+use crate::value::{national_number_digits, Value};
+
+/// A contact id: the number of a `c_` + 12-digit id, or any other text. Ordered as the id
+/// text is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum IdKey {
+    Seq(u64),
+    Other(Box<str>),
+}
+
+fn seq_text(n: u64) -> [u8; 14] {
+    let mut b = *b"c_000000000000";
+    let mut n = n;
+    for i in (2..14).rev() {
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    b
+}
+
+impl IdKey {
+    pub(crate) fn of(id: &str) -> IdKey {
+        match parse_seq(id) {
+            Some(n) => IdKey::Seq(n),
+            None => IdKey::Other(id.into()),
+        }
+    }
+
+    pub(crate) fn text(&self) -> String {
+        match self {
+            IdKey::Seq(n) => String::from_utf8_lossy(&seq_text(*n)).into_owned(),
+            IdKey::Other(s) => s.to_string(),
+        }
+    }
+}
+
+impl Ord for IdKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (IdKey::Seq(a), IdKey::Seq(b)) => a.cmp(b),
+            (IdKey::Other(a), IdKey::Other(b)) => a.cmp(b),
+            (IdKey::Seq(a), IdKey::Other(b)) => seq_text(*a)[..].cmp(b.as_bytes()),
+            (IdKey::Other(a), IdKey::Seq(b)) => a.as_bytes().cmp(&seq_text(*b)[..]),
+        }
+    }
+}
+impl PartialOrd for IdKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The number of a `c_` + 12-digit id.
+pub(crate) fn parse_seq(id: &str) -> Option<u64> {
+    let d = id.strip_prefix("c_")?;
+    if d.len() != 12 || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    d.parse().ok()
+}
+
+const F_MEMBER: u16 = 1;
+const F_V_EMAIL: u16 = 2;
+const F_V_MOBILE: u16 = 4;
+const F_UE_SET: u16 = 8;
+const F_UE: u16 = 16;
+const F_UT_SET: u16 = 32;
+const F_UT: u16 = 64;
+const F_BLOCKED: u16 = 128;
+const F_HIDDEN: u16 = 256;
+const F_BOOTED: u16 = 512;
+
+/// One contact, compactly: interned profile keys and tags, flags in bits.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Row {
+    pub(crate) id: IdKey,
+    member_id: Option<Box<str>>,
+    /// Profile values by interned key id, sorted by key id.
+    profile: Box<[(u32, Value)]>,
+    tags: Box<[u32]>,
+    import_tags: Box<[u32]>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    session_count: u64,
+    flags: u16,
+}
+
+impl Row {
+    fn flag(&self, f: u16) -> bool {
+        self.flags & f != 0
+    }
+    pub(crate) fn blocked(&self) -> bool {
+        self.flag(F_BLOCKED)
+    }
+    pub(crate) fn hidden(&self) -> bool {
+        self.flag(F_HIDDEN)
+    }
+    pub(crate) fn member_id(&self) -> Option<&str> {
+        self.member_id.as_deref()
+    }
+    pub(crate) fn profile(&self, key: u32) -> Option<&Value> {
+        self.profile.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+    /// `Contact::name`.
+    pub(crate) fn name(&self) -> Option<&str> {
+        match self.profile(KEY_NAME) {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+    /// `Contact::email`.
+    pub(crate) fn email(&self) -> Option<&str> {
+        match self.profile(KEY_EMAIL) {
+            Some(Value::Email(s)) => Some(s),
+            _ => None,
+        }
+    }
+    /// `Contact::mobile_number`.
+    pub(crate) fn mobile(&self) -> Option<&str> {
+        match self.profile(KEY_MOBILE) {
+            Some(Value::Phone(s)) => Some(s),
+            _ => None,
+        }
+    }
+    fn has_contact_info(&self) -> bool {
+        self.member_id.is_some() || self.email().is_some() || self.mobile().is_some()
+    }
+}
+
+/// Interned key id of `profile.name`.
+pub(crate) const KEY_NAME: u32 = 0;
+/// Interned key id of `profile.email`.
+pub(crate) const KEY_EMAIL: u32 = 1;
+/// Interned key id of `profile.mobileNumber`.
+pub(crate) const KEY_MOBILE: u32 = 2;
+
+/// Where a filter field's values live in a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    Id,
+    Sys(usize),
+    Profile(u32),
+    /// A profile key no contact has ever held.
+    Absent,
+}
+
+pub(crate) const S_MEMBER_ID: usize = 0;
+pub(crate) const S_MEMBER: usize = 1;
+pub(crate) const S_TAGS: usize = 2;
+pub(crate) const S_IMPORT_TAGS: usize = 3;
+pub(crate) const S_UE: usize = 4;
+pub(crate) const S_UT: usize = 5;
+pub(crate) const S_BLOCKED: usize = 6;
+pub(crate) const S_CREATED: usize = 7;
+pub(crate) const S_UPDATED: usize = 8;
+pub(crate) const S_LAST_SEEN: usize = 9;
+pub(crate) const S_SESSIONS: usize = 10;
+const N_SYS: usize = 11;
+
+/// A row's value of a field: borrowed, or the tag texts of interned tags.
+pub(crate) enum Fv<'a> {
+    B(FieldValue<'a>),
+    Tags(Vec<String>),
+}
+
+impl Fv<'_> {
+    pub(crate) fn get(&self) -> FieldValue<'_> {
+        match self {
+            Fv::B(v) => *v,
+            Fv::Tags(t) => FieldValue::Strings(t),
+        }
+    }
+}
+
+/// The indexes of one field.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldIx {
+    /// Rows with a non-empty value.
+    pub(crate) exists: RoaringBitmap,
+    /// Text values by folded text.
+    pub(crate) text: FxMap<Box<str>, Posting>,
+    pub(crate) num: Ordered,
+    pub(crate) dt: Ordered,
+    pub(crate) date: Ordered,
+    /// `[false, true]`.
+    pub(crate) bools: [RoaringBitmap; 2],
+    /// List items by folded text.
+    pub(crate) list: BTreeMap<Box<str>, RoaringBitmap>,
+    /// Number list items by number key.
+    pub(crate) numlist: FxMap<u64, RoaringBitmap>,
+    /// How many rows hold a value of each kind (text, number, boolean, date, datetime,
+    /// strings, numbers).
+    pub(crate) kinds: [u64; 7],
+}
+
+impl Default for FieldIx {
+    fn default() -> Self {
+        FieldIx {
+            exists: RoaringBitmap::new(),
+            text: FxMap::default(),
+            num: Ordered::new(NUM_SHIFT),
+            dt: Ordered::new(DT_SHIFT),
+            date: Ordered::new(DATE_SHIFT),
+            bools: [RoaringBitmap::new(), RoaringBitmap::new()],
+            list: BTreeMap::new(),
+            numlist: FxMap::default(),
+            kinds: [0; 7],
+        }
+    }
+}
+
+pub(crate) const K_TEXT: usize = 0;
+pub(crate) const K_NUM: usize = 1;
+pub(crate) const K_BOOL: usize = 2;
+pub(crate) const K_DATE: usize = 3;
+pub(crate) const K_DT: usize = 4;
+
+impl FieldIx {
+    fn update(&mut self, r: u32, v: FieldValue<'_>, add: bool) {
+        if !v.is_empty() {
+            if add {
+                self.exists.insert(r);
+            } else {
+                self.exists.remove(r);
+            }
+        }
+        let kind = match v {
+            FieldValue::Missing => return,
+            FieldValue::Text("") => K_TEXT,
+            FieldValue::Text(s) => {
+                let k = fold_cow(s);
+                if add {
+                    post_insert(&mut self.text, &k, r);
+                } else {
+                    post_remove(&mut self.text, &k, r);
+                }
+                K_TEXT
+            }
+            FieldValue::Number(n) => {
+                if add {
+                    self.num.insert(num_key(n), r);
+                } else {
+                    self.num.remove(num_key(n), r);
+                }
+                K_NUM
+            }
+            FieldValue::Boolean(b) => {
+                if add {
+                    self.bools[usize::from(b)].insert(r);
+                } else {
+                    self.bools[usize::from(b)].remove(r);
+                }
+                K_BOOL
+            }
+            FieldValue::Date(d) => {
+                if add {
+                    self.date.insert(date_key(&d), r);
+                } else {
+                    self.date.remove(date_key(&d), r);
+                }
+                K_DATE
+            }
+            FieldValue::Datetime(t) => {
+                if add {
+                    self.dt.insert(dt_key(&t), r);
+                } else {
+                    self.dt.remove(dt_key(&t), r);
+                }
+                K_DT
+            }
+            FieldValue::Strings(items) => {
+                for it in items {
+                    let k = fold_cow(it);
+                    if add {
+                        if let Some(b) = self.list.get_mut(k.as_ref()) {
+                            b.insert(r);
+                        } else {
+                            let mut b = RoaringBitmap::new();
+                            b.insert(r);
+                            self.list.insert(k.as_ref().into(), b);
+                        }
+                    } else if let Some(b) = self.list.get_mut(k.as_ref()) {
+                        b.remove(r);
+                        if b.is_empty() {
+                            self.list.remove(k.as_ref());
+                        }
+                    }
+                }
+                5
+            }
+            FieldValue::Numbers(items) => {
+                for n in items {
+                    let k = num_key(*n);
+                    if add {
+                        self.numlist.entry(k).or_default().insert(r);
+                    } else if let Some(b) = self.numlist.get_mut(&k) {
+                        b.remove(r);
+                        if b.is_empty() {
+                            self.numlist.remove(&k);
+                        }
+                    }
+                }
+                6
+            }
+        };
+        if add {
+            self.kinds[kind] += 1;
+        } else {
+            self.kinds[kind] = self.kinds[kind].saturating_sub(1);
+        }
+    }
+}
+
+/// The ordering key of the MU ledgers: (`lastSeenAt`, `createdAt`, id).
+type LedgerKey = (i64, i64, IdKey);
+
+/// One channel's contacts and their indexes.
+#[derive(Debug)]
+pub(crate) struct Table {
+    rows: Vec<Option<Row>>,
+    free: Vec<u32>,
+    by_seq: FxMap<u64, u32>,
+    by_other: FxMap<Box<str>, u32>,
+    key_names: Vec<Box<str>>,
+    key_ids: FxMap<Box<str>, u32>,
+    tag_names: Vec<Box<str>>,
+    tag_ids: FxMap<Box<str>, u32>,
+    /// Every stored row.
+    pub(crate) live: RoaringBitmap,
+    pub(crate) blocked: RoaringBitmap,
+    pub(crate) hidden: RoaringBitmap,
+    sys: Vec<FieldIx>,
+    prof: Vec<FieldIx>,
+    /// Quick-search trigrams of the folded name, the folded email and the mobile digits.
+    pub(crate) tri_name: Trigrams,
+    pub(crate) tri_email: Trigrams,
+    pub(crate) tri_phone: Trigrams,
+    /// Rows with a name, an email, a mobile number (of those kinds).
+    pub(crate) has_name: RoaringBitmap,
+    pub(crate) has_email: RoaringBitmap,
+    pub(crate) has_mobile: RoaringBitmap,
+    /// Rows with a non-ASCII email, by `email_key`.
+    email_nonascii: FxMap<Box<str>, Posting>,
+    visible: BTreeSet<LedgerKey>,
+    hidden_ledger: BTreeSet<LedgerKey>,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        let mut t = Table {
+            rows: Vec::new(),
+            free: Vec::new(),
+            by_seq: FxMap::default(),
+            by_other: FxMap::default(),
+            key_names: Vec::new(),
+            key_ids: FxMap::default(),
+            tag_names: Vec::new(),
+            tag_ids: FxMap::default(),
+            live: RoaringBitmap::new(),
+            blocked: RoaringBitmap::new(),
+            hidden: RoaringBitmap::new(),
+            sys: vec![FieldIx::default(); N_SYS],
+            prof: Vec::new(),
+            tri_name: Trigrams::default(),
+            tri_email: Trigrams::default(),
+            tri_phone: Trigrams::default(),
+            has_name: RoaringBitmap::new(),
+            has_email: RoaringBitmap::new(),
+            has_mobile: RoaringBitmap::new(),
+            email_nonascii: FxMap::default(),
+            visible: BTreeSet::new(),
+            hidden_ledger: BTreeSet::new(),
+        };
+        for k in ["name", "email", "mobileNumber"] {
+            t.key_id(k);
+        }
+        t
+    }
+}
+
+fn phone_grams(e164: &str) -> Vec<u32> {
+    let d = digits(e164);
+    let n = national_number_digits(e164).unwrap_or_default();
+    grams_of([d.as_bytes(), n.as_bytes()])
+}
+
+impl Table {
+    fn key_id(&mut self, name: &str) -> u32 {
+        if let Some(k) = self.key_ids.get(name) {
+            return *k;
+        }
+        let k = self.key_names.len() as u32;
+        self.key_names.push(name.into());
+        self.key_ids.insert(name.into(), k);
+        self.prof.push(FieldIx::default());
+        k
+    }
+
+    fn tag_id(&mut self, tag: &str) -> u32 {
+        if let Some(k) = self.tag_ids.get(tag) {
+            return *k;
+        }
+        let k = self.tag_names.len() as u32;
+        self.tag_names.push(tag.into());
+        self.tag_ids.insert(tag.into(), k);
+        k
+    }
+
+    fn tag_texts(&self, ids: &[u32]) -> Vec<String> {
+        ids.iter()
+            .map(|i| {
+                self.tag_names
+                    .get(*i as usize)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// The row of a contact id.
+    pub(crate) fn row_of(&self, id: &str) -> Option<u32> {
+        match parse_seq(id) {
+            Some(n) => self.by_seq.get(&n).copied(),
+            None => self.by_other.get(id).copied(),
+        }
+    }
+
+    fn row_of_key(&self, id: &IdKey) -> Option<u32> {
+        match id {
+            IdKey::Seq(n) => self.by_seq.get(n).copied(),
+            IdKey::Other(s) => self.by_other.get(s).copied(),
+        }
+    }
+
+    /// The row at `r`, if stored.
+    pub(crate) fn row(&self, r: u32) -> Option<&Row> {
+        self.rows.get(r as usize).and_then(Option::as_ref)
+    }
+
+    /// The number of stored contacts.
+    pub(crate) fn len(&self) -> u64 {
+        self.live.len()
+    }
+
+    /// The slot of a filter field.
+    pub(crate) fn slot(&self, f: &Field) -> Slot {
+        match f {
+            Field::Profile(name) => match self.key_ids.get(name.as_str()) {
+                Some(k) => Slot::Profile(*k),
+                None => Slot::Absent,
+            },
+            Field::Id => Slot::Id,
+            Field::MemberId => Slot::Sys(S_MEMBER_ID),
+            Field::Member => Slot::Sys(S_MEMBER),
+            Field::Tags => Slot::Sys(S_TAGS),
+            Field::UserImportTags => Slot::Sys(S_IMPORT_TAGS),
+            Field::UnsubscribeEmail => Slot::Sys(S_UE),
+            Field::UnsubscribeTexting => Slot::Sys(S_UT),
+            Field::Blocked => Slot::Sys(S_BLOCKED),
+            Field::CreatedAt => Slot::Sys(S_CREATED),
+            Field::UpdatedAt => Slot::Sys(S_UPDATED),
+            Field::LastSeenAt => Slot::Sys(S_LAST_SEEN),
+            Field::SessionCount => Slot::Sys(S_SESSIONS),
+        }
+    }
+
+    /// The indexes of a slot (`None` for the id and absent keys).
+    pub(crate) fn ix(&self, s: Slot) -> Option<&FieldIx> {
+        match s {
+            Slot::Sys(i) => self.sys.get(i),
+            Slot::Profile(k) => self.prof.get(k as usize),
+            Slot::Id | Slot::Absent => None,
+        }
+    }
+
+    /// A row's value of a slot.
+    pub(crate) fn value<'a>(&self, row: &'a Row, s: Slot) -> Fv<'a> {
+        Fv::B(match s {
+            Slot::Id => return Fv::Tags(Vec::new()),
+            Slot::Absent => FieldValue::Missing,
+            Slot::Profile(k) => match row.profile(k) {
+                None => FieldValue::Missing,
+                Some(v) => match v {
+                    Value::String(s) | Value::Email(s) | Value::Phone(s) => FieldValue::Text(s),
+                    Value::Number(n) => FieldValue::Number(*n),
+                    Value::Boolean(b) => FieldValue::Boolean(*b),
+                    Value::Date(d) => FieldValue::Date(*d),
+                    Value::Datetime(t) => FieldValue::Datetime(*t),
+                    Value::List(l) | Value::Tag(l) => FieldValue::Strings(l),
+                    Value::ListOfNumber(n) => FieldValue::Numbers(n),
+                },
+            },
+            Slot::Sys(i) => match i {
+                S_MEMBER_ID => row
+                    .member_id
+                    .as_deref()
+                    .map_or(FieldValue::Missing, FieldValue::Text),
+                S_MEMBER => FieldValue::Boolean(row.flag(F_MEMBER)),
+                S_TAGS => return Fv::Tags(self.tag_texts(&row.tags)),
+                S_IMPORT_TAGS => return Fv::Tags(self.tag_texts(&row.import_tags)),
+                S_UE => {
+                    if row.flag(F_UE_SET) {
+                        FieldValue::Boolean(row.flag(F_UE))
+                    } else {
+                        FieldValue::Missing
+                    }
+                }
+                S_UT => {
+                    if row.flag(F_UT_SET) {
+                        FieldValue::Boolean(row.flag(F_UT))
+                    } else {
+                        FieldValue::Missing
+                    }
+                }
+                S_BLOCKED => FieldValue::Boolean(row.flag(F_BLOCKED)),
+                S_CREATED => FieldValue::Datetime(row.created_at),
+                S_UPDATED => FieldValue::Datetime(row.updated_at),
+                S_LAST_SEEN => FieldValue::Datetime(row.last_seen_at),
+                S_SESSIONS => FieldValue::Number(row.session_count as f64),
+                _ => FieldValue::Missing,
+            },
+        })
+    }
+
+    /// The value of a row's slot as the contact would give it (the id's text for `Id`).
+    pub(crate) fn with_value<T>(
+        &self,
+        row: &Row,
+        s: Slot,
+        f: impl FnOnce(FieldValue<'_>) -> T,
+    ) -> T {
+        if s == Slot::Id {
+            let id = row.id.text();
+            return f(FieldValue::Text(&id));
+        }
+        let v = self.value(row, s);
+        f(v.get())
+    }
+
+    fn make_row(&mut self, c: Contact) -> Row {
+        let mut profile: Vec<(u32, Value)> = Vec::with_capacity(c.profile.len());
+        for (k, v) in c.profile {
+            let id = self.key_id(&k);
+            profile.push((id, v));
+        }
+        profile.sort_by_key(|(k, _)| *k);
+        let tags: Vec<u32> = c.tags.iter().map(|t| self.tag_id(t)).collect();
+        let import_tags: Vec<u32> = c.user_import_tags.iter().map(|t| self.tag_id(t)).collect();
+        let mut flags = 0u16;
+        let mut set = |b: bool, f: u16| {
+            if b {
+                flags |= f
+            }
+        };
+        set(c.member, F_MEMBER);
+        set(c.verified.email, F_V_EMAIL);
+        set(c.verified.mobile_number, F_V_MOBILE);
+        set(c.unsubscribe_email.is_some(), F_UE_SET);
+        set(c.unsubscribe_email == Some(true), F_UE);
+        set(c.unsubscribe_texting.is_some(), F_UT_SET);
+        set(c.unsubscribe_texting == Some(true), F_UT);
+        set(c.blocked, F_BLOCKED);
+        set(c.hidden, F_HIDDEN);
+        set(c.booted, F_BOOTED);
+        Row {
+            id: IdKey::of(&c.id),
+            member_id: c.member_id.map(String::into_boxed_str),
+            profile: profile.into_boxed_slice(),
+            tags: tags.into_boxed_slice(),
+            import_tags: import_tags.into_boxed_slice(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            last_seen_at: c.last_seen_at,
+            session_count: c.session_count,
+            flags,
+        }
+    }
+
+    /// The contact of a row.
+    pub(crate) fn contact(&self, row: &Row) -> Contact {
+        Contact {
+            id: row.id.text(),
+            member_id: row.member_id.as_deref().map(str::to_string),
+            member: row.flag(F_MEMBER),
+            profile: row
+                .profile
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        self.key_names
+                            .get(*k as usize)
+                            .map(|s| s.to_string())
+                            .unwrap_or_default(),
+                        v.clone(),
+                    )
+                })
+                .collect(),
+            tags: self.tag_texts(&row.tags),
+            user_import_tags: self.tag_texts(&row.import_tags),
+            verified: Verified {
+                email: row.flag(F_V_EMAIL),
+                mobile_number: row.flag(F_V_MOBILE),
+            },
+            unsubscribe_email: row.flag(F_UE_SET).then(|| row.flag(F_UE)),
+            unsubscribe_texting: row.flag(F_UT_SET).then(|| row.flag(F_UT)),
+            blocked: row.flag(F_BLOCKED),
+            hidden: row.flag(F_HIDDEN),
+            booted: row.flag(F_BOOTED),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            last_seen_at: row.last_seen_at,
+            session_count: row.session_count,
+        }
+    }
+
+    /// The contact at row `r`.
+    pub(crate) fn contact_at(&self, r: u32) -> Option<Contact> {
+        self.row(r).map(|row| self.contact(row))
+    }
+
+    /// One contact by id.
+    pub(crate) fn get(&self, id: &str) -> Option<Contact> {
+        self.row_of(id).and_then(|r| self.contact_at(r))
+    }
+
+    /// Inserts or replaces a contact.
+    pub(crate) fn put(&mut self, c: Contact) {
+        let new = self.make_row(c);
+        let r = match self.row_of_key(&new.id) {
+            Some(r) => r,
+            None => {
+                let r = match self.free.pop() {
+                    Some(r) => r,
+                    None => {
+                        self.rows.push(None);
+                        (self.rows.len() - 1) as u32
+                    }
+                };
+                match &new.id {
+                    IdKey::Seq(n) => {
+                        self.by_seq.insert(*n, r);
+                    }
+                    IdKey::Other(s) => {
+                        self.by_other.insert(s.clone(), r);
+                    }
+                }
+                r
+            }
+        };
+        let old = self.rows.get_mut(r as usize).and_then(Option::take);
+        self.reindex(r, old.as_ref(), Some(&new));
+        if let Some(slot) = self.rows.get_mut(r as usize) {
+            *slot = Some(new);
+        }
+    }
+
+    /// Removes a contact for good.
+    pub(crate) fn delete(&mut self, id: &str) {
+        let Some(r) = self.row_of(id) else {
+            return;
+        };
+        let old = self.rows.get_mut(r as usize).and_then(Option::take);
+        if let Some(old) = &old {
+            self.reindex(r, Some(old), None);
+            match &old.id {
+                IdKey::Seq(n) => {
+                    self.by_seq.remove(n);
+                }
+                IdKey::Other(s) => {
+                    self.by_other.remove(s);
+                }
+            }
+            self.free.push(r);
+        }
+    }
+
+    fn ledger_update(&mut self, row: &Row, add: bool) {
+        if row.blocked() {
+            return;
+        }
+        let key = (
+            row.last_seen_at.timestamp_millis(),
+            row.created_at.timestamp_millis(),
+            row.id.clone(),
+        );
+        let set = if row.hidden() {
+            &mut self.hidden_ledger
+        } else if row.has_contact_info() {
+            &mut self.visible
+        } else {
+            return;
+        };
+        if add {
+            set.insert(key);
+        } else {
+            set.remove(&key);
+        }
+    }
+
+    /// Brings every index from `old` to `new` for row `r`, touching only what changed.
+    fn reindex(&mut self, r: u32, old: Option<&Row>, new: Option<&Row>) {
+        // Row sets and ledgers.
+        let bits = |row: Option<&Row>| row.map(|x| (x.blocked(), x.hidden()));
+        if old.is_none() {
+            self.live.insert(r);
+        }
+        if new.is_none() {
+            self.live.remove(r);
+        }
+        if bits(old) != bits(new) {
+            let (ob, oh) = bits(old).unwrap_or((false, false));
+            let (nb, nh) = bits(new).unwrap_or((false, false));
+            if ob != nb {
+                if nb {
+                    self.blocked.insert(r);
+                } else {
+                    self.blocked.remove(r);
+                }
+            }
+            if oh != nh {
+                if nh {
+                    self.hidden.insert(r);
+                } else {
+                    self.hidden.remove(r);
+                }
+            }
+        }
+        let ledger_same = match (old, new) {
+            (Some(o), Some(n)) => {
+                o.flags & (F_BLOCKED | F_HIDDEN) == n.flags & (F_BLOCKED | F_HIDDEN)
+                    && o.last_seen_at.timestamp_millis() == n.last_seen_at.timestamp_millis()
+                    && o.created_at.timestamp_millis() == n.created_at.timestamp_millis()
+                    && o.has_contact_info() == n.has_contact_info()
+            }
+            _ => false,
+        };
+        if !ledger_same {
+            if let Some(o) = old {
+                self.ledger_update(o, false);
+            }
+            if let Some(n) = new {
+                self.ledger_update(n, true);
+            }
+        }
+        // Quick-search and identity indexes.
+        let (name_o, name_n) = (old.and_then(Row::name), new.and_then(Row::name));
+        if name_o != name_n {
+            if let Some(s) = name_o {
+                self.tri_name.remove(&grams_of([fold_cow(s).as_bytes()]), r);
+                self.has_name.remove(r);
+            }
+            if let Some(s) = name_n {
+                self.tri_name.insert(&grams_of([fold_cow(s).as_bytes()]), r);
+                self.has_name.insert(r);
+            }
+        }
+        let (email_o, email_n) = (old.and_then(Row::email), new.and_then(Row::email));
+        if email_o != email_n {
+            if let Some(s) = email_o {
+                self.tri_email
+                    .remove(&grams_of([fold_cow(s).as_bytes()]), r);
+                self.has_email.remove(r);
+                if !s.is_ascii() {
+                    post_remove(&mut self.email_nonascii, &email_key(s), r);
+                }
+            }
+            if let Some(s) = email_n {
+                self.tri_email
+                    .insert(&grams_of([fold_cow(s).as_bytes()]), r);
+                self.has_email.insert(r);
+                if !s.is_ascii() {
+                    post_insert(&mut self.email_nonascii, &email_key(s), r);
+                }
+            }
+        }
+        let (mobile_o, mobile_n) = (old.and_then(Row::mobile), new.and_then(Row::mobile));
+        if mobile_o != mobile_n {
+            if let Some(s) = mobile_o {
+                self.tri_phone.remove(&phone_grams(s), r);
+                self.has_mobile.remove(r);
+            }
+            if let Some(s) = mobile_n {
+                self.tri_phone.insert(&phone_grams(s), r);
+                self.has_mobile.insert(r);
+            }
+        }
+        // System fields.
+        for i in 0..N_SYS {
+            let s = Slot::Sys(i);
+            if i == S_TAGS || i == S_IMPORT_TAGS {
+                let ids = |x: Option<&Row>| -> Option<Box<[u32]>> {
+                    x.map(|x| {
+                        if i == S_TAGS {
+                            x.tags.clone()
+                        } else {
+                            x.import_tags.clone()
+                        }
+                    })
+                };
+                let (o, n) = (ids(old), ids(new));
+                if o == n {
+                    continue;
+                }
+                if let Some(o) = o {
+                    let t = self.tag_texts(&o);
+                    self.sys[i].update(r, FieldValue::Strings(&t), false);
+                }
+                if let Some(n) = n {
+                    let t = self.tag_texts(&n);
+                    self.sys[i].update(r, FieldValue::Strings(&t), true);
+                }
+                continue;
+            }
+            let ov = old.map(|x| self.value(x, s));
+            let nv = new.map(|x| self.value(x, s));
+            let (ov, nv) = (ov.as_ref().map(Fv::get), nv.as_ref().map(Fv::get));
+            if ov == nv {
+                continue;
+            }
+            let ix = &mut self.sys[i];
+            if let Some(v) = ov {
+                ix.update(r, v, false);
+            }
+            if let Some(v) = nv {
+                ix.update(r, v, true);
+            }
+        }
+        // Profile fields: merge the two sorted key lists.
+        let empty: &[(u32, Value)] = &[];
+        let op = old.map_or(empty, |x| &x.profile[..]);
+        let np = new.map_or(empty, |x| &x.profile[..]);
+        let (mut i, mut j) = (0, 0);
+        while i < op.len() || j < np.len() {
+            let ok = op.get(i).map(|x| x.0);
+            let nk = np.get(j).map(|x| x.0);
+            let k = match (ok, nk) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) => a,
+                (None, Some(b)) => b,
+                (None, None) => break,
+            };
+            let ov = if ok == Some(k) {
+                i += 1;
+                Some(&op[i - 1].1)
+            } else {
+                None
+            };
+            let nv = if nk == Some(k) {
+                j += 1;
+                Some(&np[j - 1].1)
+            } else {
+                None
+            };
+            if ov == nv {
+                continue;
+            }
+            let s = Slot::Profile(k);
+            let (Some(orow), Some(nrow)) = (old.or(new), new.or(old)) else {
+                continue;
+            };
+            let ovv = ov.map(|_| self.value(orow, s));
+            let nvv = nv.map(|_| self.value(nrow, s));
+            let Some(ix) = self.prof.get_mut(k as usize) else {
+                continue;
+            };
+            if let Some(v) = &ovv {
+                ix.update(r, v.get(), false);
+            }
+            if let Some(v) = &nvv {
+                ix.update(r, v.get(), true);
+            }
+        }
+    }
+
+    /// Every contact holding this email (by `email_key`).
+    pub(crate) fn find_by_email(&self, email: &str) -> Vec<Contact> {
+        let key = email_key(email);
+        let mut rows: Vec<u32> = Vec::new();
+        if let Some(p) = self.prof[KEY_EMAIL as usize]
+            .text
+            .get(fold_cow(&key).as_ref())
+        {
+            rows.extend(p.rows());
+        }
+        if let Some(p) = self.email_nonascii.get(key.as_str()) {
+            rows.extend(p.rows());
+        }
+        rows.sort_unstable();
+        rows.dedup();
+        rows.into_iter()
+            .filter_map(|r| self.row(r))
+            .filter(|row| row.email().is_some_and(|e| email_key(e) == key))
+            .map(|row| self.contact(row))
+            .collect()
+    }
+
+    /// Every contact holding this E.164 mobile number.
+    pub(crate) fn find_by_mobile(&self, e164: &str) -> Vec<Contact> {
+        let Some(p) = self.prof[KEY_MOBILE as usize]
+            .text
+            .get(fold_cow(e164).as_ref())
+        else {
+            return Vec::new();
+        };
+        p.rows()
+            .into_iter()
+            .filter_map(|r| self.row(r))
+            .filter(|row| row.mobile() == Some(e164))
+            .map(|row| self.contact(row))
+            .collect()
+    }
+
+    /// The rows whose `memberId` is exactly `m`.
+    pub(crate) fn member_rows(&self, m: &str) -> Vec<u32> {
+        match self.sys[S_MEMBER_ID].text.get(fold_cow(m).as_ref()) {
+            Some(p) => p
+                .rows()
+                .into_iter()
+                .filter(|r| self.row(*r).is_some_and(|row| row.member_id() == Some(m)))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Visible MU.
+    pub(crate) fn mu_count(&self) -> u64 {
+        self.visible.len() as u64
+    }
+
+    /// The first `n` contacts of a ledger.
+    pub(crate) fn ledger(&self, newest_hidden: bool, n: usize) -> Vec<Contact> {
+        let ids: Vec<&IdKey> = if newest_hidden {
+            self.hidden_ledger
+                .iter()
+                .rev()
+                .take(n)
+                .map(|k| &k.2)
+                .collect()
+        } else {
+            self.visible.iter().take(n).map(|k| &k.2).collect()
+        };
+        ids.into_iter()
+            .filter_map(|id| self.row_of_key(id))
+            .filter_map(|r| self.contact_at(r))
+            .collect()
+    }
+
+    /// Calls `f` on every contact until it returns `false`.
+    pub(crate) fn for_each(&self, f: &mut dyn FnMut(&Contact) -> bool) {
+        for row in self.rows.iter().flatten() {
+            if !f(&self.contact(row)) {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Unit tests of index maintenance.
+
+use chrono::{TimeZone, Utc};
+use roaring::RoaringBitmap;
+
+use super::index::{grams_of, num_key, Ordered, Posting, Trigrams};
+use super::table::{IdKey, Slot, Table, KEY_EMAIL, S_LAST_SEEN, S_TAGS};
+use crate::contact::Contact;
+use crate::value::Value;
+
+fn c(id: &str, email: &str, tags: &[&str]) -> Contact {
+    let mut c = Contact::new(
+        id.into(),
+        Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+    );
+    c.profile.insert("email".into(), Value::Email(email.into()));
+    c.tags = tags.iter().map(|t| t.to_string()).collect();
+    c
+}
+
+#[test]
+fn id_keys_order_like_their_text() {
+    let a = IdKey::of("c_000000000010");
+    let b = IdKey::of("c_000000000009");
+    let x = IdKey::of("c_00000000001");
+    let y = IdKey::of("b");
+    assert!(matches!(a, IdKey::Seq(10)));
+    assert!(matches!(x, IdKey::Other(_)));
+    assert!(b < a);
+    assert!(x < a && x > b || x.text() < a.text());
+    assert_eq!(y.cmp(&a), "b".cmp("c_000000000010"));
+    assert_eq!(a.text(), "c_000000000010");
+}
+
+#[test]
+fn postings_grow_and_shrink() {
+    let mut p = Posting::One(3);
+    p.insert(3);
+    assert!(matches!(p, Posting::One(3)));
+    p.insert(7);
+    assert_eq!(p.rows(), vec![3, 7]);
+    assert!(!p.remove(3));
+    assert!(matches!(p, Posting::One(7)));
+    assert!(p.remove(7));
+}
+
+#[test]
+fn ordered_ranges_split_exact_and_edge() {
+    let mut o = Ordered::new(2);
+    for v in 0..16u32 {
+        o.insert(u64::from(v), v);
+    }
+    let (full, edge) = o.range(Some(5), Some(14));
+    assert_eq!(full.iter().collect::<Vec<_>>(), vec![8, 9, 10, 11]);
+    assert_eq!(
+        edge.iter().collect::<Vec<_>>(),
+        vec![4, 5, 6, 7, 12, 13, 14, 15]
+    );
+    let (full, edge) = o.range(Some(10), Some(5));
+    assert!(full.is_empty() && edge.is_empty());
+    o.remove(9, 9);
+    assert!(!o.range(None, None).0.contains(9));
+    assert!(num_key(-1.0) < num_key(0.0) && num_key(-0.0) == num_key(0.0));
+    assert!(num_key(0.5) < num_key(2.0) && num_key(f64::NEG_INFINITY) < num_key(-1e300));
+}
+
+#[test]
+fn trigrams_find_supersets_and_forget_removed_rows() {
+    let mut t = Trigrams::default();
+    t.insert(&grams_of([b"gmail.com".as_slice()]), 1);
+    t.insert(&grams_of([b"naver.com".as_slice()]), 2);
+    let got = t.candidates("mail").unwrap_or_default();
+    assert_eq!(got.iter().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(t.candidates(".com").unwrap_or_default().len(), 2);
+    assert!(t.candidates("co").is_none());
+    t.remove(&grams_of([b"gmail.com".as_slice()]), 1);
+    assert_eq!(t.candidates(".com").unwrap_or_default().len(), 1);
+}
+
+#[test]
+fn updates_move_every_index_and_deletes_free_rows() {
+    let mut t = Table::default();
+    t.put(c("c_000000000001", "a@x.com", &["vip", "sale/x"]));
+    t.put(c("c_000000000002", "b@x.com", &["vip"]));
+    assert_eq!(t.find_by_email("A@X.com").len(), 1);
+    assert_eq!(t.mu_count(), 2);
+    let tags = t.ix(Slot::Sys(S_TAGS)).map(|x| x.list.len()).unwrap_or(0);
+    assert_eq!(tags, 2);
+    // Change the email and the tags of the first contact.
+    let mut a = c("c_000000000001", "new@x.com", &["beta"]);
+    a.last_seen_at = Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap();
+    t.put(a);
+    assert!(t.find_by_email("a@x.com").is_empty());
+    assert_eq!(t.find_by_email("new@x.com")[0].id, "c_000000000001");
+    let ix = t
+        .ix(Slot::Sys(S_TAGS))
+        .map(|x| x.list.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        ix.keys().map(|k| k.to_string()).collect::<Vec<_>>(),
+        vec!["beta", "vip"]
+    );
+    let email_keys = t
+        .ix(Slot::Profile(KEY_EMAIL))
+        .map(|x| x.text.len())
+        .unwrap_or(0);
+    assert_eq!(email_keys, 2);
+    let ls: RoaringBitmap = t
+        .ix(Slot::Sys(S_LAST_SEEN))
+        .map(|x| x.dt.range(None, None).0)
+        .unwrap_or_default();
+    assert_eq!(ls.len(), 2);
+    assert_eq!(
+        t.get("c_000000000001").map(|c| c.tags),
+        Some(vec!["beta".to_string()])
+    );
+    // Delete, then reuse the row for a foreign id.
+    t.delete("c_000000000001");
+    assert!(t.get("c_000000000001").is_none());
+    assert_eq!(t.len(), 1);
+    assert_eq!(t.mu_count(), 1);
+    assert!(t.find_by_email("new@x.com").is_empty());
+    t.put(c("legacy-7", "z@x.com", &[]));
+    assert_eq!(
+        t.get("legacy-7").map(|c| c.id),
+        Some("legacy-7".to_string())
+    );
+    assert_eq!(t.len(), 2);
+    let ix = t
+        .ix(Slot::Sys(S_TAGS))
+        .map(|x| x.list.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        ix.keys().map(|k| k.to_string()).collect::<Vec<_>>(),
+        vec!["vip"]
+    );
+}
+
+#[test]
+fn materialised_contacts_round_trip() {
+    let mut t = Table::default();
+    let mut x = c("c_000000000042", "k@x.com", &["a/b"]);
+    x.member_id = Some("m-1".into());
+    x.member = true;
+    x.unsubscribe_email = Some(false);
+    x.hidden = true;
+    x.booted = true;
+    x.session_count = 9;
+    x.user_import_tags = vec!["spring".into()];
+    x.profile.insert("n".into(), Value::Number(2.5));
+    t.put(x.clone());
+    assert_eq!(t.get("c_000000000042"), Some(x));
+}

@@ -1,0 +1,385 @@
+//! Differential test of the indexed memory store against the reference scan
+//! (`filter::search_scan`): random schemas, contacts, filters (nested and/or/not, every
+//! operator and type, missing values, tag hierarchy, relative dates), quick search, terms,
+//! sort and cursor paging, before and after random updates, deletes and blocks.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use proptest::prelude::*;
+use rolodex::filter::operators_for;
+use rolodex::store::{Batch, Op as StoreOp};
+use rolodex::{
+    compile_query, search_scan, Contact, EvalCtx, FieldType, Filter, Include, MemoryStore, Op,
+    Query, Schema, SortKey, SortOrder, Store, Value,
+};
+use serde_json::{json, Value as J};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() % 10_000) as f64 / 10_000.0 < p
+    }
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len())]
+    }
+}
+
+const STRINGS: &[&str] = &[
+    "Kim",
+    "kim",
+    "KIM Min-jun",
+    "Lee",
+    "Straße",
+    "STRASSE",
+    "alpha beta",
+    "",
+    "ÅB",
+    "ab",
+    "Seoul",
+];
+const EMAILS: &[&str] = &[
+    "a@x.com",
+    "B@x.com",
+    "kim@gmail.com",
+    "Kim@Gmail.com",
+    "lee@naver.com",
+    "straße@x.de",
+];
+const PHONES: &[&str] = &[
+    "+821020203030",
+    "+821011112222",
+    "+14155550123",
+    "+821020201111",
+];
+const NUMS: &[f64] = &[-1.0, 0.0, -0.0, 1.0, 2.5, 3.0, 1000.0, 1e9];
+const LIST: &[&str] = &["a", "B", "c", "Straße"];
+const TAGS: &[&str] = &[
+    "vip",
+    "basic",
+    "basic/level1",
+    "Basic/Level2",
+    "sale",
+    "sale/x",
+];
+const MEMBERS: &[&str] = &["m1", "M1", "m2", "m-1001"];
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap()
+}
+
+fn rand_dt(r: &mut Rng) -> DateTime<Utc> {
+    let base = now();
+    match r.below(4) {
+        0 => base - Duration::days(r.below(10) as i64),
+        1 => base - Duration::hours(r.below(300) as i64),
+        2 => base + Duration::hours(r.below(30) as i64),
+        _ => {
+            base - Duration::days(r.below(400) as i64)
+                - Duration::milliseconds(r.below(86_400_000) as i64)
+        }
+    }
+}
+
+fn rand_date(r: &mut Rng) -> NaiveDate {
+    now().date_naive() - Duration::days(r.below(40) as i64 - 5)
+}
+
+fn value_of(r: &mut Rng, t: FieldType) -> Value {
+    match t {
+        FieldType::String => Value::String(r.pick(STRINGS).to_string()),
+        FieldType::Email => Value::Email(r.pick(EMAILS).to_string()),
+        FieldType::MobileNumber | FieldType::LandlineNumber => {
+            Value::Phone(r.pick(PHONES).to_string())
+        }
+        FieldType::Number => Value::Number(*r.pick(NUMS)),
+        FieldType::Boolean => Value::Boolean(r.chance(0.5)),
+        FieldType::Date => Value::Date(rand_date(r)),
+        FieldType::Datetime => Value::Datetime(rand_dt(r)),
+        FieldType::List => Value::List((0..r.below(3)).map(|_| r.pick(LIST).to_string()).collect()),
+        FieldType::Tag => Value::Tag((0..r.below(3)).map(|_| r.pick(TAGS).to_string()).collect()),
+        FieldType::ListOfNumber => {
+            Value::ListOfNumber((0..r.below(3)).map(|_| *r.pick(NUMS)).collect())
+        }
+    }
+}
+
+fn contact(r: &mut Rng, id: String, keys: &[(String, FieldType)]) -> Contact {
+    let mut c = Contact::new(id, rand_dt(r));
+    c.last_seen_at = rand_dt(r);
+    c.updated_at = rand_dt(r);
+    if r.chance(0.4) {
+        c.member_id = Some(r.pick(MEMBERS).to_string());
+        c.member = true;
+    }
+    let mut p = BTreeMap::new();
+    if r.chance(0.7) {
+        p.insert("name".into(), Value::String(r.pick(STRINGS).to_string()));
+    }
+    if r.chance(0.7) {
+        p.insert("email".into(), Value::Email(r.pick(EMAILS).to_string()));
+    }
+    if r.chance(0.6) {
+        p.insert(
+            "mobileNumber".into(),
+            Value::Phone(r.pick(PHONES).to_string()),
+        );
+    }
+    for (k, t) in keys {
+        if r.chance(0.6) {
+            // Sometimes a value of another kind (a key redefined after the write).
+            let t = if r.chance(0.05) {
+                *r.pick(&FieldType::ALL)
+            } else {
+                *t
+            };
+            p.insert(k.trim_start_matches("profile.").to_string(), value_of(r, t));
+        }
+    }
+    c.profile = p;
+    c.tags = (0..r.below(3)).map(|_| r.pick(TAGS).to_string()).collect();
+    c.user_import_tags = (0..r.below(2)).map(|_| r.pick(LIST).to_string()).collect();
+    c.unsubscribe_email = [None, Some(true), Some(false)][r.below(3)];
+    c.unsubscribe_texting = [None, Some(true), Some(false)][r.below(3)];
+    c.blocked = r.chance(0.1);
+    c.hidden = r.chance(0.15);
+    c.booted = r.chance(0.5);
+    c.verified.email = r.chance(0.5);
+    c.session_count = r.below(5) as u64;
+    c
+}
+
+fn arg_json(r: &mut Rng, t: FieldType, op: Op) -> Option<J> {
+    let one = |r: &mut Rng| -> J {
+        match t {
+            FieldType::String => json!(r.pick(STRINGS)),
+            FieldType::Email => json!(r.pick(EMAILS)),
+            FieldType::MobileNumber | FieldType::LandlineNumber => json!(r.pick(PHONES)),
+            FieldType::Number => json!(r.pick(NUMS)),
+            FieldType::Boolean => json!(r.chance(0.5)),
+            FieldType::Date | FieldType::Datetime => {
+                if r.chance(0.5) {
+                    json!(rand_date(r).format("%Y-%m-%d").to_string())
+                } else {
+                    json!(rand_dt(r).to_rfc3339())
+                }
+            }
+            FieldType::List => json!(r.pick(LIST)),
+            FieldType::Tag => json!(r.pick(&["vip", "basic", "sale", "basic/level2", "Sale"])),
+            FieldType::ListOfNumber => json!(r.pick(NUMS)),
+        }
+    };
+    Some(match op {
+        Op::Exists | Op::NotExists | Op::IsEmpty => return None,
+        Op::In | Op::NotIn | Op::ContainsAny | Op::ContainsAll | Op::ContainsNone => {
+            J::Array((0..1 + r.below(3)).map(|_| one(r)).collect())
+        }
+        Op::Between => {
+            let (a, b) = (one(r), one(r));
+            json!([a, b])
+        }
+        Op::WithinLast | Op::MoreThanAgo => json!(r.pick(&["P7D", "PT12H", "P1M", "P1Y", "P0D"])),
+        Op::Contains | Op::NotContains | Op::StartsWith => {
+            if t.is_phone() {
+                json!(r.pick(&["2020", "010", "1020", "415", "3030", "82"]))
+            } else {
+                json!(r.pick(&[
+                    "k", "ki", "kim", "im", "@x.c", "gmail", "ss", "straße", "a", "min-jun"
+                ]))
+            }
+        }
+        _ => one(r),
+    })
+}
+
+fn filter(r: &mut Rng, keys: &[(String, FieldType)], depth: usize) -> Filter {
+    if depth < 3 && r.chance(0.35) {
+        let n = 1 + r.below(3);
+        let items: Vec<Filter> = (0..n).map(|_| filter(r, keys, depth + 1)).collect();
+        return match r.below(3) {
+            0 => Filter::And(items),
+            1 => Filter::Or(items),
+            _ => Filter::Not(Box::new(items.into_iter().next().unwrap_or_default())),
+        };
+    }
+    let (k, t) = r.pick(keys).clone();
+    let mut ops: Vec<Op> = vec![Op::Exists, Op::NotExists];
+    ops.extend_from_slice(operators_for(t));
+    let op = *r.pick(&ops);
+    serde_json::from_value(match arg_json(r, t, op) {
+        Some(v) => json!({"key": k, "op": op.as_str(), "value": v}),
+        None => json!({"key": k, "op": op.as_str()}),
+    })
+    .unwrap_or_default()
+}
+
+fn check(store: &MemoryStore, schema: &Schema, q: &Query, ctx: &EvalCtx) {
+    let Ok(cq) = compile_query(q, schema) else {
+        return;
+    };
+    let mut all = Vec::new();
+    store
+        .for_each("ch", &mut |c| {
+            all.push(c.clone());
+            true
+        })
+        .unwrap();
+    let mut cq = cq;
+    for _ in 0..4 {
+        let want = search_scan(all.iter(), &cq, ctx);
+        let got = store.search("ch", &cq, ctx).unwrap();
+        assert_eq!(got.total, want.total, "total of {q:?}");
+        assert_eq!(
+            got.unmatched_terms, want.unmatched_terms,
+            "unmatched of {q:?}"
+        );
+        let ids = |p: &rolodex::Page| p.contacts.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&got), ids(&want), "page of {q:?}");
+        assert_eq!(got.contacts, want.contacts);
+        assert_eq!(got.next_cursor, want.next_cursor);
+        match want.next_cursor {
+            Some(c) => cq.cursor = Some(cq.sort.decode_cursor(&c).unwrap()),
+            None => break,
+        }
+    }
+}
+
+fn run(seed: u64) {
+    let mut r = Rng(seed | 1);
+    let mut schema = Schema::new();
+    let mut keys: Vec<(String, FieldType)> = Vec::new();
+    for i in 0..4 {
+        let t = *r.pick(&FieldType::ALL);
+        let k = format!("profile.k{i}");
+        schema.define(&k, t).unwrap();
+        keys.push((k, t));
+    }
+    let mut fkeys: Vec<(String, FieldType)> = keys.clone();
+    for k in schema.keys() {
+        if !k.key.starts_with("profile.k") && k.key != "id" {
+            fkeys.push((k.key.clone(), k.field_type));
+        }
+    }
+    fkeys.push(("id".into(), FieldType::String));
+    let store = MemoryStore::new();
+    let n = 20 + r.below(60);
+    let mut ids = Vec::new();
+    let mut batch = Batch::default();
+    for i in 0..n {
+        let id = if r.chance(0.1) {
+            format!("x-{i}")
+        } else {
+            format!("c_{:012}", 1000 - i)
+        };
+        ids.push(id.clone());
+        batch
+            .ops
+            .push(StoreOp::PutContact(Box::new(contact(&mut r, id, &keys))));
+    }
+    store.apply("ch", batch).unwrap();
+    let tz = *r.pick(&[
+        chrono_tz::UTC,
+        chrono_tz::Asia::Seoul,
+        chrono_tz::America::New_York,
+    ]);
+    let ctx = EvalCtx::new(now(), tz);
+    let sort_keys = [
+        "createdAt",
+        "lastSeenAt",
+        "sessionCount",
+        "profile.name",
+        "profile.k0",
+        "profile.k1",
+        "memberId",
+        "tags",
+    ];
+    for round in 0..3 {
+        for _ in 0..12 {
+            let mut q = Query::new();
+            if r.chance(0.8) {
+                q.filter = Some(filter(&mut r, &fkeys, 0));
+            }
+            if r.chance(0.25) {
+                q.search = Some(
+                    r.pick(&[
+                        "kim", "Ki", "010-2020", "2020", "gmail", "a", "straße", "@x.c", "+82 10",
+                        "min-jun",
+                    ])
+                    .to_string(),
+                );
+            }
+            if r.chance(0.2) {
+                q.terms = Some(
+                    r.pick(&[
+                        "kim@gmail.com, Lee",
+                        "m1 M1 +821020203030",
+                        "\"KIM Min-jun\" a@x.com nobody",
+                        "+82 10-1111-2222; m-1001",
+                    ])
+                    .to_string(),
+                );
+            }
+            if r.chance(0.6) {
+                let k = r.pick(&sort_keys).to_string();
+                let o = if r.chance(0.5) {
+                    SortOrder::Desc
+                } else {
+                    SortOrder::Asc
+                };
+                q.sort = vec![SortKey::new(k, o)];
+                if r.chance(0.3) {
+                    q.sort.push(SortKey::new("lastSeenAt", SortOrder::Asc));
+                }
+            }
+            q.limit = Some(1 + r.below(7) as u64);
+            q.include = [Include::Visible, Include::Blocked, Include::Hidden][r.below(3)];
+            check(&store, &schema, &q, &ctx);
+        }
+        if round == 2 {
+            break;
+        }
+        // Random updates, deletes and blocks, one batch each.
+        for _ in 0..(5 + r.below(20)) {
+            let id = r.pick(&ids).clone();
+            let op = match r.below(4) {
+                0 => StoreOp::DeleteContact(id),
+                1 => match store.get("ch", &id).unwrap() {
+                    Some(mut c) => {
+                        c.blocked = !c.blocked;
+                        c.hidden = r.chance(0.2);
+                        c.session_count += 1;
+                        c.last_seen_at = rand_dt(&mut r);
+                        StoreOp::PutContact(Box::new(c))
+                    }
+                    None => continue,
+                },
+                _ => StoreOp::PutContact(Box::new(contact(&mut r, id, &keys))),
+            };
+            store.apply("ch", Batch { ops: vec![op] }).unwrap();
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn indexed_search_equals_scan(seed in any::<u64>()) {
+        run(seed);
+    }
+}
+
+#[test]
+fn fixed_seeds() {
+    for s in 1..40u64 {
+        run(s.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    }
+}
