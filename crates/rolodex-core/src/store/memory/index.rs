@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 
 /// A small multiplicative hasher (FxHash) for integer and short-string keys.
 #[derive(Default, Clone, Copy)]
@@ -202,23 +202,23 @@ impl Ordered {
     /// The rows whose key may lie in `[lo, hi]` (`None` = unbounded): `(exact, edge)`, where
     /// every row of `exact` lies inside and the rows of `edge` must be checked.
     pub(crate) fn range(&self, lo: Option<u64>, hi: Option<u64>) -> (RoaringBitmap, RoaringBitmap) {
-        let mut full = RoaringBitmap::new();
-        let mut edge = RoaringBitmap::new();
         let blo = lo.map(|k| k >> self.shift);
         let bhi = hi.map(|k| k >> self.shift);
         let a = blo.unwrap_or(0);
         let z = bhi.unwrap_or(u64::MAX);
         if a > z {
-            return (full, edge);
+            return (RoaringBitmap::new(), RoaringBitmap::new());
         }
+        let mut full: Vec<&RoaringBitmap> = Vec::new();
+        let mut edge: Vec<&RoaringBitmap> = Vec::new();
         for (b, bm) in self.buckets.range(a..=z) {
             if Some(*b) == blo || Some(*b) == bhi {
-                edge |= bm;
+                edge.push(bm);
             } else {
-                full |= bm;
+                full.push(bm);
             }
         }
-        (full, edge)
+        (full.union(), edge.union())
     }
 
     /// The union of the buckets holding these keys (to be checked).

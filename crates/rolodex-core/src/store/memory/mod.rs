@@ -4,6 +4,7 @@
 //! and tag bitmaps, byte-trigram bitmaps for quick search, identifier maps and ordered MU
 //! ledgers. Searches run on those indexes with bitmap set algebra (see `search`).
 
+mod blob;
 mod index;
 mod search;
 mod table;

@@ -8,8 +8,10 @@ use std::ops::Bound;
 
 use roaring::RoaringBitmap;
 
-use super::index::{date_key, dt_key, num_key, Ordered};
-use super::table::{FieldIx, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM};
+use super::index::{date_key, dt_key, num_key, Ordered, Posting};
+use super::table::{
+    FieldIx, Row, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM, S_MEMBER_ID,
+};
 use crate::contact::Contact;
 use crate::filter::{
     phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, Include, Op, Page,
@@ -17,6 +19,25 @@ use crate::filter::{
 };
 use crate::text::fold_cow;
 use crate::value::FieldType;
+
+/// Each term's rows, flat.
+#[derive(Default)]
+struct TermRows {
+    rows: Vec<u32>,
+    ends: Vec<usize>,
+}
+
+impl TermRows {
+    fn of(&self, i: usize) -> &[u32] {
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends.get(i - 1).copied().unwrap_or(0)
+        };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.rows.get(start..end).unwrap_or(&[])
+    }
+}
 
 fn bound_key<T>(b: Bound<T>, key: impl Fn(&T) -> u64) -> Option<u64> {
     match b {
@@ -37,7 +58,7 @@ impl Table {
             Include::Blocked => self.blocked.clone(),
             Include::Hidden => &self.hidden - &self.blocked,
         };
-        let mut term_rows: Vec<Vec<u32>> = Vec::new();
+        let mut term_rows = TermRows::default();
         if let Some(t) = &q.terms {
             let (all, per) = self.terms(t);
             m &= all;
@@ -51,9 +72,9 @@ impl Table {
             Some(t) => t
                 .terms()
                 .iter()
-                .zip(&term_rows)
-                .filter(|(_, rows)| !rows.iter().any(|r| m.contains(*r)))
-                .map(|(t, _)| t.text.clone())
+                .enumerate()
+                .filter(|(i, _)| !term_rows.of(*i).iter().any(|r| m.contains(*r)))
+                .map(|(_, t)| t.text.clone())
                 .collect(),
             None => Vec::new(),
         };
@@ -66,47 +87,66 @@ impl Table {
         }
     }
 
-    /// The rows matching any term, and each term's rows.
-    fn terms(&self, t: &Terms) -> (RoaringBitmap, Vec<Vec<u32>>) {
-        let mut all = RoaringBitmap::new();
-        let mut per = Vec::with_capacity(t.len());
+    /// The rows matching any term, and each term's rows (`rows[ends[i-1]..ends[i]]`).
+    fn terms(&self, t: &Terms) -> (RoaringBitmap, TermRows) {
+        let mut rows: Vec<u32> = Vec::new();
+        let mut ends: Vec<usize> = Vec::with_capacity(t.len());
         let empty = FieldIx::default();
         let email = self.ix(Slot::Profile(KEY_EMAIL)).unwrap_or(&empty);
         let name = self.ix(Slot::Profile(KEY_NAME)).unwrap_or(&empty);
         let mobile = self.ix(Slot::Profile(KEY_MOBILE)).unwrap_or(&empty);
+        let member = self.ix(Slot::Sys(S_MEMBER_ID)).unwrap_or(&empty);
+        let push = |p: &Posting, ok: &dyn Fn(&Row) -> bool, rows: &mut Vec<u32>| match p {
+            Posting::One(r) => {
+                if self.row(*r).is_some_and(ok) {
+                    rows.push(*r);
+                }
+            }
+            Posting::Many(b) => rows.extend(b.iter().filter(|r| self.row(*r).is_some_and(ok))),
+        };
         for term in t.terms() {
-            let mut rows: Vec<u32> = Vec::new();
+            let start = rows.len();
             let f = term.folded();
             if let Some(p) = email.text.get(f) {
-                rows.extend(p.rows().into_iter().filter(|r| {
-                    self.row(*r)
-                        .and_then(|x| x.email())
-                        .is_some_and(|e| fold_cow(e) == f)
-                }));
+                push(
+                    p,
+                    &|x| x.email().is_some_and(|e| fold_cow(e) == f),
+                    &mut rows,
+                );
             }
             if let Some(p) = name.text.get(f) {
-                rows.extend(p.rows().into_iter().filter(|r| {
-                    self.row(*r)
-                        .and_then(|x| x.name())
-                        .is_some_and(|e| fold_cow(e) == f)
-                }));
+                push(
+                    p,
+                    &|x| x.name().is_some_and(|e| fold_cow(e) == f),
+                    &mut rows,
+                );
             }
             if let Some(ph) = term.phone() {
                 if let Some(p) = mobile.text.get(fold_cow(ph).as_ref()) {
-                    rows.extend(
-                        p.rows()
-                            .into_iter()
-                            .filter(|r| self.row(*r).and_then(|x| x.mobile()) == Some(ph)),
-                    );
+                    push(p, &|x| x.mobile() == Some(ph), &mut rows);
                 }
             }
-            rows.extend(self.member_rows(&term.text));
-            rows.sort_unstable();
-            rows.dedup();
-            all.extend(rows.iter().copied());
-            per.push(rows);
+            if let Some(p) = member.text.get(fold_cow(&term.text).as_ref()) {
+                push(p, &|x| x.member_id() == Some(term.text.as_str()), &mut rows);
+            }
+            if rows.len() - start > 1 {
+                rows[start..].sort_unstable();
+                let mut w = start + 1;
+                for i in start + 1..rows.len() {
+                    if rows[i] != rows[w - 1] {
+                        rows[w] = rows[i];
+                        w += 1;
+                    }
+                }
+                rows.truncate(w);
+            }
+            ends.push(rows.len());
         }
-        (all, per)
+        let mut sorted = rows.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let all = RoaringBitmap::from_sorted_iter(sorted).unwrap_or_default();
+        (all, TermRows { rows, ends })
     }
 
     /// The rows of `cands` a quick search matches.

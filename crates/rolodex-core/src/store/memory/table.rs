@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
 
+use super::blob::{Profile, Pv};
 use super::index::{
     date_key, dt_key, grams_of, num_key, post_insert, post_remove, FxMap, Ordered, Posting,
     Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
@@ -93,7 +94,7 @@ pub(crate) struct Row {
     pub(crate) id: IdKey,
     member_id: Option<Box<str>>,
     /// Profile values by interned key id, sorted by key id.
-    profile: Box<[(u32, Value)]>,
+    profile: Profile,
     tags: Box<[u32]>,
     import_tags: Box<[u32]>,
     created_at: DateTime<Utc>,
@@ -116,27 +117,27 @@ impl Row {
     pub(crate) fn member_id(&self) -> Option<&str> {
         self.member_id.as_deref()
     }
-    pub(crate) fn profile(&self, key: u32) -> Option<&Value> {
-        self.profile.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    pub(crate) fn profile(&self, key: u32) -> Option<Pv<'_>> {
+        self.profile.get(key)
     }
     /// `Contact::name`.
     pub(crate) fn name(&self) -> Option<&str> {
         match self.profile(KEY_NAME) {
-            Some(Value::String(s)) => Some(s),
+            Some(Pv::Str(s)) => Some(s),
             _ => None,
         }
     }
     /// `Contact::email`.
     pub(crate) fn email(&self) -> Option<&str> {
         match self.profile(KEY_EMAIL) {
-            Some(Value::Email(s)) => Some(s),
+            Some(Pv::Email(s)) => Some(s),
             _ => None,
         }
     }
     /// `Contact::mobile_number`.
     pub(crate) fn mobile(&self) -> Option<&str> {
         match self.profile(KEY_MOBILE) {
-            Some(Value::Phone(s)) => Some(s),
+            Some(Pv::Phone(s)) => Some(s),
             _ => None,
         }
     }
@@ -498,15 +499,7 @@ impl Table {
             Slot::Absent => FieldValue::Missing,
             Slot::Profile(k) => match row.profile(k) {
                 None => FieldValue::Missing,
-                Some(v) => match v {
-                    Value::String(s) | Value::Email(s) | Value::Phone(s) => FieldValue::Text(s),
-                    Value::Number(n) => FieldValue::Number(*n),
-                    Value::Boolean(b) => FieldValue::Boolean(*b),
-                    Value::Date(d) => FieldValue::Date(*d),
-                    Value::Datetime(t) => FieldValue::Datetime(*t),
-                    Value::List(l) | Value::Tag(l) => FieldValue::Strings(l),
-                    Value::ListOfNumber(n) => FieldValue::Numbers(n),
-                },
+                Some(v) => v.field_value(),
             },
             Slot::Sys(i) => match i {
                 S_MEMBER_ID => row
@@ -583,7 +576,7 @@ impl Table {
         Row {
             id: IdKey::of(&c.id),
             member_id: c.member_id.map(String::into_boxed_str),
-            profile: profile.into_boxed_slice(),
+            profile: Profile::encode(profile),
             tags: tags.into_boxed_slice(),
             import_tags: import_tags.into_boxed_slice(),
             created_at: c.created_at,
@@ -606,10 +599,10 @@ impl Table {
                 .map(|(k, v)| {
                     (
                         self.key_names
-                            .get(*k as usize)
+                            .get(k as usize)
                             .map(|s| s.to_string())
                             .unwrap_or_default(),
-                        v.clone(),
+                        v.to_value(),
                     )
                 })
                 .collect(),
@@ -806,25 +799,31 @@ impl Table {
         for i in 0..N_SYS {
             let s = Slot::Sys(i);
             if i == S_TAGS || i == S_IMPORT_TAGS {
-                let ids = |x: Option<&Row>| -> Option<Box<[u32]>> {
-                    x.map(|x| {
+                let (o, n) = (
+                    old.map(|x| {
                         if i == S_TAGS {
-                            x.tags.clone()
+                            &x.tags[..]
                         } else {
-                            x.import_tags.clone()
+                            &x.import_tags[..]
                         }
-                    })
-                };
-                let (o, n) = (ids(old), ids(new));
+                    }),
+                    new.map(|x| {
+                        if i == S_TAGS {
+                            &x.tags[..]
+                        } else {
+                            &x.import_tags[..]
+                        }
+                    }),
+                );
                 if o == n {
                     continue;
                 }
                 if let Some(o) = o {
-                    let t = self.tag_texts(&o);
+                    let t = self.tag_texts(o);
                     self.sys[i].update(r, FieldValue::Strings(&t), false);
                 }
                 if let Some(n) = n {
-                    let t = self.tag_texts(&n);
+                    let t = self.tag_texts(n);
                     self.sys[i].update(r, FieldValue::Strings(&t), true);
                 }
                 continue;
@@ -844,9 +843,8 @@ impl Table {
             }
         }
         // Profile fields: merge the two sorted key lists.
-        let empty: &[(u32, Value)] = &[];
-        let op = old.map_or(empty, |x| &x.profile[..]);
-        let np = new.map_or(empty, |x| &x.profile[..]);
+        let op: Vec<(u32, Pv<'_>)> = old.map(|x| x.profile.iter().collect()).unwrap_or_default();
+        let np: Vec<(u32, Pv<'_>)> = new.map(|x| x.profile.iter().collect()).unwrap_or_default();
         let (mut i, mut j) = (0, 0);
         while i < op.len() || j < np.len() {
             let ok = op.get(i).map(|x| x.0);
@@ -859,33 +857,27 @@ impl Table {
             };
             let ov = if ok == Some(k) {
                 i += 1;
-                Some(&op[i - 1].1)
+                op.get(i - 1).map(|x| x.1)
             } else {
                 None
             };
             let nv = if nk == Some(k) {
                 j += 1;
-                Some(&np[j - 1].1)
+                np.get(j - 1).map(|x| x.1)
             } else {
                 None
             };
             if ov == nv {
                 continue;
             }
-            let s = Slot::Profile(k);
-            let (Some(orow), Some(nrow)) = (old.or(new), new.or(old)) else {
-                continue;
-            };
-            let ovv = ov.map(|_| self.value(orow, s));
-            let nvv = nv.map(|_| self.value(nrow, s));
             let Some(ix) = self.prof.get_mut(k as usize) else {
                 continue;
             };
-            if let Some(v) = &ovv {
-                ix.update(r, v.get(), false);
+            if let Some(v) = ov {
+                ix.update(r, v.field_value(), false);
             }
-            if let Some(v) = &nvv {
-                ix.update(r, v.get(), true);
+            if let Some(v) = nv {
+                ix.update(r, v.field_value(), true);
             }
         }
     }
