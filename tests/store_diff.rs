@@ -134,6 +134,19 @@ fn contact(r: &mut Rng, id: String, keys: &[(String, FieldType)]) -> Contact {
             Value::Phone(r.pick(PHONES).to_string()),
         );
     }
+    // Now and then a value of another kind under a built-in key.
+    if r.chance(0.04) {
+        p.insert("name".into(), Value::Email(r.pick(EMAILS).to_string()));
+    }
+    if r.chance(0.04) {
+        p.insert("email".into(), Value::String(r.pick(STRINGS).to_string()));
+    }
+    if r.chance(0.04) {
+        p.insert(
+            "mobileNumber".into(),
+            Value::String(r.pick(PHONES).to_string()),
+        );
+    }
     for (k, t) in keys {
         if r.chance(0.6) {
             // Sometimes a value of another kind (a key redefined after the write).

@@ -111,6 +111,13 @@ impl Posting {
         }
     }
 
+    pub(crate) fn extend_into(&self, out: &mut Vec<u32>) {
+        match self {
+            Posting::One(x) => out.push(*x),
+            Posting::Many(b) => out.extend(b.iter()),
+        }
+    }
+
     pub(crate) fn rows(&self) -> Vec<u32> {
         match self {
             Posting::One(x) => vec![*x],
@@ -158,8 +165,9 @@ pub(crate) fn date_key(d: &NaiveDate) -> u64 {
     (i64::from(d.num_days_from_ce()) as u64) ^ (1 << 63)
 }
 
-/// Shift of the number buckets: the sign, exponent and 4 mantissa bits (16 buckets an octave).
-pub(crate) const NUM_SHIFT: u32 = 48;
+/// Shift of the number buckets: the sign, exponent and 8 mantissa bits (256 buckets an
+/// octave, so integers up to 256 get a bucket each).
+pub(crate) const NUM_SHIFT: u32 = 44;
 /// Shift of the instant buckets: 2^26 ms ≈ 18.6 hours.
 pub(crate) const DT_SHIFT: u32 = 26;
 /// Shift of the day buckets: 16 days.

@@ -104,22 +104,34 @@ impl Table {
             }
             Posting::Many(b) => rows.extend(b.iter().filter(|r| self.row(*r).is_some_and(ok))),
         };
+        // When every value under `email` (`name`) is of the email (string) kind, a posting
+        // of the folded term is exactly the rows whose email (name) folds to it.
+        let pure_email = email.kinds.iter().sum::<u64>() == self.has_email.len();
+        let pure_name = name.kinds.iter().sum::<u64>() == self.has_name.len();
         for term in t.terms() {
             let start = rows.len();
             let f = term.folded();
             if let Some(p) = email.text.get(f) {
-                push(
-                    p,
-                    &|x| x.email().is_some_and(|e| fold_cow(e) == f),
-                    &mut rows,
-                );
+                if pure_email {
+                    p.extend_into(&mut rows);
+                } else {
+                    push(
+                        p,
+                        &|x| x.email().is_some_and(|e| fold_cow(e) == f),
+                        &mut rows,
+                    );
+                }
             }
             if let Some(p) = name.text.get(f) {
-                push(
-                    p,
-                    &|x| x.name().is_some_and(|e| fold_cow(e) == f),
-                    &mut rows,
-                );
+                if pure_name {
+                    p.extend_into(&mut rows);
+                } else {
+                    push(
+                        p,
+                        &|x| x.name().is_some_and(|e| fold_cow(e) == f),
+                        &mut rows,
+                    );
+                }
             }
             if let Some(ph) = term.phone() {
                 if let Some(p) = mobile.text.get(fold_cow(ph).as_ref()) {
