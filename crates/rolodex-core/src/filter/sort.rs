@@ -256,30 +256,37 @@ impl SortSpec {
 
     /// The position of `c` in this sort.
     pub fn key_of(&self, c: &Contact) -> RowKey {
-        let values = self
-            .fields
-            .iter()
-            .map(|f| match f.field.get(c) {
-                FieldValue::Missing => None,
-                FieldValue::Text(s) => Some(SortVal::Text(match f.mode {
-                    TextMode::Folded => fold(s),
-                    _ => s.to_string(),
-                })),
-                FieldValue::Number(n) => Some(SortVal::Number(n)),
-                FieldValue::Boolean(b) => Some(SortVal::Boolean(b)),
-                FieldValue::Date(d) => Some(SortVal::Date(d)),
-                FieldValue::Datetime(t) => Some(SortVal::Datetime(t)),
-                FieldValue::Strings([]) => None,
-                FieldValue::Strings(l) => {
-                    Some(SortVal::Strings(l.iter().map(|s| fold(s)).collect()))
-                }
-                FieldValue::Numbers([]) => None,
-                FieldValue::Numbers(l) => Some(SortVal::Numbers(l.to_vec())),
-            })
-            .collect();
         RowKey {
-            values,
+            values: (0..self.fields.len())
+                .map(|i| self.sort_val(i, self.fields[i].field.get(c)))
+                .collect(),
             id: c.id.clone(),
+        }
+    }
+
+    /// The fields of the sort keys, in order (for stores that build [`RowKey`]s from their
+    /// own layout with [`SortSpec::sort_val`]).
+    pub fn fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().map(|f| &f.field)
+    }
+
+    /// The sort value of the `i`-th key for a field value `v` (`None`: missing).
+    pub fn sort_val(&self, i: usize, v: FieldValue<'_>) -> Option<SortVal> {
+        let f = self.fields.get(i)?;
+        match v {
+            FieldValue::Missing => None,
+            FieldValue::Text(s) => Some(SortVal::Text(match f.mode {
+                TextMode::Folded => fold(s),
+                _ => s.to_string(),
+            })),
+            FieldValue::Number(n) => Some(SortVal::Number(n)),
+            FieldValue::Boolean(b) => Some(SortVal::Boolean(b)),
+            FieldValue::Date(d) => Some(SortVal::Date(d)),
+            FieldValue::Datetime(t) => Some(SortVal::Datetime(t)),
+            FieldValue::Strings([]) => None,
+            FieldValue::Strings(l) => Some(SortVal::Strings(l.iter().map(|s| fold(s)).collect())),
+            FieldValue::Numbers([]) => None,
+            FieldValue::Numbers(l) => Some(SortVal::Numbers(l.to_vec())),
         }
     }
 

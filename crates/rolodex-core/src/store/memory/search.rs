@@ -521,18 +521,26 @@ impl Table {
     /// The page of `m` in the query's order after its cursor, and the next cursor.
     fn page(&self, m: &RoaringBitmap, q: &CompiledQuery) -> (Vec<Contact>, Option<String>) {
         let keep = q.limit.saturating_add(1);
-        let mut picked: Vec<(RowKey, Contact)> = Vec::new();
+        let mut picked: Vec<(RowKey, u32)> = Vec::new();
+        let slots: Vec<Slot> = q.sort.fields().map(|f| self.slot(f)).collect();
         let after = |k: &RowKey| {
             q.cursor
                 .as_ref()
                 .is_none_or(|cur| q.sort.compare(cur, k) == Ordering::Less)
         };
-        let take = |rows: &mut dyn Iterator<Item = u32>, picked: &mut Vec<(RowKey, Contact)>| {
+        let take = |rows: &mut dyn Iterator<Item = u32>, picked: &mut Vec<(RowKey, u32)>| {
             for r in rows {
-                if let Some(c) = self.contact_at(r) {
-                    let k = q.sort.key_of(&c);
+                if let Some(row) = self.row(r) {
+                    let k = RowKey {
+                        values: slots
+                            .iter()
+                            .enumerate()
+                            .map(|(i, s)| self.with_value(row, *s, |v| q.sort.sort_val(i, v)))
+                            .collect(),
+                        id: row.id.text(),
+                    };
                     if after(&k) {
-                        picked.push((k, c));
+                        picked.push((k, r));
                     }
                 }
             }
@@ -566,7 +574,7 @@ impl Table {
             }
             None => take(&mut m.iter(), &mut picked),
         }
-        let cmp = |a: &(RowKey, Contact), b: &(RowKey, Contact)| q.sort.compare(&a.0, &b.0);
+        let cmp = |a: &(RowKey, u32), b: &(RowKey, u32)| q.sort.compare(&a.0, &b.0);
         if picked.len() > keep {
             picked.select_nth_unstable_by(keep - 1, cmp);
             picked.truncate(keep);
@@ -578,7 +586,13 @@ impl Table {
         } else {
             None
         };
-        (picked.into_iter().map(|(_, c)| c).collect(), next)
+        (
+            picked
+                .into_iter()
+                .filter_map(|(_, r)| self.contact_at(r))
+                .collect(),
+            next,
+        )
     }
 
     /// The ordered index of the first sort key when every present value of it is of that
