@@ -298,13 +298,13 @@ impl Table {
         set: &RoaringBitmap,
         ctx: &EvalCtx,
     ) -> RoaringBitmap {
-        set.iter()
-            .filter(|r| {
-                self.row(*r).is_some_and(|row| {
-                    self.with_value(row, slot, |v| c.matches_value(v, ctx)) != negated
-                })
+        // Rows come out of `set` ascending, so the bitmap is built by appending.
+        RoaringBitmap::from_sorted_iter(set.iter().filter(|r| {
+            self.row(*r).is_some_and(|row| {
+                self.with_value(row, slot, |v| c.matches_value(v, ctx)) != negated
             })
-            .collect()
+        }))
+        .unwrap_or_default()
     }
 
     /// The rows of `cands` where the positive operator `op` of `c` holds (`negated`: `c`
