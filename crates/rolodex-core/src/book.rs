@@ -193,6 +193,9 @@ impl ContactBook {
 
     /// Hides archived values from a contact shown to a caller (R-SCH-5).
     pub(crate) fn view(&self, schema: &Schema, mut c: Contact) -> Contact {
+        if !schema.has_archived() {
+            return c;
+        }
         c.profile.retain(|name, _| {
             schema
                 .get(&format!("profile.{name}"))
