@@ -9,7 +9,9 @@ pub mod access;
 pub mod book;
 pub mod contact;
 pub mod error;
+pub mod export;
 pub mod identity;
+pub mod import;
 pub mod merge;
 pub(crate) mod mu;
 pub mod schema;
@@ -21,6 +23,12 @@ pub use access::{ActivityEntry, ActivityQuery, Manager, Permission, Role};
 pub use book::{ContactBook, Target};
 pub use contact::{Boot, BulkFailure, BulkResult, Contact, Medium, NewLead, Verified};
 pub use error::{Error, ErrorKind, Result};
+pub use export::{write_export, CsvExporter, ExportOptions, ProtectedZipWriter};
+pub use import::{
+    preview_csv, template, EmptyCells, Failure, FailureLogWriter, IdentifyBy, ImportKind,
+    ImportOptions, ImportReader, ImportReport, ImportSource, Preview, Progress, RowFailure,
+    RowPatch,
+};
 pub use merge::{MergeChoices, MergeResult, Side};
 pub use schema::{KeyDef, Schema};
 pub use store::{MemoryStore, Store};
