@@ -30,9 +30,7 @@ pub use mapping::{ColumnMap, ColumnTarget, MappedColumn};
 pub use options::{
     EmptyCells, Failure, IdentifyBy, ImportKind, ImportOptions, ImportReport, Progress,
 };
-pub use patch::{
-    is_junk_identifier, normalize_member_id, unneutralize_formula, Identifier, RowFailure, RowPatch,
-};
+pub use patch::{normalize_member_id, unneutralize_formula, Identifier, RowFailure, RowPatch};
 pub use preview::{preview_csv, preview_csv_with_encoding, Preview, PREVIEW_ROWS};
 pub use source::{ImportSource, ReadSeek, MAX_IMPORT_BYTES};
 pub use template::template;

@@ -7,6 +7,7 @@ use super::options::{EmptyCells, Failure, IdentifyBy};
 use super::records::RecordInfo;
 use crate::error::{Error, Result};
 use crate::export::is_formula_start;
+use crate::identity::check_identifier;
 use crate::schema::MAX_STRING_CHARS;
 use crate::value::{parse_value, FieldType, Value};
 
@@ -115,20 +116,8 @@ pub fn unneutralize_formula(cell: &str) -> &str {
     }
 }
 
-/// Whether `text` (trimmed) is a junk identifier that must never join people (R-UNI-6):
-/// empty, only zeros or dashes, or one of `null`, `undefined`, `none`, `anonymous`,
-/// `unknown`, `-1` in any case.
-pub fn is_junk_identifier(text: &str) -> bool {
-    let t = text.trim();
-    t.is_empty()
-        || t.bytes().all(|b| b == b'0' || b == b'-')
-        || ["null", "undefined", "none", "anonymous", "unknown", "-1"]
-            .iter()
-            .any(|j| t.eq_ignore_ascii_case(j))
-}
-
-/// Checks and normalises a `memberId`: trimmed, compared exactly (R-SCH-1), not junk
-/// (R-UNI-6), at most 512 characters (R-SCH-7).
+/// Checks and normalises a `memberId`: trimmed (as a login does), compared exactly
+/// (R-SCH-1), not empty (R-IMP-4) nor junk (R-UNI-6), at most 512 characters (R-SCH-7).
 pub fn normalize_member_id(text: &str) -> Result<String> {
     let t = text.trim();
     check_not_junk("memberId", t)?;
@@ -143,6 +132,7 @@ pub fn normalize_member_id(text: &str) -> Result<String> {
     Ok(t.to_string())
 }
 
+/// An empty identifier fails its row (R-IMP-4); a junk one is rejected (R-UNI-6).
 fn check_not_junk(key: &str, t: &str) -> Result<()> {
     if t.is_empty() {
         return Err(Error::invalid_key(
@@ -151,15 +141,7 @@ fn check_not_junk(key: &str, t: &str) -> Result<()> {
             "the identifier is empty",
         ));
     }
-    if is_junk_identifier(t) {
-        return Err(Error::Validation {
-            key: Some(key.into()),
-            text: Some(crate::error::cut_text(t)),
-            expected: "a real identifier (not empty, only zeros or dashes, null, undefined, none, anonymous, unknown or -1)".into(),
-            message: "a placeholder value cannot identify a contact".into(),
-        });
-    }
-    Ok(())
+    check_identifier(key, t)
 }
 
 /// Parses an identifier cell (already trimmed and un-neutralised).
@@ -372,12 +354,11 @@ mod tests {
             "-1",
             " null ",
         ] {
-            assert!(is_junk_identifier(junk), "{junk:?}");
             let e = normalize_member_id(junk).unwrap_err();
             assert_eq!(e.key(), Some("memberId"));
         }
         for ok in ["m1", "01", "-2", "nullable", "0x0"] {
-            assert!(!is_junk_identifier(ok), "{ok:?}");
+            assert_eq!(normalize_member_id(ok).unwrap(), ok);
         }
         assert_eq!(normalize_member_id("  m-1 ").unwrap(), "m-1");
         assert!(normalize_member_id(&"x".repeat(513)).is_err());
