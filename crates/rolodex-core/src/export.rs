@@ -373,8 +373,10 @@ impl<W: Write> CsvExporter<W> {
                         write_value(out, &mut self.scratch, v)?
                     }
                 }
-                Column::Tags => write_list(out, &mut self.scratch, &c.tags)?,
-                Column::UserImportTags => write_list(out, &mut self.scratch, &c.user_import_tags)?,
+                Column::Tags => write_system_list(out, &mut self.scratch, &c.tags)?,
+                Column::UserImportTags => {
+                    write_system_list(out, &mut self.scratch, &c.user_import_tags)?
+                }
                 Column::UnsubscribeEmail => {
                     if let Some(b) = c.unsubscribe_email {
                         write_bool(out, b)?
@@ -456,8 +458,19 @@ fn write_datetime<W: Write + ?Sized>(out: &mut W, t: &DateTime<Utc>) -> io::Resu
     out.write_all(&b)
 }
 
-/// A list of strings as compact JSON (`["a","b"]`); empty writes nothing.
-fn write_list<W: Write + ?Sized>(
+/// A list of strings as compact JSON (`["a","b"]`), built in `scratch`.
+fn write_json_list<W: Write + ?Sized>(
+    out: &mut W,
+    scratch: &mut Vec<u8>,
+    items: &[String],
+) -> io::Result<()> {
+    scratch.clear();
+    serde_json::to_writer(&mut *scratch, items).map_err(io::Error::other)?;
+    write_field(out, false, scratch)
+}
+
+/// `tags` / `userImportTags`: an empty list is an empty cell.
+fn write_system_list<W: Write + ?Sized>(
     out: &mut W,
     scratch: &mut Vec<u8>,
     items: &[String],
@@ -465,9 +478,7 @@ fn write_list<W: Write + ?Sized>(
     if items.is_empty() {
         return Ok(());
     }
-    scratch.clear();
-    serde_json::to_writer(&mut *scratch, items).map_err(io::Error::other)?;
-    write_field(out, false, scratch)
+    write_json_list(out, scratch, items)
 }
 
 fn write_value<W: Write + ?Sized>(out: &mut W, scratch: &mut Vec<u8>, v: &Value) -> io::Result<()> {
@@ -477,11 +488,7 @@ fn write_value<W: Write + ?Sized>(out: &mut W, scratch: &mut Vec<u8>, v: &Value)
         Value::Boolean(b) => write_bool(out, *b),
         Value::Date(d) => write_date(out, d),
         Value::Datetime(t) => write_datetime(out, t),
-        Value::List(items) | Value::Tag(items) => {
-            scratch.clear();
-            serde_json::to_writer(&mut *scratch, items).map_err(io::Error::other)?;
-            write_field(out, false, scratch)
-        }
+        Value::List(items) | Value::Tag(items) => write_json_list(out, scratch, items),
         Value::ListOfNumber(ns) => {
             scratch.clear();
             scratch.push(b'[');

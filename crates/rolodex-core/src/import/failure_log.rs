@@ -54,25 +54,13 @@ impl<W: Write> FailureLogWriter<W> {
             out: BufWriter::new(out),
             width: map.columns.len(),
         };
-        let header = failure_log_header(map);
-        w.line(header.iter().map(String::as_str), &[])
-            .map_err(log_error)?;
+        w.header(&failure_log_header(map)).map_err(log_error)?;
         Ok(w)
     }
 
     /// Writes one failed row.
     pub fn write(&mut self, failure: &RowFailure) -> Result<()> {
-        let f = &failure.failure;
-        let row = f.row_number.to_string();
-        let columns = f.error_columns.join("; ");
-        let reasons = f.error_reasons.join("; ");
-        let mut cells: Vec<&str> = failure.cells.iter().map(String::as_str).collect();
-        cells.resize(self.width, "");
-        self.line(
-            [row.as_str(), columns.as_str(), reasons.as_str()].into_iter(),
-            &cells,
-        )
-        .map_err(log_error)
+        self.row(failure).map_err(log_error)
     }
 
     /// Flushes and returns the writer.
@@ -80,24 +68,29 @@ impl<W: Write> FailureLogWriter<W> {
         self.out.into_inner().map_err(|e| log_error(e.into_error()))
     }
 
-    fn line<'s>(
-        &mut self,
-        head: impl Iterator<Item = &'s str>,
-        cells: &[&'s str],
-    ) -> io::Result<()> {
-        let mut first = true;
-        for (i, text) in head.chain(cells.iter().copied()).enumerate() {
-            if !first {
+    fn header(&mut self, names: &[String]) -> io::Result<()> {
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
                 self.out.write_all(b",")?;
             }
-            first = false;
-            // The header and the diagnostics are ours; only row cells need the guard.
-            if i < 3 || cells.is_empty() {
-                write_field(&mut self.out, false, text.as_bytes())?;
-            } else {
-                write_text(&mut self.out, text)?;
-            }
+            write_field(&mut self.out, false, name.as_bytes())?;
         }
         self.out.write_all(b"\n")
+    }
+
+    fn row(&mut self, failure: &RowFailure) -> io::Result<()> {
+        let f = &failure.failure;
+        let out = &mut self.out;
+        out.write_all(f.row_number.to_string().as_bytes())?;
+        for list in [&f.error_columns, &f.error_reasons] {
+            out.write_all(b",")?;
+            write_field(out, false, list.join("; ").as_bytes())?;
+        }
+        // Cells carry the formula guard; a short row is padded with empty cells.
+        for i in 0..self.width {
+            out.write_all(b",")?;
+            write_text(out, failure.cells.get(i).map_or("", String::as_str))?;
+        }
+        out.write_all(b"\n")
     }
 }

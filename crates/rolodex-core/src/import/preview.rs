@@ -38,7 +38,14 @@ pub fn preview_csv_with_encoding(reader: impl Read, encoding: Option<&str>) -> R
     let mut preview = Preview::default();
     let mut have_header = false;
     loop {
-        let next = records.next_record().map_err(|e| io_to_error(&e))?;
+        let next = match records.next_record() {
+            Ok(next) => next,
+            // Past the limit, the cut may fall inside a character: report the size.
+            Err(e) => {
+                super::source::check_size(records.raw_bytes())?;
+                return Err(io_to_error(&e));
+            }
+        };
         let Some((_, record)) = next else { break };
         if !have_header {
             preview.header = strings(record);
@@ -50,9 +57,7 @@ pub fn preview_csv_with_encoding(reader: impl Read, encoding: Option<&str>) -> R
             preview.total_rows += 1;
         }
     }
-    if records.raw_bytes() > MAX_IMPORT_BYTES {
-        super::source::check_size(records.raw_bytes())?;
-    }
+    super::source::check_size(records.raw_bytes())?;
     if !have_header {
         return Err(empty_file());
     }

@@ -11,11 +11,8 @@ use crate::schema::Schema;
 /// `memberId` out (R-SCH-3). `identify_by` must fit `kind` (R-IMP-1).
 pub fn template(kind: ImportKind, identify_by: IdentifyBy, schema: &Schema) -> Result<Vec<String>> {
     let options = ImportOptions {
-        identify_by: Some(identify_by),
-        ..match kind {
-            ImportKind::Members => ImportOptions::members(),
-            ImportKind::Leads => ImportOptions::leads(identify_by),
-        }
+        kind,
+        ..ImportOptions::leads(identify_by)
     };
     let id = options.identifier()?.key();
     let mut out = vec![id.to_string()];
