@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use rolodex::{Boot, ContactBook, FieldType, MergeChoices, NewLead};
+use rolodex::{Boot, ContactBook, FieldType, Filter, MergeChoices, NewLead, Query};
 use serde_json::{json, Value as J};
 
 enum StepError {
@@ -35,6 +35,7 @@ enum Outcome {
     Contact(J),
     Value(String),
     Count(u64),
+    Page(rolodex::Page),
 }
 
 impl Case<'_> {
@@ -168,6 +169,39 @@ impl Case<'_> {
                 rolodex::parse_value(ft, arg[1].as_str().unwrap_or_default())
                     .map(|v| Outcome::Value(v.canonical()))
             }
+            "search" | "find" => {
+                let q: Query = serde_json::from_value(arg.clone())
+                    .map_err(|e| StepError::Mismatch(format!("bad query: {e}")))?;
+                match book.search(&q) {
+                    Ok(page) if op == "find" => {
+                        if page.total != 1 || page.contacts.len() != 1 {
+                            return mismatch(format!(
+                                "find: {} contacts match, not one",
+                                page.total
+                            ));
+                        }
+                        if let Some(a) = obj.get("as").and_then(J::as_str) {
+                            self.aliases
+                                .insert(a.to_string(), page.contacts[0].id.clone());
+                        }
+                        Ok(Outcome::None)
+                    }
+                    other => other.map(Outcome::Page),
+                }
+            }
+            "saveSegment" => {
+                let f = Filter::from_value(&arg[1])
+                    .map_err(|e| StepError::Mismatch(format!("bad filter: {e}")));
+                match f {
+                    Ok(f) => book
+                        .save_segment(arg[0].as_str().unwrap_or_default(), &f)
+                        .map(|_| Outcome::None),
+                    Err(e) => return Err(e),
+                }
+            }
+            "runSegment" => book
+                .run_segment(arg.as_str().unwrap_or_default(), &Query::default())
+                .map(Outcome::Page),
             other => return Err(StepError::Unknown(other.to_string())),
         };
         let _ = self.tmp;
@@ -229,6 +263,41 @@ impl Case<'_> {
                 Some(want) => mismatch(format!("parse: expected {want}, got {v:?}")),
                 None => Ok(()),
             },
+            Outcome::Page(page) => {
+                let Some(exp) = expect.and_then(J::as_object) else {
+                    return Ok(());
+                };
+                if let Some(total) = exp.get("total") {
+                    if total.as_u64() != Some(page.total) {
+                        return mismatch(format!("total: expected {total}, got {}", page.total));
+                    }
+                }
+                if let Some(names) = exp.get("names") {
+                    let mut want: Vec<J> = names.as_array().cloned().unwrap_or_default();
+                    let mut got: Vec<J> = page
+                        .contacts
+                        .iter()
+                        .map(|c| c.name().map_or(J::Null, |n| J::String(n.to_string())))
+                        .collect();
+                    if exp.get("ordered") != Some(&J::Bool(true)) {
+                        let key = |v: &J| v.to_string();
+                        want.sort_by_key(key);
+                        got.sort_by_key(key);
+                    }
+                    if want != got {
+                        return mismatch(format!("names: expected {want:?}, got {got:?}"));
+                    }
+                }
+                if let Some(unmatched) = exp.get("unmatchedTerms") {
+                    if unmatched != &json!(page.unmatched_terms) {
+                        return mismatch(format!(
+                            "unmatchedTerms: expected {unmatched}, got {:?}",
+                            page.unmatched_terms
+                        ));
+                    }
+                }
+                Ok(())
+            }
             Outcome::Contact(c) => {
                 let Some(exp) = expect.and_then(J::as_object) else {
                     return Ok(());
@@ -342,6 +411,11 @@ fn conformance_vectors() {
     for p in &problems {
         eprintln!("FAIL {p}");
     }
-    println!("vectors: {passed} passed, {failed} failed, {skipped} skipped");
+    // Written to stderr directly so that the closing line shows even when the test passes.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "vectors: {passed} passed, {failed} failed, {skipped} skipped"
+    );
     assert!(problems.is_empty(), "{} vector problems", problems.len());
 }

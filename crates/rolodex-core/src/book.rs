@@ -9,11 +9,32 @@ use parking_lot::RwLock;
 use crate::access::{require, ActivityEntry, ActivityQuery, Manager, Permission};
 use crate::contact::{ops, Boot, BulkFailure, BulkResult, Contact, Medium, NewLead};
 use crate::error::{Error, Result};
+use crate::filter::{compile, compile_query, EvalCtx, Filter, Include, Page, Query};
 use crate::merge::{MergeChoices, MergeResult};
 use crate::schema::{KeyDef, Schema};
-use crate::store::{MemoryStore, Op, PendingUnification, Store};
+use crate::store::{MemoryStore, Op, PendingUnification, SegmentRecord, Store};
 use crate::tx::Tx;
 use crate::value::FieldType;
+
+/// A saved segment (FILTER.md): `{"name", "filter"}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Segment {
+    /// Unique per channel.
+    pub name: String,
+    /// The criteria.
+    pub filter: Filter,
+}
+
+fn check_segment_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(Error::validation(
+            Some(name),
+            "a segment name of 1 to 200 characters",
+            "the segment name is empty or too long",
+        ));
+    }
+    Ok(())
+}
 
 /// State shared by every handle derived from one opened book (channels, managers).
 struct Shared {
@@ -53,6 +74,14 @@ impl std::fmt::Debug for ContactBook {
 pub enum Target {
     /// These contacts.
     Ids(Vec<String>),
+    /// Every visible contact matching this filter when the action starts.
+    Filter(Filter),
+}
+
+impl From<Filter> for Target {
+    fn from(f: Filter) -> Self {
+        Target::Filter(f)
+    }
 }
 
 impl From<Vec<String>> for Target {
@@ -266,7 +295,161 @@ impl ContactBook {
     fn ids_of(&self, target: &Target) -> Result<Vec<String>> {
         match target {
             Target::Ids(ids) => Ok(ids.clone()),
+            Target::Filter(f) => {
+                let schema = self.schema_ref()?;
+                let plan = compile(f, &schema)?;
+                let ctx = self.eval_ctx()?;
+                let mut ids = Vec::new();
+                self.shared.store.for_each(&self.channel, &mut |c| {
+                    if Include::Visible.selects(c) && plan.matches(c, &ctx) {
+                        ids.push(c.id.clone());
+                    }
+                    true
+                })?;
+                ids.sort();
+                Ok(ids)
+            }
         }
+    }
+
+    /// The evaluation context of filters: the book's clock and time zone (R-FLT-5, R-FLT-12).
+    pub(crate) fn eval_ctx(&self) -> Result<EvalCtx> {
+        Ok(EvalCtx::new(self.now(), self.time_zone()?))
+    }
+
+    // ----- search and segments (R-FLT) -----
+
+    /// Runs a query (FILTER.md): filter, quick search, multi-term search, listing, sort and
+    /// cursor paging (R-FLT-1..7).
+    pub fn search(&self, query: &Query) -> Result<Page> {
+        let schema = self.schema_ref()?;
+        let compiled = compile_query(query, &schema)?;
+        let mut page = self
+            .shared
+            .store
+            .search(&self.channel, &compiled, &self.eval_ctx()?)?;
+        page.contacts = page
+            .contacts
+            .into_iter()
+            .map(|c| self.view(&schema, c))
+            .collect();
+        Ok(page)
+    }
+
+    /// Every saved segment (R-FLT-8), by name.
+    pub fn segments(&self) -> Result<Vec<Segment>> {
+        self.shared
+            .store
+            .segments(&self.channel)?
+            .into_iter()
+            .map(|r| {
+                Ok(Segment {
+                    name: r.name,
+                    filter: Filter::from_value(&r.filter)?,
+                })
+            })
+            .collect()
+    }
+
+    fn segment(&self, name: &str) -> Result<Segment> {
+        self.segments()?
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| Error::not_found("segment", name, "save it first with save_segment"))
+    }
+
+    /// Saves a segment: a name and filter criteria, never a list of contacts (R-FLT-8). The
+    /// filter is checked against the schema now; names are unique (`Conflict`).
+    pub fn save_segment(&self, name: &str, filter: &Filter) -> Result<()> {
+        self.require(Permission::EditContacts, "save a segment")?;
+        check_segment_name(name)?;
+        compile(filter, &*self.schema_ref()?)?;
+        self.write(|tx| {
+            if tx
+                .store
+                .segments(tx.channel)?
+                .iter()
+                .any(|s| s.name == name)
+            {
+                return Err(Error::conflict(format!(
+                    "a segment named {name:?} already exists; rename or delete it first"
+                )));
+            }
+            tx.op(Op::PutSegment(SegmentRecord {
+                name: name.to_string(),
+                filter: filter.to_value(),
+            }));
+            Ok(())
+        })
+    }
+
+    /// Renames a segment.
+    pub fn rename_segment(&self, name: &str, new_name: &str) -> Result<()> {
+        self.require(Permission::EditContacts, "rename a segment")?;
+        check_segment_name(new_name)?;
+        let seg = self.segment(name)?;
+        if name == new_name {
+            return Ok(());
+        }
+        if self.segment(new_name).is_ok() {
+            return Err(Error::conflict(format!(
+                "a segment named {new_name:?} already exists"
+            )));
+        }
+        self.write(|tx| {
+            tx.op(Op::DeleteSegment(name.to_string()));
+            tx.op(Op::PutSegment(SegmentRecord {
+                name: new_name.to_string(),
+                filter: seg.filter.to_value(),
+            }));
+            Ok(())
+        })
+    }
+
+    /// Deletes a segment (its contacts are untouched).
+    pub fn delete_segment(&self, name: &str) -> Result<()> {
+        self.require(Permission::EditContacts, "delete a segment")?;
+        self.segment(name)?;
+        self.write(|tx| {
+            tx.op(Op::DeleteSegment(name.to_string()));
+            Ok(())
+        })
+    }
+
+    /// Runs a segment's criteria against current data, combined by AND with `query`
+    /// (R-FLT-8).
+    pub fn run_segment(&self, name: &str, query: &Query) -> Result<Page> {
+        let seg = self.segment(name)?;
+        let mut q = query.clone();
+        q.filter = Some(match q.filter.take() {
+            Some(f) => Filter::and([seg.filter, f]),
+            None => seg.filter,
+        });
+        self.search(&q)
+    }
+
+    /// The marketing audience of a segment for a medium (R-FLT-11): its visible, unblocked
+    /// contacts that have that field and are not opted out of it, in id order.
+    pub fn audience(&self, segment: &str, medium: Medium) -> Result<Vec<Contact>> {
+        let seg = self.segment(segment)?;
+        let schema = self.schema_ref()?;
+        let plan = compile(&seg.filter, &schema)?;
+        let ctx = self.eval_ctx()?;
+        let mut out = Vec::new();
+        self.shared.store.for_each(&self.channel, &mut |c| {
+            let reachable = match medium {
+                Medium::Email => c.email().is_some() && c.unsubscribe_email != Some(true),
+                Medium::Texting => {
+                    c.mobile_number().is_some() && c.unsubscribe_texting != Some(true)
+                }
+            };
+            if reachable && Include::Visible.selects(c) && plan.matches(c, &ctx) {
+                out.push(c.clone());
+            }
+            true
+        })?;
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out.into_iter().map(|c| self.view(&schema, c)).collect())
     }
 
     /// Runs `f` on each contact of `target`, each contact in its own batch (R-CON-7), and

@@ -10,20 +10,27 @@ pub mod book;
 pub mod contact;
 pub mod error;
 pub mod export;
+pub mod filter;
 pub mod identity;
 pub mod import;
 pub mod merge;
 pub(crate) mod mu;
 pub mod schema;
 pub mod store;
+pub mod text;
 pub(crate) mod tx;
 pub mod value;
 
 pub use access::{ActivityEntry, ActivityQuery, Manager, Permission, Role};
-pub use book::{ContactBook, Target};
+pub use book::{ContactBook, Segment, Target};
+
 pub use contact::{Boot, BulkFailure, BulkResult, Contact, Medium, NewLead, Verified};
 pub use error::{Error, ErrorKind, Result};
 pub use export::{write_export, CsvExporter, ExportOptions, ProtectedZipWriter};
+pub use filter::{
+    compile, compile_query, search_scan, CompiledQuery, EvalCtx, Filter, Include, Op, Page, Plan,
+    Query, QuickSearch, SortKey, SortOrder, SortSpec, Terms,
+};
 pub use import::{
     preview_csv, template, EmptyCells, Failure, FailureLogWriter, IdentifyBy, ImportKind,
     ImportOptions, ImportReader, ImportReport, ImportSource, Preview, Progress, RowFailure,

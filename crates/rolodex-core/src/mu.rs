@@ -36,10 +36,7 @@ pub(crate) fn place_manager_write(tx: &Tx, c: &mut Contact, was_counted: bool) -
 pub(crate) fn fill_room(tx: &mut Tx) -> Result<usize> {
     let mut done = 0;
     loop {
-        let free = match room(tx)? {
-            None => i64::MAX,
-            Some(r) => r,
-        };
+        let free = room(tx)?.unwrap_or(i64::MAX);
         if free <= 0 {
             return Ok(done);
         }

@@ -13,7 +13,9 @@ use crate::identity::email_key;
 use crate::schema::Schema;
 use crate::store::{Batch, Ledger, Op, Settings, Store};
 
-/// A savepoint: the lengths of the op list and the undo journal.
+/// A savepoint: the lengths of the op list and the undo journal. Imports take one per row
+/// so that a failed row of a dry run leaves nothing behind.
+#[allow(dead_code)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mark {
     ops: usize,
@@ -62,6 +64,7 @@ impl<'s> Tx<'s> {
     }
 
     /// A savepoint to roll back to.
+    #[allow(dead_code)]
     pub(crate) fn mark(&self) -> Mark {
         Mark {
             ops: self.ops.len(),
@@ -71,6 +74,7 @@ impl<'s> Tx<'s> {
     }
 
     /// Undoes every write since `mark`.
+    #[allow(dead_code)]
     pub(crate) fn rollback(&mut self, mark: Mark) {
         self.ops.truncate(mark.ops);
         while self.journal.len() > mark.journal {
@@ -93,11 +97,6 @@ impl<'s> Tx<'s> {
             return Ok(());
         }
         self.store.apply(self.channel, Batch { ops: self.ops })
-    }
-
-    /// Whether the transaction wrote anything.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.ops.is_empty()
     }
 
     /// One contact as this transaction sees it.
@@ -199,7 +198,7 @@ impl<'s> Tx<'s> {
         let key = |c: &Contact| (c.last_seen_at, c.created_at, c.id.clone());
         match which {
             Ledger::OldestVisible => all.sort_by_key(key),
-            Ledger::NewestHidden => all.sort_by(|a, b| key(b).cmp(&key(a))),
+            Ledger::NewestHidden => all.sort_by_key(|c| std::cmp::Reverse(key(c))),
         }
         all.truncate(n);
         Ok(all)

@@ -15,6 +15,7 @@ use super::{
 use crate::access::{ActivityEntry, ActivityQuery};
 use crate::contact::Contact;
 use crate::error::Result;
+use crate::filter::{CompiledQuery, EvalCtx, Page};
 use crate::identity::email_key;
 use crate::schema::Schema;
 
@@ -293,6 +294,12 @@ impl Store for MemoryStore {
             .into_iter()
             .filter_map(|id| ch.contacts.get(id).cloned())
             .collect())
+    }
+
+    fn search(&self, channel: &str, query: &CompiledQuery, ctx: &EvalCtx) -> Result<Page> {
+        let ch = self.channel(channel);
+        let ch = ch.read();
+        Ok(crate::filter::search_scan(ch.contacts.values(), query, ctx))
     }
 
     fn for_each(&self, channel: &str, f: &mut dyn FnMut(&Contact) -> bool) -> Result<()> {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::{ActivityEntry, ActivityQuery};
 use crate::contact::Contact;
 use crate::error::Result;
+use crate::filter::{CompiledQuery, EvalCtx, Page};
 use crate::schema::Schema;
 
 pub mod memory;
@@ -199,6 +200,11 @@ pub trait Store: Send + Sync {
 
     /// The first `n` contacts of an MU ledger, in its order.
     fn ledger(&self, channel: &str, which: Ledger, n: usize) -> Result<Vec<Contact>>;
+
+    /// Runs a whole compiled query (filter, quick search, terms, listing, sort, cursor page)
+    /// and counts every match. A SQL store translates the plan into one query; the memory
+    /// store answers from its own layout.
+    fn search(&self, channel: &str, query: &CompiledQuery, ctx: &EvalCtx) -> Result<Page>;
 
     /// Calls `f` on every contact of the channel until it returns `false`.
     fn for_each(&self, channel: &str, f: &mut dyn FnMut(&Contact) -> bool) -> Result<()>;

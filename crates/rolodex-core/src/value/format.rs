@@ -46,11 +46,11 @@ fn expand_exponent(s: &str) -> String {
     }
     if point <= 0 {
         out.push_str("0.");
-        out.extend(std::iter::repeat('0').take((-point) as usize));
+        out.extend(std::iter::repeat_n('0', (-point) as usize));
         out.push_str(digits.trim_end_matches('0'));
     } else if point as usize >= digits.len() {
         out.push_str(&digits);
-        out.extend(std::iter::repeat('0').take(point as usize - digits.len()));
+        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
     } else {
         let (a, b) = digits.split_at(point as usize);
         out.push_str(a);

@@ -1,0 +1,172 @@
+//! Contact-book targets at 1,000,000 contacts (issue: contact book):
+//! - boot of random existing contacts under an MU limit that keeps 10% hidden (≤ 2 µs);
+//! - add lead with duplicate check (≥ 500,000/s) beside a plain `HashMap` insert of the
+//!   same records (the peer);
+//! - resident memory of 1M contacts with name, email, mobile, 3 tags and 5 custom keys
+//!   (printed; target ≤ 300 MB).
+//!
+//! `ROLODEX_BENCH_N` overrides the number of contacts (default 1,000,000).
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use rolodex::{Boot, ContactBook, FieldType, NewLead};
+use serde_json::json;
+
+fn n() -> usize {
+    std::env::var("ROLODEX_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+/// A small deterministic generator (xorshift), so the data is the same on every run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+const CITIES: [&str; 6] = ["Seoul", "Busan", "Incheon", "Daegu", "Daejeon", "Gwangju"];
+const TAGS: [&str; 5] = ["vip", "sale", "new", "churn/risk", "beta"];
+
+fn lead(i: usize, rng: &mut Rng) -> NewLead {
+    let tags: Vec<String> = (0..3)
+        .map(|k| TAGS[(i + k) % TAGS.len()].to_string())
+        .collect();
+    NewLead {
+        email: Some(format!("user{i}@example{}.com", i % 4)),
+        mobile_number: Some(format!("+8210{:08}", i)),
+        name: Some(format!("User {i}")),
+        profile: json!({
+            "city": CITIES[(rng.next() % 6) as usize],
+            "spent": (rng.next() % 100_000) as f64 / 100.0,
+            "plan": if i % 3 == 0 { "pro" } else { "free" },
+            "joined": format!("2024-{:02}-{:02}", 1 + rng.next() % 12, 1 + rng.next() % 28),
+            "score": (rng.next() % 1000) as f64,
+        })
+        .as_object()
+        .unwrap()
+        .clone(),
+        tags,
+    }
+}
+
+fn define(book: &ContactBook) {
+    book.define_key("profile.city", FieldType::String).unwrap();
+    book.define_key("profile.spent", FieldType::Number).unwrap();
+    book.define_key("profile.plan", FieldType::String).unwrap();
+    book.define_key("profile.joined", FieldType::Date).unwrap();
+    book.define_key("profile.score", FieldType::Number).unwrap();
+}
+
+fn build(n: usize) -> (ContactBook, Vec<String>) {
+    let book = ContactBook::in_memory();
+    define(&book);
+    let start: chrono::DateTime<chrono::Utc> = "2025-01-01T00:00:00Z".parse().unwrap();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        if i % 1000 == 0 {
+            book.set_clock(Some(start + chrono::TimeDelta::seconds(i as i64)));
+        }
+        ids.push(book.add_lead(lead(i, &mut rng)).unwrap().id);
+    }
+    (book, ids)
+}
+
+fn benches(c: &mut Criterion) {
+    let n = n();
+    let rss0 = rss_bytes();
+    let t0 = Instant::now();
+    let (book, ids) = build(n);
+    let built = t0.elapsed();
+    let rss1 = rss_bytes();
+    eprintln!(
+        "contacts: built {n} contacts by add_lead in {:.2?} ({:.0}/s); resident memory {:.1} MB ({:.0} B/contact)",
+        built,
+        n as f64 / built.as_secs_f64(),
+        (rss1 - rss0) as f64 / 1e6,
+        (rss1 - rss0) as f64 / n as f64
+    );
+
+    // Boot under a limit that keeps 10% hidden: every boot of a hidden contact swaps it with
+    // the least recently seen visible one.
+    book.set_mu_limit(Some((n - n / 10) as u64)).unwrap();
+    let mut clock: chrono::DateTime<chrono::Utc> = "2025-06-01T00:00:00Z".parse().unwrap();
+    let mut rng = Rng(42);
+    let mut g = c.benchmark_group("contacts");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(format!("boot_random_existing_{n}_10pct_hidden"), |b| {
+        b.iter(|| {
+            clock += chrono::TimeDelta::milliseconds(1);
+            book.set_clock(Some(clock));
+            let id = &ids[(rng.next() % ids.len() as u64) as usize];
+            black_box(
+                book.boot(Boot {
+                    contact_id: Some(id.clone()),
+                    ..Boot::default()
+                })
+                .unwrap(),
+            );
+        })
+    });
+    assert_eq!(book.mu_count().unwrap(), (n - n / 10) as u64);
+
+    // Add lead with duplicate check against the 1M book, and the peer: a plain HashMap
+    // insert of the same records keyed by email.
+    let mut next = n;
+    let mut rng = Rng(7);
+    g.bench_function(format!("add_lead_with_duplicate_check_into_{n}"), |b| {
+        b.iter_batched(
+            || {
+                next += 1;
+                lead(next, &mut rng)
+            },
+            |l| black_box(book.add_lead(l).unwrap()),
+            BatchSize::SmallInput,
+        )
+    });
+    let mut peer: HashMap<String, NewLead> = HashMap::with_capacity(n);
+    let mut next = 0;
+    let mut rng = Rng(7);
+    g.bench_function("peer_hashmap_insert_same_records", |b| {
+        b.iter_batched(
+            || {
+                next += 1;
+                lead(next, &mut rng)
+            },
+            |l| {
+                peer.insert(l.email.clone().unwrap(), l);
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = contacts;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = benches
+}
+criterion_main!(contacts);

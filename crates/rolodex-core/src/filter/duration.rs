@@ -1,0 +1,287 @@
+//! ISO 8601 durations for `withinLast` / `moreThanAgo` (`P7D`, `PT12H`, `P1Y2M3DT4H5M6.5S`).
+//!
+//! A small hand-written parser instead of a crate: the ISO 8601 duration crates either turn
+//! `P1M` into a fixed number of seconds (a month is not) or pull in parsers for the whole
+//! standard; we need only the `PnYnMnWnDTnHnMnS` grammar, with calendar parts applied in
+//! the book's time zone, and none of those crates is in the workspace's dependency set.
+
+use chrono::{DateTime, Days, LocalResult, Months, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// The largest number accepted in one component (keeps every sum far from overflow).
+const MAX_COMPONENT: u64 = 1_000_000;
+
+/// A non-negative ISO 8601 duration. Years, months, weeks and days are calendar units
+/// (applied to local time in the book's zone); hours, minutes and seconds are exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct IsoDuration {
+    /// Years.
+    pub years: u32,
+    /// Months.
+    pub months: u32,
+    /// Weeks.
+    pub weeks: u32,
+    /// Days.
+    pub days: u32,
+    /// Hours.
+    pub hours: u32,
+    /// Minutes.
+    pub minutes: u32,
+    /// Seconds in milliseconds (fractions beyond milliseconds are cut).
+    pub millis: u64,
+}
+
+impl IsoDuration {
+    /// Parses `PnYnMnWnDTnHnMnS` (designators in this order, each at most once, at least one;
+    /// a decimal fraction only on seconds; letters in either case). Returns a message saying
+    /// what was expected on error.
+    pub fn parse(text: &str) -> Result<IsoDuration, String> {
+        let expected = "an ISO 8601 duration such as P7D, PT12H or P1M";
+        let t = text.trim();
+        let bad = |why: &str| {
+            format!(
+                "{:?} is not {expected}: {why}",
+                crate::error::cut_text(text)
+            )
+        };
+        let rest = t
+            .strip_prefix('P')
+            .or_else(|| t.strip_prefix('p'))
+            .ok_or_else(|| bad("it must start with P"))?;
+        let mut d = IsoDuration::default();
+        let mut in_time = false;
+        let mut any = false;
+        let mut time_any = false;
+        let mut last_rank = 0u8; // enforces designator order
+        let bytes = rest.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = bytes[i].to_ascii_uppercase();
+            if c == b'T' {
+                if in_time {
+                    return Err(bad("T appears twice"));
+                }
+                in_time = true;
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            let int_part = &rest[start..i];
+            let mut frac_millis = 0u64;
+            let mut has_frac = false;
+            if i < bytes.len() && (bytes[i] == b'.' || bytes[i] == b',') {
+                has_frac = true;
+                i += 1;
+                let fs = i;
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let frac = &rest[fs..i];
+                if frac.is_empty() {
+                    return Err(bad("a fraction needs digits"));
+                }
+                let mut ms = String::from(&frac[..frac.len().min(3)]);
+                while ms.len() < 3 {
+                    ms.push('0');
+                }
+                frac_millis = ms.parse().unwrap_or(0);
+            }
+            if int_part.is_empty() {
+                return Err(bad("a number must come before each designator"));
+            }
+            if int_part.len() > 7 {
+                return Err(bad("a component is too large"));
+            }
+            let n: u64 = int_part.parse().map_err(|_| bad("not a number"))?;
+            if n > MAX_COMPONENT {
+                return Err(bad("a component is too large"));
+            }
+            let Some(&des) = bytes.get(i) else {
+                return Err(bad(
+                    "a number must be followed by a designator (Y, M, W, D, H, M or S)",
+                ));
+            };
+            i += 1;
+            let (rank, slot) = match (in_time, des.to_ascii_uppercase()) {
+                (false, b'Y') => (1, 0),
+                (false, b'M') => (2, 1),
+                (false, b'W') => (3, 2),
+                (false, b'D') => (4, 3),
+                (true, b'H') => (5, 4),
+                (true, b'M') => (6, 5),
+                (true, b'S') => (7, 6),
+                _ => return Err(bad("unexpected designator; date parts (Y, M, W, D) come before T, time parts (H, M, S) after")),
+            };
+            if rank <= last_rank {
+                return Err(bad(
+                    "designators must appear once each, in the order Y M W D T H M S",
+                ));
+            }
+            if has_frac && slot != 6 {
+                return Err(bad("only seconds may have a fraction"));
+            }
+            last_rank = rank;
+            any = true;
+            if in_time {
+                time_any = true;
+            }
+            let n32 = n as u32;
+            match slot {
+                0 => d.years = n32,
+                1 => d.months = n32,
+                2 => d.weeks = n32,
+                3 => d.days = n32,
+                4 => d.hours = n32,
+                5 => d.minutes = n32,
+                _ => d.millis = n * 1000 + frac_millis,
+            }
+        }
+        if !any {
+            return Err(bad("it has no components"));
+        }
+        if in_time && !time_any {
+            return Err(bad("T must be followed by hours, minutes or seconds"));
+        }
+        Ok(d)
+    }
+
+    /// `now` minus this duration: calendar parts on local time in `tz` (so `P1D` across a
+    /// DST change is one calendar day), then the exact parts. `None` when the result falls
+    /// outside the representable range (then every past instant is within it).
+    pub fn before(&self, now: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        let months = self.years.checked_mul(12)?.checked_add(self.months)?;
+        let days = u64::from(self.weeks) * 7 + u64::from(self.days);
+        let mut t = now;
+        if months > 0 || days > 0 {
+            let local_now = now.with_timezone(&tz);
+            let offset = local_now.naive_local() - now.naive_utc();
+            let local = local_now
+                .naive_local()
+                .checked_sub_months(Months::new(months))?
+                .checked_sub_days(Days::new(days))?;
+            t = match tz.from_local_datetime(&local) {
+                LocalResult::Single(x) => x.with_timezone(&Utc),
+                LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
+                // In a DST gap: keep the offset that `now` had.
+                LocalResult::None => Utc.from_utc_datetime(&local.checked_sub_signed(offset)?),
+            };
+        }
+        let exact_ms =
+            u64::from(self.hours) * 3_600_000 + u64::from(self.minutes) * 60_000 + self.millis;
+        let exact = chrono::Duration::try_milliseconds(i64::try_from(exact_ms).ok()?)?;
+        t.checked_sub_signed(exact)
+    }
+}
+
+impl std::fmt::Display for IsoDuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("P")?;
+        for (n, c) in [
+            (self.years, 'Y'),
+            (self.months, 'M'),
+            (self.weeks, 'W'),
+            (self.days, 'D'),
+        ] {
+            if n > 0 {
+                write!(f, "{n}{c}")?;
+            }
+        }
+        let has_time = self.hours > 0 || self.minutes > 0 || self.millis > 0;
+        if has_time {
+            f.write_str("T")?;
+            if self.hours > 0 {
+                write!(f, "{}H", self.hours)?;
+            }
+            if self.minutes > 0 {
+                write!(f, "{}M", self.minutes)?;
+            }
+            if self.millis > 0 {
+                if self.millis % 1000 == 0 {
+                    write!(f, "{}S", self.millis / 1000)?;
+                } else {
+                    write!(f, "{}.{:03}S", self.millis / 1000, self.millis % 1000)?;
+                }
+            }
+        } else if self.years == 0 && self.months == 0 && self.weeks == 0 && self.days == 0 {
+            f.write_str("0D")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_flt_5_duration_forms() {
+        let d = IsoDuration::parse("P7D").unwrap();
+        assert_eq!(d.days, 7);
+        let d = IsoDuration::parse("PT12H").unwrap();
+        assert_eq!(d.hours, 12);
+        let d = IsoDuration::parse("P1Y2M3W4DT5H6M7.891234S").unwrap();
+        assert_eq!(
+            d,
+            IsoDuration {
+                years: 1,
+                months: 2,
+                weeks: 3,
+                days: 4,
+                hours: 5,
+                minutes: 6,
+                millis: 7891
+            }
+        );
+        assert_eq!(d.to_string(), "P1Y2M3W4DT5H6M7.891S");
+        assert_eq!(IsoDuration::parse("pt30m").unwrap().minutes, 30);
+        assert_eq!(IsoDuration::parse("P0D").unwrap().to_string(), "P0D");
+        for bad in [
+            "",
+            "P",
+            "PT",
+            "7D",
+            "P7",
+            "PD",
+            "P1D2Y",
+            "P1H",
+            "PT1D",
+            "P1.5D",
+            "P-1D",
+            "P1DT",
+            "P1D1D",
+            "P99999999D",
+            "PT1.S",
+            "P1DTT1H",
+            "P 1D",
+        ] {
+            assert!(IsoDuration::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn r_flt_5_duration_subtracts_calendar_parts_in_tz() {
+        let now = Utc.with_ymd_and_hms(2025, 3, 31, 12, 0, 0).unwrap();
+        let d = IsoDuration::parse("P1M").unwrap();
+        assert_eq!(
+            d.before(now, chrono_tz::UTC).unwrap(),
+            Utc.with_ymd_and_hms(2025, 2, 28, 12, 0, 0).unwrap()
+        );
+        // New York springs forward on 2025-03-09: one calendar day back is 23 hours.
+        let now = Utc.with_ymd_and_hms(2025, 3, 9, 16, 0, 0).unwrap();
+        let d = IsoDuration::parse("P1D").unwrap();
+        assert_eq!(
+            d.before(now, chrono_tz::America::New_York).unwrap(),
+            Utc.with_ymd_and_hms(2025, 3, 8, 17, 0, 0).unwrap()
+        );
+        let d = IsoDuration::parse("PT24H").unwrap();
+        assert_eq!(
+            d.before(now, chrono_tz::America::New_York).unwrap(),
+            Utc.with_ymd_and_hms(2025, 3, 8, 16, 0, 0).unwrap()
+        );
+        let huge = IsoDuration::parse("P1000000Y").unwrap();
+        assert!(huge.before(now, chrono_tz::UTC).is_none());
+    }
+}

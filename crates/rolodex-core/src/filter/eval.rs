@@ -1,0 +1,355 @@
+//! The reference semantics of a compiled [`Plan`] over one [`Contact`] (FILTER.md).
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::compile::{Arg, CompiledCondition, Field, Plan, PlanNode, TextMode, TimeArg};
+use super::model::Op;
+use super::vfns;
+use crate::contact::Contact;
+use crate::text::fold_cow;
+use crate::value::Value;
+
+/// What a query is evaluated against: the clock (R-FLT-5) and the book's time zone
+/// (R-FLT-12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalCtx {
+    /// "Now" for `withinLast` / `moreThanAgo`.
+    pub now: DateTime<Utc>,
+    /// The book's time zone: a `date` value against a `datetime` key is that day here.
+    pub tz: Tz,
+}
+
+impl EvalCtx {
+    /// A context at `now` in UTC.
+    pub fn utc(now: DateTime<Utc>) -> EvalCtx {
+        EvalCtx { now, tz: Tz::UTC }
+    }
+
+    /// A context at `now` in `tz`.
+    pub fn new(now: DateTime<Utc>, tz: Tz) -> EvalCtx {
+        EvalCtx { now, tz }
+    }
+}
+
+/// A contact's value of one field, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue<'a> {
+    /// No value.
+    Missing,
+    /// Text (strings, emails, E.164 phones, ids).
+    Text(&'a str),
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Boolean(bool),
+    /// A calendar date.
+    Date(NaiveDate),
+    /// An instant.
+    Datetime(DateTime<Utc>),
+    /// A list of strings or tags.
+    Strings(&'a [String]),
+    /// A list of numbers.
+    Numbers(&'a [f64]),
+}
+
+impl FieldValue<'_> {
+    /// Missing, or an empty list.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            FieldValue::Missing => true,
+            FieldValue::Strings(s) => s.is_empty(),
+            FieldValue::Numbers(n) => n.is_empty(),
+            FieldValue::Text(t) => t.is_empty(),
+            _ => false,
+        }
+    }
+}
+
+impl Field {
+    /// This field's value on `c`. Archived profile values are still returned: archiving is
+    /// enforced when a filter is compiled.
+    pub fn get<'a>(&self, c: &'a Contact) -> FieldValue<'a> {
+        match self {
+            Field::Profile(name) => match c.profile.get(name) {
+                None => FieldValue::Missing,
+                Some(v) => match v {
+                    Value::String(s) | Value::Email(s) | Value::Phone(s) => FieldValue::Text(s),
+                    Value::Number(n) => FieldValue::Number(*n),
+                    Value::Boolean(b) => FieldValue::Boolean(*b),
+                    Value::Date(d) => FieldValue::Date(*d),
+                    Value::Datetime(t) => FieldValue::Datetime(*t),
+                    Value::List(l) | Value::Tag(l) => FieldValue::Strings(l),
+                    Value::ListOfNumber(n) => FieldValue::Numbers(n),
+                },
+            },
+            Field::Id => FieldValue::Text(&c.id),
+            Field::MemberId => c
+                .member_id
+                .as_deref()
+                .map_or(FieldValue::Missing, FieldValue::Text),
+            Field::Member => FieldValue::Boolean(c.member),
+            Field::Tags => FieldValue::Strings(&c.tags),
+            Field::UserImportTags => FieldValue::Strings(&c.user_import_tags),
+            Field::UnsubscribeEmail => c
+                .unsubscribe_email
+                .map_or(FieldValue::Missing, FieldValue::Boolean),
+            Field::UnsubscribeTexting => c
+                .unsubscribe_texting
+                .map_or(FieldValue::Missing, FieldValue::Boolean),
+            Field::Blocked => FieldValue::Boolean(c.blocked),
+            Field::CreatedAt => FieldValue::Datetime(c.created_at),
+            Field::UpdatedAt => FieldValue::Datetime(c.updated_at),
+            Field::LastSeenAt => FieldValue::Datetime(c.last_seen_at),
+            Field::SessionCount => FieldValue::Number(c.session_count as f64),
+        }
+    }
+}
+
+impl Plan {
+    /// Whether `c` matches this plan: the reference semantics of FILTER.md. Missing values
+    /// fail positive operators and match `ne`, `notIn`, `notContains`, `containsNone`,
+    /// `notExists` and `isEmpty`; `not` is the exact complement.
+    pub fn matches(&self, c: &Contact, ctx: &EvalCtx) -> bool {
+        self.root.matches(c, ctx)
+    }
+}
+
+impl PlanNode {
+    /// Whether `c` matches this node.
+    pub fn matches(&self, c: &Contact, ctx: &EvalCtx) -> bool {
+        match self {
+            PlanNode::And(items) => items.iter().all(|n| n.matches(c, ctx)),
+            PlanNode::Or(items) => items.iter().any(|n| n.matches(c, ctx)),
+            PlanNode::Not(inner) => !inner.matches(c, ctx),
+            PlanNode::Cond(cond) => cond.matches(c, ctx),
+        }
+    }
+}
+
+/// The digits of a text.
+pub(crate) fn digits(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_digit()).collect()
+}
+
+/// Whether a phone's E.164 digits or its national form (with trunk prefix) satisfy `f`.
+pub(crate) fn phone_digits_match(e164: &str, f: impl Fn(&str) -> bool) -> bool {
+    if f(&digits(e164)) {
+        return true;
+    }
+    vfns::national_number_digits(e164).is_some_and(|n| f(&n))
+}
+
+impl CompiledCondition {
+    /// Whether `c` matches this condition.
+    pub fn matches(&self, c: &Contact, ctx: &EvalCtx) -> bool {
+        let v = self.field.get(c);
+        match self.op {
+            Op::Exists => return !v.is_empty(),
+            Op::NotExists | Op::IsEmpty => return v.is_empty(),
+            _ => {}
+        }
+        if v.is_empty() {
+            return self.op.matches_missing();
+        }
+        // A stored value whose kind does not fit the key's type counts as missing.
+        self.test(v, ctx)
+            .unwrap_or_else(|| self.op.matches_missing())
+    }
+
+    fn test(&self, v: FieldValue<'_>, ctx: &EvalCtx) -> Option<bool> {
+        let op = self.op;
+        Some(match (v, &self.arg) {
+            (FieldValue::Text(s), Arg::TextSet(set)) => {
+                let hit = match self.mode {
+                    TextMode::Folded => set.contains(fold_cow(s).as_ref()),
+                    TextMode::Exact | TextMode::Phone => set.contains(s),
+                };
+                match op {
+                    Op::Eq | Op::In => hit,
+                    Op::Ne | Op::NotIn => !hit,
+                    _ => return None,
+                }
+            }
+            (FieldValue::Text(s), Arg::Text(needle)) => {
+                let starts = op == Op::StartsWith;
+                let hit = match self.mode {
+                    TextMode::Folded => {
+                        let f = fold_cow(s);
+                        if starts {
+                            f.starts_with(needle.as_str())
+                        } else {
+                            f.contains(needle.as_str())
+                        }
+                    }
+                    TextMode::Exact => {
+                        if starts {
+                            s.starts_with(needle.as_str())
+                        } else {
+                            s.contains(needle.as_str())
+                        }
+                    }
+                    TextMode::Phone => phone_digits_match(s, |d| {
+                        if starts {
+                            d.starts_with(needle.as_str())
+                        } else {
+                            d.contains(needle.as_str())
+                        }
+                    }),
+                };
+                match op {
+                    Op::Contains | Op::StartsWith => hit,
+                    Op::NotContains => !hit,
+                    _ => return None,
+                }
+            }
+            (FieldValue::Number(n), Arg::Number(x)) => match op {
+                Op::Eq => n == *x,
+                Op::Ne => n != *x,
+                Op::Gt => n > *x,
+                Op::Gte => n >= *x,
+                Op::Lt => n < *x,
+                Op::Lte => n <= *x,
+                _ => return None,
+            },
+            (FieldValue::Number(n), Arg::NumberRange(lo, hi)) => *lo <= n && n <= *hi,
+            (FieldValue::Number(n), Arg::NumberSet(set)) => {
+                let hit = set.contains(&n);
+                match op {
+                    Op::In => hit,
+                    Op::NotIn => !hit,
+                    _ => return None,
+                }
+            }
+            (FieldValue::Boolean(b), Arg::Boolean(x)) => match op {
+                Op::Eq => b == *x,
+                Op::Ne => b != *x,
+                _ => return None,
+            },
+            (FieldValue::Datetime(t), Arg::Time(a)) => {
+                let (lo, hi) = bounds(*a, ctx.tz);
+                match op {
+                    Op::Eq => lo <= t && t < hi,
+                    Op::Before => t < lo,
+                    Op::After => t >= hi,
+                    Op::OnOrBefore => t < hi,
+                    Op::OnOrAfter => t >= lo,
+                    _ => return None,
+                }
+            }
+            (FieldValue::Datetime(t), Arg::TimeRange(a, b)) => {
+                let (lo, _) = bounds(*a, ctx.tz);
+                let (_, hi) = bounds(*b, ctx.tz);
+                lo <= t && t < hi
+            }
+            (FieldValue::Datetime(t), Arg::Duration(d)) => {
+                let cutoff = d.before(ctx.now, ctx.tz);
+                match op {
+                    Op::WithinLast => t <= ctx.now && cutoff.is_none_or(|c| t >= c),
+                    Op::MoreThanAgo => cutoff.is_some_and(|c| t < c),
+                    _ => return None,
+                }
+            }
+            (FieldValue::Date(d), Arg::Time(a)) => {
+                let x = day_of(*a, ctx.tz);
+                match op {
+                    Op::Eq => d == x,
+                    Op::Before => d < x,
+                    Op::After => d > x,
+                    Op::OnOrBefore => d <= x,
+                    Op::OnOrAfter => d >= x,
+                    _ => return None,
+                }
+            }
+            (FieldValue::Date(d), Arg::TimeRange(a, b)) => {
+                day_of(*a, ctx.tz) <= d && d <= day_of(*b, ctx.tz)
+            }
+            (FieldValue::Date(d), Arg::Duration(dur)) => {
+                let today = ctx.now.with_timezone(&ctx.tz).date_naive();
+                let cutoff = dur
+                    .before(ctx.now, ctx.tz)
+                    .map(|c| c.with_timezone(&ctx.tz).date_naive());
+                match op {
+                    Op::WithinLast => d <= today && cutoff.is_none_or(|c| d >= c),
+                    Op::MoreThanAgo => cutoff.is_some_and(|c| d < c),
+                    _ => return None,
+                }
+            }
+            (FieldValue::Strings(items), Arg::Strings(wanted)) => {
+                let tag = self.field_type == crate::value::FieldType::Tag;
+                let folded: Vec<Cow<'_, str>> = items.iter().map(|s| fold_cow(s)).collect();
+                let has = |w: &String| {
+                    folded.iter().any(|f| {
+                        f.as_ref() == w.as_str()
+                            || (tag
+                                && f.len() > w.len()
+                                && f.starts_with(w.as_str())
+                                && f.as_bytes()[w.len()] == b'/')
+                    })
+                };
+                match op {
+                    Op::ContainsAny => wanted.iter().any(has),
+                    Op::ContainsAll => wanted.iter().all(has),
+                    Op::ContainsNone => !wanted.iter().any(has),
+                    _ => return None,
+                }
+            }
+            (FieldValue::Numbers(items), Arg::Numbers(wanted)) => {
+                let has = |w: &f64| items.contains(w);
+                match op {
+                    Op::ContainsAny => wanted.iter().any(has),
+                    Op::ContainsAll => wanted.iter().all(has),
+                    Op::ContainsNone => !wanted.iter().any(has),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// The calendar day of a filter's time value in `tz`.
+fn day_of(a: TimeArg, tz: Tz) -> NaiveDate {
+    match a {
+        TimeArg::Day(d) => d,
+        TimeArg::Instant(t) => t.with_timezone(&tz).date_naive(),
+    }
+}
+
+/// The half-open interval `[lo, hi)` a filter's time value stands for against a `datetime`
+/// key: a day is its whole length in `tz`; an instant is itself.
+fn bounds(a: TimeArg, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    match a {
+        TimeArg::Instant(t) => (
+            t,
+            t.checked_add_signed(Duration::nanoseconds(1))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        ),
+        TimeArg::Day(d) => {
+            let lo = start_of_day(d, tz);
+            let hi = d
+                .succ_opt()
+                .map_or(DateTime::<Utc>::MAX_UTC, |n| start_of_day(n, tz));
+            (lo, hi)
+        }
+    }
+}
+
+/// The first instant of day `d` in `tz` (the first valid local time when midnight falls in
+/// a DST gap).
+pub(crate) fn start_of_day(d: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let midnight = d.and_time(chrono::NaiveTime::MIN);
+    for minutes in (0..=24 * 60).step_by(15) {
+        let Some(local) = midnight.checked_add_signed(Duration::minutes(minutes)) else {
+            break;
+        };
+        match tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => return t.with_timezone(&Utc),
+            LocalResult::Ambiguous(a, _) => return a.with_timezone(&Utc),
+            LocalResult::None => {}
+        }
+    }
+    Utc.from_utc_datetime(&midnight)
+}

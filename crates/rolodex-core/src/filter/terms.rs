@@ -1,0 +1,314 @@
+//! Quick search (R-FLT-1) and multi-term search (R-FLT-2).
+
+use std::collections::HashMap;
+
+use super::compile::is_phone_char;
+use super::eval::{digits, phone_digits_match};
+use super::vfns;
+use crate::contact::Contact;
+use crate::error::{Error, Result};
+use crate::text::{fold, fold_cow};
+
+/// The most terms one multi-term search accepts (R-FLT-2 asks for at least 10,000).
+pub const MAX_TERMS: usize = 100_000;
+
+/// Whether `text` looks like a phone number (R-FLT-1): only digits, `+`, `-`, spaces and
+/// parentheses, with at least 3 digits.
+pub fn looks_like_phone(text: &str) -> bool {
+    text.chars().all(is_phone_char) && text.chars().filter(|c| c.is_ascii_digit()).count() >= 3
+}
+
+/// A compiled quick search (R-FLT-1): a case-insensitive substring of the name or the email
+/// and, when the text looks like a phone, its digits anywhere in the mobile number's E.164
+/// digits or in its national form with the trunk prefix (`010-2020` finds `+821020203030`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuickSearch {
+    folded: String,
+    phone_digits: Option<String>,
+}
+
+impl QuickSearch {
+    /// Compiles the search text; `None` when it is blank (no quick search).
+    pub fn new(text: &str) -> Option<QuickSearch> {
+        let t = text.trim();
+        if t.is_empty() {
+            return None;
+        }
+        Some(QuickSearch {
+            folded: fold(t),
+            phone_digits: looks_like_phone(t).then(|| digits(t)),
+        })
+    }
+
+    /// Whether `c` matches.
+    pub fn matches(&self, c: &Contact) -> bool {
+        let f = self.folded.as_str();
+        if c.name().is_some_and(|n| fold_cow(n).contains(f))
+            || c.email().is_some_and(|e| fold_cow(e).contains(f))
+        {
+            return true;
+        }
+        match (&self.phone_digits, c.mobile_number()) {
+            (Some(d), Some(m)) => phone_digits_match(m, |x| x.contains(d.as_str())),
+            _ => false,
+        }
+    }
+}
+
+/// One term of a multi-term search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    /// The term as given (without its grouping quotes), reported in `unmatchedTerms`.
+    pub text: String,
+    folded: String,
+    phone: Option<String>,
+}
+
+/// A parsed multi-term search (R-FLT-2) with hash lookups by folded text, exact text
+/// (`memberId`) and E.164 phone.
+#[derive(Debug, Clone, Default)]
+pub struct Terms {
+    terms: Vec<Term>,
+    by_folded: HashMap<String, Vec<u32>>,
+    by_exact: HashMap<String, Vec<u32>>,
+    by_phone: HashMap<String, Vec<u32>>,
+}
+
+/// Splits `text` on `seps` outside double quotes, keeping the quotes.
+fn split_outside_quotes(text: &str, is_sep: impl Fn(char) -> bool) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut in_quote = false;
+    let mut start = 0;
+    for (i, ch) in text.char_indices() {
+        if ch == '"' {
+            in_quote = !in_quote;
+        } else if !in_quote && is_sep(ch) {
+            out.push(&text[start..i]);
+            start = i + ch.len_utf8();
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
+/// Splits a piece into words at whitespace outside quotes, dropping the quotes; each word
+/// says whether it was (partly) quoted.
+fn split_words(piece: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut in_quote = false;
+    for ch in piece.chars() {
+        if ch == '"' {
+            in_quote = !in_quote;
+            quoted = true;
+        } else if !in_quote && ch.is_whitespace() {
+            if !cur.is_empty() {
+                out.push((std::mem::take(&mut cur), quoted));
+            }
+            quoted = false;
+        } else {
+            cur.push(ch);
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push((cur, quoted));
+    }
+    out
+}
+
+/// The most whitespace-separated words one phone number may span (`+82 10 2020 3030`).
+const MAX_PHONE_WORDS: usize = 6;
+
+/// Splits multi-term search text into terms (R-FLT-2): commas, semicolons, newlines and
+/// whitespace separate; double quotes group (`"Kim Min-jun"`); a piece between commas,
+/// semicolons or newlines that is a valid phone number stays whole (`+82 10-2020-3030`).
+/// Beyond the rule, unquoted words from a `+` onward that together form a valid phone number
+/// are kept together too (the longest such run), so `+82 10-2020-3030 +82 10-1111-2222`
+/// gives two numbers. Empty terms are dropped, and a repeated term is kept once.
+pub fn split_terms(text: &str) -> Vec<String> {
+    let mut raw = Vec::new();
+    for piece in split_outside_quotes(text, |c| matches!(c, ',' | ';' | '\n' | '\r')) {
+        let p = piece.trim();
+        if p.is_empty() {
+            continue;
+        }
+        if p.starts_with('+')
+            && p.contains(char::is_whitespace)
+            && looks_like_phone(p)
+            && vfns::normalize_phone(p).is_ok()
+        {
+            raw.push(p.to_string());
+            continue;
+        }
+        let words = split_words(p);
+        let mut i = 0;
+        while i < words.len() {
+            let (w, quoted) = &words[i];
+            let mut taken = 1;
+            if !quoted && w.starts_with('+') && w.chars().all(is_phone_char) {
+                let last = words.len().min(i + MAX_PHONE_WORDS);
+                let run_end = (i + 1..last)
+                    .take_while(|&j| {
+                        !words[j].1
+                            && !words[j].0.starts_with('+')
+                            && words[j].0.chars().all(is_phone_char)
+                    })
+                    .last()
+                    .map_or(i + 1, |j| j + 1);
+                for end in (i + 2..=run_end).rev() {
+                    let joined = words[i..end]
+                        .iter()
+                        .map(|(w, _)| w.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if vfns::normalize_phone(&joined).is_ok() {
+                        raw.push(joined);
+                        taken = end - i;
+                        break;
+                    }
+                }
+            }
+            if taken == 1 {
+                raw.push(w.clone());
+            }
+            i += taken;
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    raw.retain(|t| {
+        let t = t.trim();
+        !t.is_empty() && seen.insert(t.to_string())
+    });
+    raw.into_iter().map(|t| t.trim().to_string()).collect()
+}
+
+impl Terms {
+    /// Parses the terms text (see [`split_terms`]). More than [`MAX_TERMS`] terms is a
+    /// `Validation` error.
+    pub fn parse(text: &str) -> Result<Terms> {
+        let words = split_terms(text);
+        if words.len() > MAX_TERMS {
+            return Err(Error::Validation {
+                key: Some("terms".into()),
+                text: None,
+                expected: format!("at most {MAX_TERMS} search terms"),
+                message: format!("the search has {} terms", words.len()),
+            });
+        }
+        let mut t = Terms::default();
+        for (i, w) in words.into_iter().enumerate() {
+            let i = i as u32;
+            let folded = fold(&w);
+            let phone = if w.starts_with('+') && looks_like_phone(&w) {
+                vfns::normalize_phone(&w).ok()
+            } else {
+                None
+            };
+            t.by_folded.entry(folded.clone()).or_default().push(i);
+            t.by_exact.entry(w.clone()).or_default().push(i);
+            if let Some(p) = &phone {
+                t.by_phone.entry(p.clone()).or_default().push(i);
+            }
+            t.terms.push(Term {
+                text: w,
+                folded,
+                phone,
+            });
+        }
+        Ok(t)
+    }
+
+    /// The terms, in input order.
+    pub fn terms(&self) -> &[Term] {
+        &self.terms
+    }
+
+    /// The number of terms.
+    pub fn len(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// Whether there are no terms (then the search does not restrict anything).
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    fn each_hit(&self, c: &Contact, mut f: impl FnMut(u32)) {
+        let mut look = |map: &HashMap<String, Vec<u32>>, key: &str| {
+            if let Some(ids) = map.get(key) {
+                ids.iter().for_each(|&i| f(i));
+            }
+        };
+        if let Some(e) = c.email() {
+            look(&self.by_folded, &fold_cow(e));
+        }
+        if let Some(n) = c.name() {
+            look(&self.by_folded, &fold_cow(n));
+        }
+        if let Some(m) = c.mobile_number() {
+            look(&self.by_phone, m);
+        }
+        if let Some(id) = &c.member_id {
+            look(&self.by_exact, id);
+        }
+    }
+
+    /// Whether any term equals the contact's email (case-insensitive), mobile number (after
+    /// normalisation), `memberId` (exactly) or name (case-insensitive).
+    pub fn matches(&self, c: &Contact) -> bool {
+        let mut hit = false;
+        self.each_hit(c, |_| hit = true);
+        hit
+    }
+
+    /// A tracker of which terms the final result matched.
+    pub fn tracker(&self) -> TermTracker<'_> {
+        TermTracker {
+            terms: self,
+            matched: vec![false; self.terms.len()],
+        }
+    }
+}
+
+/// Records which terms matched the contacts of the final result.
+#[derive(Debug, Clone)]
+pub struct TermTracker<'a> {
+    terms: &'a Terms,
+    matched: Vec<bool>,
+}
+
+impl TermTracker<'_> {
+    /// Marks the terms that `c` (a contact of the final result) matches.
+    pub fn record(&mut self, c: &Contact) {
+        let matched = &mut self.matched;
+        self.terms.each_hit(c, |i| {
+            if let Some(m) = matched.get_mut(i as usize) {
+                *m = true;
+            }
+        });
+    }
+
+    /// The terms that matched nothing, in input order, as given.
+    pub fn unmatched(&self) -> Vec<String> {
+        self.terms
+            .terms
+            .iter()
+            .zip(&self.matched)
+            .filter(|(_, m)| !**m)
+            .map(|(t, _)| t.text.clone())
+            .collect()
+    }
+}
+
+impl Term {
+    /// The term's E.164 form when it is a valid phone number.
+    pub fn phone(&self) -> Option<&str> {
+        self.phone.as_deref()
+    }
+
+    /// The term folded for case-insensitive comparison.
+    pub fn folded(&self) -> &str {
+        &self.folded
+    }
+}
