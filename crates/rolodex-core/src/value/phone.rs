@@ -15,6 +15,10 @@ use std::sync::OnceLock;
 
 use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
 use regex::{Regex, RegexBuilder};
+use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::nfa::thompson;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input};
 
 use crate::error::{Error, Result};
 
@@ -28,18 +32,58 @@ const MAX_NSN: usize = 17;
 /// Longest digit run the fast path buffers; longer input goes to the crate.
 const BUF: usize = 40;
 
+/// A metadata pattern tested the way the crate tests it: `find(v).start() == 0`, i.e. "some
+/// match starts at 0". The fast path only ever feeds ASCII digits, so the pattern is
+/// compiled to a dense, start-anchored DFA with ASCII classes (on an ASCII-digit haystack
+/// `\d` and friends match exactly as their Unicode forms do); the regex crate is the
+/// fallback should a DFA fail to build or to search.
+struct Prefix {
+    dfa: Option<dense::DFA<Vec<u32>>>,
+    re: Regex,
+}
+
+impl Prefix {
+    fn new(src: &str) -> Option<Prefix> {
+        let dfa = dense::Builder::new()
+            .syntax(
+                syntax::Config::new()
+                    .ignore_whitespace(true)
+                    .unicode(false)
+                    .utf8(false),
+            )
+            .thompson(thompson::Config::new().utf8(false))
+            .configure(dense::Config::new().start_kind(StartKind::Anchored))
+            .build(src)
+            .ok();
+        Some(Prefix {
+            dfa,
+            re: prefix_regex(src)?,
+        })
+    }
+
+    #[inline]
+    fn is_match(&self, v: &str) -> bool {
+        if let Some(dfa) = &self.dfa {
+            let input = Input::new(v).anchored(Anchored::Yes).earliest(true);
+            if let Ok(m) = dfa.try_search_fwd(&input) {
+                return m.is_some();
+            }
+        }
+        self.re.is_match(v)
+    }
+}
+
 /// A number-type pattern with its possible lengths (`Descriptor::is_match`).
 struct Desc {
     lengths: Vec<u16>,
-    /// The pattern anchored at the start only, as the crate tests `find(..).start() == 0`.
-    re: Regex,
+    re: Prefix,
 }
 
 impl Desc {
     fn new(d: &Descriptor) -> Option<Desc> {
         Some(Desc {
             lengths: d.possible_length().to_vec(),
-            re: prefix_regex(d.national_number().as_str())?,
+            re: Prefix::new(d.national_number().as_str())?,
         })
     }
 
@@ -68,9 +112,9 @@ struct Region {
     nameable: bool,
     national_prefix: Option<String>,
     /// `national_prefix_for_parsing`, unanchored (for captures/replace) and start-anchored.
-    npp: Option<(Regex, Regex)>,
+    npp: Option<(Regex, Prefix)>,
     transform: Option<String>,
-    leading: Option<Regex>,
+    leading: Option<Prefix>,
     general: Desc,
     general_possible: Vec<u16>,
     general_local: Vec<u16>,
@@ -99,11 +143,11 @@ impl Region {
         .map(Desc::new)
         .collect::<Option<Vec<_>>>()?;
         let npp = match m.national_prefix_for_parsing() {
-            Some(r) => Some((full_regex(r.as_str())?, prefix_regex(r.as_str())?)),
+            Some(r) => Some((full_regex(r.as_str())?, Prefix::new(r.as_str())?)),
             None => None,
         };
         let leading = match m.leading_digits() {
-            Some(r) => Some(prefix_regex(r.as_str())?),
+            Some(r) => Some(Prefix::new(r.as_str())?),
             None => None,
         };
         let id = m.id();
@@ -520,6 +564,10 @@ mod tests {
             for i in 0..e.ids.len() {
                 let r = e.region(i).expect("region compiles");
                 assert!(r.nameable, "{}", e.ids[i]);
+                assert!(r.general.re.dfa.is_some(), "{}: no DFA", e.ids[i]);
+                for d in &r.types {
+                    assert!(d.re.dfa.is_some(), "{}: no DFA", e.ids[i]);
+                }
             }
         }
     }
