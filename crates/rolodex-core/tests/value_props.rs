@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate};
 use proptest::prelude::*;
-use rolodex_core::value::{internals, parse_value, FieldType, Value};
+use rolodex_core::value::{internals, normalize_phone, parse_value, FieldType, Value};
 use rolodex_core::Error;
 use unicode_normalization::UnicodeNormalization;
 
@@ -79,9 +79,14 @@ proptest! {
     }
 
     #[test]
-    fn r_val_2_fast_phone_equals_crate_garbage(s in "[+0-9 ()\\-]{0,24}") {
-        if let Some(fast) = internals::phone_fast(&s) {
-            prop_assert_eq!(fast, internals::phone_crate(&s), "input {:?}", s);
+    fn r_val_2_fast_phone_equals_crate_garbage(
+        s in "[+0-9 ()\\-]{0,24}",
+        u in "(tel:)?[+＋0-9 ()\\-.;=a-zA-Z#*/x]{0,24}(;phone-context=\\+?[0-9]{1,3})?",
+    ) {
+        for text in [&s, &u] {
+            if let Some(fast) = internals::phone_fast(text) {
+                prop_assert_eq!(fast, internals::phone_crate(text), "input {:?}", text);
+            }
         }
     }
 
@@ -290,6 +295,14 @@ fn r_val_2_fast_phone_equals_crate_bulk() {
             let reference = internals::phone_crate(&text);
             assert_eq!(fast, reference, "input {text:?}");
             valid += usize::from(fast.is_some());
+            if let Some(e164) = fast {
+                // R-VAL-10: the E.164 form parses back to itself.
+                assert_eq!(
+                    normalize_phone(&e164).as_deref(),
+                    Ok(e164.as_str()),
+                    "{text:?}"
+                );
+            }
         }
     }
     eprintln!("handled {handled}, valid {valid}");

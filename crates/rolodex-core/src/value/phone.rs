@@ -324,6 +324,12 @@ fn parse_u16(d: &[u8]) -> Option<u32> {
 
 /// The fast path (see the module docs).
 pub(crate) fn fast_normalize(t: &str) -> Fast {
+    // Without a plus sign (ASCII or full-width) and without RFC 3966 parameters (`;`,
+    // which may carry `phone-context=+CC`) the crate has no way to learn a country code
+    // (no default region is given), so it always fails.
+    if !t.contains(['+', '\u{FF0B}', ';']) {
+        return Some(Err(()));
+    }
     let b = t.as_bytes();
     let rest = b.strip_prefix(b"+")?;
     let (mut space, mut other_sep) = (false, false);
