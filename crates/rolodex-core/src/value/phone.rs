@@ -405,7 +405,9 @@ pub(crate) fn fast_normalize(t: &str) -> Fast {
 
 /// The crate's steps after the country code is known; the outer `None` defers to the crate.
 fn finish(e: &'static CodeEntry, code: u32, national: &str) -> Fast {
-    let meta = match source_for(e, national.trim_start_matches('0'))? {
+    let lookup = national.trim_start_matches('0');
+    let first = source_for(e, lookup)?;
+    let meta = match first {
         Ok(m) => m,
         Err(()) => return Some(Err(())),
     };
@@ -416,9 +418,13 @@ fn finish(e: &'static CodeEntry, code: u32, national: &str) -> Fast {
             Err(()) => return Some(Err(())),
         };
         if let Some(p) = &r.national_prefix {
-            if let Some(rest) = potential.strip_prefix(p.as_str()) {
-                potential = Cow::Owned(rest.to_string());
-            }
+            potential = match potential {
+                Cow::Borrowed(b) => Cow::Borrowed(b.strip_prefix(p.as_str()).unwrap_or(b)),
+                Cow::Owned(o) => match o.strip_prefix(p.as_str()) {
+                    Some(rest) => Cow::Owned(rest.to_string()),
+                    None => Cow::Owned(o),
+                },
+            };
         }
         if !r.too_short(&potential) {
             nat = potential;
@@ -435,7 +441,13 @@ fn finish(e: &'static CodeEntry, code: u32, national: &str) -> Fast {
         _ => return Some(Err(())),
     }
     // `is_valid`: region for the whole national number, then a type pattern must match.
-    let valid = match source_for(e, nat)? {
+    // `source_for` is a pure function of its input: reuse the first answer when it applies.
+    let second = if nat == lookup {
+        first
+    } else {
+        source_for(e, nat)?
+    };
+    let valid = match second {
         Ok(Some(r)) => r.is_valid_number(nat),
         Ok(None) | Err(()) => false,
     };
