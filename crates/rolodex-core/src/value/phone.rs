@@ -330,8 +330,12 @@ pub(crate) fn fast_normalize(t: &str) -> Fast {
     if !t.contains(['+', '\u{FF0B}', ';']) {
         return Some(Err(()));
     }
-    let b = t.as_bytes();
-    let rest = b.strip_prefix(b"+")?;
+    // A full-width plus is a plus to the crate's natural parser, but its RFC 3966 parser
+    // only knows the ASCII one.
+    let (rest, fullwidth) = match t.strip_prefix('+') {
+        Some(r) => (r.as_bytes(), false),
+        None => (t.strip_prefix('\u{FF0B}')?.as_bytes(), true),
+    };
     let (mut space, mut other_sep) = (false, false);
     for &c in rest {
         match c {
@@ -345,7 +349,7 @@ pub(crate) fn fast_normalize(t: &str) -> Fast {
     let mut n = 0;
     let code: u32;
     let nat_start: usize;
-    if !space && other_sep && rest.first().is_some_and(u8::is_ascii_digit) {
+    if !fullwidth && !space && other_sep && rest.first().is_some_and(u8::is_ascii_digit) {
         // The crate tries RFC 3966 first: `+<cc>` up to the first separator is the code.
         let plen = rest.iter().take_while(|c| c.is_ascii_digit()).count();
         for &c in &rest[plen..] {
