@@ -50,7 +50,11 @@ fn near_phone() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    // 2000 cases by default; `PROPTEST_CASES` raises it for longer differential runs.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+        ..ProptestConfig::default()
+    })]
 
     // R-VAL-9: parsing never panics, and errors are Validation errors without a key.
     #[test]
