@@ -127,6 +127,12 @@ pub(crate) fn unify_member(tx: &mut Tx, mut member: Contact) -> Result<Contact> 
     Ok(member)
 }
 
+/// Writes `member` and then unifies leads into it (R-UNI-2).
+fn unify_member_after_put(tx: &mut Tx, member: Contact) -> Result<Contact> {
+    tx.put(member.clone())?;
+    unify_member(tx, member)
+}
+
 /// Applies the profile values a site sends with a boot (R-CON-2/3): contact info is
 /// unverified and never overwrites verified info; archived or unknown keys, junk
 /// identifiers and values that do not parse or break a limit are dropped.
@@ -241,17 +247,22 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
     target.booted = true;
     target.last_seen_at = tx.now;
     target.updated_at = tx.now;
-    tx.put(target.clone())?;
+    let id = target.id.clone();
+    let blocked = target.blocked;
     if became_member {
-        target = unify_member(tx, target)?;
+        target = unify_member_after_put(tx, target)?;
+        let _ = target;
+    } else {
+        tx.put(target)?;
     }
-    if !target.blocked {
-        crate::mu::enforce_limit(tx, Some(&target.id))?;
+    if !blocked {
+        crate::mu::enforce_limit(tx, Some(&id))?;
         // Nobody else left to hide (a limit of 0): the visible MU never exceeds the limit,
         // so the visitor itself stays hidden.
         crate::mu::enforce_limit(tx, None)?;
     }
-    Ok(tx.get(&target.id)?.unwrap_or(target))
+    tx.get(&id)?
+        .ok_or_else(|| Error::storage("the booted contact vanished inside its transaction"))
 }
 
 #[cfg(test)]

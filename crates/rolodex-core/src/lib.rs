@@ -9,8 +9,10 @@ pub mod access;
 pub mod book;
 pub mod contact;
 pub mod error;
+pub mod export;
 pub mod filter;
 pub mod identity;
+pub mod import;
 pub mod merge;
 pub(crate) mod mu;
 pub mod schema;
@@ -24,9 +26,15 @@ pub use book::{ContactBook, Segment, Target};
 
 pub use contact::{Boot, BulkFailure, BulkResult, Contact, Medium, NewLead, Verified};
 pub use error::{Error, ErrorKind, Result};
+pub use export::{write_export, CsvExporter, ExportOptions, ProtectedZipWriter};
 pub use filter::{
     compile, compile_query, search_scan, CompiledQuery, EvalCtx, Filter, Include, Op, Page, Plan,
     Query, QuickSearch, SortKey, SortOrder, SortSpec, Terms,
+};
+pub use import::{
+    preview_csv, template, EmptyCells, Failure, FailureLogWriter, IdentifyBy, ImportKind,
+    ImportOptions, ImportReader, ImportReport, ImportSource, Preview, Progress, RowFailure,
+    RowPatch,
 };
 pub use merge::{MergeChoices, MergeResult, Side};
 pub use schema::{KeyDef, Schema};

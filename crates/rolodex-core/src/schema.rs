@@ -163,6 +163,11 @@ impl Schema {
         self.keys.push(def);
     }
 
+    /// Whether any key is archived.
+    pub fn has_archived(&self) -> bool {
+        self.keys.iter().any(|k| k.archived)
+    }
+
     /// Every key, in display order.
     pub fn keys(&self) -> &[KeyDef] {
         &self.keys

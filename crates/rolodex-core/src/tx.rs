@@ -32,8 +32,14 @@ pub(crate) struct Tx<'s> {
     pub(crate) settings: Settings,
     overlay: HashMap<String, Option<Contact>>,
     journal: Vec<(String, Option<Option<Contact>>)>,
-    ops: Vec<Op>,
+    ops: Vec<TxOp>,
     mu_delta: i64,
+}
+
+/// A write of the transaction: contacts are written in their final state at commit.
+enum TxOp {
+    Contact(String),
+    Other(Op),
 }
 
 fn counts(c: Option<&Contact>) -> i64 {
@@ -91,12 +97,24 @@ impl<'s> Tx<'s> {
         self.mu_delta = mark.mu_delta;
     }
 
-    /// Applies every write to the store as one batch.
-    pub(crate) fn commit(self) -> Result<()> {
+    /// Applies every write to the store as one batch: each written contact once, in its
+    /// final state, at the place of its first write.
+    pub(crate) fn commit(mut self) -> Result<()> {
         if self.ops.is_empty() {
             return Ok(());
         }
-        self.store.apply(self.channel, Batch { ops: self.ops })
+        let mut ops = Vec::with_capacity(self.ops.len());
+        for op in std::mem::take(&mut self.ops) {
+            match op {
+                TxOp::Other(op) => ops.push(op),
+                TxOp::Contact(id) => match self.overlay.remove(&id) {
+                    Some(Some(c)) => ops.push(Op::PutContact(Box::new(c))),
+                    Some(None) => ops.push(Op::DeleteContact(id)),
+                    None => {} // already emitted at its first write
+                },
+            }
+        }
+        self.store.apply(self.channel, Batch { ops })
     }
 
     /// One contact as this transaction sees it.
@@ -204,32 +222,31 @@ impl<'s> Tx<'s> {
         Ok(all)
     }
 
-    fn record(&mut self, id: &str, new: Option<Contact>) -> Result<()> {
-        let prev_view = self.get(id)?;
-        self.mu_delta += counts(new.as_ref()) - counts(prev_view.as_ref());
-        let prev_overlay = self.overlay.get(id).cloned();
-        self.journal.push((id.to_string(), prev_overlay));
-        self.overlay.insert(id.to_string(), new);
+    fn record(&mut self, id: String, new: Option<Contact>) -> Result<()> {
+        let prev_counts = match self.overlay.get(&id) {
+            Some(c) => counts(c.as_ref()),
+            None => self.store.is_counted(self.channel, &id)? as i64,
+        };
+        self.mu_delta += counts(new.as_ref()) - prev_counts;
+        let prev_overlay = self.overlay.insert(id.clone(), new);
+        self.journal.push((id.clone(), prev_overlay));
+        self.ops.push(TxOp::Contact(id));
         Ok(())
     }
 
     /// Inserts or replaces a contact.
     pub(crate) fn put(&mut self, c: Contact) -> Result<()> {
-        self.record(&c.id.clone(), Some(c.clone()))?;
-        self.ops.push(Op::PutContact(Box::new(c)));
-        Ok(())
+        self.record(c.id.clone(), Some(c))
     }
 
     /// Removes a contact for good.
     pub(crate) fn delete(&mut self, id: &str) -> Result<()> {
-        self.record(id, None)?;
-        self.ops.push(Op::DeleteContact(id.to_string()));
-        Ok(())
+        self.record(id.to_string(), None)
     }
 
     /// Adds a non-contact write.
     pub(crate) fn op(&mut self, op: Op) {
-        self.ops.push(op);
+        self.ops.push(TxOp::Other(op));
     }
 
     /// A fresh contact id: `c_` and a zero-padded sequence number, so ids sort in creation

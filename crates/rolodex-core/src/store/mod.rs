@@ -195,6 +195,11 @@ pub trait Store: Send + Sync {
     /// Applies a batch whole or not at all.
     fn apply(&self, channel: &str, batch: Batch) -> Result<()>;
 
+    /// Whether the contact is counted in MU now (it is in the visible ledger).
+    fn is_counted(&self, channel: &str, id: &str) -> Result<bool> {
+        Ok(self.get(channel, id)?.is_some_and(|c| c.counts_for_mu()))
+    }
+
     /// Visible MU (R-MU-1): visible, unblocked contacts with contact info.
     fn mu_count(&self, channel: &str) -> Result<u64>;
 

@@ -142,11 +142,17 @@ impl Store for MemoryStore {
     }
 
     fn write_mutex(&self, channel: &str) -> Arc<Mutex<()>> {
-        self.write_mutexes
-            .lock()
-            .entry(channel.to_string())
-            .or_default()
-            .clone()
+        let mut map = self.write_mutexes.lock();
+        if let Some(m) = map.get(channel) {
+            return m.clone();
+        }
+        map.entry(channel.to_string()).or_default().clone()
+    }
+
+    fn is_counted(&self, channel: &str, id: &str) -> Result<bool> {
+        let ch = self.channel(channel);
+        let ch = ch.read();
+        Ok(ch.table.is_counted(id))
     }
 
     fn get(&self, channel: &str, id: &str) -> Result<Option<Contact>> {

@@ -932,6 +932,13 @@ impl Table {
         }
     }
 
+    /// Whether the contact counts toward MU now (R-MU-1).
+    pub(crate) fn is_counted(&self, id: &str) -> bool {
+        self.row_of(id)
+            .and_then(|r| self.row(r))
+            .is_some_and(|row| !row.blocked() && !row.hidden() && row.has_contact_info())
+    }
+
     /// Visible MU.
     pub(crate) fn mu_count(&self) -> u64 {
         self.visible.len() as u64

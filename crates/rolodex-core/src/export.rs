@@ -1,0 +1,591 @@
+//! CSV export (R-EXP-1..4): columns, canonical cells (R-VAL-10), formula neutralising
+//! (R-EXP-3) and the password-protected AES-256 zip (R-EXP-4).
+//!
+//! Choosing the contacts (all visible ones, a filter, chosen ids) is the book's part; this
+//! module writes whatever contacts it is given, in the order given.
+//!
+//! Default columns, when neither `columns` nor `editableOnly` is given: `id`, `memberId`,
+//! every visible (not archived) profile key in display order, `tags`, `userImportTags`,
+//! `unsubscribeEmail`, `unsubscribeTexting`, `blocked`, `createdAt`, `updatedAt`,
+//! `lastSeenAt`, `sessionCount`. (`member` is left out: it is `memberId` being present.)
+//! Such an export re-imports with `autoMap`: the columns an import may not write are
+//! ignored.
+//!
+//! Cells: a value's canonical text (R-VAL-10); an absent value, and an empty `tags` or
+//! `userImportTags`, is an empty cell. Text that a spreadsheet would run as a formula gets
+//! one `'` in front (R-EXP-3); `number` cells (and `sessionCount`) are written as plain
+//! numbers. Fields holding `,`, `"`, CR or LF are quoted with inner quotes doubled; lines
+//! end with LF; no BOM unless `bom` is set.
+
+use std::borrow::Cow;
+use std::io::{self, BufWriter, Write};
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::contact::Contact;
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+use crate::value::{format_number, Value};
+
+/// Options of a contacts export, in the JSON shape of API.md:
+/// `{"filter"?, "ids"?, "editableOnly"?, "columns"?, "password"?, "reason"?}`, plus
+/// `"bom"?` to start the file with a UTF-8 BOM (so Excel shows non-ASCII text right).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExportOptions {
+    /// Export the contacts matching this filter (FILTER.md); kept as JSON here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<serde_json::Value>,
+    /// Export these contacts (hidden and blocked ones included; with a filter, the
+    /// intersection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<String>>,
+    /// Export exactly the import layout, [`Schema::import_layout`] (R-EXP-2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub editable_only: bool,
+    /// Export these data keys, in this order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// Write an AES-256 zip holding the CSV, encrypted with this password (R-EXP-4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Why the data is exported; required with a password (R-EXP-4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Start the CSV with a UTF-8 BOM.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bom: bool,
+}
+
+impl ExportOptions {
+    /// Checks the options that do not need the store: the password rule and a reason with
+    /// it (R-EXP-4), and `columns` together with `editableOnly`.
+    pub fn validate(&self) -> Result<()> {
+        if self.editable_only && self.columns.is_some() {
+            return Err(Error::invalid_key(
+                "columns",
+                "either editableOnly or columns",
+                "an editable-only export has exactly the import layout; leave columns out",
+            ));
+        }
+        if let Some(pw) = &self.password {
+            check_export_password(pw)?;
+            if !matches!(self.reason.as_deref(), Some(r) if !r.trim().is_empty()) {
+                return Err(Error::invalid_key(
+                    "reason",
+                    "a reason for a protected export",
+                    "a protected export records why it was made; give a reason",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks an export password (R-EXP-4): at least 6 characters, with at least one letter,
+/// one digit and one symbol (any other character that is not a space).
+pub fn check_export_password(password: &str) -> Result<()> {
+    let long = password.chars().count() >= 6;
+    let letter = password.chars().any(char::is_alphabetic);
+    let digit = password.chars().any(|c| c.is_ascii_digit());
+    let symbol = password
+        .chars()
+        .any(|c| !c.is_alphanumeric() && !c.is_whitespace());
+    if long && letter && digit && symbol {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    if !long {
+        missing.push("at least 6 characters");
+    }
+    if !letter {
+        missing.push("a letter");
+    }
+    if !digit {
+        missing.push("a digit");
+    }
+    if !symbol {
+        missing.push("a symbol such as ! or #");
+    }
+    Err(Error::Validation {
+        key: Some("password".into()),
+        text: None,
+        expected:
+            "a password of at least 6 characters with at least one letter, one digit and one symbol"
+                .into(),
+        message: format!("the password lacks {}", missing.join(", ")),
+    })
+}
+
+/// Whether a cell starting with byte `b` could run as a spreadsheet formula (R-EXP-3):
+/// `=`, `+`, `-`, `@`, tab, carriage return, or `'` (so that R-IMP-20 can undo the guard
+/// exactly).
+pub(crate) fn is_formula_start(b: u8) -> bool {
+    matches!(b, b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'')
+}
+
+/// Neutralises a text cell (R-EXP-3): text starting with `=`, `+`, `-`, `@`, tab, carriage
+/// return or `'` gets one `'` in front. [`crate::import::unneutralize_formula`] undoes it.
+pub fn neutralize_formula(text: &str) -> Cow<'_, str> {
+    match text.as_bytes().first() {
+        Some(&b) if is_formula_start(b) => Cow::Owned(format!("'{text}")),
+        _ => Cow::Borrowed(text),
+    }
+}
+
+/// Writes one CSV field: quoted when it holds `,`, `"`, CR or LF, inner quotes doubled.
+/// With `guard`, a `'` is written first, inside the quotes.
+pub(crate) fn write_field<W: Write + ?Sized>(
+    out: &mut W,
+    guard: bool,
+    bytes: &[u8],
+) -> io::Result<()> {
+    let quote = memchr::memchr3(b',', b'"', b'\n', bytes).is_some()
+        || memchr::memchr(b'\r', bytes).is_some();
+    if !quote {
+        if guard {
+            out.write_all(b"'")?;
+        }
+        return out.write_all(bytes);
+    }
+    out.write_all(if guard { b"\"'" } else { b"\"" })?;
+    let mut rest = bytes;
+    while let Some(i) = memchr::memchr(b'"', rest) {
+        out.write_all(&rest[..=i])?;
+        out.write_all(b"\"")?;
+        rest = &rest[i + 1..];
+    }
+    out.write_all(rest)?;
+    out.write_all(b"\"")
+}
+
+/// Writes a text cell with the formula guard of R-EXP-3.
+pub(crate) fn write_text<W: Write + ?Sized>(out: &mut W, text: &str) -> io::Result<()> {
+    let guard = text
+        .as_bytes()
+        .first()
+        .is_some_and(|&b| is_formula_start(b));
+    write_field(out, guard, text.as_bytes())
+}
+
+/// One column of an export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Column {
+    Id,
+    MemberId,
+    Member,
+    Profile(String),
+    Tags,
+    UserImportTags,
+    UnsubscribeEmail,
+    UnsubscribeTexting,
+    Blocked,
+    CreatedAt,
+    UpdatedAt,
+    LastSeenAt,
+    SessionCount,
+}
+
+impl Column {
+    fn of(key: &str) -> Option<Column> {
+        Some(match key {
+            "id" => Column::Id,
+            "memberId" => Column::MemberId,
+            "member" => Column::Member,
+            "tags" => Column::Tags,
+            "userImportTags" => Column::UserImportTags,
+            "unsubscribeEmail" => Column::UnsubscribeEmail,
+            "unsubscribeTexting" => Column::UnsubscribeTexting,
+            "blocked" => Column::Blocked,
+            "createdAt" => Column::CreatedAt,
+            "updatedAt" => Column::UpdatedAt,
+            "lastSeenAt" => Column::LastSeenAt,
+            "sessionCount" => Column::SessionCount,
+            _ => Column::Profile(key.strip_prefix("profile.")?.to_string()),
+        })
+    }
+}
+
+/// The header of an export with these options: `columns`, or with `editableOnly` the
+/// import layout (R-EXP-2), else the default columns (see the module docs). A named
+/// column that is not a data key is `NotFound`; an archived one, a duplicate, or an empty
+/// list is `Validation`.
+pub fn export_columns(schema: &Schema, options: &ExportOptions) -> Result<Vec<String>> {
+    options.validate()?;
+    if options.editable_only {
+        return Ok(schema.import_layout());
+    }
+    if let Some(cols) = &options.columns {
+        if cols.is_empty() {
+            return Err(Error::invalid_key(
+                "columns",
+                "at least one data key",
+                "the list of columns is empty; leave it out for the default columns",
+            ));
+        }
+        for (i, key) in cols.iter().enumerate() {
+            let def = schema.get(key).ok_or_else(|| {
+                Error::not_found(
+                    "data key",
+                    key,
+                    "export columns must be data keys of the schema (see schema())",
+                )
+            })?;
+            if def.archived {
+                return Err(Error::invalid_key(
+                    key.clone(),
+                    "a key that is not archived (restore it first)",
+                    "archived keys are not shown and cannot be exported",
+                ));
+            }
+            if cols[..i].contains(key) {
+                return Err(Error::invalid_key(
+                    key.clone(),
+                    "each column once",
+                    "the column is named twice",
+                ));
+            }
+        }
+        return Ok(cols.clone());
+    }
+    let mut out = vec!["id".to_string(), "memberId".to_string()];
+    out.extend(
+        schema
+            .keys()
+            .iter()
+            .filter(|d| !d.system && !d.archived)
+            .map(|d| d.key.clone()),
+    );
+    out.extend(
+        [
+            "tags",
+            "userImportTags",
+            "unsubscribeEmail",
+            "unsubscribeTexting",
+            "blocked",
+            "createdAt",
+            "updatedAt",
+            "lastSeenAt",
+            "sessionCount",
+        ]
+        .map(String::from),
+    );
+    Ok(out)
+}
+
+fn write_error(e: io::Error) -> Error {
+    Error::storage(format!("the export could not be written: {e}"))
+}
+
+/// Writes contacts as CSV rows under a header; see the module docs for the layout.
+///
+/// Cells are written straight into a buffered writer; values are formatted without
+/// allocating except for lists, which reuse one scratch buffer.
+pub struct CsvExporter<W: Write> {
+    out: BufWriter<W>,
+    columns: Vec<Column>,
+    scratch: Vec<u8>,
+    rows: u64,
+}
+
+impl<W: Write> std::fmt::Debug for CsvExporter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvExporter")
+            .field("columns", &self.columns)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> CsvExporter<W> {
+    /// Resolves the columns ([`export_columns`]) and writes the header (after a BOM when
+    /// `bom` is set). The password is not handled here: see [`write_export`].
+    pub fn new(out: W, schema: &Schema, options: &ExportOptions) -> Result<CsvExporter<W>> {
+        let keys = export_columns(schema, options)?;
+        let columns = keys
+            .iter()
+            .map(|k| {
+                Column::of(k).ok_or_else(|| {
+                    Error::not_found("data key", k, "export columns must be data keys")
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut out = BufWriter::with_capacity(256 * 1024, out);
+        let mut header = || -> io::Result<()> {
+            if options.bom {
+                out.write_all(b"\xEF\xBB\xBF")?;
+            }
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                write_field(&mut out, false, k.as_bytes())?;
+            }
+            out.write_all(b"\n")
+        };
+        header().map_err(write_error)?;
+        Ok(CsvExporter {
+            out,
+            columns,
+            scratch: Vec::new(),
+            rows: 0,
+        })
+    }
+
+    /// Writes one contact as a row.
+    pub fn write(&mut self, contact: &Contact) -> Result<()> {
+        self.write_row(contact).map_err(write_error)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Flushes and returns the writer.
+    pub fn finish(self) -> Result<W> {
+        self.out
+            .into_inner()
+            .map_err(|e| write_error(e.into_error()))
+    }
+
+    fn write_row(&mut self, c: &Contact) -> io::Result<()> {
+        let out = &mut self.out;
+        let single = self.columns.len() == 1;
+        for (i, col) in self.columns.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            let before = out.buffer().len();
+            match col {
+                Column::Id => write_text(out, &c.id)?,
+                Column::MemberId => {
+                    if let Some(m) = &c.member_id {
+                        write_text(out, m)?
+                    }
+                }
+                Column::Member => write_bool(out, c.member)?,
+                Column::Profile(name) => {
+                    if let Some(v) = c.profile.get(name) {
+                        write_value(out, &mut self.scratch, v)?
+                    }
+                }
+                Column::Tags => write_system_list(out, &mut self.scratch, &c.tags)?,
+                Column::UserImportTags => {
+                    write_system_list(out, &mut self.scratch, &c.user_import_tags)?
+                }
+                Column::UnsubscribeEmail => {
+                    if let Some(b) = c.unsubscribe_email {
+                        write_bool(out, b)?
+                    }
+                }
+                Column::UnsubscribeTexting => {
+                    if let Some(b) = c.unsubscribe_texting {
+                        write_bool(out, b)?
+                    }
+                }
+                Column::Blocked => write_bool(out, c.blocked)?,
+                Column::CreatedAt => write_datetime(out, &c.created_at)?,
+                Column::UpdatedAt => write_datetime(out, &c.updated_at)?,
+                Column::LastSeenAt => write_datetime(out, &c.last_seen_at)?,
+                Column::SessionCount => write_number(out, c.session_count as f64)?,
+            }
+            // A lone empty field would make a blank line, which is not a row on import.
+            if single && out.buffer().len() == before {
+                out.write_all(b"\"\"")?;
+            }
+        }
+        out.write_all(b"\n")
+    }
+}
+
+fn write_bool<W: Write + ?Sized>(out: &mut W, b: bool) -> io::Result<()> {
+    out.write_all(if b { b"true" } else { b"false" })
+}
+
+/// A number in canonical form (R-VAL-10), never guarded (R-EXP-3).
+fn write_number<W: Write + ?Sized>(out: &mut W, n: f64) -> io::Result<()> {
+    if n == 0.0 || !n.is_finite() {
+        return out.write_all(format_number(n).as_bytes());
+    }
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(n);
+    if s.contains('e') {
+        return out.write_all(format_number(n).as_bytes());
+    }
+    out.write_all(s.strip_suffix(".0").unwrap_or(s).as_bytes())
+}
+
+fn two(out: &mut [u8], v: u32) {
+    out[0] = b'0' + (v / 10 % 10) as u8;
+    out[1] = b'0' + (v % 10) as u8;
+}
+
+fn write_date<W: Write + ?Sized>(out: &mut W, d: &NaiveDate) -> io::Result<()> {
+    let y = d.year();
+    if !(0..=9999).contains(&y) {
+        return write_text(out, &d.format("%Y-%m-%d").to_string());
+    }
+    let mut b = *b"0000-00-00";
+    two(&mut b[0..2], (y / 100) as u32);
+    two(&mut b[2..4], (y % 100) as u32);
+    two(&mut b[5..7], d.month());
+    two(&mut b[8..10], d.day());
+    out.write_all(&b)
+}
+
+/// RFC 3339 in UTC with milliseconds (R-VAL-10), without allocating.
+fn write_datetime<W: Write + ?Sized>(out: &mut W, t: &DateTime<Utc>) -> io::Result<()> {
+    let y = t.year();
+    if !(0..=9999).contains(&y) {
+        return write_text(out, &crate::value::format_datetime(t));
+    }
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    two(&mut b[0..2], (y / 100) as u32);
+    two(&mut b[2..4], (y % 100) as u32);
+    two(&mut b[5..7], t.month());
+    two(&mut b[8..10], t.day());
+    two(&mut b[11..13], t.hour());
+    two(&mut b[14..16], t.minute());
+    two(&mut b[17..19], t.second());
+    // A leap second shows as nanoseconds ≥ 1e9; the canonical form caps it at .999.
+    let ms = (t.nanosecond() / 1_000_000).min(999);
+    b[20] = b'0' + (ms / 100) as u8;
+    two(&mut b[21..23], ms % 100);
+    out.write_all(&b)
+}
+
+/// A list of strings as compact JSON (`["a","b"]`), built in `scratch`.
+fn write_json_list<W: Write + ?Sized>(
+    out: &mut W,
+    scratch: &mut Vec<u8>,
+    items: &[String],
+) -> io::Result<()> {
+    scratch.clear();
+    serde_json::to_writer(&mut *scratch, items).map_err(io::Error::other)?;
+    write_field(out, false, scratch)
+}
+
+/// `tags` / `userImportTags`: an empty list is an empty cell.
+fn write_system_list<W: Write + ?Sized>(
+    out: &mut W,
+    scratch: &mut Vec<u8>,
+    items: &[String],
+) -> io::Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    write_json_list(out, scratch, items)
+}
+
+fn write_value<W: Write + ?Sized>(out: &mut W, scratch: &mut Vec<u8>, v: &Value) -> io::Result<()> {
+    match v {
+        Value::String(s) | Value::Phone(s) | Value::Email(s) => write_text(out, s),
+        Value::Number(n) => write_number(out, *n),
+        Value::Boolean(b) => write_bool(out, *b),
+        Value::Date(d) => write_date(out, d),
+        Value::Datetime(t) => write_datetime(out, t),
+        Value::List(items) | Value::Tag(items) => write_json_list(out, scratch, items),
+        Value::ListOfNumber(ns) => {
+            scratch.clear();
+            scratch.push(b'[');
+            for (i, n) in ns.iter().enumerate() {
+                if i > 0 {
+                    scratch.push(b',');
+                }
+                write_number(scratch, *n)?;
+            }
+            scratch.push(b']');
+            write_field(out, false, scratch)
+        }
+    }
+}
+
+/// The name of the CSV inside a protected export's zip.
+pub const PROTECTED_ENTRY_NAME: &str = "contacts.csv";
+
+/// A writer that puts everything written to it into one AES-256 encrypted, deflated entry
+/// of a zip archive (R-EXP-4), streamed to `out` (no seeking needed).
+pub struct ProtectedZipWriter<W: Write> {
+    zip: zip::ZipWriter<zip::write::StreamWriter<W>>,
+}
+
+impl<W: Write> std::fmt::Debug for ProtectedZipWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProtectedZipWriter").finish_non_exhaustive()
+    }
+}
+
+fn zip_error(e: zip::result::ZipError) -> Error {
+    Error::storage(format!("the protected export could not be written: {e}"))
+}
+
+impl<W: Write> ProtectedZipWriter<W> {
+    /// Starts a zip on `out` with one entry `entry_name`, encrypted with `password`
+    /// (checked by [`check_export_password`] first).
+    pub fn new(out: W, password: &str, entry_name: &str) -> Result<ProtectedZipWriter<W>> {
+        check_export_password(password)?;
+        let mut zip = zip::ZipWriter::new_stream(out);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .with_aes_encryption(zip::AesMode::Aes256, password);
+        zip.start_file(entry_name, options).map_err(zip_error)?;
+        Ok(ProtectedZipWriter { zip })
+    }
+
+    /// Ends the entry and the archive; returns `out`.
+    pub fn finish(self) -> Result<W> {
+        Ok(self.zip.finish().map_err(zip_error)?.into_inner())
+    }
+}
+
+impl<W: Write> Write for ProtectedZipWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.zip.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.zip.flush()
+    }
+}
+
+/// Writes an export of `contacts` to `out`: the CSV, or with a password an AES-256 zip
+/// holding it as [`PROTECTED_ENTRY_NAME`] (R-EXP-4). Returns the number of rows.
+/// The options are checked before anything is written.
+pub fn write_export<'c, W: Write>(
+    out: W,
+    contacts: impl IntoIterator<Item = &'c Contact>,
+    schema: &Schema,
+    options: &ExportOptions,
+) -> Result<u64> {
+    options.validate()?;
+    fn rows<'c, X: Write>(
+        out: X,
+        contacts: impl IntoIterator<Item = &'c Contact>,
+        schema: &Schema,
+        options: &ExportOptions,
+    ) -> Result<(u64, X)> {
+        let mut csv = CsvExporter::new(out, schema, options)?;
+        for c in contacts {
+            csv.write(c)?;
+        }
+        let n = csv.rows();
+        Ok((n, csv.finish()?))
+    }
+    match &options.password {
+        None => {
+            let (n, mut out) = rows(out, contacts, schema, options)?;
+            out.flush().map_err(write_error)?;
+            Ok(n)
+        }
+        Some(pw) => {
+            let zip = ProtectedZipWriter::new(out, pw, PROTECTED_ENTRY_NAME)?;
+            let (n, zip) = rows(zip, contacts, schema, options)?;
+            zip.finish()?.flush().map_err(write_error)?;
+            Ok(n)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The failure log (R-IMP-13): a CSV of the failed rows that can be fixed and imported again
+//! as is (with `autoMap`, its three diagnostic columns are ignored).
+
+use std::io::{self, BufWriter, Write};
+
+use super::mapping::ColumnMap;
+use super::patch::RowFailure;
+use crate::error::{Error, Result};
+use crate::export::{write_field, write_text};
+
+/// The three diagnostic columns that start every failure log.
+pub const FAILURE_LOG_COLUMNS: [&str; 3] = ["rowNumber", "errorColumns", "errorReasons"];
+
+/// The header of the failure log of an import: `rowNumber`, `errorColumns`,
+/// `errorReasons`, then the data keys of the imported columns in file order.
+pub fn failure_log_header(map: &ColumnMap) -> Vec<String> {
+    FAILURE_LOG_COLUMNS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(map.keys().map(str::to_string))
+        .collect()
+}
+
+/// Writes a failure log (R-IMP-13).
+///
+/// Layout: column 1 `rowNumber` (the row as a spreadsheet numbers it, header = row 1),
+/// column 2 `errorColumns`, column 3 `errorReasons`, then one column per imported column,
+/// headed by its data key, holding the row's original cell text. Since one cell holds
+/// several values when a row has several problems, `errorColumns` and `errorReasons` join
+/// their values with `"; "` (a reason may itself contain `;`, so read them as text, not as
+/// a list to split). Cells are CSV-quoted when needed and carry the formula guard of
+/// R-EXP-3, which a re-import undoes (R-IMP-20), so the original text comes back exactly.
+pub struct FailureLogWriter<W: Write> {
+    out: BufWriter<W>,
+    width: usize,
+}
+
+impl<W: Write> std::fmt::Debug for FailureLogWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FailureLogWriter")
+            .field("width", &self.width)
+            .finish_non_exhaustive()
+    }
+}
+
+fn log_error(e: io::Error) -> Error {
+    Error::storage(format!("the failure log could not be written: {e}"))
+}
+
+impl<W: Write> FailureLogWriter<W> {
+    /// Starts a failure log for an import with this mapping; writes the header.
+    pub fn new(out: W, map: &ColumnMap) -> Result<FailureLogWriter<W>> {
+        let mut w = FailureLogWriter {
+            out: BufWriter::new(out),
+            width: map.columns.len(),
+        };
+        w.header(&failure_log_header(map)).map_err(log_error)?;
+        Ok(w)
+    }
+
+    /// Writes one failed row.
+    pub fn write(&mut self, failure: &RowFailure) -> Result<()> {
+        self.row(failure).map_err(log_error)
+    }
+
+    /// Flushes and returns the writer.
+    pub fn finish(self) -> Result<W> {
+        self.out.into_inner().map_err(|e| log_error(e.into_error()))
+    }
+
+    fn header(&mut self, names: &[String]) -> io::Result<()> {
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                self.out.write_all(b",")?;
+            }
+            write_field(&mut self.out, false, name.as_bytes())?;
+        }
+        self.out.write_all(b"\n")
+    }
+
+    fn row(&mut self, failure: &RowFailure) -> io::Result<()> {
+        let f = &failure.failure;
+        let out = &mut self.out;
+        out.write_all(f.row_number.to_string().as_bytes())?;
+        for list in [&f.error_columns, &f.error_reasons] {
+            out.write_all(b",")?;
+            write_field(out, false, list.join("; ").as_bytes())?;
+        }
+        // Cells carry the formula guard; a short row is padded with empty cells.
+        for i in 0..self.width {
+            out.write_all(b",")?;
+            write_text(out, failure.cells.get(i).map_or("", String::as_str))?;
+        }
+        out.write_all(b"\n")
+    }
+}

@@ -1,0 +1,464 @@
+//! CSV records with spreadsheet row numbers and malformed-line detection (R-IMP-12/16).
+//!
+//! The `csv` crate reads the fields (`ByteRecord`s, `flexible(true)`, so a wrong field count
+//! is ours to judge per row). It is lenient by design: a quote inside an unquoted field is
+//! kept as a literal, text after a closing quote is appended, and a quote left open at the
+//! end of the file silently swallows the rest of the file into one field. It reports none of
+//! that, and it skips blank lines without counting them.
+//!
+//! So the bytes that reach the `csv` reader first pass through a [`Tap`] that runs
+//! [`QuoteMachine`]: the same record-splitting automaton as `csv-core` for our settings
+//! (delimiter `,`, quote `"` doubled to escape, terminator CR, LF or CRLF, no comments),
+//! which therefore cuts the stream into exactly the records the `csv` reader returns, in
+//! the same order. For each record it notes the spreadsheet row number (blank lines count
+//! as rows of the sheet, a multi-line quoted cell is one row) and the first quoting fault:
+//!
+//! - a **stray quote**: `"` inside an unquoted field (`ab"c`, ` "x"`), or anything but a
+//!   delimiter or line end right after a closing quote (`"ab"c`); that row fails;
+//! - an **unterminated quote**: the file ends inside a quoted field; `csv` has then read
+//!   everything from the opening quote to the end as one record, so it fails as one entry.
+//!
+//! The machine holds no record bytes, only a queue of small [`RecordInfo`]s for records
+//! read ahead by the `csv` reader's buffer, so nothing of the file is held twice.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+
+use csv::ByteRecord;
+
+use super::source::{Decoder, Decoding};
+
+/// A quoting fault of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    /// A quote inside an unquoted field, or text after a closing quote; `field` is the
+    /// 0-based column where it was met.
+    StrayQuote {
+        /// 0-based column.
+        field: usize,
+    },
+    /// The file ends inside a quoted field that starts in 0-based column `field`.
+    Unterminated {
+        /// 0-based column.
+        field: usize,
+    },
+}
+
+impl Malformed {
+    /// The 0-based column of the fault.
+    pub(crate) fn field(self) -> usize {
+        match self {
+            Malformed::StrayQuote { field } | Malformed::Unterminated { field } => field,
+        }
+    }
+
+    /// The failure reason for a row.
+    pub(crate) fn reason(self, row: u64, column: &str) -> String {
+        match self {
+            Malformed::StrayQuote { .. } => format!(
+                "malformed CSV line: a stray quote in column {column:?}; a cell containing a quote must be wrapped in quotes with the inner quote doubled (\"5'10\"\"\")"
+            ),
+            Malformed::Unterminated { .. } => format!(
+                "malformed CSV: the quote opened in column {column:?} of row {row} is never closed, so every row from {row} to the end of the file was read as one cell and none of them was imported; close the quote and import those rows again"
+            ),
+        }
+    }
+}
+
+/// What the quote machine knows of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordInfo {
+    /// The spreadsheet row number (1 = the first line of the file).
+    pub row: u64,
+    /// The first quoting fault, if any.
+    pub malformed: Option<Malformed>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    StartRecord,
+    StartField,
+    InField,
+    InQuoted,
+    AfterQuote,
+}
+
+/// `csv-core`'s record automaton for our settings, noting row numbers and quoting faults.
+#[derive(Debug)]
+pub(crate) struct QuoteMachine {
+    state: State,
+    next_row: u64,
+    prev_cr: bool,
+    field: usize,
+    quote_field: usize,
+    current: RecordInfo,
+    done: VecDeque<RecordInfo>,
+}
+
+impl Default for QuoteMachine {
+    fn default() -> Self {
+        QuoteMachine {
+            state: State::StartRecord,
+            next_row: 1,
+            prev_cr: false,
+            field: 0,
+            quote_field: 0,
+            current: RecordInfo {
+                row: 0,
+                malformed: None,
+            },
+            done: VecDeque::new(),
+        }
+    }
+}
+
+impl QuoteMachine {
+    /// Feeds the next bytes of the (UTF-8) stream.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match self.state {
+                State::StartRecord => {
+                    if b == b'\r' || b == b'\n' {
+                        if !(b == b'\n' && self.prev_cr) {
+                            self.next_row += 1; // a blank line is a row of the sheet
+                        }
+                    } else {
+                        self.current = RecordInfo {
+                            row: self.next_row,
+                            malformed: None,
+                        };
+                        self.next_row += 1;
+                        self.field = 0;
+                        self.start_field(b);
+                    }
+                }
+                State::StartField => self.start_field(b),
+                State::InField => match b {
+                    b',' => self.next_field(),
+                    b'\r' | b'\n' => self.end_record(),
+                    b'"' => self.fault(Malformed::StrayQuote { field: self.field }),
+                    _ => {
+                        // Skip the rest of a plain cell at once.
+                        let rest = &bytes[i + 1..];
+                        let skip = rest
+                            .iter()
+                            .position(|&c| matches!(c, b',' | b'\r' | b'\n' | b'"'))
+                            .unwrap_or(rest.len());
+                        i += skip;
+                    }
+                },
+                State::InQuoted => {
+                    if b == b'"' {
+                        self.state = State::AfterQuote;
+                    } else {
+                        let rest = &bytes[i + 1..];
+                        i += memchr::memchr(b'"', rest).unwrap_or(rest.len());
+                    }
+                }
+                State::AfterQuote => match b {
+                    b'"' => self.state = State::InQuoted,
+                    b',' => self.next_field(),
+                    b'\r' | b'\n' => self.end_record(),
+                    _ => {
+                        self.fault(Malformed::StrayQuote { field: self.field });
+                        self.state = State::InField;
+                    }
+                },
+            }
+            // `i` may have skipped ahead; the byte before the next one decides CRLF pairs.
+            self.prev_cr = bytes[i] == b'\r';
+            i += 1;
+        }
+    }
+
+    /// Ends the stream: a record still open ends here (unterminated if inside quotes).
+    pub(crate) fn finish(&mut self) {
+        match self.state {
+            State::StartRecord => {}
+            State::InQuoted => {
+                self.fault(Malformed::Unterminated {
+                    field: self.quote_field,
+                });
+                self.end_record();
+            }
+            _ => self.end_record(),
+        }
+    }
+
+    /// The info of the next record, in file order.
+    pub(crate) fn pop(&mut self) -> Option<RecordInfo> {
+        self.done.pop_front()
+    }
+
+    fn start_field(&mut self, b: u8) {
+        match b {
+            b'"' => {
+                self.quote_field = self.field;
+                self.state = State::InQuoted;
+            }
+            b',' => self.next_field(),
+            b'\r' | b'\n' => self.end_record(),
+            _ => self.state = State::InField,
+        }
+    }
+
+    fn next_field(&mut self) {
+        self.field += 1;
+        self.state = State::StartField;
+    }
+
+    fn end_record(&mut self) {
+        self.done.push_back(self.current);
+        self.state = State::StartRecord;
+    }
+
+    fn fault(&mut self, m: Malformed) {
+        if self.current.malformed.is_none() {
+            self.current.malformed = Some(m);
+        }
+    }
+}
+
+/// A reader that shows every byte it passes on to a [`QuoteMachine`].
+pub(crate) struct Tap<R> {
+    inner: R,
+    machine: QuoteMachine,
+}
+
+impl<R: Read> Read for Tap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            self.machine.finish();
+        } else {
+            self.machine.feed(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// Reads the non-blank records of a CSV stream with their row numbers and faults.
+pub(crate) struct RecordReader<R: Read> {
+    csv: csv::Reader<Tap<Decoder<R>>>,
+    record: ByteRecord,
+    last_row: u64,
+}
+
+/// Whether every field of a record is empty after trimming: a blank line, or a line of
+/// only delimiters and spaces (spreadsheets leave those), which is not a row (R-IMP-12).
+fn is_blank(record: &ByteRecord) -> bool {
+    record.iter().all(|f| {
+        if f.iter().all(|b| b.is_ascii_whitespace()) {
+            return true;
+        }
+        f.iter().any(|b| !b.is_ascii()) && std::str::from_utf8(f).is_ok_and(|s| s.trim().is_empty())
+    })
+}
+
+impl<R: Read> RecordReader<R> {
+    /// Reads `inner`, decoded as `decoding`.
+    pub(crate) fn new(inner: R, decoding: Decoding) -> RecordReader<R> {
+        let tap = Tap {
+            inner: Decoder::new(inner, decoding),
+            machine: QuoteMachine::default(),
+        };
+        let csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(64 * 1024)
+            .from_reader(tap);
+        RecordReader {
+            csv,
+            record: ByteRecord::new(),
+            last_row: 0,
+        }
+    }
+
+    /// The next non-blank record with its info. Malformed records are never blank. An
+    /// error is a decoding or read error of the stream.
+    pub(crate) fn next_record(&mut self) -> io::Result<Option<(RecordInfo, &ByteRecord)>> {
+        loop {
+            let more =
+                self.csv
+                    .read_byte_record(&mut self.record)
+                    .map_err(|e| match e.into_kind() {
+                        csv::ErrorKind::Io(io) => io,
+                        other => io::Error::other(format!("{other:?}")),
+                    })?;
+            if !more {
+                return Ok(None);
+            }
+            let info = self.csv.get_mut().machine.pop().unwrap_or(RecordInfo {
+                // Unreachable while the machine mirrors csv-core; stay sane regardless.
+                row: self.last_row + 1,
+                malformed: None,
+            });
+            self.last_row = info.row;
+            if info.malformed.is_none() && is_blank(&self.record) {
+                continue;
+            }
+            return Ok(Some((info, &self.record)));
+        }
+    }
+
+    /// The spreadsheet row number of the last record read (0 before any).
+    pub(crate) fn last_row(&self) -> u64 {
+        self.last_row
+    }
+
+    /// Raw bytes of the source read so far (the reader reads ahead of the records).
+    pub(crate) fn raw_bytes(&self) -> u64 {
+        self.csv.get_ref().inner.raw_bytes()
+    }
+
+    /// The source, for another pass.
+    pub(crate) fn into_inner(self) -> R {
+        self.csv.into_inner().inner.into_inner()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every non-blank record as (row, fault, fields).
+    fn read_all(text: &[u8]) -> Vec<(u64, Option<Malformed>, Vec<String>)> {
+        let mut r = RecordReader::new(text, Decoding::Utf8);
+        let mut out = Vec::new();
+        while let Some((info, rec)) = r.next_record().unwrap() {
+            let fields = rec
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            out.push((info.row, info.malformed, fields));
+        }
+        out
+    }
+
+    fn rows(text: &str) -> Vec<u64> {
+        read_all(text.as_bytes()).iter().map(|r| r.0).collect()
+    }
+
+    #[test]
+    fn r_imp_12_blank_lines_are_not_rows_but_keep_sheet_numbering() {
+        assert_eq!(rows("h\na\nb\n"), vec![1, 2, 3]);
+        assert_eq!(rows("h\n\na\n\n\nb"), vec![1, 3, 6]);
+        assert_eq!(rows("\nh\na\n"), vec![2, 3]);
+        // Lines of only commas and spaces are blank too.
+        assert_eq!(rows("h,i\n,\n  , \na,b\n"), vec![1, 4]);
+    }
+
+    #[test]
+    fn r_imp_2_crlf_and_lone_cr() {
+        assert_eq!(rows("h\r\na\r\n\r\nb\r\n"), vec![1, 2, 4]);
+        assert_eq!(rows("h\ra\r\rb"), vec![1, 2, 4]);
+        let all = read_all(b"h,i\r\n\"x\r\ny\",z\r\nq,r\r\n");
+        assert_eq!(all[1].2, vec!["x\r\ny", "z"]);
+        // A multi-line cell is one row of the sheet.
+        assert_eq!(all[2].0, 3);
+        assert!(all.iter().all(|r| r.1.is_none()));
+    }
+
+    #[test]
+    fn r_imp_16_stray_quote_fails_only_that_row() {
+        let all = read_all(
+            b"a,b,c\n1,x\"y,3\n4,\"5\"6,7\n8, \"9\",10\n\"ok \"\"quoted\"\"\",\"\",z\n11,12,13\n",
+        );
+        let faults: Vec<_> = all.iter().map(|r| (r.0, r.1)).collect();
+        assert_eq!(
+            faults,
+            vec![
+                (1, None),
+                (2, Some(Malformed::StrayQuote { field: 1 })),
+                (3, Some(Malformed::StrayQuote { field: 1 })),
+                (4, Some(Malformed::StrayQuote { field: 1 })),
+                (5, None),
+                (6, None),
+            ]
+        );
+        assert_eq!(all[4].2[0], "ok \"quoted\"");
+    }
+
+    #[test]
+    fn r_imp_16_unterminated_quote_is_one_record_to_the_end() {
+        let all = read_all(b"a,b\n1,2\n3,\"oops\n5,6\n7,8\n");
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[2].0, 3);
+        assert_eq!(all[2].1, Some(Malformed::Unterminated { field: 1 }));
+        assert_eq!(all[2].2[1], "oops\n5,6\n7,8\n");
+        // An open quote on the last line with nothing after it is still reported.
+        let all = read_all(b"a\n\"\n");
+        assert_eq!(all[1].1, Some(Malformed::Unterminated { field: 0 }));
+    }
+
+    #[test]
+    fn r_imp_16_wrong_field_count_is_read_flexibly() {
+        let all = read_all(b"a,b,c\n1,2\n1,2,3,4\n");
+        assert_eq!(all[1].2.len(), 2);
+        assert_eq!(all[2].2.len(), 4);
+    }
+
+    /// Bytes rich in CSV syntax.
+    fn csv_bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(
+            prop_oneof![
+                Just(b','),
+                Just(b'"'),
+                Just(b'\r'),
+                Just(b'\n'),
+                Just(b' '),
+                Just(b'a'),
+                Just(b'b'),
+                any::<u8>()
+            ],
+            0..200,
+        )
+    }
+
+    proptest! {
+        /// The machine cuts the stream into exactly the records `csv` returns.
+        #[test]
+        fn machine_agrees_with_csv_core(bytes in csv_bytes()) {
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&bytes[..]);
+            let mut rec = ByteRecord::new();
+            let mut n = 0usize;
+            while rdr.read_byte_record(&mut rec).unwrap() {
+                n += 1;
+            }
+            let mut m = QuoteMachine::default();
+            for chunk in bytes.chunks(7) {
+                m.feed(chunk);
+            }
+            m.finish();
+            let mut rows = Vec::new();
+            while let Some(info) = m.pop() {
+                rows.push(info.row);
+            }
+            prop_assert_eq!(rows.len(), n);
+            prop_assert!(rows.windows(2).all(|w| w[0] < w[1]));
+        }
+
+        /// Arbitrary bytes never panic the reader; errors are only decoding errors.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let mut r = RecordReader::new(&bytes[..], Decoding::Utf8);
+            loop {
+                match r.next_record() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        let err = super::super::source::io_to_error(&e);
+                        prop_assert!(err.to_string().contains("UTF-8"));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
