@@ -108,6 +108,10 @@ impl Table {
         // of the folded term is exactly the rows whose email (name) folds to it.
         let pure_email = email.kinds.iter().sum::<u64>() == self.has_email.len();
         let pure_name = name.kinds.iter().sum::<u64>() == self.has_name.len();
+        // Likewise for E.164 mobile numbers (folding leaves `+` and digits alone), and for
+        // member ids when no stored one changes under folding.
+        let pure_mobile = mobile.kinds.iter().sum::<u64>() == self.has_mobile.len();
+        let folded_members = self.member_unfolded == 0;
         for term in t.terms() {
             let start = rows.len();
             let f = term.folded();
@@ -134,12 +138,22 @@ impl Table {
                 }
             }
             if let Some(ph) = term.phone() {
-                if let Some(p) = mobile.text.get(fold_cow(ph).as_ref()) {
-                    push(p, &|x| x.mobile() == Some(ph), &mut rows);
+                let key = fold_cow(ph);
+                if let Some(p) = mobile.text.get(key.as_ref()) {
+                    if pure_mobile && key == ph {
+                        p.extend_into(&mut rows);
+                    } else {
+                        push(p, &|x| x.mobile() == Some(ph), &mut rows);
+                    }
                 }
             }
-            if let Some(p) = member.text.get(fold_cow(&term.text).as_ref()) {
-                push(p, &|x| x.member_id() == Some(term.text.as_str()), &mut rows);
+            let key = fold_cow(&term.text);
+            if let Some(p) = member.text.get(key.as_ref()) {
+                if folded_members && key == term.text.as_str() {
+                    p.extend_into(&mut rows);
+                } else {
+                    push(p, &|x| x.member_id() == Some(term.text.as_str()), &mut rows);
+                }
             }
             if rows.len() - start > 1 {
                 rows[start..].sort_unstable();

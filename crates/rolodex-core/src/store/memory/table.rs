@@ -358,6 +358,8 @@ pub(crate) struct Table {
     pub(crate) has_name: RoaringBitmap,
     pub(crate) has_email: RoaringBitmap,
     pub(crate) has_mobile: RoaringBitmap,
+    /// How many rows hold a `memberId` that case folding changes.
+    pub(crate) member_unfolded: u64,
     /// Rows with a non-ASCII email, by `email_key`.
     email_nonascii: FxMap<Box<str>, Posting>,
     visible: BTreeSet<LedgerKey>,
@@ -387,6 +389,7 @@ impl Default for Table {
             has_email: RoaringBitmap::new(),
             has_mobile: RoaringBitmap::new(),
             email_nonascii: FxMap::default(),
+            member_unfolded: 0,
             visible: BTreeSet::new(),
             hidden_ledger: BTreeSet::new(),
         };
@@ -751,6 +754,17 @@ impl Table {
             }
             if let Some(n) = new {
                 self.ledger_update(n, true);
+            }
+        }
+        // Member ids that folding changes (then a folded posting needs an exact check).
+        let (om, nm) = (old.and_then(Row::member_id), new.and_then(Row::member_id));
+        if om != nm {
+            let unfolded = |m: &str| fold_cow(m) != m;
+            if om.is_some_and(unfolded) {
+                self.member_unfolded = self.member_unfolded.saturating_sub(1);
+            }
+            if nm.is_some_and(unfolded) {
+                self.member_unfolded += 1;
             }
         }
         // Quick-search and identity indexes.
