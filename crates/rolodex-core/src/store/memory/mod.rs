@@ -1,8 +1,26 @@
-//! The in-memory store: every channel's contacts as compact rows (a `u32` row id per
-//! contact, interned profile keys and tags) with incrementally maintained indexes: hash
-//! postings per text value, bucketed ordered bitmaps per number/date/datetime field, list
-//! and tag bitmaps, byte-trigram bitmaps for quick search, identifier maps and ordered MU
-//! ledgers. Searches run on those indexes with bitmap set algebra (see `search`).
+//! The in-memory store.
+//!
+//! Layout (per channel, `table`): every contact is a compact row addressed by a `u32` row
+//! id. `c_` + 12-digit ids map to rows through their number, other ids through a fallback
+//! map. A row keeps its flags in bits, its tags as interned ids, and its profile values
+//! packed into one byte string keyed by interned key ids (`blob`). `get` materialises a
+//! [`Contact`].
+//!
+//! Indexes (kept up to date on every `PutContact`/`DeleteContact` by diffing the old and
+//! new row field by field): per field a bitmap of rows with a value, folded-text postings
+//! (a row inline, or a roaring bitmap), bucketed ordered bitmaps for numbers, dates and
+//! datetimes, list/tag item bitmaps (tag children by key range), byte-trigram bitmaps of
+//! the folded name and email and of the mobile number's E.164 and national digits, the
+//! listing bitmaps (live, blocked, hidden), and the two MU ledgers as ordered sets.
+//!
+//! Search (`search`) evaluates the compiled plan as bitmap algebra over candidate rows:
+//! `and` narrows the candidates child by child (cheap exact indexes first), `or` evaluates
+//! each child on what is still unmatched, `not` and the negative operators are complements
+//! within the candidates. Where an index is not exact (edge buckets of a range, trigram
+//! candidates, exact-case text) the rows are checked with the filter's own
+//! `CompiledCondition::matches_value`, so `filter` stays the one definition of the rules.
+//! Sorted pages walk the ordered buckets of the first sort key and build row keys from the
+//! layout, materialising only the page.
 
 mod blob;
 mod index;
