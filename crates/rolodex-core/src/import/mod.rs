@@ -12,12 +12,14 @@
 //! (second pass); the book applies the patches, and writes failures with
 //! [`FailureLogWriter`].
 
+mod apply;
 mod failure_log;
 mod mapping;
 mod options;
 mod patch;
 mod preview;
 mod records;
+mod run;
 mod source;
 mod template;
 
