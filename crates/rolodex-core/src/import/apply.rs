@@ -24,8 +24,8 @@ pub(crate) struct Applied {
     pub id: String,
     /// Whether the row created the contact (R-IMP-12).
     pub created: bool,
-    /// Whether the contact is hidden after the row (a new contact that did not fit under the
-    /// MU limit, R-MU-2).
+    /// Whether the contact was hidden when the row ended (a new contact that did not fit
+    /// under the MU limit, R-MU-2).
     pub hidden: bool,
 }
 
@@ -93,9 +93,9 @@ pub(crate) fn apply_row(
             // stays blocked (R-CON-6) and a hidden one stays hidden (R-MU-3).
             let after = finish_manager_write(tx, &before, after)?;
             Ok(Applied {
-                id: after.id.clone(),
+                hidden: after.hidden,
+                id: after.id,
                 created: false,
-                hidden: tx.get(&after.id)?.is_some_and(|c| c.hidden),
             })
         }
         None => create(tx, patch, import_tag),
@@ -150,10 +150,12 @@ fn create(
     // R-MU-2/5) and, for a member with verified info, unification (R-UNI-2/3/4).
     let nothing = Contact::new(c.id.clone(), tx.now);
     let after = finish_manager_write(tx, &nothing, c)?;
+    // Room freed later (a unification) may un-hide it: the import re-reads the contacts
+    // created hidden when it ends.
     Ok(Applied {
-        id: after.id.clone(),
+        hidden: after.hidden,
+        id: after.id,
         created: true,
-        hidden: tx.get(&after.id)?.is_some_and(|c| c.hidden),
     })
 }
 
