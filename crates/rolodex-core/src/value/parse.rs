@@ -169,3 +169,66 @@ pub fn normalize_phone(text: &str) -> Result<String> {
 pub fn normalize_email(text: &str) -> Result<String> {
     email::normalize_email_trimmed(text.trim())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_val_6_booleans() {
+        for t in ["true", "TRUE", "Yes", "y", "Y", "1"] {
+            assert_eq!(
+                parse_value(FieldType::Boolean, t).unwrap(),
+                Value::Boolean(true),
+                "{t}"
+            );
+        }
+        for t in ["false", "False", "NO", "n", "N", "0"] {
+            assert_eq!(
+                parse_value(FieldType::Boolean, t).unwrap(),
+                Value::Boolean(false),
+                "{t}"
+            );
+        }
+        for t in ["maybe", "2", "on", "off", "t", "f", "yess", "-1", "1.0"] {
+            assert!(parse_value(FieldType::Boolean, t).is_err(), "{t}");
+        }
+    }
+
+    #[test]
+    fn r_val_1_empty_is_an_error_for_every_type() {
+        for ft in FieldType::ALL {
+            let e = parse_value(ft, "   ").unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Validation);
+            assert!(e.key().is_none());
+        }
+    }
+
+    #[test]
+    fn r_val_10_canonical_forms() {
+        let cases = [
+            (FieldType::Number, "2.50", "2.5"),
+            (FieldType::Number, "-0", "0"),
+            (
+                FieldType::Datetime,
+                "2025-05-04 09:00:00+09:00",
+                "2025-05-04T00:00:00.000Z",
+            ),
+            (FieldType::Date, "2025-05-04", "2025-05-04"),
+            (FieldType::Boolean, "Y", "true"),
+            (FieldType::List, "[ \"a\" , \"b\" ]", "[\"a\",\"b\"]"),
+            (FieldType::ListOfNumber, "[1, 2.50]", "[1,2.5]"),
+            (
+                FieldType::MobileNumber,
+                "+82 010-2020-3030",
+                "+821020203030",
+            ),
+            (FieldType::Email, "Kim@EXAMPLE.com", "Kim@example.com"),
+        ];
+        for (ft, input, want) in cases {
+            let v = parse_value(ft, input).unwrap();
+            assert_eq!(v.canonical(), want, "{ft} {input}");
+            assert_eq!(parse_value(ft, want).unwrap(), v);
+        }
+    }
+}

@@ -15,6 +15,10 @@ use std::sync::OnceLock;
 
 use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
 use regex::{Regex, RegexBuilder};
+use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::nfa::thompson;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input};
 
 use crate::error::{Error, Result};
 
@@ -28,18 +32,58 @@ const MAX_NSN: usize = 17;
 /// Longest digit run the fast path buffers; longer input goes to the crate.
 const BUF: usize = 40;
 
+/// A metadata pattern tested the way the crate tests it: `find(v).start() == 0`, i.e. "some
+/// match starts at 0". The fast path only ever feeds ASCII digits, so the pattern is
+/// compiled to a dense, start-anchored DFA with ASCII classes (on an ASCII-digit haystack
+/// `\d` and friends match exactly as their Unicode forms do); the regex crate is the
+/// fallback should a DFA fail to build or to search.
+struct Prefix {
+    dfa: Option<dense::DFA<Vec<u32>>>,
+    re: Regex,
+}
+
+impl Prefix {
+    fn new(src: &str) -> Option<Prefix> {
+        let dfa = dense::Builder::new()
+            .syntax(
+                syntax::Config::new()
+                    .ignore_whitespace(true)
+                    .unicode(false)
+                    .utf8(false),
+            )
+            .thompson(thompson::Config::new().utf8(false))
+            .configure(dense::Config::new().start_kind(StartKind::Anchored))
+            .build(src)
+            .ok();
+        Some(Prefix {
+            dfa,
+            re: prefix_regex(src)?,
+        })
+    }
+
+    #[inline]
+    fn is_match(&self, v: &str) -> bool {
+        if let Some(dfa) = &self.dfa {
+            let input = Input::new(v).anchored(Anchored::Yes).earliest(true);
+            if let Ok(m) = dfa.try_search_fwd(&input) {
+                return m.is_some();
+            }
+        }
+        self.re.is_match(v)
+    }
+}
+
 /// A number-type pattern with its possible lengths (`Descriptor::is_match`).
 struct Desc {
     lengths: Vec<u16>,
-    /// The pattern anchored at the start only, as the crate tests `find(..).start() == 0`.
-    re: Regex,
+    re: Prefix,
 }
 
 impl Desc {
     fn new(d: &Descriptor) -> Option<Desc> {
         Some(Desc {
             lengths: d.possible_length().to_vec(),
-            re: prefix_regex(d.national_number().as_str())?,
+            re: Prefix::new(d.national_number().as_str())?,
         })
     }
 
@@ -68,9 +112,9 @@ struct Region {
     nameable: bool,
     national_prefix: Option<String>,
     /// `national_prefix_for_parsing`, unanchored (for captures/replace) and start-anchored.
-    npp: Option<(Regex, Regex)>,
+    npp: Option<(Regex, Prefix)>,
     transform: Option<String>,
-    leading: Option<Regex>,
+    leading: Option<Prefix>,
     general: Desc,
     general_possible: Vec<u16>,
     general_local: Vec<u16>,
@@ -99,11 +143,11 @@ impl Region {
         .map(Desc::new)
         .collect::<Option<Vec<_>>>()?;
         let npp = match m.national_prefix_for_parsing() {
-            Some(r) => Some((full_regex(r.as_str())?, prefix_regex(r.as_str())?)),
+            Some(r) => Some((full_regex(r.as_str())?, Prefix::new(r.as_str())?)),
             None => None,
         };
         let leading = match m.leading_digits() {
-            Some(r) => Some(prefix_regex(r.as_str())?),
+            Some(r) => Some(Prefix::new(r.as_str())?),
             None => None,
         };
         let id = m.id();
@@ -280,8 +324,18 @@ fn parse_u16(d: &[u8]) -> Option<u32> {
 
 /// The fast path (see the module docs).
 pub(crate) fn fast_normalize(t: &str) -> Fast {
-    let b = t.as_bytes();
-    let rest = b.strip_prefix(b"+")?;
+    // Without a plus sign (ASCII or full-width) and without RFC 3966 parameters (`;`,
+    // which may carry `phone-context=+CC`) the crate has no way to learn a country code
+    // (no default region is given), so it always fails.
+    if !t.contains(['+', '\u{FF0B}', ';']) {
+        return Some(Err(()));
+    }
+    // A full-width plus is a plus to the crate's natural parser, but its RFC 3966 parser
+    // only knows the ASCII one.
+    let (rest, fullwidth) = match t.strip_prefix('+') {
+        Some(r) => (r.as_bytes(), false),
+        None => (t.strip_prefix('\u{FF0B}')?.as_bytes(), true),
+    };
     let (mut space, mut other_sep) = (false, false);
     for &c in rest {
         match c {
@@ -295,7 +349,7 @@ pub(crate) fn fast_normalize(t: &str) -> Fast {
     let mut n = 0;
     let code: u32;
     let nat_start: usize;
-    if !space && other_sep && rest.first().is_some_and(u8::is_ascii_digit) {
+    if !fullwidth && !space && other_sep && rest.first().is_some_and(u8::is_ascii_digit) {
         // The crate tries RFC 3966 first: `+<cc>` up to the first separator is the code.
         let plen = rest.iter().take_while(|c| c.is_ascii_digit()).count();
         for &c in &rest[plen..] {
@@ -355,7 +409,9 @@ pub(crate) fn fast_normalize(t: &str) -> Fast {
 
 /// The crate's steps after the country code is known; the outer `None` defers to the crate.
 fn finish(e: &'static CodeEntry, code: u32, national: &str) -> Fast {
-    let meta = match source_for(e, national.trim_start_matches('0'))? {
+    let lookup = national.trim_start_matches('0');
+    let first = source_for(e, lookup)?;
+    let meta = match first {
         Ok(m) => m,
         Err(()) => return Some(Err(())),
     };
@@ -366,9 +422,13 @@ fn finish(e: &'static CodeEntry, code: u32, national: &str) -> Fast {
             Err(()) => return Some(Err(())),
         };
         if let Some(p) = &r.national_prefix {
-            if let Some(rest) = potential.strip_prefix(p.as_str()) {
-                potential = Cow::Owned(rest.to_string());
-            }
+            potential = match potential {
+                Cow::Borrowed(b) => Cow::Borrowed(b.strip_prefix(p.as_str()).unwrap_or(b)),
+                Cow::Owned(o) => match o.strip_prefix(p.as_str()) {
+                    Some(rest) => Cow::Owned(rest.to_string()),
+                    None => Cow::Owned(o),
+                },
+            };
         }
         if !r.too_short(&potential) {
             nat = potential;
@@ -385,7 +445,13 @@ fn finish(e: &'static CodeEntry, code: u32, national: &str) -> Fast {
         _ => return Some(Err(())),
     }
     // `is_valid`: region for the whole national number, then a type pattern must match.
-    let valid = match source_for(e, nat)? {
+    // `source_for` is a pure function of its input: reuse the first answer when it applies.
+    let second = if nat == lookup {
+        first
+    } else {
+        source_for(e, nat)?
+    };
+    let valid = match second {
         Ok(Some(r)) => r.is_valid_number(nat),
         Ok(None) | Err(()) => false,
     };
@@ -520,6 +586,10 @@ mod tests {
             for i in 0..e.ids.len() {
                 let r = e.region(i).expect("region compiles");
                 assert!(r.nameable, "{}", e.ids[i]);
+                assert!(r.general.re.dfa.is_some(), "{}: no DFA", e.ids[i]);
+                for d in &r.types {
+                    assert!(d.re.dfa.is_some(), "{}: no DFA", e.ids[i]);
+                }
             }
         }
     }

@@ -1,0 +1,243 @@
+//! Search through the book: segments (R-FLT-8), audiences (R-FLT-11), listings (R-FLT-6),
+//! paging (R-FLT-7), time zone (R-FLT-12) and bulk actions on a filter (R-CON-7).
+
+use rolodex::{ContactBook, ErrorKind, FieldType, Filter, Medium, NewLead, Query};
+use serde_json::json;
+
+fn book() -> ContactBook {
+    let b = ContactBook::in_memory();
+    b.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap()));
+    b.define_key("profile.city", FieldType::String).unwrap();
+    b
+}
+
+fn lead(b: &ContactBook, email: &str, name: &str, city: &str) -> String {
+    b.add_lead(NewLead {
+        email: Some(email.into()),
+        name: Some(name.into()),
+        profile: json!({ "city": city }).as_object().unwrap().clone(),
+        ..NewLead::default()
+    })
+    .unwrap()
+    .id
+}
+
+fn f(v: serde_json::Value) -> Filter {
+    Filter::from_value(&v).unwrap()
+}
+
+fn q(v: serde_json::Value) -> Query {
+    Query::from_value(&v).unwrap()
+}
+
+fn names(p: &rolodex::Page) -> Vec<String> {
+    let mut v: Vec<String> = p
+        .contacts
+        .iter()
+        .map(|c| c.name().unwrap_or_default().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn r_flt_8_segments_are_criteria_evaluated_fresh() {
+    let b = book();
+    lead(&b, "a@x.com", "A", "Seoul");
+    lead(&b, "b@x.com", "B", "Busan");
+    b.save_segment(
+        "seoul",
+        &f(json!({"key": "profile.city", "op": "eq", "value": "seoul"})),
+    )
+    .unwrap();
+    assert_eq!(
+        names(&b.run_segment("seoul", &Query::default()).unwrap()),
+        ["A"]
+    );
+    // A contact added later appears: the segment is criteria, not a stored list.
+    lead(&b, "c@x.com", "C", "SEOUL");
+    assert_eq!(
+        names(&b.run_segment("seoul", &Query::default()).unwrap()),
+        ["A", "C"]
+    );
+    // Combined with a query filter by AND.
+    let p = b
+        .run_segment("seoul", &q(json!({"search": "c@x"})))
+        .unwrap();
+    assert_eq!(names(&p), ["C"]);
+    // Names are unique; rename and delete.
+    let e = b.save_segment("seoul", &f(json!({}))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    b.rename_segment("seoul", "capital").unwrap();
+    assert_eq!(b.segments().unwrap()[0].name, "capital");
+    assert_eq!(
+        b.run_segment("seoul", &Query::default())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    b.delete_segment("capital").unwrap();
+    assert!(b.segments().unwrap().is_empty());
+}
+
+#[test]
+fn r_flt_4_segment_filter_checked_against_schema() {
+    let b = book();
+    let e = b
+        .save_segment(
+            "bad",
+            &f(json!({"and": [{"key": "profile.city", "op": "gt", "value": 1}]})),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Filter);
+    assert!(e.to_string().contains("and[0]"), "{e}");
+    assert!(b.segments().unwrap().is_empty());
+}
+
+#[test]
+fn r_flt_11_audience_per_medium() {
+    let b = book();
+    let a = lead(&b, "a@x.com", "A", "Seoul");
+    let c = lead(&b, "c@x.com", "C", "Seoul");
+    let m = b
+        .add_lead(NewLead {
+            mobile_number: Some("+821020203030".into()),
+            name: Some("M".into()),
+            profile: json!({"city": "Seoul"}).as_object().unwrap().clone(),
+            ..NewLead::default()
+        })
+        .unwrap()
+        .id;
+    let blocked = lead(&b, "z@x.com", "Z", "Seoul");
+    b.block(vec![blocked]).unwrap();
+    b.set_opt_out(vec![c.clone()], Medium::Email, true).unwrap();
+    b.save_segment(
+        "seoul",
+        &f(json!({"key": "profile.city", "op": "eq", "value": "Seoul"})),
+    )
+    .unwrap();
+    let email: Vec<String> = b
+        .audience("seoul", Medium::Email)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(email, vec![a.clone()]);
+    let text: Vec<String> = b
+        .audience("seoul", Medium::Texting)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(text, vec![m]);
+}
+
+#[test]
+fn r_flt_6_hidden_and_blocked_only_in_their_listings() {
+    let b = book();
+    lead(&b, "a@x.com", "A", "Seoul");
+    b.set_clock(Some("2025-06-02T00:00:00Z".parse().unwrap()));
+    lead(&b, "b@x.com", "B", "Seoul");
+    let c = lead(&b, "c@x.com", "C", "Seoul");
+    b.block(vec![c]).unwrap();
+    b.set_mu_limit(Some(1)).unwrap();
+    assert_eq!(names(&b.search(&Query::default()).unwrap()), ["B"]);
+    assert_eq!(
+        names(&b.search(&q(json!({"include": "hidden"}))).unwrap()),
+        ["A"]
+    );
+    assert_eq!(
+        names(&b.search(&q(json!({"include": "blocked"}))).unwrap()),
+        ["C"]
+    );
+    assert_eq!(b.search(&q(json!({"terms": "a@x.com"}))).unwrap().total, 0);
+}
+
+#[test]
+fn r_flt_7_cursor_pages_are_stable_while_contacts_change() {
+    let b = book();
+    for i in 0..7 {
+        lead(&b, &format!("p{i}@x.com"), &format!("P{i}"), "Seoul");
+    }
+    let first = b.search(&q(json!({"limit": 3}))).unwrap();
+    assert_eq!(first.total, 7);
+    assert_eq!(first.contacts.len(), 3);
+    // Default order: createdAt desc, then id: the newest first.
+    assert_eq!(first.contacts[0].name(), Some("P6"));
+    // A new contact sorts before the cursor; the next page neither repeats nor skips.
+    lead(&b, "new@x.com", "New", "Seoul");
+    let second = b
+        .search(&q(json!({"limit": 3, "cursor": first.next_cursor})))
+        .unwrap();
+    assert_eq!(
+        second.total, 8,
+        "total counts matches at the time of the page"
+    );
+    let got: Vec<&str> = second.contacts.iter().filter_map(|c| c.name()).collect();
+    assert_eq!(got, ["P3", "P2", "P1"]);
+    let e = b.search(&q(json!({"limit": 1001}))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+}
+
+#[test]
+fn r_flt_12_date_on_datetime_key_uses_the_book_time_zone() {
+    let b = book();
+    b.define_key("profile.boughtAt", FieldType::Datetime)
+        .unwrap();
+    b.add_lead(NewLead {
+        email: Some("late@x.com".into()),
+        name: Some("Late".into()),
+        // 2025-05-04 23:30 in Seoul
+        profile: json!({"boughtAt": "2025-05-04T14:30:00Z"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        ..NewLead::default()
+    })
+    .unwrap();
+    let on_may_4 =
+        q(json!({"filter": {"key": "profile.boughtAt", "op": "eq", "value": "2025-05-04"}}));
+    assert_eq!(b.search(&on_may_4).unwrap().total, 1, "UTC: the 4th");
+    b.set_time_zone("Asia/Seoul").unwrap();
+    assert_eq!(
+        b.search(&on_may_4).unwrap().total,
+        1,
+        "Seoul: still the 4th"
+    );
+    b.set_time_zone("America/Los_Angeles").unwrap();
+    assert_eq!(
+        b.search(&on_may_4).unwrap().total,
+        1,
+        "LA: 07:30 on the 4th"
+    );
+    let on_may_5 =
+        q(json!({"filter": {"key": "profile.boughtAt", "op": "eq", "value": "2025-05-05"}}));
+    b.set_time_zone("Pacific/Kiritimati").unwrap(); // UTC+14: 04:30 on the 5th
+    assert_eq!(b.search(&on_may_5).unwrap().total, 1);
+    assert_eq!(
+        b.set_time_zone("Mars/Olympus").unwrap_err().kind(),
+        ErrorKind::Validation
+    );
+}
+
+#[test]
+fn r_con_7_bulk_on_a_filter() {
+    let b = book();
+    lead(&b, "a@x.com", "A", "Seoul");
+    lead(&b, "b@x.com", "B", "Seoul");
+    lead(&b, "c@x.com", "C", "Busan");
+    let seoul = f(json!({"key": "profile.city", "op": "eq", "value": "Seoul"}));
+    let r = b.add_tags(seoul.clone(), &["capital".into()]).unwrap();
+    assert_eq!(r.done, 2);
+    let tagged = b
+        .search(&q(
+            json!({"filter": {"key": "tags", "op": "containsAny", "value": ["capital"]}}),
+        ))
+        .unwrap();
+    assert_eq!(names(&tagged), ["A", "B"]);
+    let r = b.block(seoul.clone()).unwrap();
+    assert_eq!(r.done, 2);
+    assert_eq!(b.mu_count().unwrap(), 1);
+    let r = b.delete(seoul).unwrap();
+    assert_eq!(r.done, 0, "blocked contacts are not in a filter's result");
+}
