@@ -1537,3 +1537,47 @@ fn api_import_from_path_and_query_after() {
         .unwrap();
     assert_eq!(page.total, 1);
 }
+
+#[test]
+fn r_imp_18_long_dry_run_matches_the_real_import() {
+    // Enough rows that the dry run's one transaction indexes its writes; failed rows are
+    // rolled back to their savepoint; repeated identifiers hit contacts created earlier in
+    // the same transaction, by email and by mobile number.
+    let book = ContactBook::in_memory();
+    book.add_lead(NewLead::email("p3@x.com")).unwrap();
+    book.set_mu_limit(Some(150)).unwrap();
+    let mut text = String::from(
+        "profile.email,profile.mobileNumber,tags,unsubscribeEmail,unsubscribeTexting\n",
+    );
+    for i in 0..400 {
+        let opt = if i % 7 == 0 { "" } else { "false" };
+        text.push_str(&format!(
+            "p{}@x.com,+82 10-2000-{:04},\"[\"\"t{}\"\"]\",{opt},false\n",
+            i % 250,
+            i % 300,
+            i % 5
+        ));
+    }
+    let mut dry = leads();
+    dry.dry_run = true;
+    let before = fingerprint(&book);
+    let (d, d_log) = import_with_log(&book, "big.csv", &text, dry);
+    assert_eq!(fingerprint(&book), before);
+    let (r, r_log) = import_with_log(&book, "big.csv", &text, leads());
+    assert_eq!(
+        (d.rows, d.created, d.updated, d.failed, d.hidden, d.mu_after),
+        (r.rows, r.created, r.updated, r.failed, r.hidden, r.mu_after)
+    );
+    assert_eq!(d_log, r_log);
+    assert!(r.created > 150 && r.hidden > 0 && r.failed > 0, "{r:?}");
+    let mut by_mobile = ImportOptions::leads(IdentifyBy::MobileNumber);
+    by_mobile.auto_map = true;
+    by_mobile.dry_run = true;
+    let (d, _) = import_with_log(&book, "again.csv", &text, by_mobile.clone());
+    by_mobile.dry_run = false;
+    let (r, _) = import_with_log(&book, "again.csv", &text, by_mobile);
+    assert_eq!(
+        (d.created, d.updated, d.failed, d.hidden, d.mu_after),
+        (r.created, r.updated, r.failed, r.hidden, r.mu_after)
+    );
+}
