@@ -82,7 +82,7 @@ pub(crate) fn find_target(tx: &Tx, identifier: &Identifier) -> Result<Option<Con
 /// caller keeps (it drops or rolls back the transaction).
 pub(crate) fn apply_row(
     tx: &mut Tx,
-    patch: &RowPatch,
+    patch: RowPatch,
     import_tag: &str,
 ) -> std::result::Result<Applied, RowError> {
     match find_target(tx, &patch.identifier)? {
@@ -105,7 +105,7 @@ pub(crate) fn apply_row(
 /// Creates the contact of a row that matched nothing (R-IMP-4/5/6/10).
 fn create(
     tx: &mut Tx,
-    patch: &RowPatch,
+    patch: RowPatch,
     import_tag: &str,
 ) -> std::result::Result<Applied, RowError> {
     // R-IMP-6: a new contact needs both opt-out fields filled.
@@ -162,7 +162,7 @@ fn create(
 /// Writes a row's values into `c` (new or existing): replaced values, appended lists,
 /// cleared cells, opt-outs, the import tag; then the profile limits. The identifier is not
 /// among the row's values: it only matches (R-IMP-5).
-fn write_row(c: &mut Contact, patch: &RowPatch, import_tag: &str) -> Result<()> {
+fn write_row(c: &mut Contact, patch: RowPatch, import_tag: &str) -> Result<()> {
     // R-IMP-7: empty cells under `emptyCells: clear` (opt-outs are never cleared).
     for name in &patch.profile_clear {
         c.profile.remove(name);
@@ -178,8 +178,8 @@ fn write_row(c: &mut Contact, patch: &RowPatch, import_tag: &str) -> Result<()> 
 
     // Replaced values. Contact info an import writes is verified (R-CON-2); a member import
     // may change email and mobile number this way (R-IMP-19).
-    for (name, value) in &patch.profile_set {
-        if let Value::Email(s) | Value::Phone(s) = value {
+    for (name, value) in patch.profile_set {
+        if let Value::Email(s) | Value::Phone(s) = &value {
             check_identifier(&format!("profile.{name}"), s)?;
         }
         match name.as_str() {
@@ -187,14 +187,14 @@ fn write_row(c: &mut Contact, patch: &RowPatch, import_tag: &str) -> Result<()> 
             "mobileNumber" => c.verified.mobile_number = true,
             _ => {}
         }
-        c.profile.insert(name.clone(), value.clone());
+        c.profile.insert(name, value);
     }
 
     // R-IMP-8: lists append, dropping values already present; past 200 items fails.
-    for (name, value) in &patch.profile_append {
-        let merged = match c.profile.get(name) {
-            Some(old) => append_values(old, value),
-            None => append_values(&empty_like(value), value),
+    for (name, value) in patch.profile_append {
+        let merged = match c.profile.get(&name) {
+            Some(old) => append_values(old, &value),
+            None => append_values(&empty_like(&value), &value),
         };
         let merged = merged.ok_or_else(|| {
             Error::invalid_key(
@@ -204,7 +204,7 @@ fn write_row(c: &mut Contact, patch: &RowPatch, import_tag: &str) -> Result<()> 
             )
         })?;
         check_list_len(&format!("profile.{name}"), &merged)?;
-        c.profile.insert(name.clone(), merged);
+        c.profile.insert(name, merged);
     }
     if !patch.tags_append.is_empty() {
         append_strings(&mut c.tags, &patch.tags_append);

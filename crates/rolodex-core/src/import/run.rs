@@ -10,7 +10,7 @@ use roaring::RoaringTreemap;
 
 use super::apply::{apply_row, Applied, RowError};
 use super::failure_log::FailureLogWriter;
-use super::options::{IdentifyBy, ImportKind, ImportOptions, ImportReport, Progress};
+use super::options::{Failure, IdentifyBy, ImportKind, ImportOptions, ImportReport, Progress};
 use super::patch::RowFailure;
 use super::preview::Preview;
 use super::source::ImportSource;
@@ -200,19 +200,22 @@ impl ContactBook {
         while let Some(row) = reader.next() {
             match row {
                 Err(failure) => failures.record(&mut report, failure)?,
-                Ok(patch) => {
+                Ok(mut patch) => {
+                    // The cells are kept for the failure log; the values move into the contact.
+                    let cells = std::mem::take(&mut patch.cells);
+                    let row_number = patch.row_number;
                     let _guard = mutex.lock();
                     let outcome = match &mut dry {
                         Some(tx) => {
                             let mark = tx.mark();
-                            let r = apply_row(tx, &patch, &import_tag);
+                            let r = apply_row(tx, patch, &import_tag);
                             if r.is_err() {
                                 tx.rollback(mark);
                             }
                             r
                         }
                         None => match Tx::new(store, channel, now) {
-                            Ok(mut tx) => match apply_row(&mut tx, &patch, &import_tag) {
+                            Ok(mut tx) => match apply_row(&mut tx, patch, &import_tag) {
                                 Ok(a) => tx.commit().map(|_| a).map_err(RowError::Fatal),
                                 Err(e) => Err(e),
                             },
@@ -221,9 +224,17 @@ impl ContactBook {
                     };
                     match outcome {
                         Ok(applied) => counts.add(&applied),
-                        Err(RowError::Row(columns, reasons)) => {
-                            failures.record(&mut report, patch.fail(columns, reasons))?
-                        }
+                        Err(RowError::Row(error_columns, error_reasons)) => failures.record(
+                            &mut report,
+                            RowFailure {
+                                failure: Failure {
+                                    row_number,
+                                    error_columns,
+                                    error_reasons,
+                                },
+                                cells,
+                            },
+                        )?,
                         Err(RowError::Fatal(e)) => {
                             fatal = Some(e);
                             break;
