@@ -276,3 +276,90 @@ proptest! {
         }
     }
 }
+
+/// Arbitrary JSON of modest depth, with strings biased toward the shapes values take.
+fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null)),
+        any::<i64>().prop_map(serde_json::Value::from),
+        ".{0,40}".prop_map(serde_json::Value::from),
+        prop_oneof![
+            Just("+82 010-2020-3030"),
+            Just("a@example.com"),
+            Just("2025-05-04"),
+            Just("[\"a\",\"b/c\"]"),
+            Just("null"),
+            Just("0000"),
+            Just("1,000"),
+        ]
+        .prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..5).prop_map(serde_json::Value::Array),
+            proptest::collection::btree_map(
+                prop_oneof![
+                    Just("name".to_string()),
+                    Just("email".to_string()),
+                    Just("mobileNumber".to_string()),
+                    Just("city".to_string()),
+                    Just("profile.city".to_string()),
+                    Just("tags".to_string()),
+                    Just("unsubscribeEmail".to_string()),
+                    Just("lastSeenAt".to_string()),
+                    Just("profile".to_string()),
+                    "[a-zA-Z.]{0,12}",
+                ],
+                inner,
+                0..5,
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn fingerprint(book: &ContactBook) -> String {
+    format!(
+        "{:?}|{}|{:?}",
+        all(book),
+        book.mu_count().unwrap(),
+        book.schema().unwrap()
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    /// No panic on any caller input; a failed call changes nothing (standards, R-CON-3:
+    /// a boot never fails on data).
+    #[test]
+    fn arbitrary_input_never_panics_and_failures_change_nothing(
+        lead in arb_json(), patch in arb_json(), boot in arb_json(),
+    ) {
+        let book = ContactBook::in_memory();
+        book.define_key("profile.city", rolodex::FieldType::String).unwrap();
+        let existing = book.add_lead(NewLead::email("x@example.com")).unwrap();
+
+        if let Ok(lead) = serde_json::from_value::<NewLead>(lead) {
+            let before = fingerprint(&book);
+            if book.add_lead(lead).is_err() {
+                prop_assert_eq!(fingerprint(&book), before);
+            }
+        }
+        let before = fingerprint(&book);
+        if book.update(&existing.id, &patch).is_err() {
+            prop_assert_eq!(fingerprint(&book), before);
+        }
+        let profile = match boot {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        let r = book.boot(Boot { contact_id: Some(existing.id.clone()), profile, ..Boot::default() });
+        prop_assert!(r.is_ok(), "a boot never fails on data: {:?}", r.err());
+        prop_assert!(book.mu_count().unwrap() <= 3);
+    }
+}

@@ -289,6 +289,18 @@ impl ContactBook {
 
     /// A visit of the contact's browser or app (R-CON-3); with a `memberId`, a login
     /// (R-CON-4). Never fails on data.
+    ///
+    /// ```
+    /// use rolodex_core::{Boot, ContactBook};
+    /// let book = ContactBook::in_memory();
+    /// let visitor = book.boot(Boot::default()).unwrap();
+    /// assert_eq!(visitor.session_count, 1);
+    /// let member = book
+    ///     .boot(Boot { contact_id: Some(visitor.id.clone()), member_id: Some("m-1".into()), ..Boot::default() })
+    ///     .unwrap();
+    /// assert_eq!(member.id, visitor.id);
+    /// assert!(member.member);
+    /// ```
     pub fn boot(&self, boot: Boot) -> Result<Contact> {
         let schema = self.schema_ref()?;
         let c = self.write(|tx| crate::identity::boot(tx, &boot))?;
@@ -324,6 +336,19 @@ impl ContactBook {
 
     /// Runs a query (FILTER.md): filter, quick search, multi-term search, listing, sort and
     /// cursor paging (R-FLT-1..7).
+    ///
+    /// ```
+    /// use rolodex_core::{ContactBook, NewLead, Query};
+    /// let book = ContactBook::in_memory();
+    /// book.add_lead(NewLead::email("kim@example.com").with_name("Kim")).unwrap();
+    /// book.add_lead(NewLead::mobile("+821020203030").with_name("Lee")).unwrap();
+    /// let q = Query::from_json(r#"{"search": "010-2020", "sort": [{"key": "createdAt", "order": "asc"}]}"#).unwrap();
+    /// let page = book.search(&q).unwrap();
+    /// assert_eq!(page.total, 1);
+    /// assert_eq!(page.contacts[0].name(), Some("Lee"));
+    /// let q = Query::from_json(r#"{"terms": "KIM@example.com, nobody@example.com"}"#).unwrap();
+    /// assert_eq!(book.search(&q).unwrap().unmatched_terms, vec!["nobody@example.com"]);
+    /// ```
     pub fn search(&self, query: &Query) -> Result<Page> {
         let schema = self.schema_ref()?;
         let compiled = compile_query(query, &schema)?;
@@ -624,6 +649,18 @@ impl ContactBook {
     }
 
     /// Sets or removes the manual MU limit (R-MU-2). Owners only.
+    ///
+    /// ```
+    /// use rolodex_core::{ContactBook, NewLead};
+    /// let book = ContactBook::in_memory();
+    /// book.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap()));
+    /// let old = book.add_lead(NewLead::email("old@example.com")).unwrap();
+    /// book.set_clock(Some("2025-06-02T00:00:00Z".parse().unwrap()));
+    /// book.add_lead(NewLead::email("new@example.com")).unwrap();
+    /// book.set_mu_limit(Some(1)).unwrap();
+    /// assert!(book.get(&old.id).unwrap().hidden, "the least recently seen is hidden");
+    /// assert_eq!(book.mu_count().unwrap(), 1);
+    /// ```
     pub fn set_mu_limit(&self, limit: Option<u64>) -> Result<()> {
         self.require(Permission::Owner, "change the MU limit")?;
         self.write(|tx| crate::mu::set_limit(tx, limit))

@@ -17,6 +17,17 @@ pub(crate) const EXPECTED_BOOLEAN: &str = "true/yes/y/1 or false/no/n/0 (any cas
 
 /// Parses a cell of text as a value of type `ft` (R-VAL). The text is trimmed first; an
 /// empty cell is a `Validation` error here (callers decide what empty means).
+///
+/// ```
+/// use rolodex_core::{parse_value, FieldType, ErrorKind};
+/// let v = parse_value(FieldType::MobileNumber, "+82 010-2020-3030").unwrap();
+/// assert_eq!(v.canonical(), "+821020203030");
+/// let v = parse_value(FieldType::Datetime, "2025-05-04 09:00:00+09:00").unwrap();
+/// assert_eq!(v.canonical(), "2025-05-04T00:00:00.000Z");
+/// let e = parse_value(FieldType::Date, "2025/05/04").unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::Validation);
+/// assert!(e.to_string().contains("YYYY-MM-DD"));
+/// ```
 pub fn parse_value(ft: FieldType, text: &str) -> Result<Value> {
     let t = text.trim();
     if t.is_empty() {
