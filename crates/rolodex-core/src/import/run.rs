@@ -204,23 +204,27 @@ impl ContactBook {
                     // The cells are kept for the failure log; the values move into the contact.
                     let cells = std::mem::take(&mut patch.cells);
                     let row_number = patch.row_number;
-                    let _guard = mutex.lock();
-                    let outcome = match &mut dry {
-                        Some(tx) => {
-                            let mark = tx.mark();
-                            let r = apply_row(tx, patch, &import_tag);
-                            if r.is_err() {
-                                tx.rollback(mark);
+                    // The channel's write lock is held for the row only, not while the
+                    // failure log or the progress callback run.
+                    let outcome = {
+                        let _guard = mutex.lock();
+                        match &mut dry {
+                            Some(tx) => {
+                                let mark = tx.mark();
+                                let r = apply_row(tx, patch, &import_tag);
+                                if r.is_err() {
+                                    tx.rollback(mark);
+                                }
+                                r
                             }
-                            r
-                        }
-                        None => match Tx::new(store, channel, now) {
-                            Ok(mut tx) => match apply_row(&mut tx, patch, &import_tag) {
-                                Ok(a) => tx.commit().map(|_| a).map_err(RowError::Fatal),
-                                Err(e) => Err(e),
+                            None => match Tx::new(store, channel, now) {
+                                Ok(mut tx) => match apply_row(&mut tx, patch, &import_tag) {
+                                    Ok(a) => tx.commit().map(|_| a).map_err(RowError::Fatal),
+                                    Err(e) => Err(e),
+                                },
+                                Err(e) => Err(RowError::Fatal(e)),
                             },
-                            Err(e) => Err(RowError::Fatal(e)),
-                        },
+                        }
                     };
                     match outcome {
                         Ok(applied) => counts.add(&applied),
