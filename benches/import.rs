@@ -125,7 +125,7 @@ fn make_csv(path: &Path, n: Option<usize>) -> (u64, usize) {
             .map(|_| TAGS[rng.below(6) as usize])
             .collect();
         let mut note = String::new();
-        for k in 0..(6 + rng.below(10)) {
+        for k in 0..(2 + rng.below(4)) {
             if k > 0 {
                 note.push(' ');
             }
@@ -133,7 +133,7 @@ fn make_csv(path: &Path, n: Option<usize>) -> (u64, usize) {
         }
         let _ = writeln!(
             line,
-            "{} {},user{i}@example{}.com,+82 10-{:04}-{:04},2025-{:02}-{:02}T{:02}:{:02}:{:02}+09:00,{}.{:02},\"[{}]\",\"{}, ok\",{},{}",
+            "{} {},user{i}@example{}.com,+82 10-{:04}-{:04},2025-{:02}-{:02}T{:02}:{:02}:{:02}+09:00,{}.{:02},\"[{}]\",{},{},{}",
             LAST[rng.below(6) as usize],
             FIRST[rng.below(8) as usize],
             i % 7,
