@@ -6,7 +6,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use rolodex::{Boot, ContactBook, FieldType, Filter, MergeChoices, NewLead, Query};
+use rolodex::{
+    Boot, ContactBook, ExportOptions, FieldType, Filter, ImportOptions, ImportReport, MergeChoices,
+    NewLead, Query,
+};
 use serde_json::{json, Value as J};
 
 enum StepError {
@@ -27,6 +30,8 @@ struct Case<'a> {
     aliases: HashMap<String, String>,
     merges: HashMap<String, String>,
     tmp: &'a Path,
+    /// The text of the last `export` step, for `reimport`.
+    last_export: Option<String>,
 }
 
 /// What a step produced when it succeeded, for `expect` checks.
@@ -36,6 +41,11 @@ enum Outcome {
     Value(String),
     Count(u64),
     Page(rolodex::Page),
+    /// An import report and the text of its failure log.
+    Import(ImportReport, String),
+    Preview(rolodex::Preview),
+    /// The text of an export.
+    Export(String),
 }
 
 impl Case<'_> {
@@ -202,10 +212,68 @@ impl Case<'_> {
             "runSegment" => book
                 .run_segment(arg.as_str().unwrap_or_default(), &Query::default())
                 .map(Outcome::Page),
+            "import" => {
+                let text = arg.as_str().unwrap_or_default().to_string();
+                let mut opts = obj.get("options").cloned().unwrap_or_else(|| json!({}));
+                let file = opts
+                    .as_object_mut()
+                    .and_then(|o| o.remove("file"))
+                    .and_then(|f| f.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "import.csv".to_string());
+                self.import(&text, &file, opts)?
+            }
+            "reimport" => {
+                let Some(text) = self.last_export.clone() else {
+                    return mismatch("reimport without an export before it");
+                };
+                self.import(&text, "export.csv", arg.clone())?
+            }
+            "preview" => book
+                .preview_csv(std::io::Cursor::new(
+                    arg.as_str().unwrap_or_default().as_bytes(),
+                ))
+                .map(Outcome::Preview),
+            "export" => {
+                let opts: ExportOptions = serde_json::from_value(arg.clone())
+                    .map_err(|e| StepError::Mismatch(format!("bad export options: {e}")))?;
+                let path = self.tmp.join("export-out.csv");
+                let file = std::fs::File::create(&path)
+                    .map_err(|e| StepError::Mismatch(format!("temp file: {e}")))?;
+                match book.export_csv(file, opts) {
+                    Ok(_) => {
+                        let text = std::fs::read_to_string(&path)
+                            .map_err(|e| StepError::Mismatch(format!("export text: {e}")))?;
+                        self.last_export = Some(text.clone());
+                        Ok(Outcome::Export(text))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             other => return Err(StepError::Unknown(other.to_string())),
         };
-        let _ = self.tmp;
         Ok(out)
+    }
+
+    /// Writes `text` to a temp file named `file` and imports it with `options` (the
+    /// `fileName` is `file`), keeping the failure log.
+    fn import(
+        &self,
+        text: &str,
+        file: &str,
+        mut options: J,
+    ) -> Result<Result<Outcome, rolodex::Error>, StepError> {
+        let path = self.tmp.join(file);
+        std::fs::write(&path, text).map_err(|e| StepError::Mismatch(format!("temp file: {e}")))?;
+        if let Some(o) = options.as_object_mut() {
+            o.insert("fileName".into(), J::String(file.to_string()));
+        }
+        let options: ImportOptions = serde_json::from_value(options)
+            .map_err(|e| StepError::Mismatch(format!("bad import options: {e}")))?;
+        let mut log = Vec::new();
+        Ok(self
+            .book
+            .import_csv_with_log(path.as_path(), options, None, Some(&mut log))
+            .map(|r| Outcome::Import(r, String::from_utf8_lossy(&log).into_owned())))
     }
 
     /// A fingerprint of the whole channel, to check that a failed step changed nothing.
@@ -298,6 +366,133 @@ impl Case<'_> {
                 }
                 Ok(())
             }
+            Outcome::Import(report, log) => {
+                let Some(exp) = expect.and_then(J::as_object) else {
+                    return Ok(());
+                };
+                let got = serde_json::to_value(&report).unwrap();
+                for (key, want) in exp {
+                    match key.as_str() {
+                        "failures" => {
+                            let want = want.as_array().cloned().unwrap_or_default();
+                            if want.len() as u64 != report.failed {
+                                return mismatch(format!(
+                                    "failures: {} listed but the report has failed = {}",
+                                    want.len(),
+                                    report.failed
+                                ));
+                            }
+                            for (i, w) in want.iter().enumerate() {
+                                let Some(g) = report.failures.get(i) else {
+                                    return mismatch(format!("failures[{i}] missing: {w}"));
+                                };
+                                if w.get("rowNumber")
+                                    .is_some_and(|n| n.as_u64() != Some(g.row_number))
+                                    || w.get("errorColumns")
+                                        .is_some_and(|c| c != &json!(g.error_columns))
+                                {
+                                    return mismatch(format!(
+                                        "failures[{i}]: expected {w}, got {g:?}"
+                                    ));
+                                }
+                            }
+                        }
+                        "failureLogHeader" => {
+                            let first = log.lines().next().unwrap_or_default();
+                            let got: Vec<&str> = first.split(',').collect();
+                            if want != &json!(got) {
+                                return mismatch(format!(
+                                    "failureLogHeader: expected {want}, got {got:?}"
+                                ));
+                            }
+                        }
+                        _ => {
+                            if got.get(key) != Some(want) {
+                                return mismatch(format!(
+                                    "import {key}: expected {want}, got {} (report {got})",
+                                    got.get(key).unwrap_or(&J::Null)
+                                ));
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Outcome::Preview(p) => {
+                let Some(exp) = expect.and_then(J::as_object) else {
+                    return Ok(());
+                };
+                if let Some(h) = exp.get("header") {
+                    if h != &json!(p.header) {
+                        return mismatch(format!(
+                            "preview header: expected {h}, got {:?}",
+                            p.header
+                        ));
+                    }
+                }
+                if let Some(n) = exp.get("rows") {
+                    if n.as_u64() != Some(p.rows.len() as u64) {
+                        return mismatch(format!(
+                            "preview rows: expected {n}, got {}",
+                            p.rows.len()
+                        ));
+                    }
+                }
+                if let Some(n) = exp.get("totalRows") {
+                    if n.as_u64() != Some(p.total_rows) {
+                        return mismatch(format!(
+                            "preview totalRows: expected {n}, got {}",
+                            p.total_rows
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            Outcome::Export(text) => {
+                let Some(exp) = expect.and_then(J::as_object) else {
+                    return Ok(());
+                };
+                if let Some(h) = exp.get("header") {
+                    let first = text.lines().next().unwrap_or_default();
+                    let got: Vec<&str> = first.split(',').collect();
+                    if h != &json!(got) {
+                        return mismatch(format!("export header: expected {h}, got {got:?}"));
+                    }
+                }
+                if let Some(n) = exp.get("lines") {
+                    let mut r = csv::ReaderBuilder::new()
+                        .has_headers(true)
+                        .flexible(true)
+                        .from_reader(text.as_bytes());
+                    let got = r.byte_records().count() as u64;
+                    if n.as_u64() != Some(got) {
+                        return mismatch(format!("export lines: expected {n}, got {got}"));
+                    }
+                }
+                for s in exp
+                    .get("contains")
+                    .and_then(J::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let s = s.as_str().unwrap_or_default();
+                    if !text.contains(s) {
+                        return mismatch(format!("export does not contain {s:?}:\n{text}"));
+                    }
+                }
+                for s in exp
+                    .get("notContains")
+                    .and_then(J::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let s = s.as_str().unwrap_or_default();
+                    if text.contains(s) {
+                        return mismatch(format!("export contains {s:?}:\n{text}"));
+                    }
+                }
+                Ok(())
+            }
             Outcome::Contact(c) => {
                 let Some(exp) = expect.and_then(J::as_object) else {
                     return Ok(());
@@ -373,6 +568,7 @@ fn conformance_vectors() {
                 aliases: HashMap::new(),
                 merges: HashMap::new(),
                 tmp: tmp.path(),
+                last_export: None,
             };
             let mut outcome = Ok(());
             for (i, step) in case["steps"].as_array().into_iter().flatten().enumerate() {

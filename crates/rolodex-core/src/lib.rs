@@ -26,7 +26,7 @@ pub use book::{ContactBook, Segment, Target};
 
 pub use contact::{Boot, BulkFailure, BulkResult, Contact, Medium, NewLead, Verified};
 pub use error::{Error, ErrorKind, Result};
-pub use export::{write_export, CsvExporter, ExportOptions, ProtectedZipWriter};
+pub use export::{write_export, CsvExporter, ExportOptions, ExportSummary, ProtectedZipWriter};
 pub use filter::{
     compile, compile_query, search_scan, CompiledQuery, EvalCtx, Filter, Include, Op, Page, Plan,
     Query, QuickSearch, SortKey, SortOrder, SortSpec, Terms,

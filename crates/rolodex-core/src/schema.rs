@@ -349,6 +349,9 @@ pub fn check_profile_limits(profile: &BTreeMap<String, Value>) -> Result<()> {
             message: format!("the profile would hold {} keys", profile.len()),
         });
     }
+    if profile_json_size_bound(profile) <= MAX_PROFILE_BYTES {
+        return Ok(());
+    }
     let size = profile_json_size(profile);
     if size > MAX_PROFILE_BYTES {
         return Err(Error::Validation {
@@ -359,6 +362,32 @@ pub fn check_profile_limits(profile: &BTreeMap<String, Value>) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// An upper bound of [`profile_json_size`] computed without building any JSON: a string
+/// takes at most 6 bytes per byte (`\u00XX` escapes) plus its quotes, a number at most 32
+/// bytes, a date or datetime at most 40. Writes that are far below the limit — nearly all —
+/// skip the exact measure.
+fn profile_json_size_bound(profile: &BTreeMap<String, Value>) -> usize {
+    let text = |s: &str| 6 * s.len() + 2;
+    let mut n = 2 + profile.len();
+    for (k, v) in profile {
+        n += text(k) + 1;
+        n += match v {
+            Value::String(s) | Value::Phone(s) | Value::Email(s) => text(s),
+            Value::Number(_) => 32,
+            Value::Boolean(_) => 5,
+            Value::Date(_) | Value::Datetime(_) => 40,
+            Value::List(items) | Value::Tag(items) => {
+                2 + items.iter().map(|s| text(s) + 1).sum::<usize>()
+            }
+            Value::ListOfNumber(ns) => 2 + 33 * ns.len(),
+        };
+        if n > MAX_PROFILE_BYTES {
+            return n;
+        }
+    }
+    n
 }
 
 /// The size in bytes of the compact JSON of a profile (R-SCH-7's measure).
@@ -375,6 +404,27 @@ pub fn profile_json_size(profile: &BTreeMap<String, Value>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r_sch_7_size_bound_is_an_upper_bound() {
+        let mut p = BTreeMap::new();
+        p.insert(
+            "name".to_string(),
+            Value::String("Kim \"q\" \u{1}é한".into()),
+        );
+        p.insert("n".to_string(), Value::Number(-1.2345678901234567e-300));
+        p.insert(
+            "l".to_string(),
+            Value::List(vec!["a\\".into(), "\n".into()]),
+        );
+        p.insert("ln".to_string(), Value::ListOfNumber(vec![1e300, -0.1]));
+        p.insert(
+            "d".to_string(),
+            Value::Datetime(chrono::DateTime::<chrono::Utc>::MIN_UTC),
+        );
+        p.insert("b".to_string(), Value::Boolean(false));
+        assert!(profile_json_size_bound(&p) >= profile_json_size(&p));
+    }
 
     #[test]
     fn r_sch_1_builtins_and_system_fields() {

@@ -2,7 +2,7 @@
 //! into one batch that the store applies whole (DESIGN.md), and a dry run simply never
 //! commits. Row-level savepoints let an import undo one failed row.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -31,9 +31,78 @@ pub(crate) struct Tx<'s> {
     pub(crate) schema: Arc<Schema>,
     pub(crate) settings: Settings,
     overlay: HashMap<String, Option<Contact>>,
+    /// The identifiers of the contacts in `overlay`, built once the overlay holds
+    /// [`INDEX_AT`] contacts, so that lookups stay cheap in a transaction that writes many
+    /// contacts (an import's dry run); small transactions scan the overlay.
+    index: Option<OverlayIndex>,
     journal: Vec<(String, Option<Option<Contact>>)>,
     ops: Vec<TxOp>,
     mu_delta: i64,
+}
+
+/// The overlay size from which its identifiers are indexed.
+const INDEX_AT: usize = 64;
+
+/// Which overlay contacts hold an email (by [`email_key`]), a mobile number or a
+/// `memberId`.
+#[derive(Default)]
+struct OverlayIndex {
+    email: HashMap<String, BTreeSet<String>>,
+    mobile: HashMap<String, BTreeSet<String>>,
+    member: HashMap<String, BTreeSet<String>>,
+}
+
+impl OverlayIndex {
+    fn keys(c: &Contact) -> [(u8, Option<String>); 3] {
+        [
+            (0, c.email().map(email_key)),
+            (1, c.mobile_number().map(str::to_string)),
+            (2, c.member_id.clone()),
+        ]
+    }
+
+    fn map(&mut self, which: u8) -> &mut HashMap<String, BTreeSet<String>> {
+        match which {
+            0 => &mut self.email,
+            1 => &mut self.mobile,
+            _ => &mut self.member,
+        }
+    }
+
+    fn add(&mut self, c: &Contact) {
+        for (which, key) in Self::keys(c) {
+            if let Some(k) = key {
+                self.map(which).entry(k).or_default().insert(c.id.clone());
+            }
+        }
+    }
+
+    fn remove(&mut self, c: &Contact) {
+        for (which, key) in Self::keys(c) {
+            if let Some(k) = key {
+                let map = self.map(which);
+                if let Some(ids) = map.get_mut(&k) {
+                    ids.remove(&c.id);
+                    if ids.is_empty() {
+                        map.remove(&k);
+                    }
+                }
+            }
+        }
+    }
+
+    fn ids<'a>(
+        map: &'a HashMap<String, BTreeSet<String>>,
+        key: &str,
+    ) -> impl Iterator<Item = &'a String> {
+        map.get(key).into_iter().flatten()
+    }
+}
+
+/// The overlay ids that may hold a key: from the index when there is one, else all.
+enum Candidates<'a> {
+    Indexed(Box<dyn Iterator<Item = &'a String> + 'a>),
+    All,
 }
 
 /// A write of the transaction: contacts are written in their final state at commit.
@@ -63,6 +132,7 @@ impl<'s> Tx<'s> {
             schema,
             settings,
             overlay: HashMap::new(),
+            index: None,
             journal: Vec::new(),
             ops: Vec::new(),
             mu_delta: 0,
@@ -84,9 +154,17 @@ impl<'s> Tx<'s> {
     pub(crate) fn rollback(&mut self, mark: Mark) {
         self.ops.truncate(mark.ops);
         while self.journal.len() > mark.journal {
-            let (id, prev) = self.journal.pop().expect("len checked");
+            let Some((id, prev)) = self.journal.pop() else {
+                break;
+            };
+            if let (Some(index), Some(Some(now))) = (&mut self.index, self.overlay.get(&id)) {
+                index.remove(now);
+            }
             match prev {
                 Some(p) => {
+                    if let (Some(index), Some(c)) = (&mut self.index, &p) {
+                        index.add(c);
+                    }
                     self.overlay.insert(id, p);
                 }
                 None => {
@@ -140,12 +218,28 @@ impl<'s> Tx<'s> {
         Ok(None)
     }
 
-    fn merge_found(&self, found: Vec<Contact>, pred: impl Fn(&Contact) -> bool) -> Vec<Contact> {
+    /// Store results not shadowed by the overlay, plus the overlay contacts `ids` names that
+    /// satisfy `pred`, in id order.
+    fn merge_found(
+        &self,
+        found: Vec<Contact>,
+        ids: Candidates<'_>,
+        pred: impl Fn(&Contact) -> bool,
+    ) -> Vec<Contact> {
         let mut out: Vec<Contact> = found
             .into_iter()
             .filter(|c| !self.overlay.contains_key(&c.id))
             .collect();
-        out.extend(self.overlay.values().flatten().filter(|c| pred(c)).cloned());
+        match ids {
+            Candidates::Indexed(ids) => out.extend(
+                ids.filter_map(|id| self.overlay.get(id).and_then(Option::as_ref))
+                    .filter(|c| pred(c))
+                    .cloned(),
+            ),
+            Candidates::All => {
+                out.extend(self.overlay.values().flatten().filter(|c| pred(c)).cloned())
+            }
+        }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
     }
@@ -154,23 +248,35 @@ impl<'s> Tx<'s> {
     pub(crate) fn find_by_email(&self, email: &str) -> Result<Vec<Contact>> {
         let key = email_key(email);
         let found = self.store.find_by_email(self.channel, email)?;
-        Ok(self.merge_found(found, |c| c.email().is_some_and(|e| email_key(e) == key)))
+        let ids = match &self.index {
+            Some(index) => Candidates::Indexed(Box::new(OverlayIndex::ids(&index.email, &key))),
+            None => Candidates::All,
+        };
+        Ok(self.merge_found(found, ids, |c| {
+            c.email().is_some_and(|e| email_key(e) == key)
+        }))
     }
 
     /// Every contact holding this mobile number, as this transaction sees it.
     pub(crate) fn find_by_mobile(&self, e164: &str) -> Result<Vec<Contact>> {
         let found = self.store.find_by_mobile(self.channel, e164)?;
-        Ok(self.merge_found(found, |c| c.mobile_number() == Some(e164)))
+        let ids = match &self.index {
+            Some(index) => Candidates::Indexed(Box::new(OverlayIndex::ids(&index.mobile, e164))),
+            None => Candidates::All,
+        };
+        Ok(self.merge_found(found, ids, |c| c.mobile_number() == Some(e164)))
     }
 
     /// The member with this `memberId` (or the survivor of a merged secondary member).
     pub(crate) fn find_member(&self, member_id: &str) -> Result<Option<Contact>> {
-        if let Some(c) = self
-            .overlay
-            .values()
-            .flatten()
-            .find(|c| c.member_id.as_deref() == Some(member_id))
-        {
+        let is_member = |c: &&Contact| c.member_id.as_deref() == Some(member_id);
+        let in_overlay = match &self.index {
+            Some(index) => OverlayIndex::ids(&index.member, member_id)
+                .filter_map(|id| self.overlay.get(id).and_then(Option::as_ref))
+                .find(is_member),
+            None => self.overlay.values().flatten().find(is_member),
+        };
+        if let Some(c) = in_overlay {
             return Ok(Some(c.clone()));
         }
         match self.store.find_member(self.channel, member_id)? {
@@ -228,7 +334,22 @@ impl<'s> Tx<'s> {
             None => self.store.is_counted(self.channel, &id)? as i64,
         };
         self.mu_delta += counts(new.as_ref()) - prev_counts;
+        if let Some(index) = &mut self.index {
+            if let Some(Some(p)) = self.overlay.get(&id) {
+                index.remove(p);
+            }
+            if let Some(c) = &new {
+                index.add(c);
+            }
+        }
         let prev_overlay = self.overlay.insert(id.clone(), new);
+        if self.index.is_none() && self.overlay.len() >= INDEX_AT {
+            let mut index = OverlayIndex::default();
+            for c in self.overlay.values().flatten() {
+                index.add(c);
+            }
+            self.index = Some(index);
+        }
         self.journal.push((id.clone(), prev_overlay));
         self.ops.push(TxOp::Contact(id));
         Ok(())

@@ -9,15 +9,25 @@
 //! [`ImportReader::open`] does every check that comes before any change: the size limit,
 //! the options, the encoding of the whole file (first pass, which also counts rows), the
 //! header and the mapping. Then it yields one [`RowPatch`] or [`RowFailure`] per data row
-//! (second pass); the book applies the patches, and writes failures with
-//! [`FailureLogWriter`].
+//! (second pass).
+//!
+//! On the book ([`crate::ContactBook::import_csv`], in `run.rs`): permission, the channel's
+//! import lock (R-IMP-15), one transaction per row committed alone — or, for a dry run,
+//! one transaction with a savepoint per row that is never committed (R-IMP-16/18) —,
+//! counting (R-IMP-12), the failure log ([`FailureLogWriter`], R-IMP-13), progress and the
+//! activity log. The rules of one row — matching (R-IMP-4/5), creating (R-IMP-6/10),
+//! writing cells (R-IMP-7/8/19), import tags (R-IMP-9/20) — are in `apply.rs`; each row
+//! ends in the book's one finishing step for a manager's write (MU placement R-MU-2/3,
+//! unification R-UNI-2..4).
 
+mod apply;
 mod failure_log;
 mod mapping;
 mod options;
 mod patch;
 mod preview;
 mod records;
+mod run;
 mod source;
 mod template;
 

@@ -61,6 +61,12 @@ impl From<PathBuf> for ImportSource<'_> {
     }
 }
 
+impl From<&PathBuf> for ImportSource<'_> {
+    fn from(p: &PathBuf) -> Self {
+        ImportSource::Path(p.clone())
+    }
+}
+
 impl From<&Path> for ImportSource<'_> {
     fn from(p: &Path) -> Self {
         ImportSource::Path(p.to_path_buf())
