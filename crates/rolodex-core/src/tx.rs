@@ -30,12 +30,12 @@ pub(crate) struct Tx<'s> {
     pub(crate) now: DateTime<Utc>,
     pub(crate) schema: Arc<Schema>,
     pub(crate) settings: Settings,
-    overlay: HashMap<String, Option<Contact>>,
+    overlay: HashMap<String, Option<Box<Contact>>>,
     /// The identifiers of the contacts in `overlay`, built once the overlay holds
     /// [`INDEX_AT`] contacts, so that lookups stay cheap in a transaction that writes many
     /// contacts (an import's dry run); small transactions scan the overlay.
     index: Option<OverlayIndex>,
-    journal: Vec<(String, Option<Option<Contact>>)>,
+    journal: Vec<(String, Option<Option<Box<Contact>>>)>,
     ops: Vec<TxOp>,
     mu_delta: i64,
 }
@@ -186,7 +186,7 @@ impl<'s> Tx<'s> {
             match op {
                 TxOp::Other(op) => ops.push(op),
                 TxOp::Contact(id) => match self.overlay.remove(&id) {
-                    Some(Some(c)) => ops.push(Op::PutContact(Box::new(c))),
+                    Some(Some(c)) => ops.push(Op::PutContact(c)),
                     Some(None) => ops.push(Op::DeleteContact(id)),
                     None => {} // already emitted at its first write
                 },
@@ -195,10 +195,15 @@ impl<'s> Tx<'s> {
         self.store.apply(self.channel, Batch { ops })
     }
 
+    /// The contacts written and not deleted by this transaction.
+    fn live(&self) -> impl Iterator<Item = &Contact> {
+        self.overlay.values().filter_map(|c| c.as_deref())
+    }
+
     /// One contact as this transaction sees it.
     pub(crate) fn get(&self, id: &str) -> Result<Option<Contact>> {
         match self.overlay.get(id) {
-            Some(c) => Ok(c.clone()),
+            Some(c) => Ok(c.as_deref().cloned()),
             None => self.store.get(self.channel, id),
         }
     }
@@ -232,13 +237,11 @@ impl<'s> Tx<'s> {
             .collect();
         match ids {
             Candidates::Indexed(ids) => out.extend(
-                ids.filter_map(|id| self.overlay.get(id).and_then(Option::as_ref))
+                ids.filter_map(|id| self.overlay.get(id).and_then(|c| c.as_deref()))
                     .filter(|c| pred(c))
                     .cloned(),
             ),
-            Candidates::All => {
-                out.extend(self.overlay.values().flatten().filter(|c| pred(c)).cloned())
-            }
+            Candidates::All => out.extend(self.live().filter(|c| pred(c)).cloned()),
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
@@ -272,19 +275,21 @@ impl<'s> Tx<'s> {
         let is_member = |c: &&Contact| c.member_id.as_deref() == Some(member_id);
         let in_overlay = match &self.index {
             Some(index) => OverlayIndex::ids(&index.member, member_id)
-                .filter_map(|id| self.overlay.get(id).and_then(Option::as_ref))
+                .filter_map(|id| self.overlay.get(id).and_then(|c| c.as_deref()))
                 .find(is_member),
-            None => self.overlay.values().flatten().find(is_member),
+            None => self.live().find(is_member),
         };
         if let Some(c) = in_overlay {
             return Ok(Some(c.clone()));
         }
         match self.store.find_member(self.channel, member_id)? {
             Some(c) => match self.overlay.get(&c.id) {
-                Some(Some(o)) if o.member_id.as_deref() == Some(member_id) => Ok(Some(o.clone())),
+                Some(Some(o)) if o.member_id.as_deref() == Some(member_id) => {
+                    Ok(Some((**o).clone()))
+                }
                 Some(Some(o)) if o.member_id.is_none() || o.member_id == c.member_id => {
                     // The store found it by alias (merged secondary) and it still exists.
-                    Ok(Some(o.clone()))
+                    Ok(Some((**o).clone()))
                 }
                 Some(_) => Ok(None),
                 None => Ok(Some(c)),
@@ -312,13 +317,7 @@ impl<'s> Tx<'s> {
             .into_iter()
             .filter(|c| !self.overlay.contains_key(&c.id))
             .collect();
-        all.extend(
-            self.overlay
-                .values()
-                .flatten()
-                .filter(|c| in_ledger(c))
-                .cloned(),
-        );
+        all.extend(self.live().filter(|c| in_ledger(c)).cloned());
         let key = |c: &Contact| (c.last_seen_at, c.created_at, c.id.clone());
         match which {
             Ledger::OldestVisible => all.sort_by_key(key),
@@ -330,7 +329,7 @@ impl<'s> Tx<'s> {
 
     fn record(&mut self, id: String, new: Option<Contact>) -> Result<()> {
         let prev_counts = match self.overlay.get(&id) {
-            Some(c) => counts(c.as_ref()),
+            Some(c) => counts(c.as_deref()),
             None => self.store.is_counted(self.channel, &id)? as i64,
         };
         self.mu_delta += counts(new.as_ref()) - prev_counts;
@@ -342,10 +341,10 @@ impl<'s> Tx<'s> {
                 index.add(c);
             }
         }
-        let prev_overlay = self.overlay.insert(id.clone(), new);
+        let prev_overlay = self.overlay.insert(id.clone(), new.map(Box::new));
         if self.index.is_none() && self.overlay.len() >= INDEX_AT {
             let mut index = OverlayIndex::default();
-            for c in self.overlay.values().flatten() {
+            for c in self.live() {
                 index.add(c);
             }
             self.index = Some(index);
