@@ -2,7 +2,10 @@
 //!
 //! Run with `cargo run --example quickstart`.
 
-use rolodex::{parse_value, Boot, ContactBook, FieldType, MergeChoices, NewLead, Result, Side};
+use rolodex::{
+    parse_value, Boot, ContactBook, ExportOptions, FieldType, Filter, ImportOptions, Medium,
+    MergeChoices, NewLead, Query, Result, Side,
+};
 use serde_json::json;
 
 fn main() -> Result<()> {
@@ -89,5 +92,80 @@ fn main() -> Result<()> {
         back.display_name()
     );
     println!("  contact JSON: {}", book.get(&back.id)?.to_json());
+
+    // 6. Bulk CSV import of leads, with a failure log of the rows that did not make it.
+    println!("== import");
+    let dir = std::env::temp_dir().join(format!("rolodex-quickstart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(rolodex::Error::storage)?;
+    let csv = dir.join("spring-promo.csv");
+    std::fs::write(
+        &csv,
+        "email,name,city,unsubscribeEmail,unsubscribeTexting\n\
+         park@example.com,Park,Busan,false,false\n\
+         choi@example.com,Choi,Seoul,no,yes\n\
+         kim@example.com,Kim (updated),Seoul,,\n\
+         not-an-email,Bad,Seoul,false,false\n",
+    )
+    .map_err(rolodex::Error::storage)?;
+    let options: ImportOptions = serde_json::from_value(json!({
+        "kind": "leads", "identifyBy": "email", "autoMap": false,
+        "mapping": {"email": "profile.email", "name": "profile.name", "city": "profile.city",
+                    "unsubscribeEmail": "unsubscribeEmail", "unsubscribeTexting": "unsubscribeTexting"}
+    }))
+    .map_err(|e| rolodex::Error::validation(None, "import options", e.to_string()))?;
+    let mut log = Vec::new();
+    let report = book.import_csv_with_log(&csv, options, None, Some(&mut log))?;
+    println!(
+        "  created {}, updated {}, failed {}, tag {:?}",
+        report.created, report.updated, report.failed, report.import_tag
+    );
+    print!(
+        "  failure log:\n    {}",
+        String::from_utf8_lossy(&log).replace('\n', "\n    ")
+    );
+    println!();
+
+    // 7. Search, a saved segment, and a marketing audience.
+    println!("== search");
+    let seoul = Filter::from_value(&json!({"and": [
+        {"key": "profile.city", "op": "eq", "value": "seoul"},
+        {"key": "userImportTags", "op": "containsAny", "value": ["spring-promo"]}
+    ]}))?;
+    book.save_segment("seoul spring", &seoul)?;
+    let page = book.run_segment("seoul spring", &Query::default())?;
+    let names: Vec<_> = page
+        .contacts
+        .iter()
+        .filter_map(|c| c.display_name())
+        .collect();
+    println!(
+        "  segment 'seoul spring': {} contacts {:?}",
+        page.total, names
+    );
+    let audience = book.audience("seoul spring", Medium::Email)?;
+    println!(
+        "  its email audience (opt-outs removed): {}",
+        audience.len()
+    );
+    let found = book.search(&Query::from_json(
+        r#"{"terms": "park@example.com, nobody@example.com"}"#,
+    )?)?;
+    println!(
+        "  multi-term search: {} found, unmatched {:?}",
+        found.total, found.unmatched_terms
+    );
+
+    // 8. Export in the import layout, with formula cells neutralised.
+    println!("== export");
+    let mut out = Vec::new();
+    let options: ExportOptions = serde_json::from_value(json!({"editableOnly": true}))
+        .map_err(|e| rolodex::Error::validation(None, "export options", e.to_string()))?;
+    let summary = book.export_csv(&mut out, options)?;
+    let text = String::from_utf8_lossy(&out);
+    for line in text.lines().take(4) {
+        println!("  {line}");
+    }
+    println!("  ... {summary:?}");
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
