@@ -108,7 +108,13 @@ fn benches(c: &mut Criterion) {
 
     // Boot under a limit that keeps 10% hidden: every boot of a hidden contact swaps it with
     // the least recently seen visible one.
+    let t = Instant::now();
     book.set_mu_limit(Some((n - n / 10) as u64)).unwrap();
+    eprintln!(
+        "contacts: set_mu_limit hiding {} contacts took {:.2?}",
+        n / 10,
+        t.elapsed()
+    );
     let mut clock: chrono::DateTime<chrono::Utc> = "2025-06-01T00:00:00Z".parse().unwrap();
     let mut rng = Rng(42);
     let mut g = c.benchmark_group("contacts");

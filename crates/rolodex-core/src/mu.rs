@@ -40,7 +40,9 @@ pub(crate) fn fill_room(tx: &mut Tx) -> Result<usize> {
         if free <= 0 {
             return Ok(done);
         }
-        let want = free.min(1024) as usize;
+        // One ledger read for the whole event: reading in small batches would re-read the
+        // contacts this transaction already changed, k²/batch work (R-MU-6).
+        let want = usize::try_from(free).unwrap_or(usize::MAX);
         let batch = tx.ledger(Ledger::NewestHidden, want)?;
         if batch.is_empty() {
             return Ok(done);
@@ -63,7 +65,7 @@ pub(crate) fn enforce_limit(tx: &mut Tx, keep: Option<&str>) -> Result<usize> {
             Some(r) if r >= 0 => return Ok(done),
             Some(r) => -r,
         };
-        let want = (over as usize + keep.is_some() as usize).min(1024);
+        let want = usize::try_from(over).unwrap_or(usize::MAX) + keep.is_some() as usize;
         let batch = tx.ledger(Ledger::OldestVisible, want)?;
         let mut progressed = false;
         for mut c in batch {

@@ -306,9 +306,9 @@ impl<'s> Tx<'s> {
 
     /// The first `n` contacts of an MU ledger as this transaction sees it.
     pub(crate) fn ledger(&self, which: Ledger, n: usize) -> Result<Vec<Contact>> {
-        let from_store = self
-            .store
-            .ledger(self.channel, which, n + self.overlay.len())?;
+        let from_store =
+            self.store
+                .ledger(self.channel, which, n.saturating_add(self.overlay.len()))?;
         let in_ledger = |c: &Contact| match which {
             Ledger::OldestVisible => c.counts_for_mu(),
             Ledger::NewestHidden => c.hidden && !c.blocked,
