@@ -9,6 +9,9 @@
 //!
 //! `ROLODEX_BENCH_ROWS` scales both the file (rows) and the export (contacts) down.
 
+#[path = "common/mod.rs"]
+mod common;
+use common::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::io::{self, Write};
@@ -64,20 +67,6 @@ fn rows() -> Option<usize> {
     std::env::var("ROLODEX_BENCH_ROWS")
         .ok()
         .and_then(|s| s.parse().ok())
-}
-
-/// A small deterministic generator (xorshift), so the data is the same on every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 const FIRST: [&str; 8] = [
@@ -192,16 +181,6 @@ fn fresh_book() -> ContactBook {
 
 fn import(book: &ContactBook, path: &Path) -> ImportReport {
     book.import_csv(path, options(), None).unwrap()
-}
-
-fn rss_bytes() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024
 }
 
 /// Counts bytes and drops them.

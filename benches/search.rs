@@ -10,6 +10,9 @@
 //!
 //! `ROLODEX_BENCH_N` overrides the number of contacts (default 1,000,000).
 
+#[path = "common/mod.rs"]
+mod common;
+use common::*;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -28,29 +31,6 @@ fn n() -> usize {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000)
-}
-
-fn rss_bytes() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .unwrap_or(0)
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 const CITIES: [&str; 6] = ["Seoul", "Busan", "Incheon", "Daegu", "Daejeon", "Gwangju"];

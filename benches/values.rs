@@ -3,30 +3,15 @@
 //!
 //! Run: `cargo bench --bench values -- --warm-up-time 1 --measurement-time 3`
 
+#[path = "common/mod.rs"]
+mod common;
+use common::*;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rolodex::value::{internals, normalize_email, normalize_phone, parse_datetime};
 
 const N: usize = 100_000;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn digits(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from(b'0' + (self.next() % 10) as u8))
-            .collect()
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[(self.next() % xs.len() as u64) as usize]
-    }
-}
 
 /// A near-canonical international number from one of eight countries.
 fn near_canonical(r: &mut Rng) -> String {
