@@ -17,6 +17,8 @@
 //! numbers. Fields holding `,`, `"`, CR or LF are quoted with inner quotes doubled; lines
 //! end with LF; no BOM unless `bom` is set.
 
+// One column of an export is where its value lives in a contact: the filter's `Field`.
+use crate::filter::Field as Column;
 use std::borrow::Cow;
 use std::io::{self, BufWriter, Write};
 
@@ -169,44 +171,6 @@ pub(crate) fn write_text<W: Write + ?Sized>(out: &mut W, text: &str) -> io::Resu
     write_field(out, guard, text.as_bytes())
 }
 
-/// One column of an export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Column {
-    Id,
-    MemberId,
-    Member,
-    Profile(String),
-    Tags,
-    UserImportTags,
-    UnsubscribeEmail,
-    UnsubscribeTexting,
-    Blocked,
-    CreatedAt,
-    UpdatedAt,
-    LastSeenAt,
-    SessionCount,
-}
-
-impl Column {
-    fn of(key: &str) -> Option<Column> {
-        Some(match key {
-            "id" => Column::Id,
-            "memberId" => Column::MemberId,
-            "member" => Column::Member,
-            "tags" => Column::Tags,
-            "userImportTags" => Column::UserImportTags,
-            "unsubscribeEmail" => Column::UnsubscribeEmail,
-            "unsubscribeTexting" => Column::UnsubscribeTexting,
-            "blocked" => Column::Blocked,
-            "createdAt" => Column::CreatedAt,
-            "updatedAt" => Column::UpdatedAt,
-            "lastSeenAt" => Column::LastSeenAt,
-            "sessionCount" => Column::SessionCount,
-            _ => Column::Profile(key.strip_prefix("profile.")?.to_string()),
-        })
-    }
-}
-
 /// The header of an export with these options: `columns`, or with `editableOnly` the
 /// import layout (R-EXP-2), else the default columns (see the module docs). A named
 /// column that is not a data key is `NotFound`; an archived one, a duplicate, or an empty
@@ -306,7 +270,7 @@ impl<W: Write> CsvExporter<W> {
         let columns = keys
             .iter()
             .map(|k| {
-                Column::of(k).ok_or_else(|| {
+                Column::from_key(k).ok_or_else(|| {
                     Error::not_found("data key", k, "export columns must be data keys")
                 })
             })

@@ -54,10 +54,16 @@ pub enum Field {
 impl Field {
     /// The field of a schema key, or `None` for a system key this build does not know.
     pub fn of(def: &KeyDef) -> Option<Field> {
-        if let Some(name) = def.key.strip_prefix("profile.") {
+        Field::from_key(&def.key)
+    }
+
+    /// The field of a data key (`profile.city`, `lastSeenAt`), or `None` for a key that is
+    /// neither a profile key nor a system field this build knows.
+    pub fn from_key(key: &str) -> Option<Field> {
+        if let Some(name) = key.strip_prefix("profile.") {
             return Some(Field::Profile(name.to_string()));
         }
-        Some(match def.key.as_str() {
+        Some(match key {
             "id" => Field::Id,
             "memberId" => Field::MemberId,
             "member" => Field::Member,
