@@ -17,8 +17,6 @@
 //! numbers. Fields holding `,`, `"`, CR or LF are quoted with inner quotes doubled; lines
 //! end with LF; no BOM unless `bom` is set.
 
-// One column of an export is where its value lives in a contact: the filter's `Field`.
-use crate::filter::Field as Column;
 use std::borrow::Cow;
 use std::io::{self, BufWriter, Write};
 
@@ -27,6 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::Contact;
 use crate::error::{Error, Result};
+// One column of an export is where its value lives in a contact: the filter's `Field`.
+use crate::filter::Field as Column;
 use crate::schema::Schema;
 use crate::value::{format_number, Value};
 
