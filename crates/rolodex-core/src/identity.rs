@@ -142,14 +142,16 @@ fn apply_boot_profile(
     profile: &serde_json::Map<String, serde_json::Value>,
 ) {
     for (k, v) in profile {
-        let name = k.strip_prefix("profile.").unwrap_or(k);
-        let key = format!("profile.{name}");
+        let key = crate::contact::ops::profile_key(k);
         let Some(def) = tx.schema.get(&key) else {
             continue;
         };
         if def.archived || def.system {
             continue;
         }
+        let Some(name) = def.profile_name() else {
+            continue;
+        };
         if v.is_null() {
             continue;
         }

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::schema::check_profile_limits;
 use crate::store::{MergeRecord, MergeState, Op};
 use crate::tx::Tx;
-use crate::value::Value;
+use crate::value::{append_new, Value};
 
 /// Which side's value survives a merge for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,29 +41,8 @@ const MAX_IMPORT_TAGS: usize = 30;
 
 fn union_strings(a: &[String], b: &[String]) -> Vec<String> {
     let mut out = a.to_vec();
-    for x in b {
-        if !out.contains(x) {
-            out.push(x.clone());
-        }
-    }
+    append_new(&mut out, b);
     out
-}
-
-fn union_values(a: &Value, b: &Value) -> Option<Value> {
-    match (a, b) {
-        (Value::List(x), Value::List(y)) => Some(Value::List(union_strings(x, y))),
-        (Value::Tag(x), Value::Tag(y)) => Some(Value::Tag(union_strings(x, y))),
-        (Value::ListOfNumber(x), Value::ListOfNumber(y)) => {
-            let mut out = x.clone();
-            for n in y {
-                if !out.contains(n) {
-                    out.push(*n);
-                }
-            }
-            Some(Value::ListOfNumber(out))
-        }
-        _ => None,
-    }
 }
 
 /// Keeps the newest 30 import tags (R-IMP-9), oldest first.
@@ -98,7 +77,7 @@ pub(crate) fn combine(
         let v = match (chosen(&key), p, s) {
             (Some(Side::Primary), p, _) => p.cloned(),
             (Some(Side::Secondary), _, s) => s.cloned(),
-            (None, Some(p), Some(s)) => union_values(p, s).or_else(|| Some(p.clone())),
+            (None, Some(p), Some(s)) => p.union(s).or_else(|| Some(p.clone())),
             (None, Some(p), None) => Some(p.clone()),
             (None, None, s) => s.cloned(),
         };

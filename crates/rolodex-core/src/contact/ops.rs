@@ -7,7 +7,7 @@ use crate::identity::{check_identifier, unify_member};
 use crate::merge::{purge_pending_of, void_merges_of};
 use crate::schema::{check_profile_limits, MAX_LIST_ITEMS};
 use crate::tx::Tx;
-use crate::value::{FieldType, Value};
+use crate::value::{append_new, FieldType, Value};
 
 /// Parses a profile value given as JSON for a manager's write of `key` (`profile.x`).
 pub(crate) fn manager_value(
@@ -41,12 +41,8 @@ pub(crate) fn parse_tags(tags: &[String]) -> Result<Vec<String>> {
     let json = serde_json::Value::from(tags.to_vec());
     match Value::from_json(FieldType::Tag, &json).map_err(|e| e.with_key("tags"))? {
         Value::Tag(t) => {
-            let mut out: Vec<String> = Vec::with_capacity(t.len());
-            for x in t {
-                if !out.contains(&x) {
-                    out.push(x);
-                }
-            }
+            let mut out = Vec::with_capacity(t.len());
+            append_new(&mut out, &t);
             Ok(out)
         }
         _ => Err(Error::invalid_key(
@@ -326,11 +322,7 @@ pub(crate) fn delete(tx: &mut Tx, id: &str) -> Result<()> {
 pub(crate) fn add_tags(tx: &mut Tx, id: &str, tags: &[String]) -> Result<Contact> {
     let before = existing(tx, id)?;
     let mut c = before.clone();
-    for t in tags {
-        if !c.tags.contains(t) {
-            c.tags.push(t.clone());
-        }
-    }
+    append_new(&mut c.tags, tags);
     if c.tags.len() > MAX_LIST_ITEMS {
         return Err(Error::invalid_key(
             "tags",

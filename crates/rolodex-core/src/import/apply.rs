@@ -13,7 +13,7 @@ use crate::identity::{best_match, check_identifier};
 use crate::merge::cap_import_tags;
 use crate::schema::{check_profile_limits, MAX_LIST_ITEMS};
 use crate::tx::Tx;
-use crate::value::Value;
+use crate::value::{append_new, Value};
 
 use super::patch::{Identifier, RowPatch};
 
@@ -193,8 +193,8 @@ fn write_row(c: &mut Contact, patch: RowPatch, import_tag: &str) -> Result<()> {
     // R-IMP-8: lists append, dropping values already present; past 200 items fails.
     for (name, value) in patch.profile_append {
         let merged = match c.profile.get(&name) {
-            Some(old) => append_values(old, &value),
-            None => append_values(&empty_like(&value), &value),
+            Some(old) => old.union(&value),
+            None => empty_like(&value).union(&value),
         };
         let merged = merged.ok_or_else(|| {
             Error::invalid_key(
@@ -207,7 +207,7 @@ fn write_row(c: &mut Contact, patch: RowPatch, import_tag: &str) -> Result<()> {
         c.profile.insert(name, merged);
     }
     if !patch.tags_append.is_empty() {
-        append_strings(&mut c.tags, &patch.tags_append);
+        append_new(&mut c.tags, &patch.tags_append);
         if c.tags.len() > MAX_LIST_ITEMS {
             return Err(too_many("tags", c.tags.len()));
         }
@@ -243,41 +243,6 @@ fn empty_like(v: &Value) -> Value {
         Value::Tag(_) => Value::Tag(Vec::new()),
         Value::ListOfNumber(_) => Value::ListOfNumber(Vec::new()),
         _ => Value::List(Vec::new()),
-    }
-}
-
-fn append_strings(to: &mut Vec<String>, items: &[String]) {
-    for x in items {
-        if !to.contains(x) {
-            to.push(x.clone());
-        }
-    }
-}
-
-/// `old` with the items of `new` it does not hold yet appended, or `None` when the two are
-/// not lists of the same type.
-fn append_values(old: &Value, new: &Value) -> Option<Value> {
-    match (old, new) {
-        (Value::List(a), Value::List(b)) => {
-            let mut out = a.clone();
-            append_strings(&mut out, b);
-            Some(Value::List(out))
-        }
-        (Value::Tag(a), Value::Tag(b)) => {
-            let mut out = a.clone();
-            append_strings(&mut out, b);
-            Some(Value::Tag(out))
-        }
-        (Value::ListOfNumber(a), Value::ListOfNumber(b)) => {
-            let mut out = a.clone();
-            for n in b {
-                if !out.contains(n) {
-                    out.push(*n);
-                }
-            }
-            Some(Value::ListOfNumber(out))
-        }
-        _ => None,
     }
 }
 
@@ -323,14 +288,11 @@ mod tests {
         let old = Value::List(vec!["a".into(), "b".into()]);
         let new = Value::List(vec!["b".into(), "c".into(), "c".into()]);
         assert_eq!(
-            append_values(&old, &new),
+            old.union(&new),
             Some(Value::List(vec!["a".into(), "b".into(), "c".into()]))
         );
-        let n = append_values(
-            &Value::ListOfNumber(vec![1.0]),
-            &Value::ListOfNumber(vec![1.0, 2.0]),
-        );
+        let n = Value::ListOfNumber(vec![1.0]).union(&Value::ListOfNumber(vec![1.0, 2.0]));
         assert_eq!(n, Some(Value::ListOfNumber(vec![1.0, 2.0])));
-        assert_eq!(append_values(&Value::Number(1.0), &new), None);
+        assert_eq!(Value::Number(1.0).union(&new), None);
     }
 }

@@ -142,6 +142,36 @@ pub enum Value {
 
 mod datetime;
 mod email;
+/// Appends to `to` the items of `items` it does not hold yet, in their order: the list
+/// union used by merges (R-CON-8), unification (R-UNI-3) and import appends (R-IMP-8).
+pub fn append_new<T: PartialEq + Clone>(to: &mut Vec<T>, items: &[T]) {
+    for x in items {
+        if !to.contains(x) {
+            to.push(x.clone());
+        }
+    }
+}
+
+impl Value {
+    /// `self` with the items of `other` it does not hold yet appended (see [`append_new`]),
+    /// or `None` when the two are not lists of the same type.
+    pub fn union(&self, other: &Value) -> Option<Value> {
+        fn joined<T: PartialEq + Clone>(a: &[T], b: &[T]) -> Vec<T> {
+            let mut out = a.to_vec();
+            append_new(&mut out, b);
+            out
+        }
+        match (self, other) {
+            (Value::List(a), Value::List(b)) => Some(Value::List(joined(a, b))),
+            (Value::Tag(a), Value::Tag(b)) => Some(Value::Tag(joined(a, b))),
+            (Value::ListOfNumber(a), Value::ListOfNumber(b)) => {
+                Some(Value::ListOfNumber(joined(a, b)))
+            }
+            _ => None,
+        }
+    }
+}
+
 mod format;
 mod list;
 mod number;
