@@ -241,3 +241,21 @@ fn r_con_7_bulk_on_a_filter() {
     let r = b.delete(seoul).unwrap();
     assert_eq!(r.done, 0, "blocked contacts are not in a filter's result");
 }
+
+#[test]
+fn r_con_7_bulk_on_a_filter_spans_many_pages() {
+    // More matches than one search page (1,000): the target is read page by page.
+    let b = book();
+    for i in 0..1_050 {
+        lead(&b, &format!("p{i}@x.com"), &format!("P{i}"), "Seoul");
+    }
+    lead(&b, "other@x.com", "Other", "Busan");
+    let seoul = f(json!({"key": "profile.city", "op": "eq", "value": "Seoul"}));
+    let r = b.add_tags(seoul, &["capital".into()]).unwrap();
+    assert_eq!(r.done, 1_050);
+    assert!(r.failed.is_empty());
+    let tagged = b
+        .search(&q(json!({"filter": {"key": "tags", "op": "containsAny", "value": ["capital"]}, "limit": 1})))
+        .unwrap();
+    assert_eq!(tagged.total, 1_050);
+}

@@ -9,7 +9,9 @@ use parking_lot::RwLock;
 use crate::access::{require, ActivityEntry, ActivityQuery, Manager, Permission};
 use crate::contact::{ops, Boot, BulkFailure, BulkResult, Contact, Medium, NewLead};
 use crate::error::{Error, Result};
-use crate::filter::{compile, compile_query, EvalCtx, Filter, Include, Page, Query};
+use crate::filter::{
+    compile, compile_query, EvalCtx, Filter, Include, Page, Query, SortKey, SortOrder,
+};
 use crate::merge::{MergeChoices, MergeResult};
 use crate::schema::{KeyDef, Schema};
 use crate::store::{MemoryStore, Op, PendingUnification, SegmentRecord, Store};
@@ -310,19 +312,34 @@ impl ContactBook {
     fn ids_of(&self, target: &Target) -> Result<Vec<String>> {
         match target {
             Target::Ids(ids) => Ok(ids.clone()),
-            Target::Filter(f) => {
-                let schema = self.schema_ref()?;
-                let plan = compile(f, &schema)?;
-                let ctx = self.eval_ctx()?;
-                let mut ids = Vec::new();
-                self.shared.store.for_each(&self.channel, &mut |c| {
-                    if Include::Visible.selects(c) && plan.matches(c, &ctx) {
-                        ids.push(c.id.clone());
-                    }
-                    true
-                })?;
-                ids.sort();
-                Ok(ids)
+            Target::Filter(f) => Ok(self
+                .visible_matching(f)?
+                .into_iter()
+                .map(|c| c.id)
+                .collect()),
+        }
+    }
+
+    /// Every visible contact matching `filter`, in id order, read page by page through the
+    /// store's search (so the store's indexes or SQL answer it, never a channel scan here).
+    fn visible_matching(&self, filter: &Filter) -> Result<Vec<Contact>> {
+        let schema = self.schema_ref()?;
+        let ctx = self.eval_ctx()?;
+        let mut query = Query {
+            filter: Some(filter.clone()),
+            sort: vec![SortKey::new("id", SortOrder::Asc)],
+            limit: Some(crate::filter::MAX_LIMIT as u64),
+            include: Include::Visible,
+            ..Query::default()
+        };
+        let mut out = Vec::new();
+        loop {
+            let compiled = compile_query(&query, &schema)?;
+            let page = self.shared.store.search(&self.channel, &compiled, &ctx)?;
+            out.extend(page.contacts);
+            match page.next_cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return Ok(out),
             }
         }
     }
@@ -461,23 +478,16 @@ impl ContactBook {
     pub fn audience(&self, segment: &str, medium: Medium) -> Result<Vec<Contact>> {
         let seg = self.segment(segment)?;
         let schema = self.schema_ref()?;
-        let plan = compile(&seg.filter, &schema)?;
-        let ctx = self.eval_ctx()?;
-        let mut out = Vec::new();
-        self.shared.store.for_each(&self.channel, &mut |c| {
-            let reachable = match medium {
-                Medium::Email => c.email().is_some() && c.unsubscribe_email != Some(true),
-                Medium::Texting => {
-                    c.mobile_number().is_some() && c.unsubscribe_texting != Some(true)
-                }
-            };
-            if reachable && Include::Visible.selects(c) && plan.matches(c, &ctx) {
-                out.push(c.clone());
-            }
-            true
-        })?;
-        out.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(out.into_iter().map(|c| self.view(&schema, c)).collect())
+        let reachable = |c: &Contact| match medium {
+            Medium::Email => c.email().is_some() && c.unsubscribe_email != Some(true),
+            Medium::Texting => c.mobile_number().is_some() && c.unsubscribe_texting != Some(true),
+        };
+        Ok(self
+            .visible_matching(&seg.filter)?
+            .into_iter()
+            .filter(reachable)
+            .map(|c| self.view(&schema, c))
+            .collect())
     }
 
     /// Runs `f` on each contact of `target`, each contact in its own batch (R-CON-7), and
