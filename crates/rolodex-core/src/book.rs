@@ -313,23 +313,24 @@ impl ContactBook {
         match target {
             Target::Ids(ids) => Ok(ids.clone()),
             Target::Filter(f) => Ok(self
-                .visible_matching(f)?
+                .matching(f, Include::Visible)?
                 .into_iter()
                 .map(|c| c.id)
                 .collect()),
         }
     }
 
-    /// Every visible contact matching `filter`, in id order, read page by page through the
-    /// store's search (so the store's indexes or SQL answer it, never a channel scan here).
-    fn visible_matching(&self, filter: &Filter) -> Result<Vec<Contact>> {
+    /// Every contact of the `include` listing matching `filter`, in id order, read page by
+    /// page through the store's search (so the store's indexes or SQL answer it, never a
+    /// channel scan here).
+    fn matching(&self, filter: &Filter, include: Include) -> Result<Vec<Contact>> {
         let schema = self.schema_ref()?;
         let ctx = self.eval_ctx()?;
         let mut query = Query {
             filter: Some(filter.clone()),
             sort: vec![SortKey::new("id", SortOrder::Asc)],
             limit: Some(crate::filter::MAX_LIMIT as u64),
-            include: Include::Visible,
+            include,
             ..Query::default()
         };
         let mut out = Vec::new();
@@ -483,7 +484,7 @@ impl ContactBook {
             Medium::Texting => c.mobile_number().is_some() && c.unsubscribe_texting != Some(true),
         };
         Ok(self
-            .visible_matching(&seg.filter)?
+            .matching(&seg.filter, Include::Visible)?
             .into_iter()
             .filter(reachable)
             .map(|c| self.view(&schema, c))
@@ -567,15 +568,11 @@ impl ContactBook {
     /// Every blocked contact (R-CON-6), oldest id first.
     pub fn blocked(&self) -> Result<Vec<Contact>> {
         let schema = self.schema_ref()?;
-        let mut out = Vec::new();
-        self.shared.store.for_each(&self.channel, &mut |c| {
-            if c.blocked {
-                out.push(c.clone());
-            }
-            true
-        })?;
-        out.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(out.into_iter().map(|c| self.view(&schema, c)).collect())
+        Ok(self
+            .matching(&Filter::default(), Include::Blocked)?
+            .into_iter()
+            .map(|c| self.view(&schema, c))
+            .collect())
     }
 
     /// Adds tags to contacts (R-CON-7).
