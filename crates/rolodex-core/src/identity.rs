@@ -1,7 +1,9 @@
 //! Identity: identifier hygiene (R-UNI-6), identifier keys, and lead/member unification
 //! (R-UNI-1..5) with the login rules of R-CON-4 and R-CON-9.
 
-use crate::contact::{Boot, Contact};
+use chrono::{DateTime, Utc};
+
+use crate::contact::{Boot, Contact, ContactState};
 use crate::error::{Error, Result};
 use crate::merge::{combine, purge_pending_of, void_merges_of, MergeChoices};
 use crate::store::{Op, PendingUnification};
@@ -197,6 +199,17 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
         .as_deref()
         .map(str::trim)
         .filter(|m| !is_junk_identifier(m));
+    // A plain visit of a known contact (no login, no profile data) changes only the
+    // contact's state: written in place, without rebuilding the contact.
+    if let (None, Some(id), true) = (member_id, &boot.contact_id, boot.profile.is_empty()) {
+        if let Some(mut s) = tx.state(id)? {
+            visit(&mut s, tx.now);
+            let id = s.id.clone();
+            let blocked = s.blocked;
+            tx.put_state(s)?;
+            return after_visit(tx, &id, blocked);
+        }
+    }
     let named = match &boot.contact_id {
         Some(id) => tx.resolve(id)?,
         None => None,
@@ -240,15 +253,9 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
     };
 
     apply_boot_profile(tx, &mut target, &boot.profile);
-    if !target.blocked {
-        if !target.booted || tx.now - target.last_seen_at > SESSION_WINDOW {
-            target.session_count += 1;
-        }
-        target.hidden = false;
-    }
-    target.booted = true;
-    target.last_seen_at = tx.now;
-    target.updated_at = tx.now;
+    let mut state = ContactState::of(&target);
+    visit(&mut state, tx.now);
+    state.apply_to(&mut target);
     let id = target.id.clone();
     let blocked = target.blocked;
     if became_member {
@@ -257,13 +264,34 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
     } else {
         tx.put(target)?;
     }
+    after_visit(tx, &id, blocked)
+}
+
+/// A visit's effect on the visitor's state (R-CON-3): a new session when the contact never
+/// booted or its last visit is over 30 minutes ago; an unblocked visitor is un-hidden
+/// (R-MU-2, made room for by [`after_visit`]); `lastSeenAt` and `updatedAt` become now.
+fn visit(s: &mut ContactState, now: DateTime<Utc>) {
+    if !s.blocked {
+        if !s.booted || now - s.last_seen_at > SESSION_WINDOW {
+            s.session_count += 1;
+        }
+        s.hidden = false;
+    }
+    s.booted = true;
+    s.last_seen_at = now;
+    s.updated_at = now;
+}
+
+/// After a visit: hide the least recently seen others to fit the MU limit (R-MU-2), and
+/// give back the visitor as the transaction now sees it.
+fn after_visit(tx: &mut Tx, id: &str, blocked: bool) -> Result<Contact> {
     if !blocked {
-        crate::mu::enforce_limit(tx, Some(&id))?;
+        crate::mu::enforce_limit(tx, Some(id))?;
         // Nobody else left to hide (a limit of 0): the visible MU never exceeds the limit,
         // so the visitor itself stays hidden.
         crate::mu::enforce_limit(tx, None)?;
     }
-    tx.get(&id)?
+    tx.get(id)?
         .ok_or_else(|| Error::storage("the booted contact vanished inside its transaction"))
 }
 

@@ -24,7 +24,9 @@ pub mod value;
 pub use access::{ActivityEntry, ActivityQuery, Manager, Permission, Role};
 pub use book::{ContactBook, Segment, Target};
 
-pub use contact::{Boot, BulkFailure, BulkResult, Contact, Medium, NewLead, Verified};
+pub use contact::{
+    Boot, BulkFailure, BulkResult, Contact, ContactState, Medium, NewLead, Verified,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use export::{write_export, CsvExporter, ExportOptions, ExportSummary, ProtectedZipWriter};
 pub use filter::{

@@ -47,9 +47,9 @@ pub(crate) fn fill_room(tx: &mut Tx) -> Result<usize> {
         if batch.is_empty() {
             return Ok(done);
         }
-        for mut c in batch {
-            c.hidden = false;
-            tx.put(c)?;
+        for mut s in batch {
+            s.hidden = false;
+            tx.put_state(s)?;
             done += 1;
         }
     }
@@ -68,15 +68,15 @@ pub(crate) fn enforce_limit(tx: &mut Tx, keep: Option<&str>) -> Result<usize> {
         let want = usize::try_from(over).unwrap_or(usize::MAX) + keep.is_some() as usize;
         let batch = tx.ledger(Ledger::OldestVisible, want)?;
         let mut progressed = false;
-        for mut c in batch {
-            if Some(c.id.as_str()) == keep {
+        for mut s in batch {
+            if Some(s.id.as_str()) == keep {
                 continue;
             }
             if room(tx)?.is_none_or(|r| r >= 0) {
                 break;
             }
-            c.hidden = true;
-            tx.put(c)?;
+            s.hidden = true;
+            tx.put_state(s)?;
             done += 1;
             progressed = true;
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::contact::Contact;
+use crate::contact::{Contact, ContactState};
 use crate::error::Result;
 use crate::identity::email_key;
 use crate::schema::Schema;
@@ -30,12 +30,12 @@ pub(crate) struct Tx<'s> {
     pub(crate) now: DateTime<Utc>,
     pub(crate) schema: Arc<Schema>,
     pub(crate) settings: Settings,
-    overlay: HashMap<String, Option<Box<Contact>>>,
+    overlay: HashMap<String, Entry>,
     /// The identifiers of the contacts in `overlay`, built once the overlay holds
     /// [`INDEX_AT`] contacts, so that lookups stay cheap in a transaction that writes many
     /// contacts (an import's dry run); small transactions scan the overlay.
     index: Option<OverlayIndex>,
-    journal: Vec<(String, Option<Option<Box<Contact>>>)>,
+    journal: Vec<(String, Option<Entry>)>,
     ops: Vec<TxOp>,
     mu_delta: i64,
 }
@@ -105,14 +105,34 @@ enum Candidates<'a> {
     All,
 }
 
+/// What the transaction wrote of one contact: the whole contact (`None`: deleted), or only
+/// its state (a boot or an MU event), applied over the stored contact.
+#[derive(Clone)]
+enum Entry {
+    Whole(Option<Box<Contact>>),
+    State(ContactState),
+}
+
+impl Entry {
+    fn whole(&self) -> Option<&Contact> {
+        match self {
+            Entry::Whole(c) => c.as_deref(),
+            Entry::State(_) => None,
+        }
+    }
+}
+
 /// A write of the transaction: contacts are written in their final state at commit.
 enum TxOp {
     Contact(String),
     Other(Op),
 }
 
-fn counts(c: Option<&Contact>) -> i64 {
-    c.is_some_and(|c| c.counts_for_mu()) as i64
+fn counts(e: &Entry) -> i64 {
+    match e {
+        Entry::Whole(c) => c.as_deref().is_some_and(Contact::counts_for_mu) as i64,
+        Entry::State(s) => s.counts_for_mu() as i64,
+    }
 }
 
 impl<'s> Tx<'s> {
@@ -157,12 +177,15 @@ impl<'s> Tx<'s> {
             let Some((id, prev)) = self.journal.pop() else {
                 break;
             };
-            if let (Some(index), Some(Some(now))) = (&mut self.index, self.overlay.get(&id)) {
+            if let (Some(index), Some(now)) = (
+                &mut self.index,
+                self.overlay.get(&id).and_then(Entry::whole),
+            ) {
                 index.remove(now);
             }
             match prev {
                 Some(p) => {
-                    if let (Some(index), Some(c)) = (&mut self.index, &p) {
+                    if let (Some(index), Some(c)) = (&mut self.index, p.whole()) {
                         index.add(c);
                     }
                     self.overlay.insert(id, p);
@@ -186,8 +209,9 @@ impl<'s> Tx<'s> {
             match op {
                 TxOp::Other(op) => ops.push(op),
                 TxOp::Contact(id) => match self.overlay.remove(&id) {
-                    Some(Some(c)) => ops.push(Op::PutContact(c)),
-                    Some(None) => ops.push(Op::DeleteContact(id)),
+                    Some(Entry::Whole(Some(c))) => ops.push(Op::PutContact(c)),
+                    Some(Entry::Whole(None)) => ops.push(Op::DeleteContact(id)),
+                    Some(Entry::State(s)) => ops.push(Op::Touch(s)),
                     None => {} // already emitted at its first write
                 },
             }
@@ -197,14 +221,35 @@ impl<'s> Tx<'s> {
 
     /// The contacts written and not deleted by this transaction.
     fn live(&self) -> impl Iterator<Item = &Contact> {
-        self.overlay.values().filter_map(|c| c.as_deref())
+        self.overlay.values().filter_map(Entry::whole)
+    }
+
+    /// A stored contact with this transaction's state write applied, if any.
+    fn patched(&self, mut c: Contact) -> Contact {
+        if let Some(Entry::State(s)) = self.overlay.get(&c.id) {
+            s.apply_to(&mut c);
+        }
+        c
     }
 
     /// One contact as this transaction sees it.
     pub(crate) fn get(&self, id: &str) -> Result<Option<Contact>> {
         match self.overlay.get(id) {
-            Some(c) => Ok(c.as_deref().cloned()),
+            Some(Entry::Whole(c)) => Ok(c.as_deref().cloned()),
+            Some(Entry::State(s)) => Ok(self.store.get(self.channel, id)?.map(|mut c| {
+                s.apply_to(&mut c);
+                c
+            })),
             None => self.store.get(self.channel, id),
+        }
+    }
+
+    /// One contact's state as this transaction sees it (no redirects followed).
+    pub(crate) fn state(&self, id: &str) -> Result<Option<ContactState>> {
+        match self.overlay.get(id) {
+            Some(Entry::Whole(c)) => Ok(c.as_deref().map(ContactState::of)),
+            Some(Entry::State(s)) => Ok(Some(s.clone())),
+            None => self.store.state(self.channel, id),
         }
     }
 
@@ -233,11 +278,12 @@ impl<'s> Tx<'s> {
     ) -> Vec<Contact> {
         let mut out: Vec<Contact> = found
             .into_iter()
-            .filter(|c| !self.overlay.contains_key(&c.id))
+            .filter(|c| !matches!(self.overlay.get(&c.id), Some(Entry::Whole(_))))
+            .map(|c| self.patched(c))
             .collect();
         match ids {
             Candidates::Indexed(ids) => out.extend(
-                ids.filter_map(|id| self.overlay.get(id).and_then(|c| c.as_deref()))
+                ids.filter_map(|id| self.overlay.get(id).and_then(Entry::whole))
                     .filter(|c| pred(c))
                     .cloned(),
             ),
@@ -275,7 +321,7 @@ impl<'s> Tx<'s> {
         let is_member = |c: &&Contact| c.member_id.as_deref() == Some(member_id);
         let in_overlay = match &self.index {
             Some(index) => OverlayIndex::ids(&index.member, member_id)
-                .filter_map(|id| self.overlay.get(id).and_then(|c| c.as_deref()))
+                .filter_map(|id| self.overlay.get(id).and_then(Entry::whole))
                 .find(is_member),
             None => self.live().find(is_member),
         };
@@ -284,14 +330,17 @@ impl<'s> Tx<'s> {
         }
         match self.store.find_member(self.channel, member_id)? {
             Some(c) => match self.overlay.get(&c.id) {
-                Some(Some(o)) if o.member_id.as_deref() == Some(member_id) => {
+                Some(Entry::Whole(Some(o))) if o.member_id.as_deref() == Some(member_id) => {
                     Ok(Some((**o).clone()))
                 }
-                Some(Some(o)) if o.member_id.is_none() || o.member_id == c.member_id => {
+                Some(Entry::Whole(Some(o)))
+                    if o.member_id.is_none() || o.member_id == c.member_id =>
+                {
                     // The store found it by alias (merged secondary) and it still exists.
                     Ok(Some((**o).clone()))
                 }
-                Some(_) => Ok(None),
+                Some(Entry::Whole(_)) => Ok(None),
+                Some(Entry::State(_)) => Ok(Some(self.patched(c))),
                 None => Ok(Some(c)),
             },
             None => Ok(None),
@@ -304,44 +353,52 @@ impl<'s> Tx<'s> {
         Ok((base + self.mu_delta).max(0) as u64)
     }
 
-    /// The first `n` contacts of an MU ledger as this transaction sees it.
-    pub(crate) fn ledger(&self, which: Ledger, n: usize) -> Result<Vec<Contact>> {
+    /// The states of the first `n` contacts of an MU ledger as this transaction sees it.
+    pub(crate) fn ledger(&self, which: Ledger, n: usize) -> Result<Vec<ContactState>> {
         let from_store =
             self.store
                 .ledger(self.channel, which, n.saturating_add(self.overlay.len()))?;
-        let in_ledger = |c: &Contact| match which {
-            Ledger::OldestVisible => c.counts_for_mu(),
-            Ledger::NewestHidden => c.hidden && !c.blocked,
+        let in_ledger = |s: &ContactState| match which {
+            Ledger::OldestVisible => s.counts_for_mu(),
+            Ledger::NewestHidden => s.hidden && !s.blocked,
         };
-        let mut all: Vec<Contact> = from_store
+        let mut all: Vec<ContactState> = from_store
             .into_iter()
-            .filter(|c| !self.overlay.contains_key(&c.id))
+            .filter(|s| !self.overlay.contains_key(&s.id))
             .collect();
-        all.extend(self.live().filter(|c| in_ledger(c)).cloned());
-        let key = |c: &Contact| (c.last_seen_at, c.created_at, c.id.clone());
+        for e in self.overlay.values() {
+            let s = match e {
+                Entry::Whole(Some(c)) => ContactState::of(c),
+                Entry::Whole(None) => continue,
+                Entry::State(s) => s.clone(),
+            };
+            if in_ledger(&s) {
+                all.push(s);
+            }
+        }
         match which {
-            Ledger::OldestVisible => all.sort_by_key(key),
-            Ledger::NewestHidden => all.sort_by_key(|c| std::cmp::Reverse(key(c))),
+            Ledger::OldestVisible => all.sort_by(|a, b| a.ledger_key().cmp(&b.ledger_key())),
+            Ledger::NewestHidden => all.sort_by(|a, b| b.ledger_key().cmp(&a.ledger_key())),
         }
         all.truncate(n);
         Ok(all)
     }
 
-    fn record(&mut self, id: String, new: Option<Contact>) -> Result<()> {
+    fn record(&mut self, id: String, new: Entry) -> Result<()> {
         let prev_counts = match self.overlay.get(&id) {
-            Some(c) => counts(c.as_deref()),
+            Some(e) => counts(e),
             None => self.store.is_counted(self.channel, &id)? as i64,
         };
-        self.mu_delta += counts(new.as_ref()) - prev_counts;
+        self.mu_delta += counts(&new) - prev_counts;
         if let Some(index) = &mut self.index {
-            if let Some(Some(p)) = self.overlay.get(&id) {
+            if let Some(p) = self.overlay.get(&id).and_then(Entry::whole) {
                 index.remove(p);
             }
-            if let Some(c) = &new {
+            if let Some(c) = new.whole() {
                 index.add(c);
             }
         }
-        let prev_overlay = self.overlay.insert(id.clone(), new.map(Box::new));
+        let prev_overlay = self.overlay.insert(id.clone(), new);
         if self.index.is_none() && self.overlay.len() >= INDEX_AT {
             let mut index = OverlayIndex::default();
             for c in self.live() {
@@ -354,14 +411,28 @@ impl<'s> Tx<'s> {
         Ok(())
     }
 
+    /// Writes a contact's state (a boot, a hide or un-hide): over the whole contact when
+    /// this transaction already holds it, else as a state write the store applies in place.
+    pub(crate) fn put_state(&mut self, s: ContactState) -> Result<()> {
+        match self.overlay.get(&s.id) {
+            Some(Entry::Whole(Some(c))) => {
+                let mut c = (**c).clone();
+                s.apply_to(&mut c);
+                self.put(c)
+            }
+            Some(Entry::Whole(None)) => Ok(()),
+            _ => self.record(s.id.clone(), Entry::State(s)),
+        }
+    }
+
     /// Inserts or replaces a contact.
     pub(crate) fn put(&mut self, c: Contact) -> Result<()> {
-        self.record(c.id.clone(), Some(c))
+        self.record(c.id.clone(), Entry::Whole(Some(Box::new(c))))
     }
 
     /// Removes a contact for good.
     pub(crate) fn delete(&mut self, id: &str) -> Result<()> {
-        self.record(id.to_string(), None)
+        self.record(id.to_string(), Entry::Whole(None))
     }
 
     /// Adds a non-contact write.

@@ -144,6 +144,68 @@ impl Contact {
     }
 }
 
+/// The part of a contact that visits and MU events change, and that the MU ledgers order
+/// by: a boot or a hide/un-hide writes only this ([`crate::store::Op::Touch`]), so the
+/// store need not rebuild the whole contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactState {
+    /// The contact's id.
+    pub id: String,
+    /// Blocked (R-CON-6); read-only here.
+    pub blocked: bool,
+    /// Hidden by the MU limit (R-MU-2).
+    pub hidden: bool,
+    /// Whether the contact has ever booted (R-CON-3).
+    pub booted: bool,
+    /// Whether it has a `memberId`, an email or a mobile number (R-MU-1); read-only here.
+    pub has_contact_info: bool,
+    /// Creation time; read-only here.
+    pub created_at: DateTime<Utc>,
+    /// Last write time.
+    pub updated_at: DateTime<Utc>,
+    /// Last visit time.
+    pub last_seen_at: DateTime<Utc>,
+    /// Number of sessions (R-CON-3).
+    pub session_count: u64,
+}
+
+impl ContactState {
+    /// The state of a contact.
+    pub fn of(c: &Contact) -> ContactState {
+        ContactState {
+            id: c.id.clone(),
+            blocked: c.blocked,
+            hidden: c.hidden,
+            booted: c.booted,
+            has_contact_info: c.has_contact_info(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            last_seen_at: c.last_seen_at,
+            session_count: c.session_count,
+        }
+    }
+
+    /// Writes the changeable part (hidden, booted, updatedAt, lastSeenAt, sessionCount) into
+    /// a contact.
+    pub fn apply_to(&self, c: &mut Contact) {
+        c.hidden = self.hidden;
+        c.booted = self.booted;
+        c.updated_at = self.updated_at;
+        c.last_seen_at = self.last_seen_at;
+        c.session_count = self.session_count;
+    }
+
+    /// Whether the contact counts toward MU now (R-MU-1).
+    pub fn counts_for_mu(&self) -> bool {
+        self.has_contact_info && !self.blocked && !self.hidden
+    }
+
+    /// The MU ledger order: (`lastSeenAt`, `createdAt`, id).
+    pub fn ledger_key(&self) -> (DateTime<Utc>, DateTime<Utc>, &str) {
+        (self.last_seen_at, self.created_at, &self.id)
+    }
+}
+
 /// A lead added by hand (API.md "New lead"): at least one of email and mobile number.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{ActivityEntry, ActivityQuery};
-use crate::contact::Contact;
+use crate::contact::{Contact, ContactState};
 use crate::error::Result;
 use crate::filter::{CompiledQuery, EvalCtx, Page};
 use crate::schema::Schema;
@@ -112,6 +112,10 @@ pub enum Op {
     PutContact(Box<Contact>),
     /// Remove a contact for good.
     DeleteContact(String),
+    /// Write the changeable part of a stored contact's state (hidden, booted, `updatedAt`,
+    /// `lastSeenAt`, `sessionCount`; the rest of the state is ignored): what a boot or an
+    /// MU event changes, without rewriting the contact. A missing contact is skipped.
+    Touch(ContactState),
     /// Make an old id lead to another contact (after a merge or unification); `None` removes it.
     Redirect(String, Option<String>),
     /// Make a secondary `memberId` reach a survivor (R-CON-8); `None` removes it.
@@ -195,6 +199,11 @@ pub trait Store: Send + Sync {
     /// Applies a batch whole or not at all.
     fn apply(&self, channel: &str, batch: Batch) -> Result<()>;
 
+    /// The state of one contact by id (no redirects followed).
+    fn state(&self, channel: &str, id: &str) -> Result<Option<ContactState>> {
+        Ok(self.get(channel, id)?.as_ref().map(ContactState::of))
+    }
+
     /// Whether the contact is counted in MU now (it is in the visible ledger).
     fn is_counted(&self, channel: &str, id: &str) -> Result<bool> {
         Ok(self.get(channel, id)?.is_some_and(|c| c.counts_for_mu()))
@@ -203,8 +212,8 @@ pub trait Store: Send + Sync {
     /// Visible MU (R-MU-1): visible, unblocked contacts with contact info.
     fn mu_count(&self, channel: &str) -> Result<u64>;
 
-    /// The first `n` contacts of an MU ledger, in its order.
-    fn ledger(&self, channel: &str, which: Ledger, n: usize) -> Result<Vec<Contact>>;
+    /// The states of the first `n` contacts of an MU ledger, in its order.
+    fn ledger(&self, channel: &str, which: Ledger, n: usize) -> Result<Vec<ContactState>>;
 
     /// Runs a whole compiled query (filter, quick search, terms, listing, sort, cursor page)
     /// and counts every match. A SQL store translates the plan into one query; the memory

@@ -41,7 +41,7 @@ use super::{
     Settings, Store,
 };
 use crate::access::{ActivityEntry, ActivityQuery};
-use crate::contact::Contact;
+use crate::contact::{Contact, ContactState};
 use crate::error::Result;
 use crate::filter::{CompiledQuery, EvalCtx, Page};
 use crate::schema::Schema;
@@ -66,6 +66,7 @@ impl Channel {
         match op {
             Op::PutContact(c) => self.table.put(*c),
             Op::DeleteContact(id) => self.table.delete(&id),
+            Op::Touch(st) => self.table.touch(&st),
             Op::Redirect(from, to) => match to {
                 Some(to) => {
                     self.redirects.insert(from, to);
@@ -214,7 +215,11 @@ impl Store for MemoryStore {
         Ok(self.channel(channel).read().table.mu_count())
     }
 
-    fn ledger(&self, channel: &str, which: Ledger, n: usize) -> Result<Vec<Contact>> {
+    fn state(&self, channel: &str, id: &str) -> Result<Option<ContactState>> {
+        Ok(self.channel(channel).read().table.state(id))
+    }
+
+    fn ledger(&self, channel: &str, which: Ledger, n: usize) -> Result<Vec<ContactState>> {
         let ch = self.channel(channel);
         let ch = ch.read();
         Ok(ch.table.ledger(which == Ledger::NewestHidden, n))

@@ -12,7 +12,7 @@ use super::index::{
     date_key, dt_key, grams_of, num_key, post_insert, post_remove, FxMap, Ordered, Posting,
     Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
 };
-use crate::contact::{Contact, Verified};
+use crate::contact::{Contact, ContactState, Verified};
 use crate::filter::{digits, Field, FieldValue};
 use crate::identity::email_key;
 use crate::text::fold_cow;
@@ -958,8 +958,8 @@ impl Table {
         self.visible.len() as u64
     }
 
-    /// The first `n` contacts of a ledger.
-    pub(crate) fn ledger(&self, newest_hidden: bool, n: usize) -> Vec<Contact> {
+    /// The states of the first `n` contacts of a ledger.
+    pub(crate) fn ledger(&self, newest_hidden: bool, n: usize) -> Vec<ContactState> {
         let ids: Vec<&IdKey> = if newest_hidden {
             self.hidden_ledger
                 .iter()
@@ -972,8 +972,86 @@ impl Table {
         };
         ids.into_iter()
             .filter_map(|id| self.row_of_key(id))
-            .filter_map(|r| self.contact_at(r))
+            .filter_map(|r| self.row(r))
+            .map(|row| self.state_of(row))
             .collect()
+    }
+
+    fn state_of(&self, row: &Row) -> ContactState {
+        ContactState {
+            id: row.id.text(),
+            blocked: row.blocked(),
+            hidden: row.hidden(),
+            booted: row.flag(F_BOOTED),
+            has_contact_info: row.has_contact_info(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            last_seen_at: row.last_seen_at,
+            session_count: row.session_count,
+        }
+    }
+
+    /// The state of one contact.
+    pub(crate) fn state(&self, id: &str) -> Option<ContactState> {
+        self.row_of(id)
+            .and_then(|r| self.row(r))
+            .map(|row| self.state_of(row))
+    }
+
+    /// Writes the changeable part of a contact's state in place, updating only the indexes
+    /// of what changed (the ledgers, the hidden set, `updatedAt`, `lastSeenAt`,
+    /// `sessionCount`).
+    pub(crate) fn touch(&mut self, st: &ContactState) {
+        let Some(r) = self.row_of(&st.id) else {
+            return;
+        };
+        let Some(mut row) = self.rows.get_mut(r as usize).and_then(Option::take) else {
+            return;
+        };
+        let was_hidden = row.hidden();
+        let ledger_moves = was_hidden != st.hidden
+            || row.last_seen_at.timestamp_millis() != st.last_seen_at.timestamp_millis();
+        if ledger_moves {
+            self.ledger_update(&row, false);
+        }
+        let mut flags = row.flags & !(F_HIDDEN | F_BOOTED);
+        if st.hidden {
+            flags |= F_HIDDEN;
+        }
+        if st.booted {
+            flags |= F_BOOTED;
+        }
+        row.flags = flags;
+        if was_hidden != st.hidden {
+            if st.hidden {
+                self.hidden.insert(r);
+            } else {
+                self.hidden.remove(r);
+            }
+        }
+        let dts = [
+            (S_UPDATED, row.updated_at, st.updated_at),
+            (S_LAST_SEEN, row.last_seen_at, st.last_seen_at),
+        ];
+        for (i, o, n) in dts {
+            if o != n {
+                self.sys[i].update(r, FieldValue::Datetime(o), false);
+                self.sys[i].update(r, FieldValue::Datetime(n), true);
+            }
+        }
+        if row.session_count != st.session_count {
+            self.sys[S_SESSIONS].update(r, FieldValue::Number(row.session_count as f64), false);
+            self.sys[S_SESSIONS].update(r, FieldValue::Number(st.session_count as f64), true);
+        }
+        row.updated_at = st.updated_at;
+        row.last_seen_at = st.last_seen_at;
+        row.session_count = st.session_count;
+        if ledger_moves {
+            self.ledger_update(&row, true);
+        }
+        if let Some(slot) = self.rows.get_mut(r as usize) {
+            *slot = Some(row);
+        }
     }
 
     /// Calls `f` on every contact until it returns `false`.
