@@ -264,12 +264,40 @@ pub(crate) fn grams_of<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> Vec<u32
 }
 
 impl Trigrams {
+    /// Adds one row's grams (the store adds in batches, [`Trigrams::apply_batch`]).
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, grams: &[u32], r: u32) {
         for g in grams {
             self.grams.entry(*g).or_default().insert(r);
         }
     }
 
+    /// Applies many rows' changes at once: `removes` then `adds`, as (gram, row) pairs, each
+    /// sorted so every gram's bitmap is looked up once and filled in row order.
+    pub(crate) fn apply_batch(&mut self, mut removes: Vec<(u32, u32)>, mut adds: Vec<(u32, u32)>) {
+        removes.sort_unstable();
+        for run in removes.chunk_by(|a, b| a.0 == b.0) {
+            let g = run[0].0;
+            if let Some(bm) = self.grams.get_mut(&g) {
+                for &(_, r) in run {
+                    bm.remove(r);
+                }
+                if bm.is_empty() {
+                    self.grams.remove(&g);
+                }
+            }
+        }
+        adds.sort_unstable();
+        for run in adds.chunk_by(|a, b| a.0 == b.0) {
+            let bm = self.grams.entry(run[0].0).or_default();
+            for &(_, r) in run {
+                bm.insert(r);
+            }
+        }
+    }
+
+    /// Removes one row's grams.
+    #[cfg(test)]
     pub(crate) fn remove(&mut self, grams: &[u32], r: u32) {
         for g in grams {
             if let Some(bm) = self.grams.get_mut(g) {

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 
 use super::{
     Batch, ImportLock, Ledger, MergeRecord, MergeState, Op, PendingUnification, SegmentRecord,
@@ -227,8 +227,18 @@ impl Store for MemoryStore {
 
     fn search(&self, channel: &str, query: &CompiledQuery, ctx: &EvalCtx) -> Result<Page> {
         let ch = self.channel(channel);
-        let ch = ch.read();
-        Ok(ch.table.search(query, ctx))
+        {
+            let r = ch.read();
+            if !r.table.has_pending() {
+                return Ok(r.table.search(query, ctx));
+            }
+        }
+        // Rows wait for their search indexes: bring them up to date, then search under the
+        // same lock (downgraded, so other readers go on).
+        let mut w = ch.write();
+        w.table.flush();
+        let r = RwLockWriteGuard::downgrade(w);
+        Ok(r.table.search(query, ctx))
     }
 
     fn for_each(&self, channel: &str, f: &mut dyn FnMut(&Contact) -> bool) -> Result<()> {

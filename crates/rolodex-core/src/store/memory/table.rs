@@ -364,7 +364,18 @@ pub(crate) struct Table {
     email_nonascii: FxMap<Box<str>, Posting>,
     visible: BTreeSet<LedgerKey>,
     hidden_ledger: BTreeSet<LedgerKey>,
+    /// Rows whose search indexes lag behind the row, each with the row as those indexes
+    /// last saw it (`None`: not indexed at all). See [`Table::flush`].
+    pending: Vec<(u32, Option<Row>)>,
+    /// The rows of `pending`.
+    pending_rows: RoaringBitmap,
 }
+
+/// The (gram, row) pairs to remove from and to add to one trigram index.
+type GramChanges = (Vec<(u32, u32)>, Vec<(u32, u32)>);
+
+/// How many rows may wait for their search indexes before a write brings them up to date.
+const FLUSH_AT: usize = 4096;
 
 impl Default for Table {
     fn default() -> Self {
@@ -392,6 +403,8 @@ impl Default for Table {
             member_unfolded: 0,
             visible: BTreeSet::new(),
             hidden_ledger: BTreeSet::new(),
+            pending: Vec::new(),
+            pending_rows: RoaringBitmap::new(),
         };
         for k in ["name", "email", "mobileNumber"] {
             t.key_id(k);
@@ -662,10 +675,11 @@ impl Table {
             }
         };
         let old = self.rows.get_mut(r as usize).and_then(Option::take);
-        self.reindex(r, old.as_ref(), Some(&new));
+        self.reindex_now(r, old.as_ref(), Some(&new));
         if let Some(slot) = self.rows.get_mut(r as usize) {
             *slot = Some(new);
         }
+        self.defer(r, old);
     }
 
     /// Removes a contact for good.
@@ -674,9 +688,9 @@ impl Table {
             return;
         };
         let old = self.rows.get_mut(r as usize).and_then(Option::take);
-        if let Some(old) = &old {
-            self.reindex(r, Some(old), None);
-            match &old.id {
+        if let Some(o) = &old {
+            self.reindex_now(r, Some(o), None);
+            match &o.id {
                 IdKey::Seq(n) => {
                     self.by_seq.remove(n);
                 }
@@ -685,7 +699,52 @@ impl Table {
                 }
             }
             self.free.push(r);
+            self.defer(r, old);
         }
+    }
+
+    /// Notes that row `r`'s search indexes still show `indexed` (unless an earlier write
+    /// already noted an older state), and brings all waiting rows up to date once
+    /// [`FLUSH_AT`] of them wait.
+    fn defer(&mut self, r: u32, indexed: Option<Row>) {
+        if self.pending_rows.insert(r) {
+            self.pending.push((r, indexed));
+        }
+        if self.pending.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    /// Whether some rows wait for their search indexes.
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Brings the search indexes of every waiting row up to date. Writes keep the identity
+    /// lookups, listing sets and MU ledgers current themselves ([`Table::reindex_now`]);
+    /// the search indexes (trigrams and every other field's postings, ranges and lists)
+    /// are updated here in batches, one field at a time over all waiting rows, which
+    /// touches each index structure once per batch instead of once per row. A search
+    /// flushes first, so it never sees a lagging index.
+    pub(crate) fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        self.pending_rows.clear();
+        pending.sort_unstable_by_key(|(r, _)| *r);
+        let rows = std::mem::take(&mut self.rows);
+        {
+            let pairs: Vec<(u32, Option<&Row>, Option<&Row>)> = pending
+                .iter()
+                .map(|(r, old)| {
+                    let new = rows.get(*r as usize).and_then(Option::as_ref);
+                    (*r, old.as_ref(), new)
+                })
+                .collect();
+            self.reindex_later(&pairs);
+        }
+        self.rows = rows;
     }
 
     fn ledger_update(&mut self, row: &Row, add: bool) {
@@ -711,8 +770,10 @@ impl Table {
         }
     }
 
-    /// Brings every index from `old` to `new` for row `r`, touching only what changed.
-    fn reindex(&mut self, r: u32, old: Option<&Row>, new: Option<&Row>) {
+    /// Brings the indexes a write needs at once from `old` to `new` for row `r`: the
+    /// listing sets, the MU ledgers and the identity lookups (`memberId`, email, mobile
+    /// number). The search indexes follow in [`Table::flush`].
+    fn reindex_now(&mut self, r: u32, old: Option<&Row>, new: Option<&Row>) {
         // Row sets and ledgers.
         let bits = |row: Option<&Row>| row.map(|x| (x.blocked(), x.hidden()));
         if old.is_none() {
@@ -767,123 +828,159 @@ impl Table {
                 self.member_unfolded += 1;
             }
         }
-        // Quick-search and identity indexes.
-        let (name_o, name_n) = (old.and_then(Row::name), new.and_then(Row::name));
-        if name_o != name_n {
-            if let Some(s) = name_o {
-                self.tri_name.remove(&grams_of([fold_cow(s).as_bytes()]), r);
-                self.has_name.remove(r);
-            }
-            if let Some(s) = name_n {
-                self.tri_name.insert(&grams_of([fold_cow(s).as_bytes()]), r);
-                self.has_name.insert(r);
-            }
-        }
+        // Identity lookups: the whole indexes of `memberId`, email and mobile number.
         let (email_o, email_n) = (old.and_then(Row::email), new.and_then(Row::email));
         if email_o != email_n {
-            if let Some(s) = email_o {
-                self.tri_email
-                    .remove(&grams_of([fold_cow(s).as_bytes()]), r);
-                self.has_email.remove(r);
-                if !s.is_ascii() {
-                    post_remove(&mut self.email_nonascii, &email_key(s), r);
-                }
+            if let Some(s) = email_o.filter(|s| !s.is_ascii()) {
+                post_remove(&mut self.email_nonascii, &email_key(s), r);
             }
-            if let Some(s) = email_n {
-                self.tri_email
-                    .insert(&grams_of([fold_cow(s).as_bytes()]), r);
-                self.has_email.insert(r);
-                if !s.is_ascii() {
-                    post_insert(&mut self.email_nonascii, &email_key(s), r);
-                }
+            if let Some(s) = email_n.filter(|s| !s.is_ascii()) {
+                post_insert(&mut self.email_nonascii, &email_key(s), r);
             }
         }
-        let (mobile_o, mobile_n) = (old.and_then(Row::mobile), new.and_then(Row::mobile));
-        if mobile_o != mobile_n {
-            if let Some(s) = mobile_o {
-                self.tri_phone.remove(&phone_grams(s), r);
-                self.has_mobile.remove(r);
-            }
-            if let Some(s) = mobile_n {
-                self.tri_phone.insert(&phone_grams(s), r);
-                self.has_mobile.insert(r);
-            }
+        self.reindex_slot(r, Slot::Sys(S_MEMBER_ID), old, new);
+        self.reindex_slot(r, Slot::Profile(KEY_EMAIL), old, new);
+        self.reindex_slot(r, Slot::Profile(KEY_MOBILE), old, new);
+    }
+
+    /// Moves one slot's index of row `r` from `old`'s value to `new`'s.
+    fn reindex_slot(&mut self, r: u32, s: Slot, old: Option<&Row>, new: Option<&Row>) {
+        let ov = old.map(|x| self.value(x, s));
+        let nv = new.map(|x| self.value(x, s));
+        let (ov, nv) = (ov.as_ref().map(Fv::get), nv.as_ref().map(Fv::get));
+        if ov == nv {
+            return;
         }
-        // System fields.
-        for i in 0..N_SYS {
-            let s = Slot::Sys(i);
-            if i == S_TAGS || i == S_IMPORT_TAGS {
-                let (o, n) = (
-                    old.map(|x| {
-                        if i == S_TAGS {
-                            &x.tags[..]
-                        } else {
-                            &x.import_tags[..]
-                        }
-                    }),
-                    new.map(|x| {
-                        if i == S_TAGS {
-                            &x.tags[..]
-                        } else {
-                            &x.import_tags[..]
-                        }
-                    }),
-                );
+        let ix = match s {
+            Slot::Sys(i) => self.sys.get_mut(i),
+            Slot::Profile(k) => self.prof.get_mut(k as usize),
+            Slot::Id | Slot::Absent => None,
+        };
+        let Some(ix) = ix else {
+            return;
+        };
+        if let Some(v) = ov {
+            ix.update(r, v, false);
+        }
+        if let Some(v) = nv {
+            ix.update(r, v, true);
+        }
+    }
+
+    /// Whether a slot's index is kept by [`Table::reindex_now`].
+    fn indexed_now(s: Slot) -> bool {
+        matches!(
+            s,
+            Slot::Sys(S_MEMBER_ID) | Slot::Profile(KEY_EMAIL) | Slot::Profile(KEY_MOBILE)
+        )
+    }
+
+    /// Brings the search indexes of a batch of rows from `old` to `new`: quick-search
+    /// trigrams, then each system field, then each profile key, over all rows of the batch.
+    fn reindex_later(&mut self, batch: &[(u32, Option<&Row>, Option<&Row>)]) {
+        // Quick-search trigrams: every gram change of the batch, applied gram by gram.
+        let mut tri: [GramChanges; 3] = Default::default();
+        for &(r, old, new) in batch {
+            let texts: [(Option<&str>, Option<&str>); 3] = [
+                (old.and_then(Row::name), new.and_then(Row::name)),
+                (old.and_then(Row::email), new.and_then(Row::email)),
+                (old.and_then(Row::mobile), new.and_then(Row::mobile)),
+            ];
+            for (which, (o, n)) in texts.into_iter().enumerate() {
                 if o == n {
                     continue;
                 }
-                if let Some(o) = o {
-                    let t = self.tag_texts(o);
-                    self.sys[i].update(r, FieldValue::Strings(&t), false);
+                let grams = |s: &str| match which {
+                    2 => phone_grams(s),
+                    _ => grams_of([fold_cow(s).as_bytes()]),
+                };
+                let has = match which {
+                    0 => &mut self.has_name,
+                    1 => &mut self.has_email,
+                    _ => &mut self.has_mobile,
+                };
+                if let Some(s) = o {
+                    tri[which].0.extend(grams(s).into_iter().map(|g| (g, r)));
+                    has.remove(r);
                 }
-                if let Some(n) = n {
-                    let t = self.tag_texts(n);
-                    self.sys[i].update(r, FieldValue::Strings(&t), true);
+                if let Some(s) = n {
+                    tri[which].1.extend(grams(s).into_iter().map(|g| (g, r)));
+                    has.insert(r);
                 }
-                continue;
-            }
-            let ov = old.map(|x| self.value(x, s));
-            let nv = new.map(|x| self.value(x, s));
-            let (ov, nv) = (ov.as_ref().map(Fv::get), nv.as_ref().map(Fv::get));
-            if ov == nv {
-                continue;
-            }
-            let ix = &mut self.sys[i];
-            if let Some(v) = ov {
-                ix.update(r, v, false);
-            }
-            if let Some(v) = nv {
-                ix.update(r, v, true);
             }
         }
-        // Profile fields: merge the two sorted key lists.
-        let op: Vec<(u32, Pv<'_>)> = old.map(|x| x.profile.iter().collect()).unwrap_or_default();
-        let np: Vec<(u32, Pv<'_>)> = new.map(|x| x.profile.iter().collect()).unwrap_or_default();
-        let (mut i, mut j) = (0, 0);
-        while i < op.len() || j < np.len() {
-            let ok = op.get(i).map(|x| x.0);
-            let nk = np.get(j).map(|x| x.0);
-            let k = match (ok, nk) {
-                (Some(a), Some(b)) => a.min(b),
-                (Some(a), None) => a,
-                (None, Some(b)) => b,
-                (None, None) => break,
-            };
-            let ov = if ok == Some(k) {
-                i += 1;
-                op.get(i - 1).map(|x| x.1)
-            } else {
-                None
-            };
-            let nv = if nk == Some(k) {
-                j += 1;
-                np.get(j - 1).map(|x| x.1)
-            } else {
-                None
-            };
-            if ov == nv {
+        let [name, email, phone] = tri;
+        self.tri_name.apply_batch(name.0, name.1);
+        self.tri_email.apply_batch(email.0, email.1);
+        self.tri_phone.apply_batch(phone.0, phone.1);
+        // System fields, one field at a time.
+        for i in 0..N_SYS {
+            let s = Slot::Sys(i);
+            if Self::indexed_now(s) {
                 continue;
             }
+            for &(r, old, new) in batch {
+                if i == S_TAGS || i == S_IMPORT_TAGS {
+                    let pick = |x: &Row| -> Vec<u32> {
+                        if i == S_TAGS {
+                            x.tags.to_vec()
+                        } else {
+                            x.import_tags.to_vec()
+                        }
+                    };
+                    let (o, n) = (old.map(pick), new.map(pick));
+                    if o == n {
+                        continue;
+                    }
+                    if let Some(o) = o {
+                        let t = self.tag_texts(&o);
+                        self.sys[i].update(r, FieldValue::Strings(&t), false);
+                    }
+                    if let Some(n) = n {
+                        let t = self.tag_texts(&n);
+                        self.sys[i].update(r, FieldValue::Strings(&t), true);
+                    }
+                    continue;
+                }
+                self.reindex_slot(r, s, old, new);
+            }
+        }
+        // Profile fields, one key at a time over the batch's changed values.
+        let mut changes: Vec<(u32, u32, Option<Pv<'_>>, Option<Pv<'_>>)> = Vec::new();
+        for &(r, old, new) in batch {
+            let op: Vec<(u32, Pv<'_>)> =
+                old.map(|x| x.profile.iter().collect()).unwrap_or_default();
+            let np: Vec<(u32, Pv<'_>)> =
+                new.map(|x| x.profile.iter().collect()).unwrap_or_default();
+            let (mut i, mut j) = (0, 0);
+            while i < op.len() || j < np.len() {
+                let ok = op.get(i).map(|x| x.0);
+                let nk = np.get(j).map(|x| x.0);
+                let k = match (ok, nk) {
+                    (Some(a), Some(b)) => a.min(b),
+                    (Some(a), None) => a,
+                    (None, Some(b)) => b,
+                    (None, None) => break,
+                };
+                let ov = if ok == Some(k) {
+                    i += 1;
+                    op.get(i - 1).map(|x| x.1)
+                } else {
+                    None
+                };
+                let nv = if nk == Some(k) {
+                    j += 1;
+                    np.get(j - 1).map(|x| x.1)
+                } else {
+                    None
+                };
+                if ov != nv && !Self::indexed_now(Slot::Profile(k)) {
+                    changes.push((k, r, ov, nv));
+                }
+            }
+        }
+        changes.sort_by_key(|c| (c.0, c.1));
+        for (k, r, ov, nv) in changes {
             let Some(ix) = self.prof.get_mut(k as usize) else {
                 continue;
             };
@@ -1029,17 +1126,19 @@ impl Table {
                 self.hidden.remove(r);
             }
         }
+        // A row waiting for its search indexes gets them from the flush.
+        let indexed = !self.pending_rows.contains(r);
         let dts = [
             (S_UPDATED, row.updated_at, st.updated_at),
             (S_LAST_SEEN, row.last_seen_at, st.last_seen_at),
         ];
         for (i, o, n) in dts {
-            if o != n {
+            if o != n && indexed {
                 self.sys[i].update(r, FieldValue::Datetime(o), false);
                 self.sys[i].update(r, FieldValue::Datetime(n), true);
             }
         }
-        if row.session_count != st.session_count {
+        if row.session_count != st.session_count && indexed {
             self.sys[S_SESSIONS].update(r, FieldValue::Number(row.session_count as f64), false);
             self.sys[S_SESSIONS].update(r, FieldValue::Number(st.session_count as f64), true);
         }

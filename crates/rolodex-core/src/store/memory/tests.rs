@@ -84,6 +84,10 @@ fn updates_move_every_index_and_deletes_free_rows() {
     t.put(c("c_000000000002", "b@x.com", &["vip"]));
     assert_eq!(t.find_by_email("A@X.com").len(), 1);
     assert_eq!(t.mu_count(), 2);
+    // Identity lookups and ledgers are current at once; search indexes after a flush.
+    assert!(t.has_pending());
+    t.flush();
+    assert!(!t.has_pending());
     let tags = t.ix(Slot::Sys(S_TAGS)).map(|x| x.list.len()).unwrap_or(0);
     assert_eq!(tags, 2);
     // Change the email and the tags of the first contact.
@@ -92,6 +96,7 @@ fn updates_move_every_index_and_deletes_free_rows() {
     t.put(a);
     assert!(t.find_by_email("a@x.com").is_empty());
     assert_eq!(t.find_by_email("new@x.com")[0].id, "c_000000000001");
+    t.flush();
     let ix = t
         .ix(Slot::Sys(S_TAGS))
         .map(|x| x.list.clone())
@@ -126,6 +131,7 @@ fn updates_move_every_index_and_deletes_free_rows() {
         Some("legacy-7".to_string())
     );
     assert_eq!(t.len(), 2);
+    t.flush();
     let ix = t
         .ix(Slot::Sys(S_TAGS))
         .map(|x| x.list.clone())
