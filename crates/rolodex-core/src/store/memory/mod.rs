@@ -6,8 +6,15 @@
 //! packed into one byte string keyed by interned key ids (`blob`). `get` materialises a
 //! [`Contact`].
 //!
-//! Indexes (kept up to date on every `PutContact`/`DeleteContact` by diffing the old and
-//! new row field by field): per field a bitmap of rows with a value, folded-text postings
+//! Indexes, brought from a row's old to its new values by diffing them field by field. A
+//! write keeps at once what the book's rules read back inside an operation: the identity
+//! lookups (`memberId`, email, mobile number), the listing sets and the MU ledgers; a boot
+//! or MU event (`Touch`) moves only the state fields. The search indexes wait in a list of
+//! rows, each with the state the indexes last saw, and are brought up to date in batches —
+//! every 4,096 waiting rows, and before any search, so a search never sees them lag —
+//! one field at a time over the batch and the trigrams gram by gram, which touches each
+//! index structure once per batch rather than once per row. Per field: a bitmap of rows
+//! with a value, folded-text postings
 //! (a row inline, or a roaring bitmap), bucketed ordered bitmaps for numbers, dates and
 //! datetimes, list/tag item bitmaps (tag children by key range), byte-trigram bitmaps of
 //! the folded name and email and of the mobile number's E.164 and national digits, the
