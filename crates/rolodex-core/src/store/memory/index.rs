@@ -272,14 +272,20 @@ impl Trigrams {
         }
     }
 
-    /// Applies many rows' changes at once: `removes` then `adds`, as (gram, row) pairs, each
-    /// sorted so every gram's bitmap is looked up once and filled in row order.
-    pub(crate) fn apply_batch(&mut self, mut removes: Vec<(u32, u32)>, mut adds: Vec<(u32, u32)>) {
-        removes.sort_unstable();
-        for run in removes.chunk_by(|a, b| a.0 == b.0) {
-            let g = run[0].0;
+    /// Applies many rows' changes at once: `removes` then `adds`, as (gram, row) pairs,
+    /// grouped by gram first (in a small map that stays in cache) so each gram's bitmap in
+    /// the big index is looked up once per batch.
+    pub(crate) fn apply_batch(&mut self, removes: Vec<(u32, u32)>, adds: Vec<(u32, u32)>) {
+        let group = |v: Vec<(u32, u32)>| {
+            let mut m: FxMap<u32, Vec<u32>> = FxMap::default();
+            for (g, r) in v {
+                m.entry(g).or_default().push(r);
+            }
+            m
+        };
+        for (g, rows) in group(removes) {
             if let Some(bm) = self.grams.get_mut(&g) {
-                for &(_, r) in run {
+                for r in rows {
                     bm.remove(r);
                 }
                 if bm.is_empty() {
@@ -287,10 +293,9 @@ impl Trigrams {
                 }
             }
         }
-        adds.sort_unstable();
-        for run in adds.chunk_by(|a, b| a.0 == b.0) {
-            let bm = self.grams.entry(run[0].0).or_default();
-            for &(_, r) in run {
+        for (g, rows) in group(adds) {
+            let bm = self.grams.entry(g).or_default();
+            for r in rows {
                 bm.insert(r);
             }
         }

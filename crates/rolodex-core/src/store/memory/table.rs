@@ -730,9 +730,8 @@ impl Table {
         if self.pending.is_empty() {
             return;
         }
-        let mut pending = std::mem::take(&mut self.pending);
+        let pending = std::mem::take(&mut self.pending);
         self.pending_rows.clear();
-        pending.sort_unstable_by_key(|(r, _)| *r);
         let rows = std::mem::take(&mut self.rows);
         {
             let pairs: Vec<(u32, Option<&Row>, Option<&Row>)> = pending
@@ -979,7 +978,7 @@ impl Table {
                 }
             }
         }
-        changes.sort_by_key(|c| (c.0, c.1));
+        changes.sort_unstable_by_key(|c| (c.0, c.1));
         for (k, r, ov, nv) in changes {
             let Some(ix) = self.prof.get_mut(k as usize) else {
                 continue;
