@@ -52,6 +52,7 @@ use crate::contact::{Contact, ContactState};
 use crate::error::Result;
 use crate::filter::{CompiledQuery, EvalCtx, Page};
 use crate::schema::Schema;
+use index::FxMap;
 use table::Table;
 
 #[derive(Default)]
@@ -121,8 +122,8 @@ impl Channel {
 /// An in-memory store of any number of channels. Cheap to share: wrap it in an `Arc`.
 #[derive(Default)]
 pub struct MemoryStore {
-    channels: RwLock<HashMap<String, Arc<RwLock<Channel>>>>,
-    write_mutexes: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    channels: RwLock<FxMap<String, Arc<RwLock<Channel>>>>,
+    write_mutexes: Mutex<FxMap<String, Arc<Mutex<()>>>>,
     import_locks: Arc<Mutex<std::collections::HashSet<String>>>,
     seq: AtomicU64,
 }

@@ -605,23 +605,22 @@ impl Table {
 
     /// The contact of a row.
     pub(crate) fn contact(&self, row: &Row) -> Contact {
+        // Inserted one by one: a profile fits a node or two, and `collect` would first
+        // buffer and sort the entries.
+        let mut profile = BTreeMap::new();
+        for (k, v) in row.profile.iter() {
+            let name = self
+                .key_names
+                .get(k as usize)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            profile.insert(name, v.to_value());
+        }
         Contact {
             id: row.id.text(),
             member_id: row.member_id.as_deref().map(str::to_string),
             member: row.flag(F_MEMBER),
-            profile: row
-                .profile
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        self.key_names
-                            .get(k as usize)
-                            .map(|s| s.to_string())
-                            .unwrap_or_default(),
-                        v.to_value(),
-                    )
-                })
-                .collect(),
+            profile,
             tags: self.tag_texts(&row.tags),
             user_import_tags: self.tag_texts(&row.import_tags),
             verified: Verified {
