@@ -61,7 +61,15 @@ const PHONES: &[&str] = &[
     "+14155550123",
     "+821020201111",
 ];
-const NUMS: &[f64] = &[-1.0, 0.0, -0.0, 1.0, 2.5, 3.0, 1000.0, 1e9];
+// Bucket edges of the number index (256 buckets an octave: integers up to 256 get one
+// each, 256..512 share two to a bucket, 512..1024 four), so ranges start and end on and
+// inside buckets.
+const NUMS: &[f64] = &[
+    -1.0, 0.0, -0.0, 1.0, 2.5, 3.0, 255.0, 256.0, 257.0, 511.0, 512.0, 900.0, 901.0, 902.0, 1000.0,
+    1e9,
+];
+/// Stored only (no JSON form): the infinities.
+const STORED_NUMS: &[f64] = &[f64::INFINITY, f64::NEG_INFINITY, 903.5, -256.0];
 const LIST: &[&str] = &["a", "B", "c", "Straße"];
 const TAGS: &[&str] = &[
     "vip",
@@ -101,6 +109,7 @@ fn value_of(r: &mut Rng, t: FieldType) -> Value {
         FieldType::MobileNumber | FieldType::LandlineNumber => {
             Value::Phone(r.pick(PHONES).to_string())
         }
+        FieldType::Number if r.chance(0.1) => Value::Number(*r.pick(STORED_NUMS)),
         FieldType::Number => Value::Number(*r.pick(NUMS)),
         FieldType::Boolean => Value::Boolean(r.chance(0.5)),
         FieldType::Date => Value::Date(rand_date(r)),
@@ -167,7 +176,12 @@ fn contact(r: &mut Rng, id: String, keys: &[(String, FieldType)]) -> Contact {
     c.hidden = r.chance(0.15);
     c.booted = r.chance(0.5);
     c.verified.email = r.chance(0.5);
-    c.session_count = r.below(5) as u64;
+    // Mostly a few buckets; sometimes spread over many (ranges then take the complement).
+    c.session_count = if r.chance(0.5) {
+        r.below(5) as u64
+    } else {
+        r.below(1100) as u64
+    };
     c
 }
 

@@ -6,6 +6,8 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
+use chrono::{DateTime, Utc};
+
 use roaring::RoaringBitmap;
 
 use super::index::{date_key, dt_key, num_key, Ordered, Posting};
@@ -39,10 +41,11 @@ impl TermRows {
     }
 }
 
-fn bound_key<T>(b: Bound<T>, key: impl Fn(&T) -> u64) -> Option<u64> {
+fn bound_key<T>(b: Bound<T>, key: impl Fn(&T) -> u64) -> Bound<u64> {
     match b {
-        Bound::Included(t) | Bound::Excluded(t) => Some(key(&t)),
-        Bound::Unbounded => None,
+        Bound::Included(t) => Bound::Included(key(&t)),
+        Bound::Excluded(t) => Bound::Excluded(key(&t)),
+        Bound::Unbounded => Bound::Unbounded,
     }
 }
 
@@ -370,24 +373,44 @@ impl Table {
                 self.text_match(c, slot, fx, op, needle, negated, cands, ctx)
             }
             (Op::Eq | Op::Gt | Op::Gte | Op::Lt | Op::Lte, Arg::Number(x)) => {
+                use Bound::{Excluded, Included};
                 let k = num_key(*x);
+                // Open ends stop at the infinities, so stored NaNs (keyed past them) are
+                // never taken as inside.
                 let (lo, hi) = match op {
-                    Op::Eq => (Some(k), Some(k)),
-                    Op::Gt | Op::Gte => (Some(k), None),
-                    _ => (None, Some(k)),
+                    Op::Eq => (Included(k), Included(k)),
+                    Op::Gt => (Excluded(k), Included(num_key(f64::INFINITY))),
+                    Op::Gte => (Included(k), Included(num_key(f64::INFINITY))),
+                    Op::Lt => (Included(num_key(f64::NEG_INFINITY)), Excluded(k)),
+                    _ => (Included(num_key(f64::NEG_INFINITY)), Included(k)),
                 };
-                self.ordered(c, slot, negated, &fx.num, lo, hi, cands, ctx)
+                let all = (fx.kinds[K_NUM] == fx.exists.len()).then_some(&fx.exists);
+                self.ordered(
+                    c,
+                    slot,
+                    negated,
+                    &fx.num,
+                    (lo, hi),
+                    (true, true),
+                    all,
+                    cands,
+                    ctx,
+                )
             }
-            (Op::Between, Arg::NumberRange(a, b)) => self.ordered(
-                c,
-                slot,
-                negated,
-                &fx.num,
-                Some(num_key(*a)),
-                Some(num_key(*b)),
-                cands,
-                ctx,
-            ),
+            (Op::Between, Arg::NumberRange(a, b)) => {
+                let all = (fx.kinds[K_NUM] == fx.exists.len()).then_some(&fx.exists);
+                self.ordered(
+                    c,
+                    slot,
+                    negated,
+                    &fx.num,
+                    (Bound::Included(num_key(*a)), Bound::Included(num_key(*b))),
+                    (true, true),
+                    all,
+                    cands,
+                    ctx,
+                )
+            }
             (Op::In, Arg::NumberSet(xs)) => {
                 let b = fx.num.around(xs.iter().map(|x| num_key(*x))) & cands;
                 self.verify(c, slot, negated, &b, ctx)
@@ -397,13 +420,23 @@ impl Table {
                 let mut out = RoaringBitmap::new();
                 match c.instant_range(ctx) {
                     Some((lo, hi)) => {
+                        // A millisecond-aligned inclusive low or exclusive high bound
+                        // decides by its key alone (keys floor to the millisecond).
+                        let aligned =
+                            |t: &DateTime<Utc>| t.timestamp_subsec_nanos() % 1_000_000 == 0;
+                        let exact = (
+                            matches!(&lo, Bound::Included(t) if aligned(t)),
+                            matches!(&hi, Bound::Excluded(t) if aligned(t)),
+                        );
+                        let all = (fx.kinds[K_DT] == fx.exists.len()).then_some(&fx.exists);
                         out |= self.ordered(
                             c,
                             slot,
                             negated,
                             &fx.dt,
-                            bound_key(lo, dt_key),
-                            bound_key(hi, dt_key),
+                            (bound_key(lo, dt_key), bound_key(hi, dt_key)),
+                            exact,
+                            all,
                             cands,
                             ctx,
                         )
@@ -411,13 +444,15 @@ impl Table {
                     None => return self.verify(c, slot, negated, &present(), ctx),
                 }
                 if let Some((lo, hi)) = c.day_range(ctx) {
+                    let all = (fx.kinds[K_DATE] == fx.exists.len()).then_some(&fx.exists);
                     out |= self.ordered(
                         c,
                         slot,
                         negated,
                         &fx.date,
-                        bound_key(lo, date_key),
-                        bound_key(hi, date_key),
+                        (bound_key(lo, date_key), bound_key(hi, date_key)),
+                        (false, false),
+                        all,
                         cands,
                         ctx,
                     );
@@ -465,6 +500,7 @@ impl Table {
         }
     }
 
+    /// The rows of `cands` within `bounds` of an ordered index (see [`Ordered::range`]).
     #[allow(clippy::too_many_arguments)]
     fn ordered(
         &self,
@@ -472,12 +508,13 @@ impl Table {
         slot: Slot,
         negated: bool,
         ix: &Ordered,
-        lo: Option<u64>,
-        hi: Option<u64>,
+        bounds: (Bound<u64>, Bound<u64>),
+        exact: (bool, bool),
+        all: Option<&RoaringBitmap>,
         cands: &RoaringBitmap,
         ctx: &EvalCtx,
     ) -> RoaringBitmap {
-        let (full, edge) = ix.range(lo, hi);
+        let (full, edge) = ix.range(bounds.0, bounds.1, exact.0, exact.1, all);
         let mut out = full & cands;
         out |= self.verify(c, slot, negated, &(edge & cands), ctx);
         out
