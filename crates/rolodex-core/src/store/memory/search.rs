@@ -17,7 +17,7 @@ use super::table::{
 use crate::contact::Contact;
 use crate::filter::{
     phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, Include, Op, Page,
-    PlanNode, QuickSearch, RowKey, SortVal, Terms, TextMode,
+    PlanNode, QuickSearch, RowKey, SortVal, Term, Terms, TextMode,
 };
 use crate::text::fold_cow;
 use crate::value::FieldType;
@@ -92,8 +92,18 @@ impl Table {
 
     /// The rows matching any term, and each term's rows (`rows[ends[i-1]..ends[i]]`).
     fn terms(&self, t: &Terms) -> (RoaringBitmap, TermRows) {
+        let per = self.term_rows(t.terms());
+        let mut sorted = per.rows.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let all = RoaringBitmap::from_sorted_iter(sorted).unwrap_or_default();
+        (all, per)
+    }
+
+    /// Each term's rows.
+    fn term_rows(&self, terms: &[Term]) -> TermRows {
         let mut rows: Vec<u32> = Vec::new();
-        let mut ends: Vec<usize> = Vec::with_capacity(t.len());
+        let mut ends: Vec<usize> = Vec::with_capacity(terms.len());
         let empty = FieldIx::default();
         let email = self.ix(Slot::Profile(KEY_EMAIL)).unwrap_or(&empty);
         let name = self.ix(Slot::Profile(KEY_NAME)).unwrap_or(&empty);
@@ -115,10 +125,10 @@ impl Table {
         // member ids when no stored one changes under folding.
         let pure_mobile = mobile.kinds.iter().sum::<u64>() == self.has_mobile.len();
         let folded_members = self.member_unfolded == 0;
-        for term in t.terms() {
+        for term in terms {
             let start = rows.len();
             let f = term.folded();
-            if let Some(p) = email.text.get(f) {
+            if let Some(p) = email.may_hold(f).then(|| email.text.get(f)).flatten() {
                 if pure_email {
                     p.extend_into(&mut rows);
                 } else {
@@ -129,7 +139,7 @@ impl Table {
                     );
                 }
             }
-            if let Some(p) = name.text.get(f) {
+            if let Some(p) = name.may_hold(f).then(|| name.text.get(f)).flatten() {
                 if pure_name {
                     p.extend_into(&mut rows);
                 } else {
@@ -151,7 +161,11 @@ impl Table {
                 }
             }
             let key = fold_cow(&term.text);
-            if let Some(p) = member.text.get(key.as_ref()) {
+            if let Some(p) = member
+                .may_hold(&key)
+                .then(|| member.text.get(key.as_ref()))
+                .flatten()
+            {
                 if folded_members && key == term.text.as_str() {
                     p.extend_into(&mut rows);
                 } else {
@@ -171,11 +185,7 @@ impl Table {
             }
             ends.push(rows.len());
         }
-        let mut sorted = rows.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let all = RoaringBitmap::from_sorted_iter(sorted).unwrap_or_default();
-        (all, TermRows { rows, ends })
+        TermRows { rows, ends }
     }
 
     /// The rows of `cands` a quick search matches.
@@ -533,6 +543,22 @@ impl Table {
         ctx: &EvalCtx,
     ) -> RoaringBitmap {
         let present = &fx.exists & cands;
+        // `contains "@domain…"`: a text with one `@` holds the needle exactly when the text
+        // after its `@` starts with the rest of it; texts with several `@` are checked.
+        if let (TextMode::Folded, Op::Contains, Some(rest)) = (c.mode, op, needle.strip_prefix('@'))
+        {
+            if (fx.at.len() as u64) < present.len() {
+                let mut b = RoaringBitmap::new();
+                for (d, p) in &fx.at {
+                    if d.starts_with(rest) {
+                        p.or_into(&mut b);
+                    }
+                }
+                b &= &present;
+                b |= self.verify(c, slot, negated, &(&fx.at_multi & &present), ctx);
+                return b;
+            }
+        }
         // Trigram candidates for the quick-search fields.
         let tri = match (slot, c.mode) {
             (Slot::Profile(KEY_NAME), TextMode::Folded) => Some((&self.tri_name, &self.has_name)),
