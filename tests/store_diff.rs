@@ -54,12 +54,17 @@ const EMAILS: &[&str] = &[
     "Kim@Gmail.com",
     "lee@naver.com",
     "straße@x.de",
+    // Several `@` (checked row by row by the `@` index), and a domain with a capital.
+    "\"a@b\"@x.com",
+    "kim@GMAIL.COM.kr",
 ];
 const PHONES: &[&str] = &[
     "+821020203030",
     "+821011112222",
     "+14155550123",
     "+821020201111",
+    // Stored, yet invalid for R-VAL-2 (no such Korean mobile range).
+    "+821059957013",
 ];
 // Bucket edges of the number index (256 buckets an octave: integers up to 256 get one
 // each, 256..512 share two to a bucket, 512..1024 four), so ranges start and end on and
@@ -220,7 +225,21 @@ fn arg_json(r: &mut Rng, t: FieldType, op: Op) -> Option<J> {
                 json!(r.pick(&["2020", "010", "1020", "415", "3030", "82"]))
             } else {
                 json!(r.pick(&[
-                    "k", "ki", "kim", "im", "@x.c", "gmail", "ss", "straße", "a", "min-jun"
+                    "k",
+                    "ki",
+                    "kim",
+                    "im",
+                    "@x.c",
+                    "gmail",
+                    "ss",
+                    "straße",
+                    "a",
+                    "min-jun",
+                    "@gmail.com",
+                    "@",
+                    "@b\"@x",
+                    "@GMAIL.com",
+                    "m@"
                 ]))
             }
         }
@@ -351,6 +370,7 @@ fn run(seed: u64) {
                         "m1 M1 +821020203030",
                         "\"KIM Min-jun\" a@x.com nobody",
                         "+82 10-1111-2222; m-1001",
+                        "+821059957013, nobody@x.com",
                     ])
                     .to_string(),
                 );
