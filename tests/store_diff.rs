@@ -54,14 +54,27 @@ const EMAILS: &[&str] = &[
     "Kim@Gmail.com",
     "lee@naver.com",
     "straße@x.de",
+    // Several `@` (checked row by row by the `@` index), and a domain with a capital.
+    "\"a@b\"@x.com",
+    "kim@GMAIL.COM.kr",
 ];
 const PHONES: &[&str] = &[
     "+821020203030",
     "+821011112222",
     "+14155550123",
     "+821020201111",
+    // Stored, yet invalid for R-VAL-2 (no such Korean mobile range).
+    "+821059957013",
 ];
-const NUMS: &[f64] = &[-1.0, 0.0, -0.0, 1.0, 2.5, 3.0, 1000.0, 1e9];
+// Bucket edges of the number index (256 buckets an octave: integers up to 256 get one
+// each, 256..512 share two to a bucket, 512..1024 four), so ranges start and end on and
+// inside buckets.
+const NUMS: &[f64] = &[
+    -1.0, 0.0, -0.0, 1.0, 2.5, 3.0, 255.0, 256.0, 257.0, 511.0, 512.0, 900.0, 901.0, 902.0, 1000.0,
+    1e9,
+];
+/// Stored only (no JSON form): the infinities.
+const STORED_NUMS: &[f64] = &[f64::INFINITY, f64::NEG_INFINITY, 903.5, -256.0];
 const LIST: &[&str] = &["a", "B", "c", "Straße"];
 const TAGS: &[&str] = &[
     "vip",
@@ -101,6 +114,7 @@ fn value_of(r: &mut Rng, t: FieldType) -> Value {
         FieldType::MobileNumber | FieldType::LandlineNumber => {
             Value::Phone(r.pick(PHONES).to_string())
         }
+        FieldType::Number if r.chance(0.1) => Value::Number(*r.pick(STORED_NUMS)),
         FieldType::Number => Value::Number(*r.pick(NUMS)),
         FieldType::Boolean => Value::Boolean(r.chance(0.5)),
         FieldType::Date => Value::Date(rand_date(r)),
@@ -167,7 +181,12 @@ fn contact(r: &mut Rng, id: String, keys: &[(String, FieldType)]) -> Contact {
     c.hidden = r.chance(0.15);
     c.booted = r.chance(0.5);
     c.verified.email = r.chance(0.5);
-    c.session_count = r.below(5) as u64;
+    // Mostly a few buckets; sometimes spread over many (ranges then take the complement).
+    c.session_count = if r.chance(0.5) {
+        r.below(5) as u64
+    } else {
+        r.below(1100) as u64
+    };
     c
 }
 
@@ -206,7 +225,21 @@ fn arg_json(r: &mut Rng, t: FieldType, op: Op) -> Option<J> {
                 json!(r.pick(&["2020", "010", "1020", "415", "3030", "82"]))
             } else {
                 json!(r.pick(&[
-                    "k", "ki", "kim", "im", "@x.c", "gmail", "ss", "straße", "a", "min-jun"
+                    "k",
+                    "ki",
+                    "kim",
+                    "im",
+                    "@x.c",
+                    "gmail",
+                    "ss",
+                    "straße",
+                    "a",
+                    "min-jun",
+                    "@gmail.com",
+                    "@",
+                    "@b\"@x",
+                    "@GMAIL.com",
+                    "m@"
                 ]))
             }
         }
@@ -337,6 +370,7 @@ fn run(seed: u64) {
                         "m1 M1 +821020203030",
                         "\"KIM Min-jun\" a@x.com nobody",
                         "+82 10-1111-2222; m-1001",
+                        "+821059957013, nobody@x.com",
                     ])
                     .to_string(),
                 );

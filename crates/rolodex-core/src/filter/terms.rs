@@ -127,6 +127,12 @@ fn split_words(piece: &str) -> Vec<(String, bool)> {
     out
 }
 
+/// Whether `t` is `+` and ASCII digits only (the shape of a stored E.164 number).
+fn is_e164_shaped(t: &str) -> bool {
+    t.strip_prefix('+')
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The most whitespace-separated words one phone number may span (`+82 10 2020 3030`).
 const MAX_PHONE_WORDS: usize = 6;
 
@@ -210,8 +216,13 @@ impl Terms {
         for (i, w) in words.into_iter().enumerate() {
             let i = i as u32;
             let folded = fold(&w);
+            // A term equal to a stored mobile number matches it even where the number
+            // fails today's validation (stored before a metadata update, or written
+            // straight to the store): a `+`-and-digits term is its own normal form.
             let phone = if w.starts_with('+') && looks_like_phone(&w) {
-                vfns::normalize_phone(&w).ok()
+                vfns::normalize_phone(&w)
+                    .ok()
+                    .or_else(|| is_e164_shaped(&w).then(|| w.clone()))
             } else {
                 None
             };
@@ -312,7 +323,8 @@ impl TermTracker<'_> {
 }
 
 impl Term {
-    /// The term's E.164 form when it is a valid phone number.
+    /// The term's E.164 form when it is a valid phone number (or the term itself when it
+    /// is already `+` and digits, valid or not).
     pub fn phone(&self) -> Option<&str> {
         self.phone.as_deref()
     }

@@ -1030,6 +1030,21 @@ fn r_flt_2_terms_match_and_report_unmatched() {
 }
 
 #[test]
+fn r_flt_2_term_equal_to_a_stored_mobile_number_matches_even_if_invalid_today() {
+    // `+821059957013` fails R-VAL-2 validation (no such Korean mobile range), yet a contact
+    // may hold it (stored before a metadata update, or written straight to the store): a
+    // term that equals the stored number exactly still matches it.
+    assert!(crate::value::normalize_phone("+821059957013").is_err());
+    let c = person("p", "P", None, Some("+821059957013"));
+    assert!(Terms::parse("+821059957013").unwrap().matches(&c));
+    assert!(Terms::parse("x, +821059957013").unwrap().matches(&c));
+    // Only the exact `+`-and-digits form: formatting is not normalised for such a number.
+    assert!(!Terms::parse("+82 10-5995-7013").unwrap().matches(&c));
+    assert!(!Terms::parse("+8210599570130").unwrap().matches(&c));
+    assert!(!Terms::parse("821059957013").unwrap().matches(&c));
+}
+
+#[test]
 fn r_flt_2_ten_thousand_terms() {
     let mut text = String::new();
     for i in 0..10_000 {

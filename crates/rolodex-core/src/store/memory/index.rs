@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Bound;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use roaring::{MultiOps, RoaringBitmap};
@@ -52,9 +53,13 @@ impl Hasher for FxHasher {
     fn write_usize(&mut self, i: usize) {
         self.add(i as u64);
     }
+    /// The state rotated so that hashbrown's bucket index (the low bits) comes from the
+    /// well-mixed middle of the last product: the low bits of a product depend only on the
+    /// low bits of its factors, so unrotated, strings that differ only past the first bytes
+    /// of each 8-byte chunk (emails with a shared domain) pile into a few buckets.
     #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        self.0.rotate_left(26)
     }
 }
 
@@ -207,26 +212,98 @@ impl Ordered {
         }
     }
 
-    /// The rows whose key may lie in `[lo, hi]` (`None` = unbounded): `(exact, edge)`, where
-    /// every row of `exact` lies inside and the rows of `edge` must be checked.
-    pub(crate) fn range(&self, lo: Option<u64>, hi: Option<u64>) -> (RoaringBitmap, RoaringBitmap) {
-        let blo = lo.map(|k| k >> self.shift);
-        let bhi = hi.map(|k| k >> self.shift);
-        let a = blo.unwrap_or(0);
-        let z = bhi.unwrap_or(u64::MAX);
-        if a > z {
+    /// The rows whose key may lie within `lo..hi`: `(exact, edge)`, where every row of
+    /// `exact` lies inside and the rows of `edge` must be checked. `exact_lo`/`exact_hi`
+    /// say that a bound's key decides on its own which stored values it admits (a value's
+    /// key compares to the bound's key as the value compares to the bound), so an edge
+    /// bucket that the bound's key covers whole (or not at all) needs no check. `all`, when
+    /// given, is every row of this index: then a range covering most buckets is answered
+    /// as `all` less the few buckets outside it.
+    pub(crate) fn range(
+        &self,
+        lo: Bound<u64>,
+        hi: Bound<u64>,
+        exact_lo: bool,
+        exact_hi: bool,
+        all: Option<&RoaringBitmap>,
+    ) -> (RoaringBitmap, RoaringBitmap) {
+        let mask = (1u64 << self.shift) - 1;
+        let key = |b: Bound<u64>| match b {
+            Bound::Included(k) | Bound::Excluded(k) => Some(k),
+            Bound::Unbounded => None,
+        };
+        let blo = key(lo).map(|k| k >> self.shift);
+        let bhi = key(hi).map(|k| k >> self.shift);
+        if blo.unwrap_or(0) > bhi.unwrap_or(u64::MAX) {
             return (RoaringBitmap::new(), RoaringBitmap::new());
         }
-        let mut full: Vec<&RoaringBitmap> = Vec::new();
-        let mut edge: Vec<&RoaringBitmap> = Vec::new();
-        for (b, bm) in self.buckets.range(a..=z) {
-            if Some(*b) == blo || Some(*b) == bhi {
-                edge.push(bm);
-            } else {
-                full.push(bm);
+        // Each edge bucket: wholly inside, wholly outside, or to be checked.
+        let lo_edge = match lo {
+            Bound::Included(k) if exact_lo && k & mask == 0 => Edge::In,
+            Bound::Excluded(k) if exact_lo && k & mask == mask => Edge::Out,
+            _ => Edge::Check,
+        };
+        let hi_edge = match hi {
+            Bound::Included(k) if exact_hi && k & mask == mask => Edge::In,
+            Bound::Excluded(k) if exact_hi && k & mask == 0 => Edge::Out,
+            _ => Edge::Check,
+        };
+        let mut edges: Vec<(u64, Edge)> = Vec::with_capacity(2);
+        match (blo, bhi) {
+            (Some(a), Some(z)) if a == z => edges.push((a, lo_edge.and(hi_edge))),
+            _ => {
+                if let Some(a) = blo {
+                    edges.push((a, lo_edge));
+                }
+                if let Some(z) = bhi {
+                    edges.push((z, hi_edge));
+                }
             }
         }
-        (full.union(), edge.union())
+        let inner_lo = blo.map_or(Bound::Unbounded, Bound::Excluded);
+        let inner_hi = bhi.map_or(Bound::Unbounded, Bound::Excluded);
+        let has_inner = !matches!((blo, bhi), (Some(a), Some(z)) if z <= a + 1);
+        let inner = || {
+            has_inner
+                .then(|| self.buckets.range((inner_lo, inner_hi)))
+                .into_iter()
+                .flatten()
+        };
+        let mut full: Vec<&RoaringBitmap> = Vec::new();
+        let mut out: Vec<&RoaringBitmap> = Vec::new();
+        let mut check: Vec<&RoaringBitmap> = Vec::new();
+        for (b, e) in &edges {
+            if let Some(bm) = self.buckets.get(b) {
+                match e {
+                    Edge::In => full.push(bm),
+                    Edge::Out => out.push(bm),
+                    Edge::Check => check.push(bm),
+                }
+            }
+        }
+        let n_edges = full.len() + out.len() + check.len();
+        let edge = check.union();
+        if let Some(all) = all {
+            let n_inner = inner().count();
+            let n_outer = self.buckets.len().saturating_sub(n_inner + n_edges);
+            if n_outer < n_inner {
+                if let Some(a) = blo {
+                    out.extend(self.buckets.range(..a).map(|(_, bm)| bm));
+                }
+                if let Some(z) = bhi {
+                    out.extend(
+                        self.buckets
+                            .range((Bound::Excluded(z), Bound::Unbounded))
+                            .map(|(_, bm)| bm),
+                    );
+                }
+                let mut exact = all - out.union();
+                exact -= &edge;
+                return (exact, edge);
+            }
+        }
+        full.extend(inner().map(|(_, bm)| bm));
+        (full.union(), edge)
     }
 
     /// The union of the buckets holding these keys (to be checked).
@@ -241,6 +318,25 @@ impl Ordered {
             }
         }
         out
+    }
+}
+
+/// How an edge bucket of a range stands against its bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    In,
+    Out,
+    Check,
+}
+
+impl Edge {
+    /// Both bounds on one bucket.
+    fn and(self, other: Edge) -> Edge {
+        match (self, other) {
+            (Edge::Out, _) | (_, Edge::Out) => Edge::Out,
+            (Edge::In, Edge::In) => Edge::In,
+            _ => Edge::Check,
+        }
     }
 }
 

@@ -6,6 +6,8 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
+use chrono::{DateTime, Utc};
+
 use roaring::RoaringBitmap;
 
 use super::index::{date_key, dt_key, num_key, Ordered, Posting};
@@ -15,7 +17,7 @@ use super::table::{
 use crate::contact::Contact;
 use crate::filter::{
     phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, Include, Op, Page,
-    PlanNode, QuickSearch, RowKey, SortVal, Terms, TextMode,
+    PlanNode, QuickSearch, RowKey, SortVal, Term, Terms, TextMode,
 };
 use crate::text::fold_cow;
 use crate::value::FieldType;
@@ -39,10 +41,11 @@ impl TermRows {
     }
 }
 
-fn bound_key<T>(b: Bound<T>, key: impl Fn(&T) -> u64) -> Option<u64> {
+fn bound_key<T>(b: Bound<T>, key: impl Fn(&T) -> u64) -> Bound<u64> {
     match b {
-        Bound::Included(t) | Bound::Excluded(t) => Some(key(&t)),
-        Bound::Unbounded => None,
+        Bound::Included(t) => Bound::Included(key(&t)),
+        Bound::Excluded(t) => Bound::Excluded(key(&t)),
+        Bound::Unbounded => Bound::Unbounded,
     }
 }
 
@@ -89,8 +92,18 @@ impl Table {
 
     /// The rows matching any term, and each term's rows (`rows[ends[i-1]..ends[i]]`).
     fn terms(&self, t: &Terms) -> (RoaringBitmap, TermRows) {
+        let per = self.term_rows(t.terms());
+        let mut sorted = per.rows.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let all = RoaringBitmap::from_sorted_iter(sorted).unwrap_or_default();
+        (all, per)
+    }
+
+    /// Each term's rows.
+    fn term_rows(&self, terms: &[Term]) -> TermRows {
         let mut rows: Vec<u32> = Vec::new();
-        let mut ends: Vec<usize> = Vec::with_capacity(t.len());
+        let mut ends: Vec<usize> = Vec::with_capacity(terms.len());
         let empty = FieldIx::default();
         let email = self.ix(Slot::Profile(KEY_EMAIL)).unwrap_or(&empty);
         let name = self.ix(Slot::Profile(KEY_NAME)).unwrap_or(&empty);
@@ -112,10 +125,10 @@ impl Table {
         // member ids when no stored one changes under folding.
         let pure_mobile = mobile.kinds.iter().sum::<u64>() == self.has_mobile.len();
         let folded_members = self.member_unfolded == 0;
-        for term in t.terms() {
+        for term in terms {
             let start = rows.len();
             let f = term.folded();
-            if let Some(p) = email.text.get(f) {
+            if let Some(p) = email.may_hold(f).then(|| email.text.get(f)).flatten() {
                 if pure_email {
                     p.extend_into(&mut rows);
                 } else {
@@ -126,7 +139,7 @@ impl Table {
                     );
                 }
             }
-            if let Some(p) = name.text.get(f) {
+            if let Some(p) = name.may_hold(f).then(|| name.text.get(f)).flatten() {
                 if pure_name {
                     p.extend_into(&mut rows);
                 } else {
@@ -148,7 +161,11 @@ impl Table {
                 }
             }
             let key = fold_cow(&term.text);
-            if let Some(p) = member.text.get(key.as_ref()) {
+            if let Some(p) = member
+                .may_hold(&key)
+                .then(|| member.text.get(key.as_ref()))
+                .flatten()
+            {
                 if folded_members && key == term.text.as_str() {
                     p.extend_into(&mut rows);
                 } else {
@@ -168,11 +185,7 @@ impl Table {
             }
             ends.push(rows.len());
         }
-        let mut sorted = rows.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let all = RoaringBitmap::from_sorted_iter(sorted).unwrap_or_default();
-        (all, TermRows { rows, ends })
+        TermRows { rows, ends }
     }
 
     /// The rows of `cands` a quick search matches.
@@ -370,24 +383,44 @@ impl Table {
                 self.text_match(c, slot, fx, op, needle, negated, cands, ctx)
             }
             (Op::Eq | Op::Gt | Op::Gte | Op::Lt | Op::Lte, Arg::Number(x)) => {
+                use Bound::{Excluded, Included};
                 let k = num_key(*x);
+                // Open ends stop at the infinities, so stored NaNs (keyed past them) are
+                // never taken as inside.
                 let (lo, hi) = match op {
-                    Op::Eq => (Some(k), Some(k)),
-                    Op::Gt | Op::Gte => (Some(k), None),
-                    _ => (None, Some(k)),
+                    Op::Eq => (Included(k), Included(k)),
+                    Op::Gt => (Excluded(k), Included(num_key(f64::INFINITY))),
+                    Op::Gte => (Included(k), Included(num_key(f64::INFINITY))),
+                    Op::Lt => (Included(num_key(f64::NEG_INFINITY)), Excluded(k)),
+                    _ => (Included(num_key(f64::NEG_INFINITY)), Included(k)),
                 };
-                self.ordered(c, slot, negated, &fx.num, lo, hi, cands, ctx)
+                let all = (fx.kinds[K_NUM] == fx.exists.len()).then_some(&fx.exists);
+                self.ordered(
+                    c,
+                    slot,
+                    negated,
+                    &fx.num,
+                    (lo, hi),
+                    (true, true),
+                    all,
+                    cands,
+                    ctx,
+                )
             }
-            (Op::Between, Arg::NumberRange(a, b)) => self.ordered(
-                c,
-                slot,
-                negated,
-                &fx.num,
-                Some(num_key(*a)),
-                Some(num_key(*b)),
-                cands,
-                ctx,
-            ),
+            (Op::Between, Arg::NumberRange(a, b)) => {
+                let all = (fx.kinds[K_NUM] == fx.exists.len()).then_some(&fx.exists);
+                self.ordered(
+                    c,
+                    slot,
+                    negated,
+                    &fx.num,
+                    (Bound::Included(num_key(*a)), Bound::Included(num_key(*b))),
+                    (true, true),
+                    all,
+                    cands,
+                    ctx,
+                )
+            }
             (Op::In, Arg::NumberSet(xs)) => {
                 let b = fx.num.around(xs.iter().map(|x| num_key(*x))) & cands;
                 self.verify(c, slot, negated, &b, ctx)
@@ -397,13 +430,23 @@ impl Table {
                 let mut out = RoaringBitmap::new();
                 match c.instant_range(ctx) {
                     Some((lo, hi)) => {
+                        // A millisecond-aligned inclusive low or exclusive high bound
+                        // decides by its key alone (keys floor to the millisecond).
+                        let aligned =
+                            |t: &DateTime<Utc>| t.timestamp_subsec_nanos() % 1_000_000 == 0;
+                        let exact = (
+                            matches!(&lo, Bound::Included(t) if aligned(t)),
+                            matches!(&hi, Bound::Excluded(t) if aligned(t)),
+                        );
+                        let all = (fx.kinds[K_DT] == fx.exists.len()).then_some(&fx.exists);
                         out |= self.ordered(
                             c,
                             slot,
                             negated,
                             &fx.dt,
-                            bound_key(lo, dt_key),
-                            bound_key(hi, dt_key),
+                            (bound_key(lo, dt_key), bound_key(hi, dt_key)),
+                            exact,
+                            all,
                             cands,
                             ctx,
                         )
@@ -411,13 +454,15 @@ impl Table {
                     None => return self.verify(c, slot, negated, &present(), ctx),
                 }
                 if let Some((lo, hi)) = c.day_range(ctx) {
+                    let all = (fx.kinds[K_DATE] == fx.exists.len()).then_some(&fx.exists);
                     out |= self.ordered(
                         c,
                         slot,
                         negated,
                         &fx.date,
-                        bound_key(lo, date_key),
-                        bound_key(hi, date_key),
+                        (bound_key(lo, date_key), bound_key(hi, date_key)),
+                        (false, false),
+                        all,
                         cands,
                         ctx,
                     );
@@ -465,6 +510,7 @@ impl Table {
         }
     }
 
+    /// The rows of `cands` within `bounds` of an ordered index (see [`Ordered::range`]).
     #[allow(clippy::too_many_arguments)]
     fn ordered(
         &self,
@@ -472,12 +518,13 @@ impl Table {
         slot: Slot,
         negated: bool,
         ix: &Ordered,
-        lo: Option<u64>,
-        hi: Option<u64>,
+        bounds: (Bound<u64>, Bound<u64>),
+        exact: (bool, bool),
+        all: Option<&RoaringBitmap>,
         cands: &RoaringBitmap,
         ctx: &EvalCtx,
     ) -> RoaringBitmap {
-        let (full, edge) = ix.range(lo, hi);
+        let (full, edge) = ix.range(bounds.0, bounds.1, exact.0, exact.1, all);
         let mut out = full & cands;
         out |= self.verify(c, slot, negated, &(edge & cands), ctx);
         out
@@ -496,6 +543,22 @@ impl Table {
         ctx: &EvalCtx,
     ) -> RoaringBitmap {
         let present = &fx.exists & cands;
+        // `contains "@domain…"`: a text with one `@` holds the needle exactly when the text
+        // after its `@` starts with the rest of it; texts with several `@` are checked.
+        if let (TextMode::Folded, Op::Contains, Some(rest)) = (c.mode, op, needle.strip_prefix('@'))
+        {
+            if (fx.at.len() as u64) < present.len() {
+                let mut b = RoaringBitmap::new();
+                for (d, p) in &fx.at {
+                    if d.starts_with(rest) {
+                        p.or_into(&mut b);
+                    }
+                }
+                b &= &present;
+                b |= self.verify(c, slot, negated, &(&fx.at_multi & &present), ctx);
+                return b;
+            }
+        }
         // Trigram candidates for the quick-search fields.
         let tri = match (slot, c.mode) {
             (Slot::Profile(KEY_NAME), TextMode::Folded) => Some((&self.tri_name, &self.has_name)),

@@ -198,6 +198,15 @@ pub(crate) struct FieldIx {
     pub(crate) exists: RoaringBitmap,
     /// Text values by folded text.
     pub(crate) text: FxMap<Box<str>, Posting>,
+    /// Text values with exactly one `@`, by the folded text after it (an email's domain):
+    /// exact answers to `contains "@gmail.com"`.
+    pub(crate) at: FxMap<Box<str>, Posting>,
+    /// Rows whose folded text holds more than one `@`.
+    pub(crate) at_multi: RoaringBitmap,
+    /// How many non-empty text values hold no `@`, and how many start with `+`: a lookup
+    /// by a term of the other shape (an email, a phone number) can be skipped.
+    pub(crate) no_at: u64,
+    pub(crate) plus: u64,
     pub(crate) num: Ordered,
     pub(crate) dt: Ordered,
     pub(crate) date: Ordered,
@@ -217,6 +226,10 @@ impl Default for FieldIx {
         FieldIx {
             exists: RoaringBitmap::new(),
             text: FxMap::default(),
+            at: FxMap::default(),
+            at_multi: RoaringBitmap::new(),
+            no_at: 0,
+            plus: 0,
             num: Ordered::new(NUM_SHIFT),
             dt: Ordered::new(DT_SHIFT),
             date: Ordered::new(DATE_SHIFT),
@@ -235,6 +248,17 @@ pub(crate) const K_DATE: usize = 3;
 pub(crate) const K_DT: usize = 4;
 
 impl FieldIx {
+    /// Whether some text value of this field might fold to `folded` (`false`: a lookup of
+    /// it is sure to miss, judged by its `@` and leading `+`).
+    pub(crate) fn may_hold(&self, folded: &str) -> bool {
+        let has_at = folded.contains('@');
+        (if has_at {
+            !self.at.is_empty() || !self.at_multi.is_empty()
+        } else {
+            self.no_at > 0
+        }) && (!folded.starts_with('+') || self.plus > 0)
+    }
+
     fn update(&mut self, r: u32, v: FieldValue<'_>, add: bool) {
         if !v.is_empty() {
             if add {
@@ -252,6 +276,28 @@ impl FieldIx {
                     post_insert(&mut self.text, &k, r);
                 } else {
                     post_remove(&mut self.text, &k, r);
+                }
+                let count = |n: &mut u64| {
+                    *n = if add { *n + 1 } else { n.saturating_sub(1) };
+                };
+                if k.starts_with('+') {
+                    count(&mut self.plus);
+                }
+                match k.find('@') {
+                    None => count(&mut self.no_at),
+                    Some(i) => {
+                        let after = &k[i + 1..];
+                        match (after.contains('@'), add) {
+                            (true, true) => {
+                                self.at_multi.insert(r);
+                            }
+                            (true, false) => {
+                                self.at_multi.remove(r);
+                            }
+                            (false, true) => post_insert(&mut self.at, after, r),
+                            (false, false) => post_remove(&mut self.at, after, r),
+                        }
+                    }
                 }
                 K_TEXT
             }

@@ -50,16 +50,42 @@ fn ordered_ranges_split_exact_and_edge() {
     for v in 0..16u32 {
         o.insert(u64::from(v), v);
     }
-    let (full, edge) = o.range(Some(5), Some(14));
+    use std::ops::Bound::{Excluded, Included, Unbounded};
+    let (full, edge) = o.range(Included(5), Included(14), false, false, None);
     assert_eq!(full.iter().collect::<Vec<_>>(), vec![8, 9, 10, 11]);
     assert_eq!(
         edge.iter().collect::<Vec<_>>(),
         vec![4, 5, 6, 7, 12, 13, 14, 15]
     );
-    let (full, edge) = o.range(Some(10), Some(5));
+    // The complement (every row given) answers alike.
+    let all: RoaringBitmap = (0..16).collect();
+    let (full2, edge2) = o.range(Included(1), Included(14), false, false, Some(&all));
+    assert_eq!(
+        full2.iter().collect::<Vec<_>>(),
+        (4..12).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        edge2.iter().collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 12, 13, 14, 15]
+    );
+    // Exact bounds on bucket edges need no check: [4, 11] is buckets 1 and 2 whole, and
+    // (3, 12) likewise; a bound inside a bucket still is checked.
+    let (full, edge) = o.range(Included(4), Included(11), true, true, Some(&all));
+    assert_eq!(full.iter().collect::<Vec<_>>(), (4..12).collect::<Vec<_>>());
+    assert!(edge.is_empty());
+    let (full, edge) = o.range(Excluded(3), Excluded(12), true, true, None);
+    assert_eq!(full.iter().collect::<Vec<_>>(), (4..12).collect::<Vec<_>>());
+    assert!(edge.is_empty());
+    let (full, edge) = o.range(Included(5), Included(5), true, true, None);
+    assert!(full.is_empty());
+    assert_eq!(edge.iter().collect::<Vec<_>>(), vec![4, 5, 6, 7]);
+    let (full, edge) = o.range(Included(10), Included(5), false, false, None);
     assert!(full.is_empty() && edge.is_empty());
     o.remove(9, 9);
-    assert!(!o.range(None, None).0.contains(9));
+    assert!(!o
+        .range(Unbounded, Unbounded, false, false, None)
+        .0
+        .contains(9));
     assert!(num_key(-1.0) < num_key(0.0) && num_key(-0.0) == num_key(0.0));
     assert!(num_key(0.5) < num_key(2.0) && num_key(f64::NEG_INFINITY) < num_key(-1e300));
 }
@@ -112,7 +138,16 @@ fn updates_move_every_index_and_deletes_free_rows() {
     assert_eq!(email_keys, 2);
     let ls: RoaringBitmap = t
         .ix(Slot::Sys(S_LAST_SEEN))
-        .map(|x| x.dt.range(None, None).0)
+        .map(|x| {
+            x.dt.range(
+                std::ops::Bound::Unbounded,
+                std::ops::Bound::Unbounded,
+                false,
+                false,
+                None,
+            )
+            .0
+        })
         .unwrap_or_default();
     assert_eq!(ls.len(), 2);
     assert_eq!(
