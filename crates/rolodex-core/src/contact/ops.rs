@@ -15,12 +15,25 @@ pub(crate) fn manager_value(
     key: &str,
     json: &serde_json::Value,
 ) -> Result<(String, Value)> {
+    manager_parsed(tx, key, |ft| Value::from_json(ft, json))
+}
+
+/// [`manager_value`] of a value given as text (what a JSON string would be).
+fn manager_text(tx: &Tx, key: &str, text: &str) -> Result<(String, Value)> {
+    manager_parsed(tx, key, |ft| crate::value::parse_value(ft, text))
+}
+
+fn manager_parsed(
+    tx: &Tx,
+    key: &str,
+    parse: impl FnOnce(FieldType) -> Result<Value>,
+) -> Result<(String, Value)> {
     let def = tx.schema.writable(key)?;
     let name = def
         .profile_name()
         .ok_or_else(|| Error::invalid_key(key, "a `profile.` key", "not a profile key"))?
         .to_string();
-    let value = Value::from_json(def.field_type, json).map_err(|e| e.with_key(key))?;
+    let value = parse(def.field_type).map_err(|e| e.with_key(key))?;
     if let Value::Email(s) | Value::Phone(s) = &value {
         check_identifier(key, s)?;
     }
@@ -77,25 +90,23 @@ fn check_not_held(tx: &Tx, field: &str, holders: Vec<Contact>, value: &str) -> R
 /// never booted; created hidden when the MU limit leaves no room (R-MU-2).
 pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<Contact> {
     let mut c = Contact::new(String::new(), tx.now);
-    let set = |tx: &Tx, c: &mut Contact, key: &str, json: serde_json::Value| -> Result<()> {
-        let (name, v) = manager_value(tx, key, &json)?;
-        c.profile.insert(name, v);
-        Ok(())
-    };
     for (k, v) in &lead.profile {
         if v.is_null() {
             continue;
         }
-        set(tx, &mut c, &profile_key(k), v.clone())?;
+        let (name, v) = manager_value(tx, &profile_key(k), v)?;
+        c.profile.insert(name, v);
     }
-    if let Some(e) = &lead.email {
-        set(tx, &mut c, "profile.email", e.clone().into())?;
-    }
-    if let Some(m) = &lead.mobile_number {
-        set(tx, &mut c, "profile.mobileNumber", m.clone().into())?;
-    }
-    if let Some(n) = &lead.name {
-        set(tx, &mut c, "profile.name", n.clone().into())?;
+    let texts = [
+        ("profile.email", &lead.email),
+        ("profile.mobileNumber", &lead.mobile_number),
+        ("profile.name", &lead.name),
+    ];
+    for (key, text) in texts {
+        if let Some(t) = text {
+            let (name, v) = manager_text(tx, key, t)?;
+            c.profile.insert(name, v);
+        }
     }
     if c.email().is_none() && c.mobile_number().is_none() {
         return Err(Error::Validation {
