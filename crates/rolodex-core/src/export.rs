@@ -26,9 +26,10 @@ use serde::{Deserialize, Serialize};
 use crate::contact::Contact;
 use crate::error::{Error, Result};
 // One column of an export is where its value lives in a contact: the filter's `Field`.
-use crate::filter::Field as Column;
+use crate::filter::{Field, Field as Column, FieldValue};
 use crate::schema::Schema;
-use crate::value::{format_number, Value};
+use crate::store::{ContactFields, ContactView, ViewValue};
+use crate::value::format_number;
 
 /// Options of a contacts export, in the JSON shape of API.md:
 /// `{"filter"?, "ids"?, "editableOnly"?, "columns"?, "password"?, "reason"?}`, plus
@@ -244,8 +245,10 @@ fn write_error(e: io::Error) -> Error {
 
 /// Writes contacts as CSV rows under a header; see the module docs for the layout.
 ///
+/// Rows come from [`ContactView`]s (a store's rows, read in place) or from [`Contact`]s (seen
+/// through [`ContactFields`]): both go through one cell writer, so they give the same bytes.
 /// Cells are written straight into a buffered writer; values are formatted without
-/// allocating except for lists, which reuse one scratch buffer.
+/// allocating.
 pub struct CsvExporter<W: Write> {
     out: BufWriter<W>,
     columns: Vec<Column>,
@@ -297,9 +300,24 @@ impl<W: Write> CsvExporter<W> {
         })
     }
 
+    /// The fields of the columns, in order: what a [`ContactView`] given to
+    /// [`CsvExporter::write_view`] must be made for.
+    pub fn fields(&self) -> &[Field] {
+        &self.columns
+    }
+
     /// Writes one contact as a row.
     pub fn write(&mut self, contact: &Contact) -> Result<()> {
-        self.write_row(contact).map_err(write_error)?;
+        let view = ContactFields::new(contact, &self.columns);
+        write_row(&mut self.out, &mut self.scratch, &self.columns, &view).map_err(write_error)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Writes one contact, seen through a view made for [`CsvExporter::fields`], as a row.
+    /// (A view made for other fields writes their values under these columns.)
+    pub fn write_view(&mut self, contact: &dyn ContactView) -> Result<()> {
+        write_row(&mut self.out, &mut self.scratch, &self.columns, contact).map_err(write_error)?;
         self.rows += 1;
         Ok(())
     }
@@ -315,55 +333,76 @@ impl<W: Write> CsvExporter<W> {
             .into_inner()
             .map_err(|e| write_error(e.into_error()))
     }
+}
 
-    fn write_row(&mut self, c: &Contact) -> io::Result<()> {
-        let out = &mut self.out;
-        let single = self.columns.len() == 1;
-        for (i, col) in self.columns.iter().enumerate() {
-            if i > 0 {
-                out.write_all(b",")?;
-            }
-            let before = out.buffer().len();
-            match col {
-                Column::Id => write_text(out, &c.id)?,
-                Column::MemberId => {
-                    if let Some(m) = &c.member_id {
-                        write_text(out, m)?
-                    }
-                }
-                Column::Member => write_bool(out, c.member)?,
-                Column::Profile(name) => {
-                    if let Some(v) = c.profile.get(name) {
-                        write_value(out, &mut self.scratch, v)?
-                    }
-                }
-                Column::Tags => write_system_list(out, &mut self.scratch, &c.tags)?,
-                Column::UserImportTags => {
-                    write_system_list(out, &mut self.scratch, &c.user_import_tags)?
-                }
-                Column::UnsubscribeEmail => {
-                    if let Some(b) = c.unsubscribe_email {
-                        write_bool(out, b)?
-                    }
-                }
-                Column::UnsubscribeTexting => {
-                    if let Some(b) = c.unsubscribe_texting {
-                        write_bool(out, b)?
-                    }
-                }
-                Column::Blocked => write_bool(out, c.blocked)?,
-                Column::CreatedAt => write_datetime(out, &c.created_at)?,
-                Column::UpdatedAt => write_datetime(out, &c.updated_at)?,
-                Column::LastSeenAt => write_datetime(out, &c.last_seen_at)?,
-                Column::SessionCount => write_number(out, c.session_count as f64)?,
-            }
-            // A lone empty field would make a blank line, which is not a row on import.
-            if single && out.buffer().len() == before {
-                out.write_all(b"\"\"")?;
-            }
+/// Writes one row: the cell of each column from the view's value at the same position.
+fn write_row<W: Write>(
+    out: &mut BufWriter<W>,
+    scratch: &mut Vec<u8>,
+    columns: &[Column],
+    c: &dyn ContactView,
+) -> io::Result<()> {
+    let single = columns.len() == 1;
+    for (i, col) in columns.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
         }
-        out.write_all(b"\n")
+        let v = c.value(i);
+        let wrote = match col {
+            // An empty `tags` / `userImportTags` is an empty cell (a profile list's is `[]`).
+            Column::Tags | Column::UserImportTags if v.is_empty() => false,
+            _ => write_cell(out, scratch, v)?,
+        };
+        // A lone empty field would make a blank line, which is not a row on import.
+        if single && !wrote {
+            out.write_all(b"\"\"")?;
+        }
     }
+    out.write_all(b"\n")
+}
+
+/// Writes a value's cell (R-VAL-10, R-EXP-3); whether it wrote anything (a missing value
+/// and empty text write nothing).
+fn write_cell<W: Write + ?Sized>(
+    out: &mut W,
+    scratch: &mut Vec<u8>,
+    v: ViewValue<'_>,
+) -> io::Result<bool> {
+    match v {
+        ViewValue::Value(v) => match v {
+            FieldValue::Missing => return Ok(false),
+            FieldValue::Text(s) => {
+                write_text(out, s)?;
+                return Ok(!s.is_empty());
+            }
+            FieldValue::Number(n) => write_number(out, n)?,
+            FieldValue::Boolean(b) => write_bool(out, b)?,
+            FieldValue::Date(d) => write_date(out, &d)?,
+            FieldValue::Datetime(t) => write_datetime(out, &t)?,
+            FieldValue::Strings(items) => {
+                write_json_list(out, scratch, items.iter().map(String::as_str))?
+            }
+            FieldValue::Numbers(ns) => {
+                scratch.clear();
+                scratch.push(b'[');
+                for (i, n) in ns.iter().enumerate() {
+                    if i > 0 {
+                        scratch.push(b',');
+                    }
+                    write_number(scratch, *n)?;
+                }
+                scratch.push(b']');
+                write_field(out, false, scratch)?
+            }
+        },
+        ViewValue::Interned { ids, names } => write_json_list(
+            out,
+            scratch,
+            ids.iter()
+                .map(|i| names.get(*i as usize).map_or("", |s| &**s)),
+        )?,
+    }
+    Ok(true)
 }
 
 fn write_bool<W: Write + ?Sized>(out: &mut W, b: bool) -> io::Result<()> {
@@ -422,50 +461,34 @@ fn write_datetime<W: Write + ?Sized>(out: &mut W, t: &DateTime<Utc>) -> io::Resu
     out.write_all(&b)
 }
 
-/// A list of strings as compact JSON (`["a","b"]`), built in `scratch`.
-fn write_json_list<W: Write + ?Sized>(
+/// Whether serde_json writes this byte of a string as itself (not as an escape).
+fn json_plain(b: u8) -> bool {
+    b >= 0x20 && b != b'"' && b != b'\\'
+}
+
+/// A list of strings as compact JSON (`["a","b"]`, what serde_json writes for a
+/// `Vec<String>`), built in `scratch`; never guarded (it starts with `[`).
+fn write_json_list<'s, W: Write + ?Sized>(
     out: &mut W,
     scratch: &mut Vec<u8>,
-    items: &[String],
+    items: impl Iterator<Item = &'s str>,
 ) -> io::Result<()> {
     scratch.clear();
-    serde_json::to_writer(&mut *scratch, items).map_err(io::Error::other)?;
-    write_field(out, false, scratch)
-}
-
-/// `tags` / `userImportTags`: an empty list is an empty cell.
-fn write_system_list<W: Write + ?Sized>(
-    out: &mut W,
-    scratch: &mut Vec<u8>,
-    items: &[String],
-) -> io::Result<()> {
-    if items.is_empty() {
-        return Ok(());
-    }
-    write_json_list(out, scratch, items)
-}
-
-fn write_value<W: Write + ?Sized>(out: &mut W, scratch: &mut Vec<u8>, v: &Value) -> io::Result<()> {
-    match v {
-        Value::String(s) | Value::Phone(s) | Value::Email(s) => write_text(out, s),
-        Value::Number(n) => write_number(out, *n),
-        Value::Boolean(b) => write_bool(out, *b),
-        Value::Date(d) => write_date(out, d),
-        Value::Datetime(t) => write_datetime(out, t),
-        Value::List(items) | Value::Tag(items) => write_json_list(out, scratch, items),
-        Value::ListOfNumber(ns) => {
-            scratch.clear();
-            scratch.push(b'[');
-            for (i, n) in ns.iter().enumerate() {
-                if i > 0 {
-                    scratch.push(b',');
-                }
-                write_number(scratch, *n)?;
-            }
-            scratch.push(b']');
-            write_field(out, false, scratch)
+    scratch.push(b'[');
+    for (i, s) in items.enumerate() {
+        if i > 0 {
+            scratch.push(b',');
+        }
+        if s.bytes().all(json_plain) {
+            scratch.push(b'"');
+            scratch.extend_from_slice(s.as_bytes());
+            scratch.push(b'"');
+        } else {
+            serde_json::to_writer(&mut *scratch, s).map_err(io::Error::other)?;
         }
     }
+    scratch.push(b']');
+    write_field(out, false, scratch)
 }
 
 /// The name of the CSV inside a protected export's zip.
@@ -574,6 +597,12 @@ enum Selection {
     Ids(Vec<String>),
 }
 
+/// Whether a contact is in the visible listing: neither blocked nor hidden
+/// ([`crate::filter::Include::Visible`], R-FLT-6).
+fn visible(c: &dyn ContactView) -> bool {
+    !c.blocked() && !c.hidden()
+}
+
 /// The activity-log and rate-limit name of the acting manager (the system has none).
 fn actor_id(book: &crate::book::ContactBook) -> String {
     book.manager()
@@ -583,8 +612,9 @@ fn actor_id(book: &crate::book::ContactBook) -> String {
 impl crate::book::ContactBook {
     /// Exports contacts as CSV to `out` (R-EXP-1..5). Owners only.
     ///
-    /// - No `filter` and no `ids`: every visible contact (neither hidden nor blocked).
-    ///   `filter` (FILTER.md JSON): the visible contacts matching it. `ids`: those
+    /// - No `filter` and no `ids`: every visible contact (neither hidden nor blocked), in
+    ///   the store's order. `filter` (FILTER.md JSON): the visible contacts matching it, in
+    ///   id order. `ids`: those
     ///   contacts, hidden and blocked ones included, each once, in the order given; with a
     ///   filter too, those of them that match it. An unknown id is `NotFound`.
     /// - `editableOnly`: exactly the import layout (R-EXP-2); `columns`: these keys;
@@ -596,19 +626,34 @@ impl crate::book::ContactBook {
     ///   an earlier attempt fails with `RateLimited`, saying when to retry (R-EXP-4).
     ///
     /// Every check comes before the first byte is written. Contacts are written as they are
-    /// read (nothing is collected), all visible contacts in the store's order. Each export is
-    /// logged with the manager, the count and the reason (R-EXP-5).
+    /// read: all visible contacts through [`Store::for_each_view`](crate::store::Store)
+    /// (a store's rows read in place, no contact built), a filter's matches through
+    /// [`Store::search`](crate::store::Store) one page of 1,000 at a time (the store's
+    /// indexes answer it). Each export is logged with the manager, the count and the reason
+    /// (R-EXP-5).
     pub fn export_csv<W: Write>(&self, out: W, options: ExportOptions) -> Result<ExportSummary> {
         use crate::access::Permission;
-        use crate::filter::{compile, Filter, Include};
+        use crate::filter::{compile_query, Filter, Include, Query, SortKey, SortOrder, MAX_LIMIT};
         use crate::store::Op;
 
         self.require(Permission::Owner, "export contacts")?;
         options.validate()?;
         let schema = self.schema_ref()?;
         let columns = export_columns(&schema, &options)?;
-        let plan = match &options.filter {
-            Some(json) => Some(compile(&Filter::from_value(json)?, &schema)?),
+        // A filter is compiled into a query of the visible listing in id order, read page by
+        // page through the store's search (its indexes answer it); with `ids` only its plan
+        // is used, on each chosen contact.
+        let query = match &options.filter {
+            Some(json) => Some(compile_query(
+                &Query {
+                    filter: Some(Filter::from_value(json)?),
+                    sort: vec![SortKey::new("id", SortOrder::Asc)],
+                    limit: Some(MAX_LIMIT as u64),
+                    include: Include::Visible,
+                    ..Query::default()
+                },
+                &schema,
+            )?),
             None => None,
         };
         let ctx = self.eval_ctx()?;
@@ -662,13 +707,14 @@ impl crate::book::ContactBook {
 
         let write_rows = |out: &mut dyn Write| -> Result<u64> {
             let mut csv = CsvExporter::new(out, &schema, &options)?;
-            let wanted = |c: &Contact| plan.as_ref().is_none_or(|p| p.matches(c, &ctx));
-            match &selection {
-                Selection::Visible => {
+            match (&selection, &query) {
+                // Every visible contact, read in place from the store's rows.
+                (Selection::Visible, None) => {
+                    let fields = csv.fields().to_vec();
                     let mut failed = None;
-                    store.for_each(channel, &mut |c| {
-                        if Include::Visible.selects(c) && wanted(c) {
-                            if let Err(e) = csv.write(c) {
+                    store.for_each_view(channel, &fields, &mut |c| {
+                        if visible(c) {
+                            if let Err(e) = csv.write_view(c) {
                                 failed = Some(e);
                                 return false;
                             }
@@ -679,10 +725,25 @@ impl crate::book::ContactBook {
                         return Err(e);
                     }
                 }
-                Selection::Ids(ids) => {
+                // The visible contacts matching the filter: the store's search, page by page.
+                (Selection::Visible, Some(query)) => {
+                    let mut query = query.clone();
+                    loop {
+                        let page = store.search(channel, &query, &ctx)?;
+                        for c in &page.contacts {
+                            csv.write(c)?;
+                        }
+                        match page.next_cursor {
+                            Some(cursor) => query.cursor = Some(query.sort.decode_cursor(&cursor)?),
+                            None => break,
+                        }
+                    }
+                }
+                // Chosen contacts, hidden and blocked included; with a filter, those matching.
+                (Selection::Ids(ids), query) => {
                     for id in ids {
                         if let Some(c) = store.get(channel, id)? {
-                            if wanted(&c) {
+                            if query.as_ref().is_none_or(|q| q.plan.matches(&c, &ctx)) {
                                 csv.write(&c)?;
                             }
                         }

@@ -28,6 +28,7 @@ mod search;
 mod table;
 #[cfg(test)]
 mod tests;
+mod view;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,13 +38,13 @@ use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 
 use super::{
-    Batch, ImportLock, Ledger, MergeRecord, MergeState, Op, PendingUnification, SegmentRecord,
-    Settings, Store,
+    Batch, ContactView, ImportLock, Ledger, MergeRecord, MergeState, Op, PendingUnification,
+    SegmentRecord, Settings, Store,
 };
 use crate::access::{ActivityEntry, ActivityQuery};
 use crate::contact::Contact;
 use crate::error::Result;
-use crate::filter::{CompiledQuery, EvalCtx, Page};
+use crate::filter::{CompiledQuery, EvalCtx, Field, Page};
 use crate::schema::Schema;
 use table::Table;
 
@@ -230,6 +231,18 @@ impl Store for MemoryStore {
         let ch = self.channel(channel);
         let ch = ch.read();
         ch.table.for_each(f);
+        Ok(())
+    }
+
+    fn for_each_view(
+        &self,
+        channel: &str,
+        fields: &[Field],
+        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+    ) -> Result<()> {
+        let ch = self.channel(channel);
+        let ch = ch.read();
+        ch.table.for_each_view(fields, f);
         Ok(())
     }
 
