@@ -137,6 +137,18 @@ pub fn neutralize_formula(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether a CSV field must be quoted: it holds `,`, `"`, CR or LF. One pass without early
+/// exit (the compiler vectorises it); long cells go to `memchr`.
+fn needs_quotes(bytes: &[u8]) -> bool {
+    if bytes.len() > 64 {
+        return memchr::memchr3(b',', b'"', b'\n', bytes).is_some()
+            || memchr::memchr(b'\r', bytes).is_some();
+    }
+    bytes
+        .iter()
+        .fold(false, |q, &b| q | matches!(b, b',' | b'"' | b'\n' | b'\r'))
+}
+
 /// Writes one CSV field: quoted when it holds `,`, `"`, CR or LF, inner quotes doubled.
 /// With `guard`, a `'` is written first, inside the quotes.
 pub(crate) fn write_field<W: Write + ?Sized>(
@@ -144,8 +156,7 @@ pub(crate) fn write_field<W: Write + ?Sized>(
     guard: bool,
     bytes: &[u8],
 ) -> io::Result<()> {
-    let quote = memchr::memchr3(b',', b'"', b'\n', bytes).is_some()
-        || memchr::memchr(b'\r', bytes).is_some();
+    let quote = needs_quotes(bytes);
     if !quote {
         if guard {
             out.write_all(b"'")?;
@@ -411,8 +422,16 @@ fn write_bool<W: Write + ?Sized>(out: &mut W, b: bool) -> io::Result<()> {
 
 /// A number in canonical form (R-VAL-10), never guarded (R-EXP-3).
 fn write_number<W: Write + ?Sized>(out: &mut W, n: f64) -> io::Result<()> {
-    if n == 0.0 || !n.is_finite() {
+    if n == 0.0 {
+        return out.write_all(b"0");
+    }
+    if !n.is_finite() {
         return out.write_all(format_number(n).as_bytes());
+    }
+    // Whole numbers (counts, ids, amounts) as integer digits: below 2^53 every integer is a
+    // double, so its shortest round-trip text is the integer itself.
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        return write_integer(out, n as i64);
     }
     let mut buf = ryu::Buffer::new();
     let s = buf.format_finite(n);
@@ -422,9 +441,41 @@ fn write_number<W: Write + ?Sized>(out: &mut W, n: f64) -> io::Result<()> {
     out.write_all(s.strip_suffix(".0").unwrap_or(s).as_bytes())
 }
 
+/// The decimal digits of `n`, with `-` in front when negative.
+fn write_integer<W: Write + ?Sized>(out: &mut W, n: i64) -> io::Result<()> {
+    let mut b = [0u8; 20];
+    let mut at = b.len();
+    let mut v = n.unsigned_abs();
+    while v >= 100 {
+        at -= 2;
+        two(&mut b[at..at + 2], (v % 100) as u32);
+        v /= 100;
+    }
+    if v >= 10 {
+        at -= 2;
+        two(&mut b[at..at + 2], v as u32);
+    } else {
+        at -= 1;
+        b[at] = b'0' + v as u8;
+    }
+    if n < 0 {
+        at -= 1;
+        b[at] = b'-';
+    }
+    out.write_all(&b[at..])
+}
+
+/// `00` to `99`.
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// The two digits of `v % 100` into `out[0..2]`.
 fn two(out: &mut [u8], v: u32) {
-    out[0] = b'0' + (v / 10 % 10) as u8;
-    out[1] = b'0' + (v % 10) as u8;
+    let i = (v % 100) as usize * 2;
+    out[..2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
 }
 
 fn write_date<W: Write + ?Sized>(out: &mut W, d: &NaiveDate) -> io::Result<()> {
@@ -442,20 +493,24 @@ fn write_date<W: Write + ?Sized>(out: &mut W, d: &NaiveDate) -> io::Result<()> {
 
 /// RFC 3339 in UTC with milliseconds (R-VAL-10), without allocating.
 fn write_datetime<W: Write + ?Sized>(out: &mut W, t: &DateTime<Utc>) -> io::Result<()> {
-    let y = t.year();
+    // The UTC calendar fields once (each accessor of `DateTime` converts again).
+    let n = t.naive_utc();
+    let (date, time) = (n.date(), n.time());
+    let y = date.year();
     if !(0..=9999).contains(&y) {
         return write_text(out, &crate::value::format_datetime(t));
     }
+    let secs = time.num_seconds_from_midnight();
     let mut b = *b"0000-00-00T00:00:00.000Z";
     two(&mut b[0..2], (y / 100) as u32);
     two(&mut b[2..4], (y % 100) as u32);
-    two(&mut b[5..7], t.month());
-    two(&mut b[8..10], t.day());
-    two(&mut b[11..13], t.hour());
-    two(&mut b[14..16], t.minute());
-    two(&mut b[17..19], t.second());
+    two(&mut b[5..7], date.month());
+    two(&mut b[8..10], date.day());
+    two(&mut b[11..13], secs / 3600);
+    two(&mut b[14..16], secs / 60 % 60);
+    two(&mut b[17..19], secs % 60);
     // A leap second shows as nanoseconds ≥ 1e9; the canonical form caps it at .999.
-    let ms = (t.nanosecond() / 1_000_000).min(999);
+    let ms = (time.nanosecond() / 1_000_000).min(999);
     b[20] = b'0' + (ms / 100) as u8;
     two(&mut b[21..23], ms % 100);
     out.write_all(&b)
