@@ -652,6 +652,11 @@ enum Selection {
     Ids(Vec<String>),
 }
 
+/// Contacts per page when a filtered export reads the store's search: larger than an API
+/// page (1,000), since each page costs the store a pass over the matches (the memory
+/// store's id order), while a page is at most this many contacts in memory at once.
+const EXPORT_PAGE: usize = 10_000;
+
 /// Whether a contact is in the visible listing: neither blocked nor hidden
 /// ([`crate::filter::Include::Visible`], R-FLT-6).
 fn visible(c: &dyn ContactView) -> bool {
@@ -683,7 +688,7 @@ impl crate::book::ContactBook {
     /// Every check comes before the first byte is written. Contacts are written as they are
     /// read: all visible contacts through [`Store::for_each_view`](crate::store::Store)
     /// (a store's rows read in place, no contact built), a filter's matches through
-    /// [`Store::search`](crate::store::Store) one page of 1,000 at a time (the store's
+    /// [`Store::search`](crate::store::Store) one page of 10,000 at a time (the store's
     /// indexes answer it). Each export is logged with the manager, the count and the reason
     /// (R-EXP-5).
     pub fn export_csv<W: Write>(&self, out: W, options: ExportOptions) -> Result<ExportSummary> {
@@ -783,6 +788,7 @@ impl crate::book::ContactBook {
                 // The visible contacts matching the filter: the store's search, page by page.
                 (Selection::Visible, Some(query)) => {
                     let mut query = query.clone();
+                    query.limit = EXPORT_PAGE;
                     loop {
                         let page = store.search(channel, &query, &ctx)?;
                         for c in &page.contacts {
