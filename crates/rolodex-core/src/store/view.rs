@@ -26,7 +26,7 @@ pub enum ViewValue<'a> {
     },
 }
 
-impl<'a> ViewValue<'a> {
+impl ViewValue<'_> {
     /// No value.
     pub const MISSING: ViewValue<'static> = ViewValue::Value(FieldValue::Missing);
 
@@ -36,22 +36,6 @@ impl<'a> ViewValue<'a> {
             ViewValue::Value(v) => v.is_empty(),
             ViewValue::Interned { ids, .. } => ids.is_empty(),
         }
-    }
-
-    /// The items of a list of strings (`None` for every other kind of value).
-    pub fn strings(&self) -> Option<impl Iterator<Item = &'a str> + 'a> {
-        let (owned, interned): (&'a [String], (&'a [u32], &'a [Box<str>])) = match *self {
-            ViewValue::Value(FieldValue::Strings(s)) => (s, (&[], &[])),
-            ViewValue::Interned { ids, names } => (&[], (ids, names)),
-            ViewValue::Value(_) => return None,
-        };
-        let (ids, names) = interned;
-        Some(
-            owned.iter().map(String::as_str).chain(
-                ids.iter()
-                    .map(move |i| names.get(*i as usize).map_or("", |s| &**s)),
-            ),
-        )
     }
 }
 

@@ -4,7 +4,8 @@
 //! id. `c_` + 12-digit ids map to rows through their number, other ids through a fallback
 //! map. A row keeps its flags in bits, its tags as interned ids, and its profile values
 //! packed into one byte string keyed by interned key ids (`blob`). `get` materialises a
-//! [`Contact`].
+//! [`Contact`]; `for_each_view` (`view`) hands rows out as read-only views instead, for
+//! exports.
 //!
 //! Indexes (kept up to date on every `PutContact`/`DeleteContact` by diffing the old and
 //! new row field by field): per field a bitmap of rows with a value, folded-text postings
