@@ -1185,6 +1185,121 @@ fn r_exp_1_hidden_contacts_only_when_chosen() {
     assert_eq!(text, "profile.email\nh@x.com\n");
 }
 
+/// A book of `n` leads, `profile.city` Seoul for three in four (the rest Busan), some of
+/// them blocked and some hidden by an MU limit; returns the book and the ids in order.
+fn city_book(n: usize) -> (ContactBook, Vec<String>) {
+    let book = book_at("2025-06-01T00:00:00Z");
+    book.define_key("profile.city", FieldType::String).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let city = if i % 4 == 3 { "Busan" } else { "Seoul" };
+        let c = book
+            .add_lead(NewLead {
+                email: Some(format!("u{i}@x.com")),
+                name: Some(if i % 7 == 0 {
+                    format!("=n{i}")
+                } else {
+                    format!("N, {i}")
+                }),
+                profile: json!({ "city": city }).as_object().unwrap().clone(),
+                ..NewLead::default()
+            })
+            .unwrap();
+        ids.push(c.id);
+    }
+    book.block(vec![ids[0].clone(), ids[5].clone(), ids[n - 2].clone()])
+        .unwrap();
+    book.set_mu_limit(Some(n as u64 - 8)).unwrap();
+    (book, ids)
+}
+
+#[test]
+fn r_exp_1_filter_export_reads_search_pages_in_id_order_without_hidden_or_blocked() {
+    // More matches than one page of the export's store search (10,000).
+    let n = 13_600;
+    let (book, ids) = city_book(n);
+    let hidden_or_blocked: Vec<&String> = ids
+        .iter()
+        .filter(|id| {
+            let c = book.get(id).unwrap();
+            c.hidden || c.blocked
+        })
+        .collect();
+    assert!(hidden_or_blocked.len() >= 8, "{}", hidden_or_blocked.len());
+    let columns = Some(vec![
+        "id".to_string(),
+        "profile.name".into(),
+        "profile.city".into(),
+    ]);
+    // Expected: the visible rows of the whole export (the store's rows read in place) whose
+    // city is Seoul, in id order.
+    let all = export_text(
+        &book,
+        ExportOptions {
+            columns: columns.clone(),
+            ..ExportOptions::default()
+        },
+    );
+    let mut lines = all.lines();
+    let header = lines.next().unwrap();
+    let mut expected: Vec<&str> = lines.filter(|l| l.ends_with(",Seoul")).collect();
+    expected.sort_by_key(|l| l.split(',').next().unwrap().to_string());
+    assert!(expected.len() > 10_000, "{}", expected.len());
+    let filtered = ExportOptions {
+        filter: Some(json!({"key": "profile.city", "op": "eq", "value": "Seoul"})),
+        columns,
+        ..ExportOptions::default()
+    };
+    let mut out = Vec::new();
+    let summary = book.export_csv(&mut out, filtered).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(summary.rows, expected.len() as u64);
+    assert_eq!(text, format!("{header}\n{}\n", expected.join("\n")));
+    for id in hidden_or_blocked {
+        assert!(!text.contains(&format!("{id},")), "{id} exported");
+    }
+    // A filter nothing matches writes the header only.
+    let none = ExportOptions {
+        filter: Some(json!({"key": "profile.city", "op": "eq", "value": "Daegu"})),
+        columns: Some(vec!["id".into()]),
+        ..ExportOptions::default()
+    };
+    assert_eq!(export_text(&book, none), "id\n");
+}
+
+#[test]
+fn r_exp_2_chosen_ids_with_a_filter_keep_their_order_hidden_and_blocked_included() {
+    let (book, ids) = city_book(40);
+    let flags = |id: &String| {
+        let c = book.get(id).unwrap();
+        (c.hidden, c.blocked)
+    };
+    let hidden = ids
+        .iter()
+        .rev()
+        .find(|id| flags(id) == (true, false))
+        .unwrap();
+    // Blocked Seoul, Busan, hidden Seoul, visible Seoul, the blocked one again.
+    assert_eq!(flags(&ids[5]), (false, true));
+    let chosen = vec![
+        ids[5].clone(),
+        ids[3].clone(),
+        hidden.clone(),
+        ids[1].clone(),
+        ids[5].clone(),
+    ];
+    let options = ExportOptions {
+        ids: Some(chosen),
+        filter: Some(json!({"key": "profile.city", "op": "eq", "value": "Seoul"})),
+        columns: Some(vec!["id".into()]),
+        ..ExportOptions::default()
+    };
+    assert_eq!(
+        export_text(&book, options),
+        format!("id\n{}\n{hidden}\n{}\n", ids[5], ids[1])
+    );
+}
+
 #[test]
 fn r_exp_2_editable_export_reimports_byte_identical() {
     let (book, ids) = export_book();

@@ -26,9 +26,10 @@ use serde::{Deserialize, Serialize};
 use crate::contact::Contact;
 use crate::error::{Error, Result};
 // One column of an export is where its value lives in a contact: the filter's `Field`.
-use crate::filter::Field as Column;
+use crate::filter::{Field, Field as Column, FieldValue};
 use crate::schema::Schema;
-use crate::value::{format_number, Value};
+use crate::store::{ContactFields, ContactView, ViewValue};
+use crate::value::format_number;
 
 /// Options of a contacts export, in the JSON shape of API.md:
 /// `{"filter"?, "ids"?, "editableOnly"?, "columns"?, "password"?, "reason"?}`, plus
@@ -136,6 +137,18 @@ pub fn neutralize_formula(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether a CSV field must be quoted: it holds `,`, `"`, CR or LF. One pass without early
+/// exit (the compiler vectorises it); long cells go to `memchr`.
+fn needs_quotes(bytes: &[u8]) -> bool {
+    if bytes.len() > 64 {
+        return memchr::memchr3(b',', b'"', b'\n', bytes).is_some()
+            || memchr::memchr(b'\r', bytes).is_some();
+    }
+    bytes
+        .iter()
+        .fold(false, |q, &b| q | matches!(b, b',' | b'"' | b'\n' | b'\r'))
+}
+
 /// Writes one CSV field: quoted when it holds `,`, `"`, CR or LF, inner quotes doubled.
 /// With `guard`, a `'` is written first, inside the quotes.
 pub(crate) fn write_field<W: Write + ?Sized>(
@@ -143,8 +156,7 @@ pub(crate) fn write_field<W: Write + ?Sized>(
     guard: bool,
     bytes: &[u8],
 ) -> io::Result<()> {
-    let quote = memchr::memchr3(b',', b'"', b'\n', bytes).is_some()
-        || memchr::memchr(b'\r', bytes).is_some();
+    let quote = needs_quotes(bytes);
     if !quote {
         if guard {
             out.write_all(b"'")?;
@@ -244,8 +256,10 @@ fn write_error(e: io::Error) -> Error {
 
 /// Writes contacts as CSV rows under a header; see the module docs for the layout.
 ///
+/// Rows come from [`ContactView`]s (a store's rows, read in place) or from [`Contact`]s (seen
+/// through [`ContactFields`]): both go through one cell writer, so they give the same bytes.
 /// Cells are written straight into a buffered writer; values are formatted without
-/// allocating except for lists, which reuse one scratch buffer.
+/// allocating.
 pub struct CsvExporter<W: Write> {
     out: BufWriter<W>,
     columns: Vec<Column>,
@@ -297,9 +311,24 @@ impl<W: Write> CsvExporter<W> {
         })
     }
 
+    /// The fields of the columns, in order: what a [`ContactView`] given to
+    /// [`CsvExporter::write_view`] must be made for.
+    pub fn fields(&self) -> &[Field] {
+        &self.columns
+    }
+
     /// Writes one contact as a row.
     pub fn write(&mut self, contact: &Contact) -> Result<()> {
-        self.write_row(contact).map_err(write_error)?;
+        let view = ContactFields::new(contact, &self.columns);
+        write_row(&mut self.out, &mut self.scratch, &self.columns, &view).map_err(write_error)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Writes one contact, seen through a view made for [`CsvExporter::fields`], as a row.
+    /// (A view made for other fields writes their values under these columns.)
+    pub fn write_view(&mut self, contact: &dyn ContactView) -> Result<()> {
+        write_row(&mut self.out, &mut self.scratch, &self.columns, contact).map_err(write_error)?;
         self.rows += 1;
         Ok(())
     }
@@ -315,55 +344,76 @@ impl<W: Write> CsvExporter<W> {
             .into_inner()
             .map_err(|e| write_error(e.into_error()))
     }
+}
 
-    fn write_row(&mut self, c: &Contact) -> io::Result<()> {
-        let out = &mut self.out;
-        let single = self.columns.len() == 1;
-        for (i, col) in self.columns.iter().enumerate() {
-            if i > 0 {
-                out.write_all(b",")?;
-            }
-            let before = out.buffer().len();
-            match col {
-                Column::Id => write_text(out, &c.id)?,
-                Column::MemberId => {
-                    if let Some(m) = &c.member_id {
-                        write_text(out, m)?
-                    }
-                }
-                Column::Member => write_bool(out, c.member)?,
-                Column::Profile(name) => {
-                    if let Some(v) = c.profile.get(name) {
-                        write_value(out, &mut self.scratch, v)?
-                    }
-                }
-                Column::Tags => write_system_list(out, &mut self.scratch, &c.tags)?,
-                Column::UserImportTags => {
-                    write_system_list(out, &mut self.scratch, &c.user_import_tags)?
-                }
-                Column::UnsubscribeEmail => {
-                    if let Some(b) = c.unsubscribe_email {
-                        write_bool(out, b)?
-                    }
-                }
-                Column::UnsubscribeTexting => {
-                    if let Some(b) = c.unsubscribe_texting {
-                        write_bool(out, b)?
-                    }
-                }
-                Column::Blocked => write_bool(out, c.blocked)?,
-                Column::CreatedAt => write_datetime(out, &c.created_at)?,
-                Column::UpdatedAt => write_datetime(out, &c.updated_at)?,
-                Column::LastSeenAt => write_datetime(out, &c.last_seen_at)?,
-                Column::SessionCount => write_number(out, c.session_count as f64)?,
-            }
-            // A lone empty field would make a blank line, which is not a row on import.
-            if single && out.buffer().len() == before {
-                out.write_all(b"\"\"")?;
-            }
+/// Writes one row: the cell of each column from the view's value at the same position.
+fn write_row<W: Write>(
+    out: &mut BufWriter<W>,
+    scratch: &mut Vec<u8>,
+    columns: &[Column],
+    c: &dyn ContactView,
+) -> io::Result<()> {
+    let single = columns.len() == 1;
+    for (i, col) in columns.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
         }
-        out.write_all(b"\n")
+        let v = c.value(i);
+        let wrote = match col {
+            // An empty `tags` / `userImportTags` is an empty cell (a profile list's is `[]`).
+            Column::Tags | Column::UserImportTags if v.is_empty() => false,
+            _ => write_cell(out, scratch, v)?,
+        };
+        // A lone empty field would make a blank line, which is not a row on import.
+        if single && !wrote {
+            out.write_all(b"\"\"")?;
+        }
     }
+    out.write_all(b"\n")
+}
+
+/// Writes a value's cell (R-VAL-10, R-EXP-3); whether it wrote anything (a missing value
+/// and empty text write nothing).
+fn write_cell<W: Write + ?Sized>(
+    out: &mut W,
+    scratch: &mut Vec<u8>,
+    v: ViewValue<'_>,
+) -> io::Result<bool> {
+    match v {
+        ViewValue::Value(v) => match v {
+            FieldValue::Missing => return Ok(false),
+            FieldValue::Text(s) => {
+                write_text(out, s)?;
+                return Ok(!s.is_empty());
+            }
+            FieldValue::Number(n) => write_number(out, n)?,
+            FieldValue::Boolean(b) => write_bool(out, b)?,
+            FieldValue::Date(d) => write_date(out, &d)?,
+            FieldValue::Datetime(t) => write_datetime(out, &t)?,
+            FieldValue::Strings(items) => {
+                write_json_list(out, scratch, items.iter().map(String::as_str))?
+            }
+            FieldValue::Numbers(ns) => {
+                scratch.clear();
+                scratch.push(b'[');
+                for (i, n) in ns.iter().enumerate() {
+                    if i > 0 {
+                        scratch.push(b',');
+                    }
+                    write_number(scratch, *n)?;
+                }
+                scratch.push(b']');
+                write_field(out, false, scratch)?
+            }
+        },
+        ViewValue::Interned { ids, names } => write_json_list(
+            out,
+            scratch,
+            ids.iter()
+                .map(|i| names.get(*i as usize).map_or("", |s| &**s)),
+        )?,
+    }
+    Ok(true)
 }
 
 fn write_bool<W: Write + ?Sized>(out: &mut W, b: bool) -> io::Result<()> {
@@ -372,8 +422,16 @@ fn write_bool<W: Write + ?Sized>(out: &mut W, b: bool) -> io::Result<()> {
 
 /// A number in canonical form (R-VAL-10), never guarded (R-EXP-3).
 fn write_number<W: Write + ?Sized>(out: &mut W, n: f64) -> io::Result<()> {
-    if n == 0.0 || !n.is_finite() {
+    if n == 0.0 {
+        return out.write_all(b"0");
+    }
+    if !n.is_finite() {
         return out.write_all(format_number(n).as_bytes());
+    }
+    // Whole numbers (counts, ids, amounts) as integer digits: below 2^53 every integer is a
+    // double, so its shortest round-trip text is the integer itself.
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        return write_integer(out, n as i64);
     }
     let mut buf = ryu::Buffer::new();
     let s = buf.format_finite(n);
@@ -383,9 +441,41 @@ fn write_number<W: Write + ?Sized>(out: &mut W, n: f64) -> io::Result<()> {
     out.write_all(s.strip_suffix(".0").unwrap_or(s).as_bytes())
 }
 
+/// The decimal digits of `n`, with `-` in front when negative.
+fn write_integer<W: Write + ?Sized>(out: &mut W, n: i64) -> io::Result<()> {
+    let mut b = [0u8; 20];
+    let mut at = b.len();
+    let mut v = n.unsigned_abs();
+    while v >= 100 {
+        at -= 2;
+        two(&mut b[at..at + 2], (v % 100) as u32);
+        v /= 100;
+    }
+    if v >= 10 {
+        at -= 2;
+        two(&mut b[at..at + 2], v as u32);
+    } else {
+        at -= 1;
+        b[at] = b'0' + v as u8;
+    }
+    if n < 0 {
+        at -= 1;
+        b[at] = b'-';
+    }
+    out.write_all(&b[at..])
+}
+
+/// `00` to `99`.
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// The two digits of `v % 100` into `out[0..2]`.
 fn two(out: &mut [u8], v: u32) {
-    out[0] = b'0' + (v / 10 % 10) as u8;
-    out[1] = b'0' + (v % 10) as u8;
+    let i = (v % 100) as usize * 2;
+    out[..2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
 }
 
 fn write_date<W: Write + ?Sized>(out: &mut W, d: &NaiveDate) -> io::Result<()> {
@@ -403,69 +493,57 @@ fn write_date<W: Write + ?Sized>(out: &mut W, d: &NaiveDate) -> io::Result<()> {
 
 /// RFC 3339 in UTC with milliseconds (R-VAL-10), without allocating.
 fn write_datetime<W: Write + ?Sized>(out: &mut W, t: &DateTime<Utc>) -> io::Result<()> {
-    let y = t.year();
+    // The UTC calendar fields once (each accessor of `DateTime` converts again).
+    let n = t.naive_utc();
+    let (date, time) = (n.date(), n.time());
+    let y = date.year();
     if !(0..=9999).contains(&y) {
         return write_text(out, &crate::value::format_datetime(t));
     }
+    let secs = time.num_seconds_from_midnight();
     let mut b = *b"0000-00-00T00:00:00.000Z";
     two(&mut b[0..2], (y / 100) as u32);
     two(&mut b[2..4], (y % 100) as u32);
-    two(&mut b[5..7], t.month());
-    two(&mut b[8..10], t.day());
-    two(&mut b[11..13], t.hour());
-    two(&mut b[14..16], t.minute());
-    two(&mut b[17..19], t.second());
+    two(&mut b[5..7], date.month());
+    two(&mut b[8..10], date.day());
+    two(&mut b[11..13], secs / 3600);
+    two(&mut b[14..16], secs / 60 % 60);
+    two(&mut b[17..19], secs % 60);
     // A leap second shows as nanoseconds ≥ 1e9; the canonical form caps it at .999.
-    let ms = (t.nanosecond() / 1_000_000).min(999);
+    let ms = (time.nanosecond() / 1_000_000).min(999);
     b[20] = b'0' + (ms / 100) as u8;
     two(&mut b[21..23], ms % 100);
     out.write_all(&b)
 }
 
-/// A list of strings as compact JSON (`["a","b"]`), built in `scratch`.
-fn write_json_list<W: Write + ?Sized>(
+/// Whether serde_json writes this byte of a string as itself (not as an escape).
+fn json_plain(b: u8) -> bool {
+    b >= 0x20 && b != b'"' && b != b'\\'
+}
+
+/// A list of strings as compact JSON (`["a","b"]`, what serde_json writes for a
+/// `Vec<String>`), built in `scratch`; never guarded (it starts with `[`).
+fn write_json_list<'s, W: Write + ?Sized>(
     out: &mut W,
     scratch: &mut Vec<u8>,
-    items: &[String],
+    items: impl Iterator<Item = &'s str>,
 ) -> io::Result<()> {
     scratch.clear();
-    serde_json::to_writer(&mut *scratch, items).map_err(io::Error::other)?;
-    write_field(out, false, scratch)
-}
-
-/// `tags` / `userImportTags`: an empty list is an empty cell.
-fn write_system_list<W: Write + ?Sized>(
-    out: &mut W,
-    scratch: &mut Vec<u8>,
-    items: &[String],
-) -> io::Result<()> {
-    if items.is_empty() {
-        return Ok(());
-    }
-    write_json_list(out, scratch, items)
-}
-
-fn write_value<W: Write + ?Sized>(out: &mut W, scratch: &mut Vec<u8>, v: &Value) -> io::Result<()> {
-    match v {
-        Value::String(s) | Value::Phone(s) | Value::Email(s) => write_text(out, s),
-        Value::Number(n) => write_number(out, *n),
-        Value::Boolean(b) => write_bool(out, *b),
-        Value::Date(d) => write_date(out, d),
-        Value::Datetime(t) => write_datetime(out, t),
-        Value::List(items) | Value::Tag(items) => write_json_list(out, scratch, items),
-        Value::ListOfNumber(ns) => {
-            scratch.clear();
-            scratch.push(b'[');
-            for (i, n) in ns.iter().enumerate() {
-                if i > 0 {
-                    scratch.push(b',');
-                }
-                write_number(scratch, *n)?;
-            }
-            scratch.push(b']');
-            write_field(out, false, scratch)
+    scratch.push(b'[');
+    for (i, s) in items.enumerate() {
+        if i > 0 {
+            scratch.push(b',');
+        }
+        if s.bytes().all(json_plain) {
+            scratch.push(b'"');
+            scratch.extend_from_slice(s.as_bytes());
+            scratch.push(b'"');
+        } else {
+            serde_json::to_writer(&mut *scratch, s).map_err(io::Error::other)?;
         }
     }
+    scratch.push(b']');
+    write_field(out, false, scratch)
 }
 
 /// The name of the CSV inside a protected export's zip.
@@ -574,6 +652,17 @@ enum Selection {
     Ids(Vec<String>),
 }
 
+/// Contacts per page when a filtered export reads the store's search: larger than an API
+/// page (1,000), since each page costs the store a pass over the matches (the memory
+/// store's id order), while a page is at most this many contacts in memory at once.
+const EXPORT_PAGE: usize = 10_000;
+
+/// Whether a contact is in the visible listing: neither blocked nor hidden
+/// ([`crate::filter::Include::Visible`], R-FLT-6).
+fn visible(c: &dyn ContactView) -> bool {
+    !c.blocked() && !c.hidden()
+}
+
 /// The activity-log and rate-limit name of the acting manager (the system has none).
 fn actor_id(book: &crate::book::ContactBook) -> String {
     book.manager()
@@ -583,8 +672,9 @@ fn actor_id(book: &crate::book::ContactBook) -> String {
 impl crate::book::ContactBook {
     /// Exports contacts as CSV to `out` (R-EXP-1..5). Owners only.
     ///
-    /// - No `filter` and no `ids`: every visible contact (neither hidden nor blocked).
-    ///   `filter` (FILTER.md JSON): the visible contacts matching it. `ids`: those
+    /// - No `filter` and no `ids`: every visible contact (neither hidden nor blocked), in
+    ///   the store's order. `filter` (FILTER.md JSON): the visible contacts matching it, in
+    ///   id order. `ids`: those
     ///   contacts, hidden and blocked ones included, each once, in the order given; with a
     ///   filter too, those of them that match it. An unknown id is `NotFound`.
     /// - `editableOnly`: exactly the import layout (R-EXP-2); `columns`: these keys;
@@ -596,19 +686,34 @@ impl crate::book::ContactBook {
     ///   an earlier attempt fails with `RateLimited`, saying when to retry (R-EXP-4).
     ///
     /// Every check comes before the first byte is written. Contacts are written as they are
-    /// read (nothing is collected), all visible contacts in the store's order. Each export is
-    /// logged with the manager, the count and the reason (R-EXP-5).
+    /// read: all visible contacts through [`Store::for_each_view`](crate::store::Store)
+    /// (a store's rows read in place, no contact built), a filter's matches through
+    /// [`Store::search`](crate::store::Store) one page of 10,000 at a time (the store's
+    /// indexes answer it). Each export is logged with the manager, the count and the reason
+    /// (R-EXP-5).
     pub fn export_csv<W: Write>(&self, out: W, options: ExportOptions) -> Result<ExportSummary> {
         use crate::access::Permission;
-        use crate::filter::{compile, Filter, Include};
+        use crate::filter::{compile_query, Filter, Include, Query, SortKey, SortOrder, MAX_LIMIT};
         use crate::store::Op;
 
         self.require(Permission::Owner, "export contacts")?;
         options.validate()?;
         let schema = self.schema_ref()?;
         let columns = export_columns(&schema, &options)?;
-        let plan = match &options.filter {
-            Some(json) => Some(compile(&Filter::from_value(json)?, &schema)?),
+        // A filter is compiled into a query of the visible listing in id order, read page by
+        // page through the store's search (its indexes answer it); with `ids` only its plan
+        // is used, on each chosen contact.
+        let query = match &options.filter {
+            Some(json) => Some(compile_query(
+                &Query {
+                    filter: Some(Filter::from_value(json)?),
+                    sort: vec![SortKey::new("id", SortOrder::Asc)],
+                    limit: Some(MAX_LIMIT as u64),
+                    include: Include::Visible,
+                    ..Query::default()
+                },
+                &schema,
+            )?),
             None => None,
         };
         let ctx = self.eval_ctx()?;
@@ -662,13 +767,14 @@ impl crate::book::ContactBook {
 
         let write_rows = |out: &mut dyn Write| -> Result<u64> {
             let mut csv = CsvExporter::new(out, &schema, &options)?;
-            let wanted = |c: &Contact| plan.as_ref().is_none_or(|p| p.matches(c, &ctx));
-            match &selection {
-                Selection::Visible => {
+            match (&selection, &query) {
+                // Every visible contact, read in place from the store's rows.
+                (Selection::Visible, None) => {
+                    let fields = csv.fields().to_vec();
                     let mut failed = None;
-                    store.for_each(channel, &mut |c| {
-                        if Include::Visible.selects(c) && wanted(c) {
-                            if let Err(e) = csv.write(c) {
+                    store.for_each_view(channel, &fields, &mut |c| {
+                        if visible(c) {
+                            if let Err(e) = csv.write_view(c) {
                                 failed = Some(e);
                                 return false;
                             }
@@ -679,10 +785,26 @@ impl crate::book::ContactBook {
                         return Err(e);
                     }
                 }
-                Selection::Ids(ids) => {
+                // The visible contacts matching the filter: the store's search, page by page.
+                (Selection::Visible, Some(query)) => {
+                    let mut query = query.clone();
+                    query.limit = EXPORT_PAGE;
+                    loop {
+                        let page = store.search(channel, &query, &ctx)?;
+                        for c in &page.contacts {
+                            csv.write(c)?;
+                        }
+                        match page.next_cursor {
+                            Some(cursor) => query.cursor = Some(query.sort.decode_cursor(&cursor)?),
+                            None => break,
+                        }
+                    }
+                }
+                // Chosen contacts, hidden and blocked included; with a filter, those matching.
+                (Selection::Ids(ids), query) => {
                     for id in ids {
                         if let Some(c) = store.get(channel, id)? {
-                            if wanted(&c) {
+                            if query.as_ref().is_none_or(|q| q.plan.matches(&c, &ctx)) {
                                 csv.write(&c)?;
                             }
                         }

@@ -13,12 +13,14 @@ use serde::{Deserialize, Serialize};
 use crate::access::{ActivityEntry, ActivityQuery};
 use crate::contact::{Contact, ContactState};
 use crate::error::Result;
-use crate::filter::{CompiledQuery, EvalCtx, Page};
+use crate::filter::{CompiledQuery, EvalCtx, Field, Page};
 use crate::schema::Schema;
 
 pub mod memory;
+mod view;
 
 pub use memory::MemoryStore;
+pub use view::{ContactFields, ContactView, ViewValue};
 
 /// Per-channel settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,6 +224,20 @@ pub trait Store: Send + Sync {
 
     /// Calls `f` on every contact of the channel until it returns `false`.
     fn for_each(&self, channel: &str, f: &mut dyn FnMut(&Contact) -> bool) -> Result<()>;
+
+    /// Calls `f` on a read-only view of every contact of the channel, in the order of
+    /// [`Store::for_each`], until it returns `false`. The view gives the values of `fields`
+    /// by position (hidden and blocked contacts included; the caller decides). A backend
+    /// with a compact layout hands its rows out without building a [`Contact`] each; the
+    /// default materialises every contact through `for_each`.
+    fn for_each_view(
+        &self,
+        channel: &str,
+        fields: &[Field],
+        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+    ) -> Result<()> {
+        self.for_each(channel, &mut |c| f(&ContactFields::new(c, fields)))
+    }
 
     /// The number of contacts stored in the channel (hidden and blocked included).
     fn contact_count(&self, channel: &str) -> Result<u64>;

@@ -4,7 +4,8 @@
 //! id. `c_` + 12-digit ids map to rows through their number, other ids through a fallback
 //! map. A row keeps its flags in bits, its tags as interned ids, and its profile values
 //! packed into one byte string keyed by interned key ids (`blob`). `get` materialises a
-//! [`Contact`].
+//! [`Contact`]; `for_each_view` (`view`) hands rows out as read-only views instead, for
+//! exports.
 //!
 //! Indexes, brought from a row's old to its new values by diffing them field by field. A
 //! write keeps at once what the book's rules read back inside an operation: the identity
@@ -35,6 +36,7 @@ mod search;
 mod table;
 #[cfg(test)]
 mod tests;
+mod view;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,13 +46,13 @@ use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 
 use super::{
-    Batch, ImportLock, Ledger, MergeRecord, MergeState, Op, PendingUnification, SegmentRecord,
-    Settings, Store,
+    Batch, ContactView, ImportLock, Ledger, MergeRecord, MergeState, Op, PendingUnification,
+    SegmentRecord, Settings, Store,
 };
 use crate::access::{ActivityEntry, ActivityQuery};
 use crate::contact::{Contact, ContactState};
 use crate::error::Result;
-use crate::filter::{CompiledQuery, EvalCtx, Page};
+use crate::filter::{CompiledQuery, EvalCtx, Field, Page};
 use crate::schema::Schema;
 use index::FxMap;
 use table::Table;
@@ -253,6 +255,18 @@ impl Store for MemoryStore {
         let ch = self.channel(channel);
         let ch = ch.read();
         ch.table.for_each(f);
+        Ok(())
+    }
+
+    fn for_each_view(
+        &self,
+        channel: &str,
+        fields: &[Field],
+        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+    ) -> Result<()> {
+        let ch = self.channel(channel);
+        let ch = ch.read();
+        ch.table.for_each_view(fields, f);
         Ok(())
     }
 

@@ -1206,3 +1206,40 @@ impl Table {
         }
     }
 }
+
+// Read-only access for the export's row view (`view.rs`).
+
+/// The text of a `c_` + 12-digit id.
+pub(crate) fn seq_id_text(n: u64) -> [u8; 14] {
+    seq_text(n)
+}
+
+impl Row {
+    /// Every (key id, value) of the profile, in key order.
+    pub(crate) fn profile_iter(&self) -> super::blob::ProfileIter<'_> {
+        self.profile.iter()
+    }
+    /// The interned ids of `tags`, in order.
+    pub(crate) fn tag_ids(&self) -> &[u32] {
+        &self.tags
+    }
+    /// The interned ids of `userImportTags`, in order.
+    pub(crate) fn import_tag_ids(&self) -> &[u32] {
+        &self.import_tags
+    }
+}
+
+impl Table {
+    /// Every stored row, in `for_each` order.
+    pub(crate) fn rows_in_order(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().flatten()
+    }
+    /// The names of interned tags, by tag id.
+    pub(crate) fn tag_names(&self) -> &[Box<str>] {
+        &self.tag_names
+    }
+    /// How many profile keys are interned (key ids are below it).
+    pub(crate) fn key_count(&self) -> usize {
+        self.key_names.len()
+    }
+}

@@ -1,0 +1,129 @@
+//! The memory store's read-only row view ([`Store::for_each_view`](crate::store::Store)):
+//! the values of the asked fields straight from the compact rows, with no [`Contact`]
+//! (`BTreeMap` profile, owned strings) built per row.
+//!
+//! Per call the fields are resolved to row slots once; per row the packed profile is decoded
+//! once into the columns that ask for its keys, tags are handed out as their interned ids
+//! with the table's names, and a `c_` id's text is built on the stack.
+//!
+//! [`Contact`]: crate::contact::Contact
+
+use super::blob::Pv;
+use super::table::{seq_id_text, Fv, IdKey, Row, Slot, Table, S_IMPORT_TAGS, S_TAGS};
+use crate::filter::{Field, FieldValue};
+use crate::store::{ContactView, ViewValue};
+
+/// No column.
+const NONE: u32 = u32::MAX;
+
+/// One row seen through the slots of the asked fields.
+struct RowView<'a> {
+    table: &'a Table,
+    row: &'a Row,
+    slots: &'a [Slot],
+    /// Per field, the column whose decoded profile value it shows (the first field naming
+    /// the same key).
+    source: &'a [u32],
+    /// Per field, the decoded profile value (filled at the first field of each key).
+    profile: &'a [Option<Pv<'a>>],
+    /// The text of a `c_` id, when the id is asked for.
+    seq_id: [u8; 14],
+}
+
+impl ContactView for RowView<'_> {
+    fn hidden(&self) -> bool {
+        self.row.hidden()
+    }
+
+    fn blocked(&self) -> bool {
+        self.row.blocked()
+    }
+
+    fn value(&self, i: usize) -> ViewValue<'_> {
+        let Some(slot) = self.slots.get(i) else {
+            return ViewValue::MISSING;
+        };
+        match *slot {
+            Slot::Id => ViewValue::Value(FieldValue::Text(match &self.row.id {
+                IdKey::Seq(_) => std::str::from_utf8(&self.seq_id).unwrap_or_default(),
+                IdKey::Other(s) => s,
+            })),
+            Slot::Absent => ViewValue::MISSING,
+            Slot::Profile(_) => self
+                .source
+                .get(i)
+                .and_then(|c| self.profile.get(*c as usize))
+                .copied()
+                .flatten()
+                .map_or(ViewValue::MISSING, |v| ViewValue::Value(v.field_value())),
+            Slot::Sys(S_TAGS) => ViewValue::Interned {
+                ids: self.row.tag_ids(),
+                names: self.table.tag_names(),
+            },
+            Slot::Sys(S_IMPORT_TAGS) => ViewValue::Interned {
+                ids: self.row.import_tag_ids(),
+                names: self.table.tag_names(),
+            },
+            s @ Slot::Sys(_) => match self.table.value(self.row, s) {
+                Fv::B(v) => ViewValue::Value(v),
+                // Only tags come as texts, handled above.
+                Fv::Tags(_) => ViewValue::MISSING,
+            },
+        }
+    }
+}
+
+impl Table {
+    /// Calls `f` on a view of every row, in `for_each` order, until it returns `false`; the
+    /// view gives the values of `fields` by position.
+    pub(crate) fn for_each_view(
+        &self,
+        fields: &[Field],
+        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+    ) {
+        let slots: Vec<Slot> = fields.iter().map(|x| self.slot(x)).collect();
+        // The column each interned key is decoded into, and where each field reads it.
+        let mut column_of_key = vec![NONE; self.key_count()];
+        let mut source = vec![NONE; slots.len()];
+        for (i, s) in slots.iter().enumerate() {
+            if let Slot::Profile(k) = s {
+                if let Some(c) = column_of_key.get_mut(*k as usize) {
+                    if *c == NONE {
+                        *c = i as u32;
+                    }
+                    source[i] = *c;
+                }
+            }
+        }
+        let decode = source.iter().any(|c| *c != NONE);
+        let want_id = slots.contains(&Slot::Id);
+        let mut profile: Vec<Option<Pv<'_>>> = vec![None; slots.len()];
+        for row in self.rows_in_order() {
+            if decode {
+                profile.fill(None);
+                for (k, v) in row.profile_iter() {
+                    if let Some(&c) = column_of_key.get(k as usize) {
+                        if let Some(p) = profile.get_mut(c as usize) {
+                            *p = Some(v);
+                        }
+                    }
+                }
+            }
+            let seq_id = match &row.id {
+                IdKey::Seq(n) if want_id => seq_id_text(*n),
+                _ => [0; 14],
+            };
+            let view = RowView {
+                table: self,
+                row,
+                slots: &slots,
+                source: &source,
+                profile: &profile,
+                seq_id,
+            };
+            if !f(&view) {
+                break;
+            }
+        }
+    }
+}
