@@ -320,8 +320,10 @@ fn run(seed: u64) {
     let n = 20 + r.below(60);
     let mut ids = Vec::new();
     let mut batch = Batch::default();
+    // Half the runs hold only `c_` sequence ids (the store's id-order fast path).
+    let mixed_ids = r.chance(0.5);
     for i in 0..n {
-        let id = if r.chance(0.1) {
+        let id = if mixed_ids && r.chance(0.1) {
             format!("x-{i}")
         } else {
             format!("c_{:012}", 1000 - i)
@@ -347,6 +349,7 @@ fn run(seed: u64) {
         "profile.k1",
         "memberId",
         "tags",
+        "id",
     ];
     for round in 0..3 {
         for _ in 0..12 {

@@ -12,7 +12,8 @@ use roaring::RoaringBitmap;
 
 use super::index::{date_key, dt_key, num_key, Ordered, Posting};
 use super::table::{
-    FieldIx, Row, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM, S_MEMBER_ID,
+    parse_seq, FieldIx, IdKey, Row, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT,
+    K_NUM, S_MEMBER_ID,
 };
 use crate::contact::Contact;
 use crate::filter::{
@@ -595,11 +596,73 @@ impl Table {
         self.verify(c, slot, negated, &present, ctx)
     }
 
+    /// A page sorted by id alone when every id is a `c_` sequence id (whose text order is
+    /// its number's order, and which case folding leaves alone): rows are compared by
+    /// number, with no sort key built per match. Bulk targets, audiences and filtered
+    /// exports read whole listings this way, page by page.
+    fn id_page(
+        &self,
+        m: &RoaringBitmap,
+        q: &CompiledQuery,
+        slots: &[Slot],
+    ) -> Option<(Vec<Contact>, Option<String>)> {
+        if slots != [Slot::Id] || !self.only_seq_ids() {
+            return None;
+        }
+        let (_, desc) = q.sort.first()?;
+        let cur = match &q.cursor {
+            None => None,
+            Some(c) => Some(parse_seq(&c.id)?),
+        };
+        let after = |n: u64| cur.is_none_or(|c| if desc { n < c } else { n > c });
+        let mut picked: Vec<(u64, u32)> = m
+            .iter()
+            .filter_map(|r| match self.row(r)?.id {
+                IdKey::Seq(n) if after(n) => Some((n, r)),
+                _ => None,
+            })
+            .collect();
+        let keep = q.limit.saturating_add(1);
+        let cmp = |a: &(u64, u32), b: &(u64, u32)| {
+            if desc {
+                b.0.cmp(&a.0)
+            } else {
+                a.0.cmp(&b.0)
+            }
+        };
+        if picked.len() > keep {
+            picked.select_nth_unstable_by(keep - 1, cmp);
+            picked.truncate(keep);
+        }
+        picked.sort_unstable_by(cmp);
+        let next = if picked.len() > q.limit {
+            picked.truncate(q.limit);
+            picked.last().and_then(|(_, r)| self.row(*r)).map(|row| {
+                q.sort.encode_cursor(&RowKey {
+                    values: vec![self.with_value(row, Slot::Id, |v| q.sort.sort_val(0, v))],
+                    id: row.id.text(),
+                })
+            })
+        } else {
+            None
+        };
+        Some((
+            picked
+                .into_iter()
+                .filter_map(|(_, r)| self.contact_at(r))
+                .collect(),
+            next,
+        ))
+    }
+
     /// The page of `m` in the query's order after its cursor, and the next cursor.
     fn page(&self, m: &RoaringBitmap, q: &CompiledQuery) -> (Vec<Contact>, Option<String>) {
         let keep = q.limit.saturating_add(1);
         let mut picked: Vec<(RowKey, u32)> = Vec::new();
         let slots: Vec<Slot> = q.sort.fields().map(|f| self.slot(f)).collect();
+        if let Some(page) = self.id_page(m, q, &slots) {
+            return page;
+        }
         let after = |k: &RowKey| {
             q.cursor
                 .as_ref()

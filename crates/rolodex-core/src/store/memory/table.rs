@@ -513,6 +513,11 @@ impl Table {
         }
     }
 
+    /// Whether every stored id is a `c_` sequence id.
+    pub(crate) fn only_seq_ids(&self) -> bool {
+        self.by_other.is_empty()
+    }
+
     /// The row at `r`, if stored.
     pub(crate) fn row(&self, r: u32) -> Option<&Row> {
         self.rows.get(r as usize).and_then(Option::as_ref)
