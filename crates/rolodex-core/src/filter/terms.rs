@@ -72,6 +72,12 @@ pub struct Term {
     pub text: String,
     folded: String,
     phone: Option<String>,
+    /// Whether the folded term holds an `@`, and whether it starts with `+` (its shape,
+    /// which rules out some fields' lookups).
+    has_at: bool,
+    plus: bool,
+    /// Whether folding leaves the term as given.
+    fold_same: bool,
 }
 
 /// A parsed multi-term search (R-FLT-2) with hash lookups by folded text, exact text
@@ -232,6 +238,9 @@ impl Terms {
                 t.by_phone.entry(p.clone()).or_default().push(i);
             }
             t.terms.push(Term {
+                has_at: folded.contains('@'),
+                plus: folded.starts_with('+'),
+                fold_same: folded == w,
                 text: w,
                 folded,
                 phone,
@@ -332,5 +341,20 @@ impl Term {
     /// The term folded for case-insensitive comparison.
     pub fn folded(&self) -> &str {
         &self.folded
+    }
+
+    /// Whether the folded term holds an `@`.
+    pub fn has_at(&self) -> bool {
+        self.has_at
+    }
+
+    /// Whether the folded term starts with `+`.
+    pub fn starts_with_plus(&self) -> bool {
+        self.plus
+    }
+
+    /// Whether folding leaves the term as given.
+    pub fn fold_same(&self) -> bool {
+        self.fold_same
     }
 }

@@ -12,7 +12,8 @@ use roaring::RoaringBitmap;
 
 use super::index::{date_key, dt_key, num_key, Ordered, Posting};
 use super::table::{
-    FieldIx, Row, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM, S_MEMBER_ID,
+    FieldIx, IdKey, Row, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM,
+    S_MEMBER_ID,
 };
 use crate::contact::Contact;
 use crate::filter::{
@@ -21,6 +22,23 @@ use crate::filter::{
 };
 use crate::text::fold_cow;
 use crate::value::FieldType;
+
+/// A row's position in a sort while a page is picked: its first sort value inline, the
+/// others (if any) in a vector, and its id borrowed.
+struct PKey<'a> {
+    first: Option<SortVal>,
+    rest: Vec<Option<SortVal>>,
+    id: &'a IdKey,
+}
+
+impl PKey<'_> {
+    fn val(&self, i: usize) -> Option<&SortVal> {
+        match i {
+            0 => self.first.as_ref(),
+            _ => self.rest.get(i - 1).and_then(Option::as_ref),
+        }
+    }
+}
 
 /// Each term's rows, flat.
 #[derive(Default)]
@@ -128,7 +146,12 @@ impl Table {
         for term in terms {
             let start = rows.len();
             let f = term.folded();
-            if let Some(p) = email.may_hold(f).then(|| email.text.get(f)).flatten() {
+            let shape = (term.has_at(), term.starts_with_plus());
+            if let Some(p) = email
+                .may_hold_shape(shape.0, shape.1)
+                .then(|| email.text.get(f))
+                .flatten()
+            {
                 if pure_email {
                     p.extend_into(&mut rows);
                 } else {
@@ -139,7 +162,11 @@ impl Table {
                     );
                 }
             }
-            if let Some(p) = name.may_hold(f).then(|| name.text.get(f)).flatten() {
+            if let Some(p) = name
+                .may_hold_shape(shape.0, shape.1)
+                .then(|| name.text.get(f))
+                .flatten()
+            {
                 if pure_name {
                     p.extend_into(&mut rows);
                 } else {
@@ -160,13 +187,13 @@ impl Table {
                     }
                 }
             }
-            let key = fold_cow(&term.text);
+            // The member id index is keyed by the folded text too.
             if let Some(p) = member
-                .may_hold(&key)
-                .then(|| member.text.get(key.as_ref()))
+                .may_hold_shape(shape.0, shape.1)
+                .then(|| member.text.get(f))
                 .flatten()
             {
-                if folded_members && key == term.text.as_str() {
+                if folded_members && term.fold_same() {
                     p.extend_into(&mut rows);
                 } else {
                     push(p, &|x| x.member_id() == Some(term.text.as_str()), &mut rows);
@@ -596,25 +623,34 @@ impl Table {
     }
 
     /// The page of `m` in the query's order after its cursor, and the next cursor.
-    fn page(&self, m: &RoaringBitmap, q: &CompiledQuery) -> (Vec<Contact>, Option<String>) {
+    fn page<'s>(&'s self, m: &RoaringBitmap, q: &CompiledQuery) -> (Vec<Contact>, Option<String>) {
         let keep = q.limit.saturating_add(1);
-        let mut picked: Vec<(RowKey, u32)> = Vec::new();
+        let mut picked: Vec<(PKey<'s>, u32)> = Vec::new();
         let slots: Vec<Slot> = q.sort.fields().map(|f| self.slot(f)).collect();
-        let after = |k: &RowKey| {
-            q.cursor
-                .as_ref()
-                .is_none_or(|cur| q.sort.compare(cur, k) == Ordering::Less)
+        let cursor = q.cursor.as_ref().map(|cur| (cur, IdKey::of(&cur.id)));
+        let after = |k: &PKey<'_>| {
+            cursor.as_ref().is_none_or(|(cur, id)| {
+                q.sort.compare_parts(
+                    |i| cur.values.get(i).and_then(Option::as_ref),
+                    |i| k.val(i),
+                    id.cmp(k.id),
+                ) == Ordering::Less
+            })
         };
-        let take = |rows: &mut dyn Iterator<Item = u32>, picked: &mut Vec<(RowKey, u32)>| {
+        // Keys borrow the row's id and allocate nothing for a single-key sort by a
+        // non-text field (a `RowKey` is built only for the cursor).
+        let take = |rows: &mut dyn Iterator<Item = u32>, picked: &mut Vec<(PKey<'s>, u32)>| {
             for r in rows {
                 if let Some(row) = self.row(r) {
-                    let k = RowKey {
-                        values: slots
-                            .iter()
-                            .enumerate()
-                            .map(|(i, s)| self.with_value(row, *s, |v| q.sort.sort_val(i, v)))
-                            .collect(),
-                        id: row.id.text(),
+                    let mut vals = slots
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| self.with_value(row, *s, |v| q.sort.sort_val(i, v)));
+                    let first = vals.next().flatten();
+                    let k = PKey {
+                        first,
+                        rest: vals.collect(),
+                        id: &row.id,
                     };
                     if after(&k) {
                         picked.push((k, r));
@@ -651,7 +687,10 @@ impl Table {
             }
             None => take(&mut m.iter(), &mut picked),
         }
-        let cmp = |a: &(RowKey, u32), b: &(RowKey, u32)| q.sort.compare(&a.0, &b.0);
+        let cmp = |a: &(PKey<'_>, u32), b: &(PKey<'_>, u32)| {
+            q.sort
+                .compare_parts(|i| a.0.val(i), |i| b.0.val(i), a.0.id.cmp(b.0.id))
+        };
         if picked.len() > keep {
             picked.select_nth_unstable_by(keep - 1, cmp);
             picked.truncate(keep);
@@ -659,7 +698,12 @@ impl Table {
         picked.sort_by(cmp);
         let next = if picked.len() > q.limit {
             picked.truncate(q.limit);
-            picked.last().map(|(k, _)| q.sort.encode_cursor(k))
+            picked.last().map(|(k, _)| {
+                q.sort.encode_cursor(&RowKey {
+                    values: (0..slots.len()).map(|i| k.val(i).cloned()).collect(),
+                    id: k.id.text(),
+                })
+            })
         } else {
             None
         };

@@ -248,15 +248,14 @@ pub(crate) const K_DATE: usize = 3;
 pub(crate) const K_DT: usize = 4;
 
 impl FieldIx {
-    /// Whether some text value of this field might fold to `folded` (`false`: a lookup of
-    /// it is sure to miss, judged by its `@` and leading `+`).
-    pub(crate) fn may_hold(&self, folded: &str) -> bool {
-        let has_at = folded.contains('@');
+    /// Whether some text value of this field might fold to a text of this shape (holding
+    /// an `@` or not, starting with `+` or not); `false`: a lookup of it is sure to miss.
+    pub(crate) fn may_hold_shape(&self, has_at: bool, plus: bool) -> bool {
         (if has_at {
             !self.at.is_empty() || !self.at_multi.is_empty()
         } else {
             self.no_at > 0
-        }) && (!folded.starts_with('+') || self.plus > 0)
+        }) && (!plus || self.plus > 0)
     }
 
     fn update(&mut self, r: u32, v: FieldValue<'_>, add: bool) {
