@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 
 use roaring::RoaringBitmap;
 
-use super::index::{date_key, dt_key, num_key, Ordered, Posting};
+use super::index::{date_key, dt_key, num_key, prefetch, Ordered};
 use super::table::{
-    FieldIx, IdKey, Row, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM,
+    FieldIx, IdKey, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM,
     S_MEMBER_ID,
 };
 use crate::contact::Contact;
@@ -80,8 +80,10 @@ impl Table {
             Include::Hidden => &self.hidden - &self.blocked,
         };
         let mut term_rows = TermRows::default();
+        let mut term_hits = 0;
         if let Some(t) = &q.terms {
             let (all, per) = self.terms(t);
+            term_hits = all.len();
             m &= all;
             term_rows = per;
         }
@@ -94,7 +96,16 @@ impl Table {
                 .terms()
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| !term_rows.of(*i).iter().any(|r| m.contains(*r)))
+                .filter(|(i, _)| {
+                    let rows = term_rows.of(*i);
+                    // The result holds every term row (it is a subset of them): each
+                    // term matched iff it found a row.
+                    if m.len() == term_hits {
+                        rows.is_empty()
+                    } else {
+                        !rows.iter().any(|r| m.contains(*r))
+                    }
+                })
                 .map(|(_, t)| t.text.clone())
                 .collect(),
             None => Vec::new(),
@@ -110,7 +121,7 @@ impl Table {
 
     /// The rows matching any term, and each term's rows (`rows[ends[i-1]..ends[i]]`).
     fn terms(&self, t: &Terms) -> (RoaringBitmap, TermRows) {
-        let per = self.term_rows(t.terms());
+        let per = self.term_rows(t);
         let mut sorted = per.rows.clone();
         sorted.sort_unstable();
         sorted.dedup();
@@ -118,8 +129,16 @@ impl Table {
         (all, per)
     }
 
-    /// Each term's rows.
-    fn term_rows(&self, terms: &[Term]) -> TermRows {
+    /// Each term's rows. Terms go in chunks: first every identity lookup of the chunk is
+    /// hashed and its slot in the field's [`Fingerprints`] table prefetched, then the
+    /// tables are probed (each candidate row prefetched), then every candidate is checked
+    /// against its row's value (fingerprints can collide). Names, with few distinct
+    /// values, are looked up in their posting map.
+    fn term_rows(&self, terms: &Terms) -> TermRows {
+        const CHUNK: usize = 256;
+        const EMAIL: u8 = 0;
+        const MOBILE: u8 = 1;
+        const MEMBER: u8 = 2;
         let mut rows: Vec<u32> = Vec::new();
         let mut ends: Vec<usize> = Vec::with_capacity(terms.len());
         let empty = FieldIx::default();
@@ -127,90 +146,110 @@ impl Table {
         let name = self.ix(Slot::Profile(KEY_NAME)).unwrap_or(&empty);
         let mobile = self.ix(Slot::Profile(KEY_MOBILE)).unwrap_or(&empty);
         let member = self.ix(Slot::Sys(S_MEMBER_ID)).unwrap_or(&empty);
-        let push = |p: &Posting, ok: &dyn Fn(&Row) -> bool, rows: &mut Vec<u32>| match p {
-            Posting::One(r) => {
-                if self.row(*r).is_some_and(ok) {
+        // When every value under `name` is of the string kind, a posting of the folded
+        // term is exactly the rows whose name folds to it.
+        let pure_name = name.kinds.iter().sum::<u64>() == self.has_name.len();
+        let fields = [email, mobile, member];
+        // (term in chunk, field, fingerprint) and (term in chunk, field, row).
+        let mut probes: Vec<(usize, u8, u32)> = Vec::with_capacity(CHUNK * 2);
+        let mut cands: Vec<(usize, u8, u32)> = Vec::with_capacity(CHUNK * 2);
+        let mut hits: Vec<(usize, u32)> = Vec::with_capacity(CHUNK * 2);
+        for (chunk, keys) in terms.terms().chunks(CHUNK).zip(terms.keys().chunks(CHUNK)) {
+            probes.clear();
+            cands.clear();
+            hits.clear();
+            for (i, k) in keys.iter().enumerate() {
+                if email.may_hold_shape(k.has_at, k.plus) {
+                    probes.push((i, EMAIL, k.fp));
+                }
+                if k.has_phone {
+                    probes.push((i, MOBILE, k.phone_fp));
+                }
+                // The member id index is keyed by the folded text too.
+                if member.may_hold_shape(k.has_at, k.plus) {
+                    probes.push((i, MEMBER, k.fp));
+                }
+                if !name.may_hold_shape(k.has_at, k.plus) {
+                    continue;
+                }
+                let Some(f) = chunk.get(i).map(Term::folded) else {
+                    continue;
+                };
+                if let Some(p) = name.text.get(f) {
+                    let mut v = Vec::new();
+                    p.extend_into(&mut v);
+                    for r in v {
+                        if pure_name
+                            || self
+                                .row(r)
+                                .is_some_and(|x| x.name().is_some_and(|e| fold_cow(e) == f))
+                        {
+                            hits.push((i, r));
+                        }
+                    }
+                }
+            }
+            for &(_, field, fp) in &probes {
+                if let Some(p) = fields[field as usize].fps.as_ref().and_then(|t| t.slot_ptr(fp))
+                {
+                    prefetch(p);
+                }
+            }
+            for &(i, field, fp) in &probes {
+                let fx = fields[field as usize];
+                match &fx.fps {
+                    Some(t) => t.rows(fp, |r| {
+                        if let Some(p) = self.row_ptr(r) {
+                            prefetch(p);
+                        }
+                        cands.push((i, field, r));
+                    }),
+                    // A field without a fingerprint table: its posting map.
+                    None => {
+                        if let Some(p) = chunk.get(i).and_then(|t| fx.text.get(t.folded())) {
+                            for r in p.rows() {
+                                cands.push((i, field, r));
+                            }
+                        }
+                    }
+                }
+            }
+            for &(i, field, r) in &cands {
+                if let Some(p) = self.row(r).and_then(|x| x.heap_ptr(field == MEMBER)) {
+                    prefetch(p);
+                }
+                if let Some(t) = chunk.get(i) {
+                    prefetch(match field {
+                        EMAIL => t.folded().as_ptr(),
+                        MOBILE => t.phone().unwrap_or_default().as_ptr(),
+                        _ => t.text.as_ptr(),
+                    });
+                }
+            }
+            for &(i, field, r) in &cands {
+                let (Some(term), Some(row)) = (chunk.get(i), self.row(r)) else {
+                    continue;
+                };
+                let ok = match field {
+                    EMAIL => row
+                        .email()
+                        .is_some_and(|e| fold_cow(e) == term.folded()),
+                    MOBILE => term.phone().is_some() && row.mobile() == term.phone(),
+                    _ => row.member_id() == Some(term.text.as_str()),
+                };
+                if ok {
+                    hits.push((i, r));
+                }
+            }
+            hits.sort_unstable();
+            hits.dedup();
+            let mut h = hits.iter().peekable();
+            for i in 0..chunk.len() {
+                while let Some((_, r)) = h.next_if(|(j, _)| *j == i) {
                     rows.push(*r);
                 }
+                ends.push(rows.len());
             }
-            Posting::Many(b) => rows.extend(b.iter().filter(|r| self.row(*r).is_some_and(ok))),
-        };
-        // When every value under `email` (`name`) is of the email (string) kind, a posting
-        // of the folded term is exactly the rows whose email (name) folds to it.
-        let pure_email = email.kinds.iter().sum::<u64>() == self.has_email.len();
-        let pure_name = name.kinds.iter().sum::<u64>() == self.has_name.len();
-        // Likewise for E.164 mobile numbers (folding leaves `+` and digits alone), and for
-        // member ids when no stored one changes under folding.
-        let pure_mobile = mobile.kinds.iter().sum::<u64>() == self.has_mobile.len();
-        let folded_members = self.member_unfolded == 0;
-        for term in terms {
-            let start = rows.len();
-            let f = term.folded();
-            let shape = (term.has_at(), term.starts_with_plus());
-            if let Some(p) = email
-                .may_hold_shape(shape.0, shape.1)
-                .then(|| email.text.get(f))
-                .flatten()
-            {
-                if pure_email {
-                    p.extend_into(&mut rows);
-                } else {
-                    push(
-                        p,
-                        &|x| x.email().is_some_and(|e| fold_cow(e) == f),
-                        &mut rows,
-                    );
-                }
-            }
-            if let Some(p) = name
-                .may_hold_shape(shape.0, shape.1)
-                .then(|| name.text.get(f))
-                .flatten()
-            {
-                if pure_name {
-                    p.extend_into(&mut rows);
-                } else {
-                    push(
-                        p,
-                        &|x| x.name().is_some_and(|e| fold_cow(e) == f),
-                        &mut rows,
-                    );
-                }
-            }
-            if let Some(ph) = term.phone() {
-                let key = fold_cow(ph);
-                if let Some(p) = mobile.text.get(key.as_ref()) {
-                    if pure_mobile && key == ph {
-                        p.extend_into(&mut rows);
-                    } else {
-                        push(p, &|x| x.mobile() == Some(ph), &mut rows);
-                    }
-                }
-            }
-            // The member id index is keyed by the folded text too.
-            if let Some(p) = member
-                .may_hold_shape(shape.0, shape.1)
-                .then(|| member.text.get(f))
-                .flatten()
-            {
-                if folded_members && term.fold_same() {
-                    p.extend_into(&mut rows);
-                } else {
-                    push(p, &|x| x.member_id() == Some(term.text.as_str()), &mut rows);
-                }
-            }
-            if rows.len() - start > 1 {
-                rows[start..].sort_unstable();
-                let mut w = start + 1;
-                for i in start + 1..rows.len() {
-                    if rows[i] != rows[w - 1] {
-                        rows[w] = rows[i];
-                        w += 1;
-                    }
-                }
-                rows.truncate(w);
-            }
-            ends.push(rows.len());
         }
         TermRows { rows, ends }
     }
