@@ -12,8 +12,7 @@ use roaring::RoaringBitmap;
 
 use super::index::{date_key, dt_key, num_key, prefetch, Ordered};
 use super::table::{
-    FieldIx, IdKey, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM,
-    S_MEMBER_ID,
+    FieldIx, IdKey, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM, S_MEMBER_ID,
 };
 use crate::contact::Contact;
 use crate::filter::{
@@ -190,7 +189,10 @@ impl Table {
                 }
             }
             for &(_, field, fp) in &probes {
-                if let Some(p) = fields[field as usize].fps.as_ref().and_then(|t| t.slot_ptr(fp))
+                if let Some(p) = fields[field as usize]
+                    .fps
+                    .as_ref()
+                    .and_then(|t| t.slot_ptr(fp))
                 {
                     prefetch(p);
                 }
@@ -231,9 +233,7 @@ impl Table {
                     continue;
                 };
                 let ok = match field {
-                    EMAIL => row
-                        .email()
-                        .is_some_and(|e| fold_cow(e) == term.folded()),
+                    EMAIL => row.email().is_some_and(|e| fold_cow(e) == term.folded()),
                     MOBILE => term.phone().is_some() && row.mobile() == term.phone(),
                     _ => row.member_id() == Some(term.text.as_str()),
                 };

@@ -10,8 +10,7 @@ use roaring::RoaringBitmap;
 use super::blob::{Profile, Pv};
 use super::index::{
     date_key, dt_key, fingerprint, grams_of, num_key, post_insert, post_remove, Fingerprints,
-    FxMap, Ordered, Posting,
-    Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
+    FxMap, Ordered, Posting, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
 };
 use crate::contact::{Contact, ContactState, Verified};
 use crate::filter::{digits, Field, FieldValue};
@@ -571,6 +570,16 @@ impl Table {
             Field::UpdatedAt => Slot::Sys(S_UPDATED),
             Field::LastSeenAt => Slot::Sys(S_LAST_SEEN),
             Field::SessionCount => Slot::Sys(S_SESSIONS),
+        }
+    }
+
+    /// The indexes of a slot, to tamper with in tests.
+    #[cfg(test)]
+    pub(crate) fn ix_mut(&mut self, s: Slot) -> Option<&mut FieldIx> {
+        match s {
+            Slot::Sys(i) => self.sys.get_mut(i),
+            Slot::Profile(k) => self.prof.get_mut(k as usize),
+            Slot::Id | Slot::Absent => None,
         }
     }
 
