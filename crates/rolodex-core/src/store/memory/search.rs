@@ -91,22 +91,33 @@ impl Table {
         }
         let m = self.eval(&q.plan.root, m, ctx);
         let unmatched_terms = match &q.terms {
-            Some(t) => t
-                .terms()
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| {
-                    let rows = term_rows.of(*i);
-                    // The result holds every term row (it is a subset of them): each
-                    // term matched iff it found a row.
-                    if m.len() == term_hits {
-                        rows.is_empty()
-                    } else {
-                        !rows.iter().any(|r| m.contains(*r))
+            Some(t) => {
+                let all_in = m.len() == term_hits;
+                let idx: Vec<usize> = (0..t.len())
+                    .filter(|i| {
+                        let rows = term_rows.of(*i);
+                        // The result holds every term row (it is a subset of them): each
+                        // term matched iff it found a row.
+                        if all_in {
+                            rows.is_empty()
+                        } else {
+                            !rows.iter().any(|r| m.contains(*r))
+                        }
+                    })
+                    .collect();
+                // The texts are copied with the next ones' bytes prefetched.
+                let terms = t.terms();
+                let mut out = Vec::with_capacity(idx.len());
+                for (k, &i) in idx.iter().enumerate() {
+                    if let Some(ahead) = idx.get(k + 8).and_then(|j| terms.get(*j)) {
+                        prefetch(ahead.text.as_ptr());
                     }
-                })
-                .map(|(_, t)| t.text.clone())
-                .collect(),
+                    if let Some(term) = terms.get(i) {
+                        out.push(term.text.clone());
+                    }
+                }
+                out
+            }
             None => Vec::new(),
         };
         let (contacts, next_cursor) = self.page(&m, q);
