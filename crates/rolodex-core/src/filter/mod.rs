@@ -32,6 +32,7 @@ pub use model::{
     MAX_LIST_VALUES,
 };
 pub use sort::{RowKey, SortSpec, SortVal, MAX_SORT_KEYS};
+pub(crate) use terms::text_fingerprint;
 pub use terms::{looks_like_phone, split_terms, QuickSearch, Term, TermTracker, Terms, MAX_TERMS};
 
 use crate::contact::Contact;

@@ -293,11 +293,23 @@ impl SortSpec {
     /// Orders two row positions: sort values (missing last in both directions), then id in
     /// the first key's direction.
     pub fn compare(&self, a: &RowKey, b: &RowKey) -> Ordering {
+        self.compare_parts(
+            |i| a.values.get(i).and_then(Option::as_ref),
+            |i| b.values.get(i).and_then(Option::as_ref),
+            a.id.cmp(&b.id),
+        )
+    }
+
+    /// [`SortSpec::compare`] over borrowed parts: each position's `i`-th sort value, and
+    /// how the two ids compare in their natural (ascending) order.
+    pub fn compare_parts<'x, 'y>(
+        &self,
+        a: impl Fn(usize) -> Option<&'x SortVal>,
+        b: impl Fn(usize) -> Option<&'y SortVal>,
+        ids: Ordering,
+    ) -> Ordering {
         for (i, f) in self.fields.iter().enumerate() {
-            let o = match (
-                a.values.get(i).and_then(Option::as_ref),
-                b.values.get(i).and_then(Option::as_ref),
-            ) {
+            let o = match (a(i), b(i)) {
                 (None, None) => Ordering::Equal,
                 (None, Some(_)) => Ordering::Greater,
                 (Some(_), None) => Ordering::Less,
@@ -314,11 +326,10 @@ impl SortSpec {
                 return o;
             }
         }
-        let o = a.id.cmp(&b.id);
         if self.fields.first().is_some_and(|f| f.desc) {
-            o.reverse()
+            ids.reverse()
         } else {
-            o
+            ids
         }
     }
 

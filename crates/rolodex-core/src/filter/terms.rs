@@ -72,6 +72,12 @@ pub struct Term {
     pub text: String,
     folded: String,
     phone: Option<String>,
+    /// Whether the folded term holds an `@`, and whether it starts with `+` (its shape,
+    /// which rules out some fields' lookups).
+    has_at: bool,
+    plus: bool,
+    /// Whether folding leaves the term as given.
+    fold_same: bool,
 }
 
 /// A parsed multi-term search (R-FLT-2) with hash lookups by folded text, exact text
@@ -79,9 +85,56 @@ pub struct Term {
 #[derive(Debug, Clone, Default)]
 pub struct Terms {
     terms: Vec<Term>,
+    keys: Vec<TermKey>,
     by_folded: HashMap<String, Vec<u32>>,
     by_exact: HashMap<String, Vec<u32>>,
     by_phone: HashMap<String, Vec<u32>>,
+}
+
+/// What an indexed store needs to look a term up, packed small so a search over many
+/// terms reads one dense array: the fingerprints of the folded term and of its phone form,
+/// and the term's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TermKey {
+    /// [`text_fingerprint`] of the folded term.
+    pub(crate) fp: u32,
+    /// [`text_fingerprint`] of the folded phone form (when `has_phone`).
+    pub(crate) phone_fp: u32,
+    /// Whether the folded term holds an `@`.
+    pub(crate) has_at: bool,
+    /// Whether the folded term starts with `+`.
+    pub(crate) plus: bool,
+    /// Whether the term has a phone form.
+    pub(crate) has_phone: bool,
+}
+
+/// A 32-bit fingerprint of a text: a multiply-rotate hash of its 8-byte words and length,
+/// finished with a full-avalanche mix (every output bit depends on every input bit).
+/// Different texts can share one; users check the text itself.
+pub(crate) fn text_fingerprint(text: &str) -> u32 {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let add = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(SEED);
+    let bytes = text.as_bytes();
+    let mut h = 0u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        h = add(h, u64::from_le_bytes(b));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = add(h, u64::from_le_bytes(b));
+    }
+    let mut x = add(h, bytes.len() as u64);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^= x >> 33;
+    x as u32
 }
 
 /// Splits `text` on `seps` outside double quotes, keeping the quotes.
@@ -231,7 +284,19 @@ impl Terms {
             if let Some(p) = &phone {
                 t.by_phone.entry(p.clone()).or_default().push(i);
             }
+            t.keys.push(TermKey {
+                fp: text_fingerprint(&folded),
+                phone_fp: phone
+                    .as_deref()
+                    .map_or(0, |p| text_fingerprint(&fold_cow(p))),
+                has_at: folded.contains('@'),
+                plus: folded.starts_with('+'),
+                has_phone: phone.is_some(),
+            });
             t.terms.push(Term {
+                has_at: folded.contains('@'),
+                plus: folded.starts_with('+'),
+                fold_same: folded == w,
                 text: w,
                 folded,
                 phone,
@@ -243,6 +308,11 @@ impl Terms {
     /// The terms, in input order.
     pub fn terms(&self) -> &[Term] {
         &self.terms
+    }
+
+    /// Each term's lookup key, in input order.
+    pub(crate) fn keys(&self) -> &[TermKey] {
+        &self.keys
     }
 
     /// The number of terms.
@@ -332,5 +402,20 @@ impl Term {
     /// The term folded for case-insensitive comparison.
     pub fn folded(&self) -> &str {
         &self.folded
+    }
+
+    /// Whether the folded term holds an `@`.
+    pub fn has_at(&self) -> bool {
+        self.has_at
+    }
+
+    /// Whether the folded term starts with `+`.
+    pub fn starts_with_plus(&self) -> bool {
+        self.plus
+    }
+
+    /// Whether folding leaves the term as given.
+    pub fn fold_same(&self) -> bool {
+        self.fold_same
     }
 }

@@ -114,6 +114,11 @@ impl Profile {
         }
     }
 
+    /// Where the packed values start (to prefetch them).
+    pub(crate) fn data_ptr(&self) -> *const u8 {
+        self.blob.as_ptr()
+    }
+
     /// Every (key id, value), in key order.
     pub(crate) fn iter(&self) -> ProfileIter<'_> {
         ProfileIter { p: self, at: 0 }

@@ -436,3 +436,158 @@ impl Trigrams {
         Some(acc)
     }
 }
+
+/// The fingerprint of a folded text in a [`Fingerprints`] table.
+pub(crate) use crate::filter::text_fingerprint as fingerprint;
+
+/// An empty slot of a [`Fingerprints`] table.
+const FP_EMPTY: u64 = u64::MAX;
+
+/// A compact exact-text side index: `(fingerprint, row)` pairs in one flat open-addressing
+/// array (linear probing, backward-shift deletion), 8 bytes a slot and no allocation per
+/// value. A lookup yields the rows whose text *may* fold to the term (fingerprints can
+/// collide); the caller checks each row's value. A fingerprint's home slot is derived
+/// from the fingerprint itself, so entries can be moved without their text.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fingerprints {
+    slots: Vec<u64>,
+    len: usize,
+}
+
+impl Fingerprints {
+    fn home(&self, fp: u32) -> usize {
+        ((u64::from(fp) * self.slots.len() as u64) >> 32) as usize
+    }
+
+    /// The slot where probing for `fp` starts (for prefetching); `None` when empty.
+    pub(crate) fn slot_ptr(&self, fp: u32) -> Option<*const u64> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        self.slots.get(self.home(fp)).map(|s| s as *const u64)
+    }
+
+    /// Adds `(fp, r)` (once: an equal pair already held is kept).
+    pub(crate) fn insert(&mut self, fp: u32, r: u32) {
+        if (self.len + 1) * 5 > self.slots.len() * 4 {
+            self.grow();
+        }
+        let entry = u64::from(fp) << 32 | u64::from(r);
+        let cap = self.slots.len();
+        let mut i = self.home(fp);
+        loop {
+            let e = self.slots[i];
+            if e == FP_EMPTY {
+                self.slots[i] = entry;
+                self.len += 1;
+                return;
+            }
+            if e == entry {
+                return;
+            }
+            i += 1;
+            if i == cap {
+                i = 0;
+            }
+        }
+    }
+
+    /// Removes `(fp, r)` if held.
+    pub(crate) fn remove(&mut self, fp: u32, r: u32) {
+        let cap = self.slots.len();
+        if cap == 0 {
+            return;
+        }
+        let entry = u64::from(fp) << 32 | u64::from(r);
+        let mut i = self.home(fp);
+        loop {
+            let e = self.slots[i];
+            if e == FP_EMPTY {
+                return;
+            }
+            if e == entry {
+                break;
+            }
+            i += 1;
+            if i == cap {
+                i = 0;
+            }
+        }
+        // Backward-shift: move later entries of the run into the hole when their home
+        // does not lie cyclically in (hole, their slot].
+        let mut j = i;
+        loop {
+            j += 1;
+            if j == cap {
+                j = 0;
+            }
+            let e = self.slots[j];
+            if e == FP_EMPTY {
+                break;
+            }
+            let k = self.home((e >> 32) as u32);
+            let stays = if i <= j {
+                i < k && k <= j
+            } else {
+                i < k || k <= j
+            };
+            if !stays {
+                self.slots[i] = e;
+                i = j;
+            }
+        }
+        self.slots[i] = FP_EMPTY;
+        self.len -= 1;
+    }
+
+    /// Calls `f` with each row held under `fp`.
+    pub(crate) fn rows(&self, fp: u32, mut f: impl FnMut(u32)) {
+        let cap = self.slots.len();
+        if cap == 0 {
+            return;
+        }
+        let mut i = self.home(fp);
+        loop {
+            let e = self.slots[i];
+            if e == FP_EMPTY {
+                return;
+            }
+            if (e >> 32) as u32 == fp {
+                f(e as u32);
+            }
+            i += 1;
+            if i == cap {
+                i = 0;
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let cap = (self.slots.len() * 3 / 2).max(16);
+        let old = std::mem::replace(&mut self.slots, vec![FP_EMPTY; cap]);
+        self.len = 0;
+        for e in old {
+            if e != FP_EMPTY {
+                self.insert((e >> 32) as u32, e as u32);
+            }
+        }
+    }
+
+    /// How many pairs are held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// Hints the CPU to bring the cache line at `p` in (a no-op where unsupported).
+#[inline]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults, whatever the address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(p.cast::<i8>(), core::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}

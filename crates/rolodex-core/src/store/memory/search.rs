@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 
 use roaring::RoaringBitmap;
 
-use super::index::{date_key, dt_key, num_key, Ordered, Posting};
+use super::index::{date_key, dt_key, num_key, prefetch, Ordered};
 use super::table::{
-    parse_seq, FieldIx, IdKey, Row, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT,
-    K_NUM, S_MEMBER_ID,
+    parse_seq, FieldIx, IdKey, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM,
+    S_MEMBER_ID,
 };
 use crate::contact::Contact;
 use crate::filter::{
@@ -22,6 +22,23 @@ use crate::filter::{
 };
 use crate::text::fold_cow;
 use crate::value::FieldType;
+
+/// A row's position in a sort while a page is picked: its first sort value inline, the
+/// others (if any) in a vector, and its id borrowed.
+struct PKey<'a> {
+    first: Option<SortVal>,
+    rest: Vec<Option<SortVal>>,
+    id: &'a IdKey,
+}
+
+impl PKey<'_> {
+    fn val(&self, i: usize) -> Option<&SortVal> {
+        match i {
+            0 => self.first.as_ref(),
+            _ => self.rest.get(i - 1).and_then(Option::as_ref),
+        }
+    }
+}
 
 /// Each term's rows, flat.
 #[derive(Default)]
@@ -63,8 +80,10 @@ impl Table {
             Include::Hidden => &self.hidden - &self.blocked,
         };
         let mut term_rows = TermRows::default();
+        let mut term_hits = 0;
         if let Some(t) = &q.terms {
             let (all, per) = self.terms(t);
+            term_hits = all.len();
             m &= all;
             term_rows = per;
         }
@@ -73,13 +92,33 @@ impl Table {
         }
         let m = self.eval(&q.plan.root, m, ctx);
         let unmatched_terms = match &q.terms {
-            Some(t) => t
-                .terms()
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !term_rows.of(*i).iter().any(|r| m.contains(*r)))
-                .map(|(_, t)| t.text.clone())
-                .collect(),
+            Some(t) => {
+                let all_in = m.len() == term_hits;
+                let idx: Vec<usize> = (0..t.len())
+                    .filter(|i| {
+                        let rows = term_rows.of(*i);
+                        // The result holds every term row (it is a subset of them): each
+                        // term matched iff it found a row.
+                        if all_in {
+                            rows.is_empty()
+                        } else {
+                            !rows.iter().any(|r| m.contains(*r))
+                        }
+                    })
+                    .collect();
+                // The texts are copied with the next ones' bytes prefetched.
+                let terms = t.terms();
+                let mut out = Vec::with_capacity(idx.len());
+                for (k, &i) in idx.iter().enumerate() {
+                    if let Some(ahead) = idx.get(k + 8).and_then(|j| terms.get(*j)) {
+                        prefetch(ahead.text.as_ptr());
+                    }
+                    if let Some(term) = terms.get(i) {
+                        out.push(term.text.clone());
+                    }
+                }
+                out
+            }
             None => Vec::new(),
         };
         let (contacts, next_cursor) = self.page(&m, q);
@@ -93,7 +132,7 @@ impl Table {
 
     /// The rows matching any term, and each term's rows (`rows[ends[i-1]..ends[i]]`).
     fn terms(&self, t: &Terms) -> (RoaringBitmap, TermRows) {
-        let per = self.term_rows(t.terms());
+        let per = self.term_rows(t);
         let mut sorted = per.rows.clone();
         sorted.sort_unstable();
         sorted.dedup();
@@ -101,8 +140,16 @@ impl Table {
         (all, per)
     }
 
-    /// Each term's rows.
-    fn term_rows(&self, terms: &[Term]) -> TermRows {
+    /// Each term's rows. Terms go in chunks: first every identity lookup of the chunk is
+    /// hashed and its slot in the field's [`Fingerprints`] table prefetched, then the
+    /// tables are probed (each candidate row prefetched), then every candidate is checked
+    /// against its row's value (fingerprints can collide). Names, with few distinct
+    /// values, are looked up in their posting map.
+    fn term_rows(&self, terms: &Terms) -> TermRows {
+        const CHUNK: usize = 256;
+        const EMAIL: u8 = 0;
+        const MOBILE: u8 = 1;
+        const MEMBER: u8 = 2;
         let mut rows: Vec<u32> = Vec::new();
         let mut ends: Vec<usize> = Vec::with_capacity(terms.len());
         let empty = FieldIx::default();
@@ -110,81 +157,111 @@ impl Table {
         let name = self.ix(Slot::Profile(KEY_NAME)).unwrap_or(&empty);
         let mobile = self.ix(Slot::Profile(KEY_MOBILE)).unwrap_or(&empty);
         let member = self.ix(Slot::Sys(S_MEMBER_ID)).unwrap_or(&empty);
-        let push = |p: &Posting, ok: &dyn Fn(&Row) -> bool, rows: &mut Vec<u32>| match p {
-            Posting::One(r) => {
-                if self.row(*r).is_some_and(ok) {
+        // When every value under `name` is of the string kind, a posting of the folded
+        // term is exactly the rows whose name folds to it.
+        let pure_name = name.kinds.iter().sum::<u64>() == self.has_name.len();
+        let fields = [email, mobile, member];
+        // (term in chunk, field, fingerprint) and (term in chunk, field, row).
+        let mut probes: Vec<(usize, u8, u32)> = Vec::with_capacity(CHUNK * 2);
+        let mut cands: Vec<(usize, u8, u32)> = Vec::with_capacity(CHUNK * 2);
+        let mut hits: Vec<(usize, u32)> = Vec::with_capacity(CHUNK * 2);
+        for (chunk, keys) in terms.terms().chunks(CHUNK).zip(terms.keys().chunks(CHUNK)) {
+            probes.clear();
+            cands.clear();
+            hits.clear();
+            for (i, k) in keys.iter().enumerate() {
+                if email.may_hold_shape(k.has_at, k.plus) {
+                    probes.push((i, EMAIL, k.fp));
+                }
+                if k.has_phone {
+                    probes.push((i, MOBILE, k.phone_fp));
+                }
+                // The member id index is keyed by the folded text too.
+                if member.may_hold_shape(k.has_at, k.plus) {
+                    probes.push((i, MEMBER, k.fp));
+                }
+                if !name.may_hold_shape(k.has_at, k.plus) {
+                    continue;
+                }
+                let Some(f) = chunk.get(i).map(Term::folded) else {
+                    continue;
+                };
+                if let Some(p) = name.text.get(f) {
+                    let mut v = Vec::new();
+                    p.extend_into(&mut v);
+                    for r in v {
+                        if pure_name
+                            || self
+                                .row(r)
+                                .is_some_and(|x| x.name().is_some_and(|e| fold_cow(e) == f))
+                        {
+                            hits.push((i, r));
+                        }
+                    }
+                }
+            }
+            for &(_, field, fp) in &probes {
+                if let Some(p) = fields[field as usize]
+                    .fps
+                    .as_ref()
+                    .and_then(|t| t.slot_ptr(fp))
+                {
+                    prefetch(p);
+                }
+            }
+            for &(i, field, fp) in &probes {
+                let fx = fields[field as usize];
+                match &fx.fps {
+                    Some(t) => t.rows(fp, |r| {
+                        if let Some(p) = self.row_ptr(r) {
+                            prefetch(p);
+                        }
+                        cands.push((i, field, r));
+                    }),
+                    // A field without a fingerprint table: its posting map.
+                    None => {
+                        if let Some(p) = chunk.get(i).and_then(|t| fx.text.get(t.folded())) {
+                            for r in p.rows() {
+                                cands.push((i, field, r));
+                            }
+                        }
+                    }
+                }
+            }
+            for &(i, field, r) in &cands {
+                if let Some(p) = self.row(r).and_then(|x| x.heap_ptr(field == MEMBER)) {
+                    prefetch(p);
+                }
+                if let Some(t) = chunk.get(i) {
+                    prefetch(match field {
+                        EMAIL => t.folded().as_ptr(),
+                        MOBILE => t.phone().unwrap_or_default().as_ptr(),
+                        _ => t.text.as_ptr(),
+                    });
+                }
+            }
+            for &(i, field, r) in &cands {
+                let (Some(term), Some(row)) = (chunk.get(i), self.row(r)) else {
+                    continue;
+                };
+                let ok = match field {
+                    EMAIL => row.email().is_some_and(|e| fold_cow(e) == term.folded()),
+                    MOBILE => term.phone().is_some() && row.mobile() == term.phone(),
+                    _ => row.member_id() == Some(term.text.as_str()),
+                };
+                if ok {
+                    hits.push((i, r));
+                }
+            }
+            hits.sort_unstable();
+            hits.dedup();
+            let mut h = hits.iter().peekable();
+            for i in 0..chunk.len() {
+                while let Some((_, r)) = h.next_if(|(j, _)| *j == i) {
                     rows.push(*r);
                 }
+                ends.push(rows.len());
             }
-            Posting::Many(b) => rows.extend(b.iter().filter(|r| self.row(*r).is_some_and(ok))),
-        };
-        // When every value under `email` (`name`) is of the email (string) kind, a posting
-        // of the folded term is exactly the rows whose email (name) folds to it.
-        let pure_email = email.kinds.iter().sum::<u64>() == self.has_email.len();
-        let pure_name = name.kinds.iter().sum::<u64>() == self.has_name.len();
-        // Likewise for E.164 mobile numbers (folding leaves `+` and digits alone), and for
-        // member ids when no stored one changes under folding.
-        let pure_mobile = mobile.kinds.iter().sum::<u64>() == self.has_mobile.len();
-        let folded_members = self.member_unfolded == 0;
-        for term in terms {
-            let start = rows.len();
-            let f = term.folded();
-            if let Some(p) = email.may_hold(f).then(|| email.text.get(f)).flatten() {
-                if pure_email {
-                    p.extend_into(&mut rows);
-                } else {
-                    push(
-                        p,
-                        &|x| x.email().is_some_and(|e| fold_cow(e) == f),
-                        &mut rows,
-                    );
-                }
-            }
-            if let Some(p) = name.may_hold(f).then(|| name.text.get(f)).flatten() {
-                if pure_name {
-                    p.extend_into(&mut rows);
-                } else {
-                    push(
-                        p,
-                        &|x| x.name().is_some_and(|e| fold_cow(e) == f),
-                        &mut rows,
-                    );
-                }
-            }
-            if let Some(ph) = term.phone() {
-                let key = fold_cow(ph);
-                if let Some(p) = mobile.text.get(key.as_ref()) {
-                    if pure_mobile && key == ph {
-                        p.extend_into(&mut rows);
-                    } else {
-                        push(p, &|x| x.mobile() == Some(ph), &mut rows);
-                    }
-                }
-            }
-            let key = fold_cow(&term.text);
-            if let Some(p) = member
-                .may_hold(&key)
-                .then(|| member.text.get(key.as_ref()))
-                .flatten()
-            {
-                if folded_members && key == term.text.as_str() {
-                    p.extend_into(&mut rows);
-                } else {
-                    push(p, &|x| x.member_id() == Some(term.text.as_str()), &mut rows);
-                }
-            }
-            if rows.len() - start > 1 {
-                rows[start..].sort_unstable();
-                let mut w = start + 1;
-                for i in start + 1..rows.len() {
-                    if rows[i] != rows[w - 1] {
-                        rows[w] = rows[i];
-                        w += 1;
-                    }
-                }
-                rows.truncate(w);
-            }
-            ends.push(rows.len());
         }
         TermRows { rows, ends }
     }
@@ -656,28 +733,37 @@ impl Table {
     }
 
     /// The page of `m` in the query's order after its cursor, and the next cursor.
-    fn page(&self, m: &RoaringBitmap, q: &CompiledQuery) -> (Vec<Contact>, Option<String>) {
+    fn page<'s>(&'s self, m: &RoaringBitmap, q: &CompiledQuery) -> (Vec<Contact>, Option<String>) {
         let keep = q.limit.saturating_add(1);
-        let mut picked: Vec<(RowKey, u32)> = Vec::new();
+        let mut picked: Vec<(PKey<'s>, u32)> = Vec::new();
         let slots: Vec<Slot> = q.sort.fields().map(|f| self.slot(f)).collect();
         if let Some(page) = self.id_page(m, q, &slots) {
             return page;
         }
-        let after = |k: &RowKey| {
-            q.cursor
-                .as_ref()
-                .is_none_or(|cur| q.sort.compare(cur, k) == Ordering::Less)
+        let cursor = q.cursor.as_ref().map(|cur| (cur, IdKey::of(&cur.id)));
+        let after = |k: &PKey<'_>| {
+            cursor.as_ref().is_none_or(|(cur, id)| {
+                q.sort.compare_parts(
+                    |i| cur.values.get(i).and_then(Option::as_ref),
+                    |i| k.val(i),
+                    id.cmp(k.id),
+                ) == Ordering::Less
+            })
         };
-        let take = |rows: &mut dyn Iterator<Item = u32>, picked: &mut Vec<(RowKey, u32)>| {
+        // Keys borrow the row's id and allocate nothing for a single-key sort by a
+        // non-text field (a `RowKey` is built only for the cursor).
+        let take = |rows: &mut dyn Iterator<Item = u32>, picked: &mut Vec<(PKey<'s>, u32)>| {
             for r in rows {
                 if let Some(row) = self.row(r) {
-                    let k = RowKey {
-                        values: slots
-                            .iter()
-                            .enumerate()
-                            .map(|(i, s)| self.with_value(row, *s, |v| q.sort.sort_val(i, v)))
-                            .collect(),
-                        id: row.id.text(),
+                    let mut vals = slots
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| self.with_value(row, *s, |v| q.sort.sort_val(i, v)));
+                    let first = vals.next().flatten();
+                    let k = PKey {
+                        first,
+                        rest: vals.collect(),
+                        id: &row.id,
                     };
                     if after(&k) {
                         picked.push((k, r));
@@ -714,7 +800,10 @@ impl Table {
             }
             None => take(&mut m.iter(), &mut picked),
         }
-        let cmp = |a: &(RowKey, u32), b: &(RowKey, u32)| q.sort.compare(&a.0, &b.0);
+        let cmp = |a: &(PKey<'_>, u32), b: &(PKey<'_>, u32)| {
+            q.sort
+                .compare_parts(|i| a.0.val(i), |i| b.0.val(i), a.0.id.cmp(b.0.id))
+        };
         if picked.len() > keep {
             picked.select_nth_unstable_by(keep - 1, cmp);
             picked.truncate(keep);
@@ -722,7 +811,12 @@ impl Table {
         picked.sort_by(cmp);
         let next = if picked.len() > q.limit {
             picked.truncate(q.limit);
-            picked.last().map(|(k, _)| q.sort.encode_cursor(k))
+            picked.last().map(|(k, _)| {
+                q.sort.encode_cursor(&RowKey {
+                    values: (0..slots.len()).map(|i| k.val(i).cloned()).collect(),
+                    id: k.id.text(),
+                })
+            })
         } else {
             None
         };

@@ -9,8 +9,8 @@ use roaring::RoaringBitmap;
 
 use super::blob::{Profile, Pv};
 use super::index::{
-    date_key, dt_key, grams_of, num_key, post_insert, post_remove, FxMap, Ordered, Posting,
-    Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
+    date_key, dt_key, fingerprint, grams_of, num_key, post_insert, post_remove, Fingerprints,
+    FxMap, Ordered, Posting, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
 };
 use crate::contact::{Contact, ContactState, Verified};
 use crate::filter::{digits, Field, FieldValue};
@@ -117,6 +117,14 @@ impl Row {
     pub(crate) fn member_id(&self) -> Option<&str> {
         self.member_id.as_deref()
     }
+    /// Where the row's profile values (`member`: its member id) are held, to prefetch.
+    pub(crate) fn heap_ptr(&self, member: bool) -> Option<*const u8> {
+        if member {
+            self.member_id.as_deref().map(str::as_ptr)
+        } else {
+            Some(self.profile.data_ptr())
+        }
+    }
     pub(crate) fn profile(&self, key: u32) -> Option<Pv<'_>> {
         self.profile.get(key)
     }
@@ -219,6 +227,10 @@ pub(crate) struct FieldIx {
     /// How many rows hold a value of each kind (text, number, boolean, date, datetime,
     /// strings, numbers).
     pub(crate) kinds: [u64; 7],
+    /// Folded text values by fingerprint, for the identity fields (`memberId`, email,
+    /// mobile number) that multi-term search looks up in bulk: a flat table that a batch of
+    /// lookups can prefetch (see [`Fingerprints`]).
+    pub(crate) fps: Option<Fingerprints>,
 }
 
 impl Default for FieldIx {
@@ -237,6 +249,7 @@ impl Default for FieldIx {
             list: BTreeMap::new(),
             numlist: FxMap::default(),
             kinds: [0; 7],
+            fps: None,
         }
     }
 }
@@ -248,15 +261,14 @@ pub(crate) const K_DATE: usize = 3;
 pub(crate) const K_DT: usize = 4;
 
 impl FieldIx {
-    /// Whether some text value of this field might fold to `folded` (`false`: a lookup of
-    /// it is sure to miss, judged by its `@` and leading `+`).
-    pub(crate) fn may_hold(&self, folded: &str) -> bool {
-        let has_at = folded.contains('@');
+    /// Whether some text value of this field might fold to a text of this shape (holding
+    /// an `@` or not, starting with `+` or not); `false`: a lookup of it is sure to miss.
+    pub(crate) fn may_hold_shape(&self, has_at: bool, plus: bool) -> bool {
         (if has_at {
             !self.at.is_empty() || !self.at_multi.is_empty()
         } else {
             self.no_at > 0
-        }) && (!folded.starts_with('+') || self.plus > 0)
+        }) && (!plus || self.plus > 0)
     }
 
     fn update(&mut self, r: u32, v: FieldValue<'_>, add: bool) {
@@ -276,6 +288,13 @@ impl FieldIx {
                     post_insert(&mut self.text, &k, r);
                 } else {
                     post_remove(&mut self.text, &k, r);
+                }
+                if let Some(fps) = &mut self.fps {
+                    if add {
+                        fps.insert(fingerprint(&k), r);
+                    } else {
+                        fps.remove(fingerprint(&k), r);
+                    }
                 }
                 let count = |n: &mut u64| {
                     *n = if add { *n + 1 } else { n.saturating_sub(1) };
@@ -455,6 +474,10 @@ impl Default for Table {
         for k in ["name", "email", "mobileNumber"] {
             t.key_id(k);
         }
+        t.sys[S_MEMBER_ID].fps = Some(Fingerprints::default());
+        for k in [KEY_EMAIL, KEY_MOBILE] {
+            t.prof[k as usize].fps = Some(Fingerprints::default());
+        }
         t
     }
 }
@@ -519,6 +542,11 @@ impl Table {
     }
 
     /// The row at `r`, if stored.
+    /// Where row `r` is held (to prefetch it), without reading it.
+    pub(crate) fn row_ptr(&self, r: u32) -> Option<*const Option<Row>> {
+        self.rows.get(r as usize).map(|x| x as *const Option<Row>)
+    }
+
     pub(crate) fn row(&self, r: u32) -> Option<&Row> {
         self.rows.get(r as usize).and_then(Option::as_ref)
     }
@@ -547,6 +575,16 @@ impl Table {
             Field::UpdatedAt => Slot::Sys(S_UPDATED),
             Field::LastSeenAt => Slot::Sys(S_LAST_SEEN),
             Field::SessionCount => Slot::Sys(S_SESSIONS),
+        }
+    }
+
+    /// The indexes of a slot, to tamper with in tests.
+    #[cfg(test)]
+    pub(crate) fn ix_mut(&mut self, s: Slot) -> Option<&mut FieldIx> {
+        match s {
+            Slot::Sys(i) => self.sys.get_mut(i),
+            Slot::Profile(k) => self.prof.get_mut(k as usize),
+            Slot::Id | Slot::Absent => None,
         }
     }
 

@@ -192,3 +192,93 @@ fn materialised_contacts_round_trip() {
     t.put(x.clone());
     assert_eq!(t.get("c_000000000042"), Some(x));
 }
+
+#[test]
+fn fingerprint_tables_match_a_reference_under_collisions() {
+    use super::index::Fingerprints;
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut t = Fingerprints::default();
+    let mut want: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |m: u64| {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (x >> 33) % m
+    };
+    // Few distinct fingerprints (many rows share one), some at the top of the range so
+    // their home is the last slot and runs wrap around.
+    let fps = [0u32, 1, 2, 7, u32::MAX, u32::MAX - 1, 0x8000_0000];
+    for step in 0..4000 {
+        let fp = fps[next(fps.len() as u64) as usize];
+        let r = next(300) as u32;
+        if next(3) < 2 || step < 200 {
+            t.insert(fp, r);
+            want.entry(fp).or_default().insert(r);
+        } else {
+            t.remove(fp, r);
+            if let Some(s) = want.get_mut(&fp) {
+                s.remove(&r);
+            }
+        }
+        if step % 97 == 0 {
+            for fp in fps {
+                let mut got = BTreeSet::new();
+                t.rows(fp, |r| {
+                    got.insert(r);
+                });
+                assert_eq!(got, want.get(&fp).cloned().unwrap_or_default(), "fp {fp}");
+            }
+            let n: usize = want.values().map(BTreeSet::len).sum();
+            assert_eq!(t.len(), n);
+        }
+    }
+    // Removing what is not held changes nothing.
+    t.remove(12_345, 1);
+    t.remove(fps[0], 9_999);
+    let n: usize = want.values().map(BTreeSet::len).sum();
+    assert_eq!(t.len(), n);
+}
+
+#[test]
+fn multi_term_lookups_check_rows_behind_colliding_fingerprints() {
+    use super::index::fingerprint;
+    use super::table::{KEY_MOBILE, S_MEMBER_ID};
+    use crate::filter::{compile_query, EvalCtx, Query};
+    use crate::schema::Schema;
+    let mut t = Table::default();
+    let mut a = c("c_000000000001", "Ann@X.com", &[]);
+    a.profile
+        .insert("mobileNumber".into(), Value::Phone("+821012345678".into()));
+    a.member = true;
+    a.member_id = Some("m-1".into());
+    t.put(a);
+    t.put(c("c_000000000002", "bob@x.com", &[]));
+    t.flush();
+    let ra = t.row_of("c_000000000001").unwrap();
+    let rb = t.row_of("c_000000000002").unwrap();
+    // Plant rows under the fingerprints of other texts, as a collision would.
+    for (slot, text, r) in [
+        (Slot::Profile(KEY_EMAIL), "bob@x.com", ra),
+        (Slot::Profile(KEY_EMAIL), "ann@x.com", rb),
+        (Slot::Profile(KEY_EMAIL), "nobody@x.com", ra),
+        (Slot::Profile(KEY_MOBILE), "+821099999999", ra),
+        (Slot::Sys(S_MEMBER_ID), "m-2", ra),
+        (Slot::Sys(S_MEMBER_ID), "m-1", rb),
+    ] {
+        let fx = t.ix_mut(slot).unwrap();
+        fx.fps.as_mut().unwrap().insert(fingerprint(text), r);
+    }
+    let q: Query = serde_json::from_value(serde_json::json!({
+        "terms": "ann@x.com, nobody@x.com, +821099999999, m-2, M-1, m-1",
+        "limit": 10
+    }))
+    .unwrap();
+    let q = compile_query(&q, &Schema::new()).unwrap();
+    let ctx = EvalCtx::utc(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+    let page = t.search(&q, &ctx);
+    let ids: Vec<String> = page.contacts.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(ids, ["c_000000000001"]);
+    assert_eq!(
+        page.unmatched_terms,
+        ["nobody@x.com", "+821099999999", "m-2", "M-1"]
+    );
+}
