@@ -707,11 +707,7 @@ impl Table {
                 a.0.cmp(&b.0)
             }
         };
-        if picked.len() > keep {
-            picked.select_nth_unstable_by(keep - 1, cmp);
-            picked.truncate(keep);
-        }
-        picked.sort_unstable_by(cmp);
+        first_in_order(&mut picked, keep, cmp);
         let next = if picked.len() > q.limit {
             picked.truncate(q.limit);
             picked.last().and_then(|(_, r)| self.row(*r)).map(|row| {
@@ -804,11 +800,7 @@ impl Table {
             q.sort
                 .compare_parts(|i| a.0.val(i), |i| b.0.val(i), a.0.id.cmp(b.0.id))
         };
-        if picked.len() > keep {
-            picked.select_nth_unstable_by(keep - 1, cmp);
-            picked.truncate(keep);
-        }
-        picked.sort_by(cmp);
+        first_in_order(&mut picked, keep, cmp);
         let next = if picked.len() > q.limit {
             picked.truncate(q.limit);
             picked.last().map(|(k, _)| {
@@ -858,4 +850,14 @@ impl Table {
         };
         Some((ix, &fx.exists, desc, cursor_bucket))
     }
+}
+
+/// Keeps the first `keep` (≥ 1) items of `v` in `cmp` order, sorted: a partial selection
+/// first, so a page of a large match set sorts only the page.
+fn first_in_order<T>(v: &mut Vec<T>, keep: usize, mut cmp: impl FnMut(&T, &T) -> Ordering) {
+    if v.len() > keep {
+        v.select_nth_unstable_by(keep.saturating_sub(1), &mut cmp);
+        v.truncate(keep);
+    }
+    v.sort_by(cmp);
 }
