@@ -236,10 +236,7 @@ impl<'s> Tx<'s> {
     pub(crate) fn get(&self, id: &str) -> Result<Option<Contact>> {
         match self.overlay.get(id) {
             Some(Entry::Whole(c)) => Ok(c.as_deref().cloned()),
-            Some(Entry::State(s)) => Ok(self.store.get(self.channel, id)?.map(|mut c| {
-                s.apply_to(&mut c);
-                c
-            })),
+            Some(Entry::State(_)) => Ok(self.store.get(self.channel, id)?.map(|c| self.patched(c))),
             None => self.store.get(self.channel, id),
         }
     }

@@ -439,6 +439,15 @@ pub(crate) struct Table {
 /// The (gram, row) pairs to remove from and to add to one trigram index.
 type GramChanges = (Vec<(u32, u32)>, Vec<(u32, u32)>);
 
+/// The interned ids of a row's tag field (`S_TAGS` or `S_IMPORT_TAGS`).
+fn interned(x: &Row, i: usize) -> Option<&[u32]> {
+    match i {
+        S_TAGS => Some(x.tag_ids()),
+        S_IMPORT_TAGS => Some(x.import_tag_ids()),
+        _ => None,
+    }
+}
+
 /// How many rows may wait for their search indexes before a write brings them up to date.
 const FLUSH_AT: usize = 4096;
 
@@ -1007,26 +1016,9 @@ impl Table {
                 continue;
             }
             for &(r, old, new) in batch {
-                if i == S_TAGS || i == S_IMPORT_TAGS {
-                    let pick = |x: &Row| -> Vec<u32> {
-                        if i == S_TAGS {
-                            x.tags.to_vec()
-                        } else {
-                            x.import_tags.to_vec()
-                        }
-                    };
-                    let (o, n) = (old.map(pick), new.map(pick));
-                    if o == n {
-                        continue;
-                    }
-                    if let Some(o) = o {
-                        let t = self.tag_texts(&o);
-                        self.sys[i].update(r, FieldValue::Strings(&t), false);
-                    }
-                    if let Some(n) = n {
-                        let t = self.tag_texts(&n);
-                        self.sys[i].update(r, FieldValue::Strings(&t), true);
-                    }
+                // Tags are interned: equal ids need no tag texts built to compare.
+                let (o, n) = (old.map(|x| interned(x, i)), new.map(|x| interned(x, i)));
+                if (i == S_TAGS || i == S_IMPORT_TAGS) && o == n {
                     continue;
                 }
                 self.reindex_slot(r, s, old, new);
