@@ -31,7 +31,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use export::{write_export, CsvExporter, ExportOptions, ExportSummary, ProtectedZipWriter};
 pub use filter::{
     compile, compile_query, search_scan, CompiledQuery, EvalCtx, Filter, Include, Op, Page, Plan,
-    Query, QuickSearch, SortKey, SortOrder, SortSpec, Terms,
+    Query, QuickSearch, SortKey, SortOrder, SortSpec, TermList, Terms,
 };
 pub use import::{
     preview_csv, template, EmptyCells, Failure, FailureLogWriter, IdentifyBy, ImportKind,

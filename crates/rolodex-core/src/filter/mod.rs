@@ -13,6 +13,7 @@ mod duration;
 mod eval;
 mod model;
 mod sort;
+mod term_list;
 mod terms;
 mod vfns;
 
@@ -32,6 +33,7 @@ pub use model::{
     MAX_LIST_VALUES,
 };
 pub use sort::{RowKey, SortSpec, SortVal, MAX_SORT_KEYS};
+pub use term_list::TermList;
 pub(crate) use terms::text_fingerprint;
 pub use terms::{looks_like_phone, split_terms, QuickSearch, Term, TermTracker, Terms, MAX_TERMS};
 

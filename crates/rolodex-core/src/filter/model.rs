@@ -719,5 +719,5 @@ pub struct Page {
     pub next_cursor: Option<String>,
     /// The terms of `terms` that matched no contact of the final result, in input order.
     #[serde(default)]
-    pub unmatched_terms: Vec<String>,
+    pub unmatched_terms: super::TermList,
 }

@@ -1,9 +1,11 @@
 //! Quick search (R-FLT-1) and multi-term search (R-FLT-2).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::compile::is_phone_char;
 use super::eval::{digits, phone_digits_match};
+use super::term_list::{TermList, TermTexts};
 use super::vfns;
 use crate::contact::Contact;
 use crate::error::{Error, Result};
@@ -89,6 +91,8 @@ pub struct Terms {
     by_folded: HashMap<String, Vec<u32>>,
     by_exact: HashMap<String, Vec<u32>>,
     by_phone: HashMap<String, Vec<u32>>,
+    /// Every term's text, shared with the pages that report unmatched ones.
+    texts: Arc<TermTexts>,
 }
 
 /// What an indexed store needs to look a term up, packed small so a search over many
@@ -266,7 +270,9 @@ impl Terms {
             });
         }
         let mut t = Terms::default();
+        let mut texts = TermTexts::default();
         for (i, w) in words.into_iter().enumerate() {
+            texts.push(&w);
             let i = i as u32;
             let folded = fold(&w);
             // A term equal to a stored mobile number matches it even where the number
@@ -302,6 +308,7 @@ impl Terms {
                 phone,
             });
         }
+        t.texts = Arc::new(texts);
         Ok(t)
     }
 
@@ -313,6 +320,11 @@ impl Terms {
     /// Each term's lookup key, in input order.
     pub(crate) fn keys(&self) -> &[TermKey] {
         &self.keys
+    }
+
+    /// The terms at `picked` (indexes in input order), sharing this query's texts.
+    pub(crate) fn list(&self, picked: Vec<u32>) -> TermList {
+        TermList::picked(&self.texts, picked)
     }
 
     /// The number of terms.
@@ -381,14 +393,11 @@ impl TermTracker<'_> {
     }
 
     /// The terms that matched nothing, in input order, as given.
-    pub fn unmatched(&self) -> Vec<String> {
-        self.terms
-            .terms
-            .iter()
-            .zip(&self.matched)
-            .filter(|(_, m)| !**m)
-            .map(|(t, _)| t.text.clone())
-            .collect()
+    pub fn unmatched(&self) -> TermList {
+        let picked = (0..self.terms.len() as u32)
+            .filter(|i| !self.matched.get(*i as usize).copied().unwrap_or(true))
+            .collect();
+        self.terms.list(picked)
     }
 }
 

@@ -188,7 +188,7 @@ fn page_json_shape() {
         contacts: vec![],
         total: 3,
         next_cursor: None,
-        unmatched_terms: vec!["x".into()],
+        unmatched_terms: TermList::from(vec!["x".to_string()]),
     };
     assert_eq!(
         serde_json::to_value(&p).unwrap(),
@@ -1623,7 +1623,7 @@ fn page_with_contacts_round_trips() {
         contacts: vec![k],
         total: 1,
         next_cursor: Some("abc".into()),
-        unmatched_terms: vec![],
+        unmatched_terms: TermList::default(),
     };
     let j = serde_json::to_value(&p).unwrap();
     assert_eq!(

@@ -18,7 +18,7 @@ use super::table::{
 use crate::contact::Contact;
 use crate::filter::{
     phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, Include, Op, Page,
-    PlanNode, QuickSearch, RowKey, SortVal, Term, Terms, TextMode,
+    PlanNode, QuickSearch, RowKey, SortVal, Term, TermList, Terms, TextMode,
 };
 use crate::text::fold_cow;
 use crate::value::FieldType;
@@ -80,46 +80,41 @@ impl Table {
             Include::Hidden => &self.hidden - &self.blocked,
         };
         let mut term_rows = TermRows::default();
-        let mut term_hits = 0;
+        let mut all_terms = RoaringBitmap::new();
         if let Some(t) = &q.terms {
             let (all, per) = self.terms(t);
-            term_hits = all.len();
-            m &= all;
+            m &= &all;
+            all_terms = all;
             term_rows = per;
         }
+        let term_hits = all_terms.len();
         if let Some(s) = &q.quick {
             m = self.quick(s, m);
         }
         let m = self.eval(&q.plan.root, m, ctx);
         let unmatched_terms = match &q.terms {
             Some(t) => {
-                let all_in = m.len() == term_hits;
-                let idx: Vec<usize> = (0..t.len())
+                // A term is matched iff one of its rows is in the result, a subset of the
+                // term rows. Membership is checked against the smaller of the result and
+                // the term rows it lost (hidden, blocked, filtered out) as a sorted list:
+                // a binary search in a few KB, not a bitmap lookup per row.
+                let kept = m.len() <= term_hits - m.len().min(term_hits);
+                let set: Vec<u32> = if kept {
+                    m.iter().collect()
+                } else {
+                    (&all_terms - &m).iter().collect()
+                };
+                let idx: Vec<u32> = (0..t.len() as u32)
                     .filter(|i| {
-                        let rows = term_rows.of(*i);
-                        // The result holds every term row (it is a subset of them): each
-                        // term matched iff it found a row.
-                        if all_in {
-                            rows.is_empty()
-                        } else {
-                            !rows.iter().any(|r| m.contains(*r))
-                        }
+                        !term_rows
+                            .of(*i as usize)
+                            .iter()
+                            .any(|r| set.binary_search(r).is_ok() == kept)
                     })
                     .collect();
-                // The texts are copied with the next ones' bytes prefetched.
-                let terms = t.terms();
-                let mut out = Vec::with_capacity(idx.len());
-                for (k, &i) in idx.iter().enumerate() {
-                    if let Some(ahead) = idx.get(k + 8).and_then(|j| terms.get(*j)) {
-                        prefetch(ahead.text.as_ptr());
-                    }
-                    if let Some(term) = terms.get(i) {
-                        out.push(term.text.clone());
-                    }
-                }
-                out
+                t.list(idx)
             }
-            None => Vec::new(),
+            None => TermList::default(),
         };
         let (contacts, next_cursor) = self.page(&m, q);
         Page {
