@@ -83,9 +83,7 @@ impl Posting {
                 b.insert(r);
                 *self = Posting::Many(Box::new(b));
             }
-            Posting::Many(b) => {
-                b.insert(r);
-            }
+            Posting::Many(b) => add_row(b, r),
         }
     }
 
@@ -113,13 +111,6 @@ impl Posting {
                 out.insert(*x);
             }
             Posting::Many(b) => *out |= &**b,
-        }
-    }
-
-    pub(crate) fn extend_into(&self, out: &mut Vec<u32>) {
-        match self {
-            Posting::One(x) => out.push(*x),
-            Posting::Many(b) => out.extend(b.iter()),
         }
     }
 
@@ -199,7 +190,7 @@ impl Ordered {
     }
 
     pub(crate) fn insert(&mut self, key: u64, r: u32) {
-        self.buckets.entry(key >> self.shift).or_default().insert(r);
+        add_row(self.buckets.entry(key >> self.shift).or_default(), r);
     }
 
     pub(crate) fn remove(&mut self, key: u64, r: u32) {
@@ -349,14 +340,21 @@ pub(crate) struct Trigrams {
 /// The distinct trigrams of some texts.
 pub(crate) fn grams_of<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> Vec<u32> {
     let mut out = Vec::new();
+    grams_into(texts, &mut out);
+    out
+}
+
+/// The distinct trigrams of some texts, into `out` (cleared first; its buffer is reused).
+pub(crate) fn grams_into<'a>(texts: impl IntoIterator<Item = &'a [u8]>, out: &mut Vec<u32>) {
+    out.clear();
     for t in texts {
-        for w in t.windows(3) {
-            out.push(u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2]));
-        }
+        out.extend(
+            t.windows(3)
+                .map(|w| u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2])),
+        );
     }
     out.sort_unstable();
     out.dedup();
-    out
 }
 
 impl Trigrams {
@@ -392,7 +390,7 @@ impl Trigrams {
         for (g, rows) in group(adds) {
             let bm = self.grams.entry(g).or_default();
             for r in rows {
-                bm.insert(r);
+                add_row(bm, r);
             }
         }
     }
@@ -578,6 +576,13 @@ impl Fingerprints {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
+}
+
+/// Adds row `r` to `bm`. (Not `try_push`: roaring finds a bitmap container's maximum by
+/// scanning its words, which costs more than the insert it would save.)
+#[inline]
+pub(crate) fn add_row(bm: &mut RoaringBitmap, r: u32) {
+    bm.insert(r);
 }
 
 /// Hints the CPU to bring the cache line at `p` in (a no-op where unsupported).

@@ -9,8 +9,8 @@ use roaring::RoaringBitmap;
 
 use super::blob::{Profile, Pv};
 use super::index::{
-    date_key, dt_key, fingerprint, grams_of, num_key, post_insert, post_remove, Fingerprints,
-    FxMap, Ordered, Posting, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
+    add_row, date_key, dt_key, fingerprint, grams_into, num_key, post_insert, post_remove,
+    Fingerprints, FxMap, Ordered, Posting, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
 };
 use crate::contact::{Contact, ContactState, Verified};
 use crate::filter::{digits, Field, FieldValue};
@@ -204,7 +204,8 @@ impl Fv<'_> {
 pub(crate) struct FieldIx {
     /// Rows with a non-empty value.
     pub(crate) exists: RoaringBitmap,
-    /// Text values by folded text.
+    /// Text values by folded text (not kept for a field with `fps`, whose table answers
+    /// the same lookups without holding a copy of every text).
     pub(crate) text: FxMap<Box<str>, Posting>,
     /// Text values with exactly one `@`, by the folded text after it (an email's domain):
     /// exact answers to `contains "@gmail.com"`.
@@ -271,10 +272,30 @@ impl FieldIx {
         }) && (!plus || self.plus > 0)
     }
 
+    /// The rows whose text value may fold to `folded`, and whether that is exact: from the
+    /// posting map exactly, or from the fingerprint table as candidates (fingerprints can
+    /// collide) that the caller must check against each row's value.
+    pub(crate) fn text_rows(&self, folded: &str, mut f: impl FnMut(u32)) -> bool {
+        match &self.fps {
+            Some(fps) => {
+                fps.rows(fingerprint(folded), f);
+                false
+            }
+            None => {
+                if let Some(p) = self.text.get(folded) {
+                    for r in p.rows() {
+                        f(r);
+                    }
+                }
+                true
+            }
+        }
+    }
+
     fn update(&mut self, r: u32, v: FieldValue<'_>, add: bool) {
         if !v.is_empty() {
             if add {
-                self.exists.insert(r);
+                add_row(&mut self.exists, r);
             } else {
                 self.exists.remove(r);
             }
@@ -284,17 +305,11 @@ impl FieldIx {
             FieldValue::Text("") => K_TEXT,
             FieldValue::Text(s) => {
                 let k = fold_cow(s);
-                if add {
-                    post_insert(&mut self.text, &k, r);
-                } else {
-                    post_remove(&mut self.text, &k, r);
-                }
-                if let Some(fps) = &mut self.fps {
-                    if add {
-                        fps.insert(fingerprint(&k), r);
-                    } else {
-                        fps.remove(fingerprint(&k), r);
-                    }
+                match &mut self.fps {
+                    Some(fps) if add => fps.insert(fingerprint(&k), r),
+                    Some(fps) => fps.remove(fingerprint(&k), r),
+                    None if add => post_insert(&mut self.text, &k, r),
+                    None => post_remove(&mut self.text, &k, r),
                 }
                 let count = |n: &mut u64| {
                     *n = if add { *n + 1 } else { n.saturating_sub(1) };
@@ -308,7 +323,7 @@ impl FieldIx {
                         let after = &k[i + 1..];
                         match (after.contains('@'), add) {
                             (true, true) => {
-                                self.at_multi.insert(r);
+                                add_row(&mut self.at_multi, r);
                             }
                             (true, false) => {
                                 self.at_multi.remove(r);
@@ -330,7 +345,7 @@ impl FieldIx {
             }
             FieldValue::Boolean(b) => {
                 if add {
-                    self.bools[usize::from(b)].insert(r);
+                    add_row(&mut self.bools[usize::from(b)], r);
                 } else {
                     self.bools[usize::from(b)].remove(r);
                 }
@@ -357,7 +372,7 @@ impl FieldIx {
                     let k = fold_cow(it);
                     if add {
                         if let Some(b) = self.list.get_mut(k.as_ref()) {
-                            b.insert(r);
+                            add_row(b, r);
                         } else {
                             let mut b = RoaringBitmap::new();
                             b.insert(r);
@@ -376,7 +391,7 @@ impl FieldIx {
                 for n in items {
                     let k = num_key(*n);
                     if add {
-                        self.numlist.entry(k).or_default().insert(r);
+                        add_row(self.numlist.entry(k).or_default(), r);
                     } else if let Some(b) = self.numlist.get_mut(&k) {
                         b.remove(r);
                         if b.is_empty() {
@@ -484,17 +499,17 @@ impl Default for Table {
             t.key_id(k);
         }
         t.sys[S_MEMBER_ID].fps = Some(Fingerprints::default());
-        for k in [KEY_EMAIL, KEY_MOBILE] {
+        for k in [KEY_NAME, KEY_EMAIL, KEY_MOBILE] {
             t.prof[k as usize].fps = Some(Fingerprints::default());
         }
         t
     }
 }
 
-fn phone_grams(e164: &str) -> Vec<u32> {
+fn phone_grams(e164: &str, out: &mut Vec<u32>) {
     let d = digits(e164);
     let n = national_number_digits(e164).unwrap_or_default();
-    grams_of([d.as_bytes(), n.as_bytes()])
+    grams_into([d.as_bytes(), n.as_bytes()], out);
 }
 
 impl Table {
@@ -873,7 +888,7 @@ impl Table {
         // Row sets and ledgers.
         let bits = |row: Option<&Row>| row.map(|x| (x.blocked(), x.hidden()));
         if old.is_none() {
-            self.live.insert(r);
+            add_row(&mut self.live, r);
         }
         if new.is_none() {
             self.live.remove(r);
@@ -883,14 +898,14 @@ impl Table {
             let (nb, nh) = bits(new).unwrap_or((false, false));
             if ob != nb {
                 if nb {
-                    self.blocked.insert(r);
+                    add_row(&mut self.blocked, r);
                 } else {
                     self.blocked.remove(r);
                 }
             }
             if oh != nh {
                 if nh {
-                    self.hidden.insert(r);
+                    add_row(&mut self.hidden, r);
                 } else {
                     self.hidden.remove(r);
                 }
@@ -976,6 +991,7 @@ impl Table {
     fn reindex_later(&mut self, batch: &[(u32, Option<&Row>, Option<&Row>)]) {
         // Quick-search trigrams: every gram change of the batch, applied gram by gram.
         let mut tri: [GramChanges; 3] = Default::default();
+        let mut buf: Vec<u32> = Vec::with_capacity(64);
         for &(r, old, new) in batch {
             let texts: [(Option<&str>, Option<&str>); 3] = [
                 (old.and_then(Row::name), new.and_then(Row::name)),
@@ -986,9 +1002,9 @@ impl Table {
                 if o == n {
                     continue;
                 }
-                let grams = |s: &str| match which {
-                    2 => phone_grams(s),
-                    _ => grams_of([fold_cow(s).as_bytes()]),
+                let grams = |s: &str, buf: &mut Vec<u32>| match which {
+                    2 => phone_grams(s, buf),
+                    _ => grams_into([fold_cow(s).as_bytes()], buf),
                 };
                 let has = match which {
                     0 => &mut self.has_name,
@@ -996,12 +1012,14 @@ impl Table {
                     _ => &mut self.has_mobile,
                 };
                 if let Some(s) = o {
-                    tri[which].0.extend(grams(s).into_iter().map(|g| (g, r)));
+                    grams(s, &mut buf);
+                    tri[which].0.extend(buf.iter().map(|g| (*g, r)));
                     has.remove(r);
                 }
                 if let Some(s) = n {
-                    tri[which].1.extend(grams(s).into_iter().map(|g| (g, r)));
-                    has.insert(r);
+                    grams(s, &mut buf);
+                    tri[which].1.extend(buf.iter().map(|g| (*g, r)));
+                    add_row(has, r);
                 }
             }
         }
@@ -1076,12 +1094,7 @@ impl Table {
     pub(crate) fn find_by_email(&self, email: &str) -> Vec<Contact> {
         let key = email_key(email);
         let mut rows: Vec<u32> = Vec::new();
-        if let Some(p) = self.prof[KEY_EMAIL as usize]
-            .text
-            .get(fold_cow(&key).as_ref())
-        {
-            rows.extend(p.rows());
-        }
+        self.prof[KEY_EMAIL as usize].text_rows(&fold_cow(&key), |r| rows.push(r));
         if let Some(p) = self.email_nonascii.get(key.as_str()) {
             rows.extend(p.rows());
         }
@@ -1096,14 +1109,9 @@ impl Table {
 
     /// Every contact holding this E.164 mobile number.
     pub(crate) fn find_by_mobile(&self, e164: &str) -> Vec<Contact> {
-        let Some(p) = self.prof[KEY_MOBILE as usize]
-            .text
-            .get(fold_cow(e164).as_ref())
-        else {
-            return Vec::new();
-        };
-        p.rows()
-            .into_iter()
+        let mut rows: Vec<u32> = Vec::new();
+        self.prof[KEY_MOBILE as usize].text_rows(&fold_cow(e164), |r| rows.push(r));
+        rows.into_iter()
             .filter_map(|r| self.row(r))
             .filter(|row| row.mobile() == Some(e164))
             .map(|row| self.contact(row))
@@ -1112,14 +1120,14 @@ impl Table {
 
     /// The rows whose `memberId` is exactly `m`.
     pub(crate) fn member_rows(&self, m: &str) -> Vec<u32> {
-        match self.sys[S_MEMBER_ID].text.get(fold_cow(m).as_ref()) {
-            Some(p) => p
-                .rows()
-                .into_iter()
-                .filter(|r| self.row(*r).is_some_and(|row| row.member_id() == Some(m)))
-                .collect(),
-            None => Vec::new(),
-        }
+        let mut rows: Vec<u32> = Vec::new();
+        self.sys[S_MEMBER_ID].text_rows(&fold_cow(m), |r| {
+            if self.row(r).is_some_and(|row| row.member_id() == Some(m)) {
+                rows.push(r);
+            }
+        });
+        rows.sort_unstable();
+        rows
     }
 
     /// Whether the contact counts toward MU now (R-MU-1).
@@ -1200,7 +1208,7 @@ impl Table {
         row.flags = flags;
         if was_hidden != st.hidden {
             if st.hidden {
-                self.hidden.insert(r);
+                add_row(&mut self.hidden, r);
             } else {
                 self.hidden.remove(r);
             }

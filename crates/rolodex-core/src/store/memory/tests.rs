@@ -133,7 +133,7 @@ fn updates_move_every_index_and_deletes_free_rows() {
     );
     let email_keys = t
         .ix(Slot::Profile(KEY_EMAIL))
-        .map(|x| x.text.len())
+        .and_then(|x| x.fps.as_ref().map(|f| f.len()))
         .unwrap_or(0);
     assert_eq!(email_keys, 2);
     let ls: RoaringBitmap = t
@@ -281,4 +281,98 @@ fn multi_term_lookups_check_rows_behind_colliding_fingerprints() {
         page.unmatched_terms,
         ["nobody@x.com", "+821099999999", "m-2", "M-1"]
     );
+}
+
+#[test]
+fn equality_filters_and_identity_lookups_check_rows_behind_colliding_fingerprints() {
+    use super::index::fingerprint;
+    use super::table::{KEY_MOBILE, KEY_NAME, S_MEMBER_ID};
+    use crate::filter::{compile_query, EvalCtx, Query};
+    use crate::schema::Schema;
+    let mut t = Table::default();
+    let mut a = c("c_000000000001", "Ann@X.com", &[]);
+    a.profile
+        .insert("mobileNumber".into(), Value::Phone("+821012345678".into()));
+    a.member = true;
+    a.member_id = Some("m-1".into());
+    a.profile
+        .insert("name".into(), Value::String("Ann Lee".into()));
+    t.put(a);
+    let mut b = c("c_000000000002", "bob@x.com", &[]);
+    b.profile.insert("name".into(), Value::Number(7.0));
+    t.put(b);
+    t.flush();
+    let ra = t.row_of("c_000000000001").unwrap();
+    let rb = t.row_of("c_000000000002").unwrap();
+    for (slot, text, r) in [
+        (Slot::Profile(KEY_EMAIL), "bob@x.com", ra),
+        (Slot::Profile(KEY_EMAIL), "nobody@x.com", rb),
+        (Slot::Profile(KEY_MOBILE), "+821099999999", ra),
+        (Slot::Sys(S_MEMBER_ID), "m-2", ra),
+        (Slot::Profile(KEY_NAME), "zed", ra),
+        (Slot::Profile(KEY_NAME), "7", rb),
+    ] {
+        let fx = t.ix_mut(slot).unwrap();
+        fx.fps.as_mut().unwrap().insert(fingerprint(text), r);
+    }
+    let ctx = EvalCtx::utc(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+    let ids = |filter: serde_json::Value| {
+        let q: Query =
+            serde_json::from_value(serde_json::json!({"filter": filter, "limit": 10})).unwrap();
+        let q = compile_query(&q, &Schema::new()).unwrap();
+        let page = t.search(&q, &ctx);
+        page.contacts
+            .iter()
+            .map(|c| c.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    // R-FLT-4: `eq` on text folds case; the planted rows must not match.
+    assert_eq!(
+        ids(serde_json::json!({"key": "profile.email", "op": "eq", "value": "BOB@x.com"})),
+        ["c_000000000002"]
+    );
+    assert!(
+        ids(serde_json::json!({"key": "profile.email", "op": "eq", "value": "nobody@x.com"}))
+            .is_empty()
+    );
+    assert_eq!(
+        ids(serde_json::json!({"key": "profile.email", "op": "ne", "value": "bob@x.com"})),
+        ["c_000000000001"]
+    );
+    assert_eq!(
+        ids(
+            serde_json::json!({"key": "profile.email", "op": "in", "value": ["ann@x.com", "nobody@x.com"]})
+        ),
+        ["c_000000000001"]
+    );
+    assert!(ids(
+        serde_json::json!({"key": "profile.mobileNumber", "op": "eq", "value": "+821099999999"})
+    )
+    .is_empty());
+    // `contains` over an identity field is answered without the text posting map.
+    assert_eq!(
+        ids(serde_json::json!({"key": "profile.email", "op": "contains", "value": "ann"})),
+        ["c_000000000001"]
+    );
+    // Names: an equality filter and multi-term search (R-FLT-2) both check the row; a
+    // number stored under `name` is not the text "7".
+    assert!(ids(serde_json::json!({"key": "profile.name", "op": "eq", "value": "zed"})).is_empty());
+    assert_eq!(
+        ids(serde_json::json!({"key": "profile.name", "op": "eq", "value": "ANN lee"})),
+        ["c_000000000001"]
+    );
+    let q: Query =
+        serde_json::from_value(serde_json::json!({"terms": "zed, \"ann lee\", 7", "limit": 10}))
+            .unwrap();
+    let page = t.search(&compile_query(&q, &Schema::new()).unwrap(), &ctx);
+    assert_eq!(page.contacts.len(), 1);
+    assert_eq!(page.unmatched_terms, ["zed", "7"]);
+    // Identity lookups (R-CON-1 duplicate checks, R-CON-4 login).
+    assert_eq!(t.find_by_email("bob@x.com").len(), 1);
+    assert_eq!(t.find_by_email("bob@x.com")[0].id, "c_000000000002");
+    assert!(t.find_by_email("nobody@x.com").is_empty());
+    assert!(t.find_by_mobile("+821099999999").is_empty());
+    assert_eq!(t.find_by_mobile("+821012345678")[0].id, "c_000000000001");
+    assert!(t.member_rows("m-2").is_empty());
+    assert_eq!(t.member_rows("m-1"), [ra]);
 }
