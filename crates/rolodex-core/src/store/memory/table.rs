@@ -499,7 +499,9 @@ impl Default for Table {
             t.key_id(k);
         }
         t.sys[S_MEMBER_ID].fps = Some(Fingerprints::default());
-        for k in [KEY_NAME, KEY_EMAIL, KEY_MOBILE] {
+        // Names are left to the posting map: many contacts share one, and a fingerprint
+        // table probes linearly past every row of an equal fingerprint.
+        for k in [KEY_EMAIL, KEY_MOBILE] {
             t.prof[k as usize].fps = Some(Fingerprints::default());
         }
         t
