@@ -395,10 +395,17 @@ impl Trigrams {
                 }
             }
         }
-        for (g, rows) in group(adds) {
-            let bm = self.grams.entry(g).or_default();
-            for r in rows {
-                add_row(bm, r);
+        // A gram's new rows are merged in as one bitmap: container by container rather than
+        // a search and insert per row (a batch's rows mostly share one or two containers).
+        for (g, mut rows) in group(adds) {
+            rows.sort_unstable();
+            rows.dedup();
+            let add = RoaringBitmap::from_sorted_iter(rows).unwrap_or_default();
+            match self.grams.get_mut(&g) {
+                Some(bm) => *bm |= add,
+                None => {
+                    self.grams.insert(g, add);
+                }
             }
         }
     }
@@ -449,15 +456,26 @@ pub(crate) use crate::filter::text_fingerprint as fingerprint;
 /// An empty slot of a [`Fingerprints`] table.
 const FP_EMPTY: u64 = u64::MAX;
 
-/// A compact exact-text side index: `(fingerprint, row)` pairs in one flat open-addressing
-/// array (linear probing, backward-shift deletion), 8 bytes a slot and no allocation per
-/// value. A lookup yields the rows whose text *may* fold to the term (fingerprints can
-/// collide); the caller checks each row's value. A fingerprint's home slot is derived
-/// from the fingerprint itself, so entries can be moved without their text.
+/// Marks a slot whose fingerprint is held by several rows, kept in `Fingerprints::shared`.
+const FP_SHARED: u32 = u32::MAX - 1;
+
+/// A compact exact-text side index: one `(fingerprint, row)` slot per distinct fingerprint
+/// in a flat open-addressing array (linear probing, backward-shift deletion), 8 bytes a
+/// slot and no allocation per value. A fingerprint held by several rows (contacts sharing
+/// an email, or a collision) has one slot marked shared and its rows in a bitmap beside
+/// the table, so probe runs stay as short as the number of distinct fingerprints allows
+/// however many rows share one. A lookup yields the rows whose text *may* fold to the term
+/// (fingerprints can collide); the caller checks each row's value. A fingerprint's home
+/// slot is derived from the fingerprint itself, so entries can be moved without their
+/// text.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Fingerprints {
     slots: Vec<u64>,
-    len: usize,
+    /// Distinct fingerprints held.
+    used: usize,
+    /// `(fingerprint, row)` pairs held.
+    pairs: usize,
+    shared: FxMap<u32, RoaringBitmap>,
 }
 
 impl Fingerprints {
@@ -473,23 +491,17 @@ impl Fingerprints {
         self.slots.get(self.home(fp)).map(|s| s as *const u64)
     }
 
-    /// Adds `(fp, r)` (once: an equal pair already held is kept).
-    pub(crate) fn insert(&mut self, fp: u32, r: u32) {
-        if (self.len + 1) * 5 > self.slots.len() * 4 {
-            self.grow();
-        }
-        let entry = u64::from(fp) << 32 | u64::from(r);
+    /// The slot holding `fp`, or the empty slot ending its probe run (`Err`).
+    fn find(&self, fp: u32) -> std::result::Result<usize, usize> {
         let cap = self.slots.len();
         let mut i = self.home(fp);
         loop {
             let e = self.slots[i];
             if e == FP_EMPTY {
-                self.slots[i] = entry;
-                self.len += 1;
-                return;
+                return Err(i);
             }
-            if e == entry {
-                return;
+            if (e >> 32) as u32 == fp {
+                return Ok(i);
             }
             i += 1;
             if i == cap {
@@ -498,29 +510,80 @@ impl Fingerprints {
         }
     }
 
+    /// Adds `(fp, r)` (once: an equal pair already held is kept).
+    pub(crate) fn insert(&mut self, fp: u32, r: u32) {
+        if (self.used + 1) * 5 > self.slots.len() * 4 {
+            self.grow();
+        }
+        match self.find(fp) {
+            Err(i) if r < FP_SHARED => {
+                self.slots[i] = u64::from(fp) << 32 | u64::from(r);
+                self.used += 1;
+                self.pairs += 1;
+            }
+            Err(i) => {
+                // A row number that would read as a marker is held in the bitmap.
+                self.slots[i] = u64::from(fp) << 32 | u64::from(FP_SHARED);
+                self.shared.entry(fp).or_default().insert(r);
+                self.used += 1;
+                self.pairs += 1;
+            }
+            Ok(i) => {
+                let x = self.slots[i] as u32;
+                if x == r && x != FP_SHARED {
+                    return;
+                }
+                let rows = self.shared.entry(fp).or_default();
+                if x != FP_SHARED {
+                    rows.insert(x);
+                    self.slots[i] = u64::from(fp) << 32 | u64::from(FP_SHARED);
+                }
+                if rows.insert(r) {
+                    self.pairs += 1;
+                }
+            }
+        }
+    }
+
     /// Removes `(fp, r)` if held.
     pub(crate) fn remove(&mut self, fp: u32, r: u32) {
-        let cap = self.slots.len();
-        if cap == 0 {
+        if self.slots.is_empty() {
             return;
         }
-        let entry = u64::from(fp) << 32 | u64::from(r);
-        let mut i = self.home(fp);
-        loop {
-            let e = self.slots[i];
-            if e == FP_EMPTY {
+        let Ok(mut i) = self.find(fp) else {
+            return;
+        };
+        let x = self.slots[i] as u32;
+        if x == FP_SHARED {
+            let Some(rows) = self.shared.get_mut(&fp) else {
+                return;
+            };
+            if !rows.remove(r) {
                 return;
             }
-            if e == entry {
-                break;
+            self.pairs -= 1;
+            match rows.len() {
+                0 => {
+                    self.shared.remove(&fp);
+                }
+                1 => {
+                    let last = rows.min().unwrap_or(FP_SHARED);
+                    if last < FP_SHARED {
+                        self.shared.remove(&fp);
+                        self.slots[i] = u64::from(fp) << 32 | u64::from(last);
+                    }
+                    return;
+                }
+                _ => return,
             }
-            i += 1;
-            if i == cap {
-                i = 0;
-            }
+        } else if x != r {
+            return;
+        } else {
+            self.pairs -= 1;
         }
-        // Backward-shift: move later entries of the run into the hole when their home
-        // does not lie cyclically in (hole, their slot].
+        // The slot empties. Backward-shift: move later entries of the run into the hole
+        // when their home does not lie cyclically in (hole, their slot].
+        let cap = self.slots.len();
         let mut j = i;
         loop {
             j += 1;
@@ -543,27 +606,22 @@ impl Fingerprints {
             }
         }
         self.slots[i] = FP_EMPTY;
-        self.len -= 1;
+        self.used -= 1;
     }
 
     /// Calls `f` with each row held under `fp`.
     pub(crate) fn rows(&self, fp: u32, mut f: impl FnMut(u32)) {
-        let cap = self.slots.len();
-        if cap == 0 {
+        if self.slots.is_empty() {
             return;
         }
-        let mut i = self.home(fp);
-        loop {
-            let e = self.slots[i];
-            if e == FP_EMPTY {
-                return;
-            }
-            if (e >> 32) as u32 == fp {
-                f(e as u32);
-            }
-            i += 1;
-            if i == cap {
-                i = 0;
+        if let Ok(i) = self.find(fp) {
+            let x = self.slots[i] as u32;
+            if x == FP_SHARED {
+                if let Some(rows) = self.shared.get(&fp) {
+                    rows.iter().for_each(f);
+                }
+            } else {
+                f(x);
             }
         }
     }
@@ -571,10 +629,12 @@ impl Fingerprints {
     fn grow(&mut self) {
         let cap = (self.slots.len() * 3 / 2).max(16);
         let old = std::mem::replace(&mut self.slots, vec![FP_EMPTY; cap]);
-        self.len = 0;
         for e in old {
             if e != FP_EMPTY {
-                self.insert((e >> 32) as u32, e as u32);
+                // Each fingerprint has one slot, so it goes to the first free one.
+                if let Err(i) = self.find((e >> 32) as u32) {
+                    self.slots[i] = e;
+                }
             }
         }
     }
@@ -582,7 +642,13 @@ impl Fingerprints {
     /// How many pairs are held.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.pairs
+    }
+
+    /// How many slots are in use (one per distinct fingerprint).
+    #[cfg(test)]
+    pub(crate) fn distinct(&self) -> usize {
+        self.used
     }
 }
 

@@ -209,7 +209,12 @@ fn fingerprint_tables_match_a_reference_under_collisions() {
     let fps = [0u32, 1, 2, 7, u32::MAX, u32::MAX - 1, 0x8000_0000];
     for step in 0..4000 {
         let fp = fps[next(fps.len() as u64) as usize];
-        let r = next(300) as u32;
+        // Rows include the two largest numbers, which the table also uses as markers.
+        let r = match next(50) {
+            0 => u32::MAX,
+            1 => u32::MAX - 1,
+            _ => next(300) as u32,
+        };
         if next(3) < 2 || step < 200 {
             t.insert(fp, r);
             want.entry(fp).or_default().insert(r);
@@ -229,6 +234,11 @@ fn fingerprint_tables_match_a_reference_under_collisions() {
             }
             let n: usize = want.values().map(BTreeSet::len).sum();
             assert_eq!(t.len(), n);
+            // One slot per fingerprint, however many rows share it.
+            assert_eq!(
+                t.distinct(),
+                want.values().filter(|s| !s.is_empty()).count()
+            );
         }
     }
     // Removing what is not held changes nothing.
