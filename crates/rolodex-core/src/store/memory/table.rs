@@ -46,7 +46,9 @@ impl IdKey {
 
     pub(crate) fn text(&self) -> String {
         match self {
-            IdKey::Seq(n) => String::from_utf8_lossy(&seq_text(*n)).into_owned(),
+            IdKey::Seq(n) => std::str::from_utf8(&seq_text(*n))
+                .unwrap_or_default()
+                .to_owned(),
             IdKey::Other(s) => s.to_string(),
         }
     }
