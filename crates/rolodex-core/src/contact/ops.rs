@@ -137,22 +137,38 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<Contact> {
 pub(crate) fn finish_manager_write(
     tx: &mut Tx,
     before: &Contact,
-    mut after: Contact,
+    after: Contact,
 ) -> Result<Contact> {
+    finish_manager_write_with(tx, before, after, Contact::clone)
+}
+
+/// [`finish_manager_write`], returning only `keep` of the contact as written, so a caller
+/// that needs a field or two (an import row) does not copy the whole contact.
+pub(crate) fn finish_manager_write_with<T>(
+    tx: &mut Tx,
+    before: &Contact,
+    mut after: Contact,
+    keep: impl FnOnce(&Contact) -> T,
+) -> Result<T> {
     after.updated_at = tx.now;
     crate::mu::place_manager_write(tx, &mut after, before.counts_for_mu())?;
-    tx.put(after.clone())?;
     let gained = (after.verified.email
         && (!before.verified.email || before.email() != after.email()))
         || (after.verified.mobile_number
             && (!before.verified.mobile_number || before.mobile_number() != after.mobile_number()));
-    if after.member_id.is_some() && gained {
+    let (out, counts) = if after.member_id.is_some() && gained {
+        tx.put(after.clone())?;
         after = unify_member(tx, after)?;
-    }
-    if before.counts_for_mu() && !after.counts_for_mu() {
+        (keep(&after), after.counts_for_mu())
+    } else {
+        let kept = (keep(&after), after.counts_for_mu());
+        tx.put(after)?;
+        kept
+    };
+    if before.counts_for_mu() && !counts {
         crate::mu::fill_room(tx)?;
     }
-    Ok(after)
+    Ok(out)
 }
 
 /// A manager's edit (API.md `update`): `patch` is contact JSON; `null` clears. Only editable

@@ -4,9 +4,9 @@
 //! Everything here works inside one [`Tx`]; the caller commits it (one row, one batch:
 //! R-IMP-16) or, on a dry run, rolls it back to the row's savepoint when the row fails. MU
 //! placement (R-MU-2/3) and unification (R-UNI-2..4) are not repeated here: a row ends in
-//! [`finish_manager_write`], the one place a manager's write is finished.
+//! [`finish_manager_write_with`], the one place a manager's write is finished.
 
-use crate::contact::ops::finish_manager_write;
+use crate::contact::ops::finish_manager_write_with;
 use crate::contact::Contact;
 use crate::error::{Error, Result};
 use crate::identity::{best_match, check_identifier};
@@ -91,10 +91,11 @@ pub(crate) fn apply_row(
             write_row(&mut after, patch, import_tag)?;
             // Only `updatedAt` changes among the timestamps (R-IMP-10); a blocked contact
             // stays blocked (R-CON-6) and a hidden one stays hidden (R-MU-3).
-            let after = finish_manager_write(tx, &before, after)?;
+            let (hidden, id) =
+                finish_manager_write_with(tx, &before, after, |c| (c.hidden, c.id.clone()))?;
             Ok(Applied {
-                hidden: after.hidden,
-                id: after.id,
+                hidden,
+                id,
                 created: false,
             })
         }
@@ -149,12 +150,12 @@ fn create(
     // From "nothing" to the new contact: MU placement (hidden when there is no room,
     // R-MU-2/5) and, for a member with verified info, unification (R-UNI-2/3/4).
     let nothing = Contact::new(c.id.clone(), tx.now);
-    let after = finish_manager_write(tx, &nothing, c)?;
+    let (hidden, id) = finish_manager_write_with(tx, &nothing, c, |c| (c.hidden, c.id.clone()))?;
     // Room freed later (a unification) may un-hide it: the import re-reads the contacts
     // created hidden when it ends.
     Ok(Applied {
-        hidden: after.hidden,
-        id: after.id,
+        hidden,
+        id,
         created: true,
     })
 }
