@@ -83,7 +83,9 @@ impl Posting {
                 b.insert(r);
                 *self = Posting::Many(Box::new(b));
             }
-            Posting::Many(b) => add_row(b, r),
+            Posting::Many(b) => {
+                b.insert(r);
+            }
         }
     }
 
@@ -198,7 +200,7 @@ impl Ordered {
     }
 
     pub(crate) fn insert(&mut self, key: u64, r: u32) {
-        add_row(self.buckets.entry(key >> self.shift).or_default(), r);
+        self.buckets.entry(key >> self.shift).or_default().insert(r);
     }
 
     pub(crate) fn remove(&mut self, key: u64, r: u32) {
@@ -650,13 +652,6 @@ impl Fingerprints {
     pub(crate) fn distinct(&self) -> usize {
         self.used
     }
-}
-
-/// Adds row `r` to `bm`. (Not `try_push`: roaring finds a bitmap container's maximum by
-/// scanning its words, which costs more than the insert it would save.)
-#[inline]
-pub(crate) fn add_row(bm: &mut RoaringBitmap, r: u32) {
-    bm.insert(r);
 }
 
 /// Hints the CPU to bring the cache line at `p` in (a no-op where unsupported).

@@ -9,8 +9,8 @@ use roaring::RoaringBitmap;
 
 use super::blob::{Profile, Pv};
 use super::index::{
-    add_row, date_key, dt_key, fingerprint, grams_into, num_key, post_insert, post_remove,
-    Fingerprints, FxMap, Ordered, Posting, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
+    date_key, dt_key, fingerprint, grams_into, num_key, post_insert, post_remove, Fingerprints,
+    FxMap, Ordered, Posting, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
 };
 use crate::contact::{Contact, ContactState, Verified};
 use crate::filter::{digits, Field, FieldValue};
@@ -274,22 +274,16 @@ impl FieldIx {
         }) && (!plus || self.plus > 0)
     }
 
-    /// The rows whose text value may fold to `folded`, and whether that is exact: from the
-    /// posting map exactly, or from the fingerprint table as candidates (fingerprints can
-    /// collide) that the caller must check against each row's value.
-    pub(crate) fn text_rows(&self, folded: &str, mut f: impl FnMut(u32)) -> bool {
+    /// Calls `f` with the rows whose text value may fold to `folded`: exactly those from a
+    /// posting map, or candidates from a fingerprint table (fingerprints can collide), which
+    /// the caller checks against each row's value.
+    pub(crate) fn text_rows(&self, folded: &str, f: impl FnMut(u32)) {
         match &self.fps {
-            Some(fps) => {
-                fps.rows(fingerprint(folded), f);
-                false
-            }
+            Some(fps) => fps.rows(fingerprint(folded), f),
             None => {
                 if let Some(p) = self.text.get(folded) {
-                    for r in p.rows() {
-                        f(r);
-                    }
+                    p.for_each(f);
                 }
-                true
             }
         }
     }
@@ -297,7 +291,7 @@ impl FieldIx {
     fn update(&mut self, r: u32, v: FieldValue<'_>, add: bool) {
         if !v.is_empty() {
             if add {
-                add_row(&mut self.exists, r);
+                self.exists.insert(r);
             } else {
                 self.exists.remove(r);
             }
@@ -325,7 +319,7 @@ impl FieldIx {
                         let after = &k[i + 1..];
                         match (after.contains('@'), add) {
                             (true, true) => {
-                                add_row(&mut self.at_multi, r);
+                                self.at_multi.insert(r);
                             }
                             (true, false) => {
                                 self.at_multi.remove(r);
@@ -347,7 +341,7 @@ impl FieldIx {
             }
             FieldValue::Boolean(b) => {
                 if add {
-                    add_row(&mut self.bools[usize::from(b)], r);
+                    self.bools[usize::from(b)].insert(r);
                 } else {
                     self.bools[usize::from(b)].remove(r);
                 }
@@ -374,7 +368,7 @@ impl FieldIx {
                     let k = fold_cow(it);
                     if add {
                         if let Some(b) = self.list.get_mut(k.as_ref()) {
-                            add_row(b, r);
+                            b.insert(r);
                         } else {
                             let mut b = RoaringBitmap::new();
                             b.insert(r);
@@ -393,7 +387,7 @@ impl FieldIx {
                 for n in items {
                     let k = num_key(*n);
                     if add {
-                        add_row(self.numlist.entry(k).or_default(), r);
+                        self.numlist.entry(k).or_default().insert(r);
                     } else if let Some(b) = self.numlist.get_mut(&k) {
                         b.remove(r);
                         if b.is_empty() {
@@ -501,8 +495,8 @@ impl Default for Table {
             t.key_id(k);
         }
         t.sys[S_MEMBER_ID].fps = Some(Fingerprints::default());
-        // Names are left to the posting map: many contacts share one, and a fingerprint
-        // table probes linearly past every row of an equal fingerprint.
+        // Names keep their posting map: many contacts share a name, and a posting answers
+        // an equality filter exactly, with no check of each row's value.
         for k in [KEY_EMAIL, KEY_MOBILE] {
             t.prof[k as usize].fps = Some(Fingerprints::default());
         }
@@ -892,7 +886,7 @@ impl Table {
         // Row sets and ledgers.
         let bits = |row: Option<&Row>| row.map(|x| (x.blocked(), x.hidden()));
         if old.is_none() {
-            add_row(&mut self.live, r);
+            self.live.insert(r);
         }
         if new.is_none() {
             self.live.remove(r);
@@ -902,14 +896,14 @@ impl Table {
             let (nb, nh) = bits(new).unwrap_or((false, false));
             if ob != nb {
                 if nb {
-                    add_row(&mut self.blocked, r);
+                    self.blocked.insert(r);
                 } else {
                     self.blocked.remove(r);
                 }
             }
             if oh != nh {
                 if nh {
-                    add_row(&mut self.hidden, r);
+                    self.hidden.insert(r);
                 } else {
                     self.hidden.remove(r);
                 }
@@ -1023,7 +1017,7 @@ impl Table {
                 if let Some(s) = n {
                     grams(s, &mut buf);
                     tri[which].1.extend(buf.iter().map(|g| (*g, r)));
-                    add_row(has, r);
+                    has.insert(r);
                 }
             }
         }
@@ -1212,7 +1206,7 @@ impl Table {
         row.flags = flags;
         if was_hidden != st.hidden {
             if st.hidden {
-                add_row(&mut self.hidden, r);
+                self.hidden.insert(r);
             } else {
                 self.hidden.remove(r);
             }

@@ -248,35 +248,48 @@ fn fingerprint_tables_match_a_reference_under_collisions() {
     assert_eq!(t.len(), n);
 }
 
-#[test]
-fn multi_term_lookups_check_rows_behind_colliding_fingerprints() {
+/// Ann (member `m-1`, a mobile number, the name "Ann Lee") and Bob (a number under
+/// `name`), with `(slot, text, Ann's row?)` entries planted in the fingerprint tables
+/// under the fingerprints of other texts, as collisions would put them. Returns the
+/// table and both rows.
+fn ann_and_bob_with_planted(plant: &[(Slot, &str, bool)]) -> (Table, u32, u32) {
     use super::index::fingerprint;
-    use super::table::{KEY_MOBILE, S_MEMBER_ID};
-    use crate::filter::{compile_query, EvalCtx, Query};
-    use crate::schema::Schema;
     let mut t = Table::default();
     let mut a = c("c_000000000001", "Ann@X.com", &[]);
     a.profile
         .insert("mobileNumber".into(), Value::Phone("+821012345678".into()));
     a.member = true;
     a.member_id = Some("m-1".into());
+    a.profile
+        .insert("name".into(), Value::String("Ann Lee".into()));
     t.put(a);
-    t.put(c("c_000000000002", "bob@x.com", &[]));
+    let mut b = c("c_000000000002", "bob@x.com", &[]);
+    b.profile.insert("name".into(), Value::Number(7.0));
+    t.put(b);
     t.flush();
     let ra = t.row_of("c_000000000001").unwrap();
     let rb = t.row_of("c_000000000002").unwrap();
-    // Plant rows under the fingerprints of other texts, as a collision would.
-    for (slot, text, r) in [
-        (Slot::Profile(KEY_EMAIL), "bob@x.com", ra),
-        (Slot::Profile(KEY_EMAIL), "ann@x.com", rb),
-        (Slot::Profile(KEY_EMAIL), "nobody@x.com", ra),
-        (Slot::Profile(KEY_MOBILE), "+821099999999", ra),
-        (Slot::Sys(S_MEMBER_ID), "m-2", ra),
-        (Slot::Sys(S_MEMBER_ID), "m-1", rb),
-    ] {
-        let fx = t.ix_mut(slot).unwrap();
+    for (slot, text, ann) in plant {
+        let fx = t.ix_mut(*slot).unwrap();
+        let r = if *ann { ra } else { rb };
         fx.fps.as_mut().unwrap().insert(fingerprint(text), r);
     }
+    (t, ra, rb)
+}
+
+#[test]
+fn multi_term_lookups_check_rows_behind_colliding_fingerprints() {
+    use super::table::{KEY_MOBILE, S_MEMBER_ID};
+    use crate::filter::{compile_query, EvalCtx, Query};
+    use crate::schema::Schema;
+    let (t, _, _) = ann_and_bob_with_planted(&[
+        (Slot::Profile(KEY_EMAIL), "bob@x.com", true),
+        (Slot::Profile(KEY_EMAIL), "ann@x.com", false),
+        (Slot::Profile(KEY_EMAIL), "nobody@x.com", true),
+        (Slot::Profile(KEY_MOBILE), "+821099999999", true),
+        (Slot::Sys(S_MEMBER_ID), "m-2", true),
+        (Slot::Sys(S_MEMBER_ID), "m-1", false),
+    ]);
     let q: Query = serde_json::from_value(serde_json::json!({
         "terms": "ann@x.com, nobody@x.com, +821099999999, m-2, M-1, m-1",
         "limit": 10
@@ -295,34 +308,15 @@ fn multi_term_lookups_check_rows_behind_colliding_fingerprints() {
 
 #[test]
 fn equality_filters_and_identity_lookups_check_rows_behind_colliding_fingerprints() {
-    use super::index::fingerprint;
     use super::table::{KEY_MOBILE, S_MEMBER_ID};
     use crate::filter::{compile_query, EvalCtx, Query};
     use crate::schema::Schema;
-    let mut t = Table::default();
-    let mut a = c("c_000000000001", "Ann@X.com", &[]);
-    a.profile
-        .insert("mobileNumber".into(), Value::Phone("+821012345678".into()));
-    a.member = true;
-    a.member_id = Some("m-1".into());
-    a.profile
-        .insert("name".into(), Value::String("Ann Lee".into()));
-    t.put(a);
-    let mut b = c("c_000000000002", "bob@x.com", &[]);
-    b.profile.insert("name".into(), Value::Number(7.0));
-    t.put(b);
-    t.flush();
-    let ra = t.row_of("c_000000000001").unwrap();
-    let rb = t.row_of("c_000000000002").unwrap();
-    for (slot, text, r) in [
-        (Slot::Profile(KEY_EMAIL), "bob@x.com", ra),
-        (Slot::Profile(KEY_EMAIL), "nobody@x.com", rb),
-        (Slot::Profile(KEY_MOBILE), "+821099999999", ra),
-        (Slot::Sys(S_MEMBER_ID), "m-2", ra),
-    ] {
-        let fx = t.ix_mut(slot).unwrap();
-        fx.fps.as_mut().unwrap().insert(fingerprint(text), r);
-    }
+    let (t, ra, _) = ann_and_bob_with_planted(&[
+        (Slot::Profile(KEY_EMAIL), "bob@x.com", true),
+        (Slot::Profile(KEY_EMAIL), "nobody@x.com", false),
+        (Slot::Profile(KEY_MOBILE), "+821099999999", true),
+        (Slot::Sys(S_MEMBER_ID), "m-2", true),
+    ]);
     let ctx = EvalCtx::utc(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
     let ids = |filter: serde_json::Value| {
         let q: Query =
