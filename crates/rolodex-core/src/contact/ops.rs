@@ -51,19 +51,14 @@ pub(crate) fn profile_key(name: &str) -> String {
 
 /// Validates tags (R-VAL-8) given as text.
 pub(crate) fn parse_tags(tags: &[String]) -> Result<Vec<String>> {
-    let json = serde_json::Value::from(tags.to_vec());
-    match Value::from_json(FieldType::Tag, &json).map_err(|e| e.with_key("tags"))? {
-        Value::Tag(t) => {
-            let mut out = Vec::with_capacity(t.len());
-            append_new(&mut out, &t);
-            Ok(out)
+    let checked = crate::value::tag_strs(tags).map_err(|e| e.with_key("tags"))?;
+    let mut out: Vec<String> = Vec::with_capacity(checked.len());
+    for t in checked {
+        if !out.contains(&t) {
+            out.push(t);
         }
-        _ => Err(Error::invalid_key(
-            "tags",
-            "a list of tags",
-            "not a tag list",
-        )),
     }
+    Ok(out)
 }
 
 /// Fails with `AlreadyExists` when a contact holds this email/number as verified info

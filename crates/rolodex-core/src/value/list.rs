@@ -148,6 +148,23 @@ pub(crate) fn json_tag_list(items: &[serde_json::Value]) -> Result<Vec<String>> 
     Ok(tags)
 }
 
+/// Tags given as Rust strings (a new lead's `tags`): exactly the checks and errors of
+/// [`json_tag_list`] on the same strings as a JSON array, without building one.
+pub(crate) fn tag_strs(items: &[String]) -> Result<Vec<String>> {
+    if items.len() > MAX_LIST_ITEMS {
+        let text = serde_json::Value::from(items.to_vec()).to_string();
+        return Err(too_many(&text, EXPECTED_TAGS, items.len()));
+    }
+    let tags = items
+        .iter()
+        .map(|s| checked_string(s, EXPECTED_TAGS))
+        .collect::<Result<Vec<String>>>()?;
+    for tag in &tags {
+        check_tag(tag)?;
+    }
+    Ok(tags)
+}
+
 /// A native JSON array as a `listOfNumber`.
 pub(crate) fn json_number_list(items: &[serde_json::Value]) -> Result<Vec<f64>> {
     if items.len() > MAX_LIST_ITEMS {
@@ -170,6 +187,36 @@ pub(crate) fn json_number_list(items: &[serde_json::Value]) -> Result<Vec<f64>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// R-VAL-8: tags given as strings pass and fail exactly as the same strings given as
+        /// a JSON array, with the same error (the 200-item limit included).
+        #[test]
+        fn r_val_8_tag_strings_check_like_a_json_tag_array(
+            items in prop::collection::vec(
+                prop_oneof![
+                    "[a-z]{1,6}(/[a-z]{1,4}){0,2}",
+                    "\\PC{0,8}",
+                    Just(String::new()),
+                    Just("a/".to_string()),
+                    Just("x".repeat(600)),
+                ],
+                0..8,
+            ),
+            many in 0usize..3,
+        ) {
+            let mut items = items;
+            if many == 2 {
+                items = (0..=MAX_LIST_ITEMS).map(|i| format!("t{i}")).collect();
+            }
+            let json: Vec<serde_json::Value> =
+                items.iter().cloned().map(serde_json::Value::String).collect();
+            let a = tag_strs(&items).map_err(|e| e.to_string());
+            let b = json_tag_list(&json).map_err(|e| e.to_string());
+            prop_assert_eq!(a, b);
+        }
+    }
 
     #[test]
     fn r_val_7_lists() {

@@ -179,6 +179,7 @@ mod parse;
 mod phone;
 
 pub use format::{format_datetime, format_number, number_json, serde_datetime};
+pub(crate) use list::tag_strs;
 pub use parse::{normalize_email, normalize_phone, parse_date, parse_datetime, parse_value};
 pub use phone::national_number_digits;
 
