@@ -355,17 +355,10 @@ use rolodex_core::store::{Batch, ContactView, MemoryStore, Op, Store};
 /// Profile keys of the view tests: every value type, an archived key, and `stray`, which
 /// the schema does not know.
 fn view_schema() -> Schema {
-    let mut s = Schema::new();
-    s.define("profile.city", FieldType::String).unwrap();
-    s.define("profile.spent", FieldType::Number).unwrap();
-    s.define("profile.joined", FieldType::Date).unwrap();
+    let mut s = schema();
     s.define("profile.seen", FieldType::Datetime).unwrap();
     s.define("profile.ok", FieldType::Boolean).unwrap();
-    s.define("profile.hobbies", FieldType::List).unwrap();
     s.define("profile.labels", FieldType::Tag).unwrap();
-    s.define("profile.scores", FieldType::ListOfNumber).unwrap();
-    s.define("profile.old", FieldType::String).unwrap();
-    s.archive("profile.old").unwrap();
     s
 }
 

@@ -290,18 +290,20 @@ impl Terms {
             if let Some(p) = &phone {
                 t.by_phone.entry(p.clone()).or_default().push(i);
             }
+            let has_at = folded.contains('@');
+            let plus = folded.starts_with('+');
             t.keys.push(TermKey {
                 fp: text_fingerprint(&folded),
                 phone_fp: phone
                     .as_deref()
                     .map_or(0, |p| text_fingerprint(&fold_cow(p))),
-                has_at: folded.contains('@'),
-                plus: folded.starts_with('+'),
+                has_at,
+                plus,
                 has_phone: phone.is_some(),
             });
             t.terms.push(Term {
-                has_at: folded.contains('@'),
-                plus: folded.starts_with('+'),
+                has_at,
+                plus,
                 fold_same: folded == w,
                 text: w,
                 folded,
