@@ -304,8 +304,10 @@ impl ContactBook {
     /// assert!(member.member);
     /// ```
     pub fn boot(&self, boot: Boot) -> Result<Contact> {
-        let schema = self.schema_ref()?;
-        let c = self.write(|tx| crate::identity::boot(tx, &boot))?;
+        let (schema, c) = self.write(|tx| {
+            let c = crate::identity::boot(tx, &boot)?;
+            Ok((Arc::clone(&tx.schema), c))
+        })?;
         Ok(self.view(&schema, c))
     }
 

@@ -11,6 +11,7 @@ use crate::contact::{Contact, ContactState};
 use crate::error::Result;
 use crate::identity::email_key;
 use crate::schema::Schema;
+use crate::store::memory::FxMap;
 use crate::store::{Batch, Ledger, Op, Settings, Store};
 
 /// A savepoint: the lengths of the op list and the undo journal. Imports take one per row
@@ -30,7 +31,7 @@ pub(crate) struct Tx<'s> {
     pub(crate) now: DateTime<Utc>,
     pub(crate) schema: Arc<Schema>,
     pub(crate) settings: Settings,
-    overlay: HashMap<String, Entry>,
+    overlay: FxMap<String, Entry>,
     /// The identifiers of the contacts in `overlay`, built once the overlay holds
     /// [`INDEX_AT`] contacts, so that lookups stay cheap in a transaction that writes many
     /// contacts (an import's dry run); small transactions scan the overlay.
@@ -151,7 +152,7 @@ impl<'s> Tx<'s> {
             now,
             schema,
             settings,
-            overlay: HashMap::new(),
+            overlay: FxMap::default(),
             index: None,
             journal: Vec::new(),
             ops: Vec::new(),

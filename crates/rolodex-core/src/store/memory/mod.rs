@@ -54,7 +54,7 @@ use crate::contact::{Contact, ContactState};
 use crate::error::Result;
 use crate::filter::{CompiledQuery, EvalCtx, Field, Page};
 use crate::schema::Schema;
-use index::FxMap;
+pub(crate) use index::FxMap;
 use table::Table;
 
 #[derive(Default)]

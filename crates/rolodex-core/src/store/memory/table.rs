@@ -46,9 +46,7 @@ impl IdKey {
 
     pub(crate) fn text(&self) -> String {
         match self {
-            IdKey::Seq(n) => std::str::from_utf8(&seq_text(*n))
-                .unwrap_or_default()
-                .to_owned(),
+            IdKey::Seq(n) => seq_text(*n).iter().map(|&b| char::from(b)).collect(),
             IdKey::Other(s) => s.to_string(),
         }
     }
@@ -723,7 +721,7 @@ impl Table {
             let name = self
                 .key_names
                 .get(k as usize)
-                .map(|s| s.to_string())
+                .map(|s| String::from(&**s))
                 .unwrap_or_default();
             profile.insert(name, v.to_value());
         }
