@@ -18,7 +18,7 @@ use super::table::{
 use crate::contact::Contact;
 use crate::filter::{
     phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, Include, Op, Page,
-    PlanNode, QuickSearch, RowKey, SortVal, Term, TermList, Terms, TextMode,
+    PlanNode, QuickSearch, RowKey, SortVal, TermList, Terms, TextMode,
 };
 use crate::text::fold_cow;
 use crate::value::FieldType;
@@ -138,14 +138,14 @@ impl Table {
     /// Each term's rows. Terms go in chunks: first every identity lookup of the chunk is
     /// hashed and its slot in the field's [`Fingerprints`] table prefetched, then the
     /// tables are probed (each candidate row prefetched), then every candidate is checked
-    /// against its row's value (fingerprints can collide). Email and `memberId` are probed
-    /// by the folded term, the mobile number by the term's E.164 form. Names, with few
-    /// distinct values, are looked up in their posting map.
+    /// against its row's value (fingerprints can collide). Email, name and `memberId` are
+    /// probed by the folded term, the mobile number by the term's E.164 form.
     fn term_rows(&self, terms: &Terms) -> TermRows {
         const CHUNK: usize = 256;
         const EMAIL: u8 = 0;
         const MOBILE: u8 = 1;
         const MEMBER: u8 = 2;
+        const NAME: u8 = 3;
         let mut rows: Vec<u32> = Vec::new();
         let mut ends: Vec<usize> = Vec::with_capacity(terms.len());
         let empty = FieldIx::default();
@@ -153,10 +153,7 @@ impl Table {
         let name = self.ix(Slot::Profile(KEY_NAME)).unwrap_or(&empty);
         let mobile = self.ix(Slot::Profile(KEY_MOBILE)).unwrap_or(&empty);
         let member = self.ix(Slot::Sys(S_MEMBER_ID)).unwrap_or(&empty);
-        // When every value under `name` is of the string kind, a posting of the folded
-        // term is exactly the rows whose name folds to it.
-        let pure_name = name.kinds.iter().sum::<u64>() == self.has_name.len();
-        let fields = [email, mobile, member];
+        let fields = [email, mobile, member, name];
         // (term in chunk, field, fingerprint) and (term in chunk, field, row).
         let mut probes: Vec<(usize, u8, u32)> = Vec::with_capacity(CHUNK * 2);
         let mut cands: Vec<(usize, u8, u32)> = Vec::with_capacity(CHUNK * 2);
@@ -172,26 +169,12 @@ impl Table {
                 if k.has_phone {
                     probes.push((i, MOBILE, k.phone_fp));
                 }
-                // The member id index is keyed by the folded text too.
+                // The member id and name indexes are keyed by the folded text too.
                 if member.may_hold_shape(k.has_at, k.plus) {
                     probes.push((i, MEMBER, k.fp));
                 }
-                if !name.may_hold_shape(k.has_at, k.plus) {
-                    continue;
-                }
-                let Some(f) = chunk.get(i).map(Term::folded) else {
-                    continue;
-                };
-                if let Some(p) = name.text.get(f) {
-                    p.for_each(|r| {
-                        if pure_name
-                            || self
-                                .row(r)
-                                .is_some_and(|x| x.name().is_some_and(|e| fold_cow(e) == f))
-                        {
-                            hits.push((i, r));
-                        }
-                    });
+                if name.may_hold_shape(k.has_at, k.plus) {
+                    probes.push((i, NAME, k.fp));
                 }
             }
             for &(_, field, fp) in &probes {
@@ -228,7 +211,7 @@ impl Table {
                 }
                 if let Some(t) = chunk.get(i) {
                     prefetch(match field {
-                        EMAIL => t.folded().as_ptr(),
+                        EMAIL | NAME => t.folded().as_ptr(),
                         MOBILE => t.phone().unwrap_or_default().as_ptr(),
                         _ => t.text.as_ptr(),
                     });
@@ -241,6 +224,7 @@ impl Table {
                 let ok = match field {
                     EMAIL => row.email().is_some_and(|e| fold_cow(e) == term.folded()),
                     MOBILE => term.phone().is_some() && row.mobile() == term.phone(),
+                    NAME => row.name().is_some_and(|e| fold_cow(e) == term.folded()),
                     _ => row.member_id() == Some(term.text.as_str()),
                 };
                 if ok {

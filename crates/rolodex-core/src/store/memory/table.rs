@@ -36,6 +36,36 @@ fn seq_text(n: u64) -> [u8; 14] {
     b
 }
 
+/// Every two-digit number, written out, to build id texts without a UTF-8 check per id.
+const DIGIT_PAIRS: &str = concat!(
+    "00010203040506070809",
+    "10111213141516171819",
+    "20212223242526272829",
+    "30313233343536373839",
+    "40414243444546474849",
+    "50515253545556575859",
+    "60616263646566676869",
+    "70717273747576777879",
+    "80818283848586878889",
+    "90919293949596979899",
+);
+
+/// The text of a `c_` + 12-digit id, as [`seq_text`] writes it.
+fn seq_string(n: u64) -> String {
+    let mut pairs = [0usize; 6];
+    let mut rest = n;
+    for p in pairs.iter_mut().rev() {
+        *p = (rest % 100) as usize * 2;
+        rest /= 100;
+    }
+    let mut s = String::with_capacity(14);
+    s.push_str("c_");
+    for p in pairs {
+        s.push_str(DIGIT_PAIRS.get(p..p + 2).unwrap_or("00"));
+    }
+    s
+}
+
 impl IdKey {
     pub(crate) fn of(id: &str) -> IdKey {
         match parse_seq(id) {
@@ -46,8 +76,8 @@ impl IdKey {
 
     pub(crate) fn text(&self) -> String {
         match self {
-            IdKey::Seq(n) => seq_text(*n).iter().map(|&b| char::from(b)).collect(),
-            IdKey::Other(s) => s.to_string(),
+            IdKey::Seq(n) => seq_string(*n),
+            IdKey::Other(s) => String::from(&**s),
         }
     }
 }
@@ -87,6 +117,9 @@ const F_UT: u16 = 64;
 const F_BLOCKED: u16 = 128;
 const F_HIDDEN: u16 = 256;
 const F_BOOTED: u16 = 512;
+/// Has a `memberId`, an email or a mobile number (R-MU-1): set with the row, so that the
+/// MU checks of every state write need not decode the profile.
+const F_INFO: u16 = 1024;
 
 /// One contact, compactly: interned profile keys and tags, flags in bits.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,7 +183,7 @@ impl Row {
         }
     }
     fn has_contact_info(&self) -> bool {
-        self.member_id.is_some() || self.email().is_some() || self.mobile().is_some()
+        self.flag(F_INFO)
     }
 }
 
@@ -228,9 +261,9 @@ pub(crate) struct FieldIx {
     /// How many rows hold a value of each kind (text, number, boolean, date, datetime,
     /// strings, numbers).
     pub(crate) kinds: [u64; 7],
-    /// Folded text values by fingerprint, for the identity fields (`memberId`, email,
-    /// mobile number) that multi-term search looks up in bulk: a flat table that a batch of
-    /// lookups can prefetch (see [`Fingerprints`]).
+    /// Folded text values by fingerprint, for the fields multi-term search looks up in bulk
+    /// (`memberId`, name, email, mobile number): a flat table that a batch of lookups can
+    /// prefetch (see [`Fingerprints`]), and that holds no copy of the texts.
     pub(crate) fps: Option<Fingerprints>,
 }
 
@@ -493,9 +526,7 @@ impl Default for Table {
             t.key_id(k);
         }
         t.sys[S_MEMBER_ID].fps = Some(Fingerprints::default());
-        // Names keep their posting map: many contacts share a name, and a posting answers
-        // an equality filter exactly, with no check of each row's value.
-        for k in [KEY_EMAIL, KEY_MOBILE] {
+        for k in [KEY_NAME, KEY_EMAIL, KEY_MOBILE] {
             t.prof[k as usize].fps = Some(Fingerprints::default());
         }
         t
@@ -535,7 +566,7 @@ impl Table {
             .map(|i| {
                 self.tag_names
                     .get(*i as usize)
-                    .map(|s| s.to_string())
+                    .map(|s| String::from(&**s))
                     .unwrap_or_default()
             })
             .collect()
@@ -698,7 +729,7 @@ impl Table {
         set(c.blocked, F_BLOCKED);
         set(c.hidden, F_HIDDEN);
         set(c.booted, F_BOOTED);
-        Row {
+        let mut row = Row {
             id: IdKey::of(&c.id),
             member_id: c.member_id.map(String::into_boxed_str),
             profile: Profile::encode(profile),
@@ -709,7 +740,11 @@ impl Table {
             last_seen_at: c.last_seen_at,
             session_count: c.session_count,
             flags,
+        };
+        if row.member_id.is_some() || row.email().is_some() || row.mobile().is_some() {
+            row.flags |= F_INFO;
         }
+        row
     }
 
     /// The contact of a row.
@@ -1280,5 +1315,29 @@ impl Table {
     /// How many profile keys are interned (key ids are below it).
     pub(crate) fn key_count(&self) -> usize {
         self.key_names.len()
+    }
+}
+
+#[cfg(test)]
+mod id_text_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The fast id text equals the byte form for every 12-digit sequence number.
+        #[test]
+        fn seq_string_writes_the_id_text(n in 0u64..1_000_000_000_000) {
+            let bytes = seq_text(n);
+            let text = seq_string(n);
+            prop_assert_eq!(text.as_bytes(), &bytes[..]);
+            prop_assert_eq!(parse_seq(&seq_string(n)), Some(n));
+        }
+    }
+
+    #[test]
+    fn seq_string_edges() {
+        assert_eq!(seq_string(0), "c_000000000000");
+        assert_eq!(seq_string(999_999_999_999), "c_999999999999");
+        assert_eq!(seq_string(1_000_203_040_506), "c_000203040506");
     }
 }

@@ -356,7 +356,7 @@ fn equality_filters_and_identity_lookups_check_rows_behind_colliding_fingerprint
         ids(serde_json::json!({"key": "profile.email", "op": "contains", "value": "ann"})),
         ["c_000000000001"]
     );
-    // Names (kept in a posting map): a number stored under `name` is not the text "7".
+    // Names: a number stored under `name` is not the text "7".
     assert!(ids(serde_json::json!({"key": "profile.name", "op": "eq", "value": "zed"})).is_empty());
     assert_eq!(
         ids(serde_json::json!({"key": "profile.name", "op": "eq", "value": "ANN lee"})),
