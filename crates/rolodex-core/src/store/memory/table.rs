@@ -128,8 +128,9 @@ pub(crate) struct Row {
     member_id: Option<Box<str>>,
     /// Profile values by interned key id, sorted by key id.
     profile: Profile,
-    tags: Box<[u32]>,
-    import_tags: Box<[u32]>,
+    /// Both tag lists in one allocation: empty when there are none, else the number of
+    /// import tags, the interned tag ids, then the interned import tag ids.
+    tag_ids: Box<[u32]>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     last_seen_at: DateTime<Utc>,
@@ -663,8 +664,8 @@ impl Table {
                     .as_deref()
                     .map_or(FieldValue::Missing, FieldValue::Text),
                 S_MEMBER => FieldValue::Boolean(row.flag(F_MEMBER)),
-                S_TAGS => return Fv::Tags(self.tag_texts(&row.tags)),
-                S_IMPORT_TAGS => return Fv::Tags(self.tag_texts(&row.import_tags)),
+                S_TAGS => return Fv::Tags(self.tag_texts(row.tag_ids())),
+                S_IMPORT_TAGS => return Fv::Tags(self.tag_texts(row.import_tag_ids())),
                 S_UE => {
                     if row.flag(F_UE_SET) {
                         FieldValue::Boolean(row.flag(F_UE))
@@ -711,8 +712,16 @@ impl Table {
             profile.push((id, v));
         }
         profile.sort_by_key(|(k, _)| *k);
-        let tags: Vec<u32> = c.tags.iter().map(|t| self.tag_id(t)).collect();
-        let import_tags: Vec<u32> = c.user_import_tags.iter().map(|t| self.tag_id(t)).collect();
+        let n_tags = c.tags.len() + c.user_import_tags.len();
+        let mut tag_ids: Vec<u32> = Vec::with_capacity(if n_tags == 0 { 0 } else { n_tags + 1 });
+        if n_tags > 0 {
+            // Import tags are at most 30 (R-IMP-9); a `u32` holds any list a store is given.
+            tag_ids.push(u32::try_from(c.user_import_tags.len()).unwrap_or(u32::MAX));
+            for t in c.tags.iter().chain(&c.user_import_tags) {
+                let id = self.tag_id(t);
+                tag_ids.push(id);
+            }
+        }
         let mut flags = 0u16;
         let mut set = |b: bool, f: u16| {
             if b {
@@ -733,8 +742,7 @@ impl Table {
             id: IdKey::of(&c.id),
             member_id: c.member_id.map(String::into_boxed_str),
             profile: Profile::encode(profile),
-            tags: tags.into_boxed_slice(),
-            import_tags: import_tags.into_boxed_slice(),
+            tag_ids: tag_ids.into_boxed_slice(),
             created_at: c.created_at,
             updated_at: c.updated_at,
             last_seen_at: c.last_seen_at,
@@ -765,8 +773,8 @@ impl Table {
             member_id: row.member_id.as_deref().map(str::to_string),
             member: row.flag(F_MEMBER),
             profile,
-            tags: self.tag_texts(&row.tags),
-            user_import_tags: self.tag_texts(&row.import_tags),
+            tags: self.tag_texts(row.tag_ids()),
+            user_import_tags: self.tag_texts(row.import_tag_ids()),
             verified: Verified {
                 email: row.flag(F_V_EMAIL),
                 mobile_number: row.flag(F_V_MOBILE),
@@ -1295,11 +1303,17 @@ impl Row {
     }
     /// The interned ids of `tags`, in order.
     pub(crate) fn tag_ids(&self) -> &[u32] {
-        &self.tags
+        self.tag_lists().0
     }
     /// The interned ids of `userImportTags`, in order.
     pub(crate) fn import_tag_ids(&self) -> &[u32] {
-        &self.import_tags
+        self.tag_lists().1
+    }
+    fn tag_lists(&self) -> (&[u32], &[u32]) {
+        match self.tag_ids.split_first() {
+            Some((&n, ids)) => ids.split_at(ids.len().saturating_sub(n as usize)),
+            None => (&[], &[]),
+        }
     }
 }
 
