@@ -521,6 +521,59 @@ fn r_uni_4_booted_lead_unifies_on_its_login() {
     assert_eq!(b.mu_count().unwrap(), 1);
 }
 
+/// R-CON-6 over R-UNI-1..4: blocking loses no data and a blocked contact is listed only as
+/// blocked, so a blocked lead is never unified into a member — neither at once (never
+/// booted) nor by a pending unification (booted), nor by its own login as that member.
+#[test]
+fn r_con_6_r_uni_blocked_leads_are_never_unified() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let quiet = b
+        .add_lead(NewLead {
+            email: Some("q@example.com".into()),
+            name: Some("Quiet".into()),
+            tags: vec!["blk".into()],
+            ..NewLead::default()
+        })
+        .unwrap();
+    let booted = b.add_lead(NewLead::email("b@example.com")).unwrap();
+    b.boot(boot_id(&booted.id)).unwrap();
+    assert_eq!(
+        b.block(vec![quiet.id.clone(), booted.id.clone()])
+            .unwrap()
+            .done,
+        2
+    );
+
+    let m = b.boot(login(None, "mu-1")).unwrap();
+    let m = b
+        .update(&m.id, &json!({"profile": {"email": "q@example.com"}}))
+        .unwrap();
+    assert!(m.tags.is_empty(), "nothing of the blocked lead moved in");
+    let q = b.get(&quiet.id).unwrap();
+    assert_eq!(q.id, quiet.id);
+    assert!(q.blocked);
+    assert_eq!(q.tags, ["blk"]);
+
+    let m2 = b.boot(login(None, "mu-2")).unwrap();
+    b.update(&m2.id, &json!({"profile.email": "b@example.com"}))
+        .unwrap();
+    assert!(b.pending_unifications().unwrap().is_empty());
+    // The blocked lead logs in as that member: the login reaches the member, the lead
+    // stays as it was.
+    let after = b.boot(login(Some(&booted.id), "mu-2")).unwrap();
+    assert_eq!(after.id, m2.id);
+    assert!(b.get(&booted.id).unwrap().blocked);
+
+    let mut listed: Vec<String> = b.blocked().unwrap().into_iter().map(|c| c.id).collect();
+    listed.sort();
+    assert_eq!(listed, [quiet.id.clone(), booted.id.clone()]);
+    assert_eq!(b.mu_count().unwrap(), 2, "the two members");
+    // Unblocking restores the leads whole.
+    b.unblock(vec![quiet.id.clone()]).unwrap();
+    assert_eq!(b.mu_count().unwrap(), 3);
+    assert_eq!(b.get(&quiet.id).unwrap().name(), Some("Quiet"));
+}
+
 #[test]
 fn r_uni_1_no_unification_through_unverified_info_or_lead_lead() {
     let b = book_at("2025-06-01T00:00:00Z");

@@ -80,6 +80,13 @@ pub(crate) fn absorb(tx: &mut Tx, member: &mut Contact, lead: &Contact) -> Resul
     Ok(())
 }
 
+/// Whether `c` is a lead that may be unified into `member`: not a member itself, not the
+/// member, and not blocked — a blocked contact stays blocked and whole until a manager
+/// unblocks it (R-CON-6: blocking loses no data), so it is never folded into a visible one.
+fn is_unifiable_lead(c: &Contact, member: &Contact) -> bool {
+    c.member_id.is_none() && c.id != member.id && !c.blocked
+}
+
 /// Unifies the verified leads that share the member's verified email or mobile number
 /// (R-UNI-1..5): never-booted leads at once, booted ones by a pending unification that
 /// completes on their login. Leads are taken in id order, so the outcome is deterministic.
@@ -92,7 +99,7 @@ pub(crate) fn unify_member(tx: &mut Tx, mut member: Contact) -> Result<Contact> 
     if member.verified.email {
         if let Some(e) = member.email().map(str::to_string) {
             for c in tx.find_by_email(&e)? {
-                if c.member_id.is_none() && c.verified.email && c.id != member.id {
+                if is_unifiable_lead(&c, &member) && c.verified.email {
                     leads.push((c, "profile.email", e.clone()));
                 }
             }
@@ -101,7 +108,7 @@ pub(crate) fn unify_member(tx: &mut Tx, mut member: Contact) -> Result<Contact> 
     if member.verified.mobile_number {
         if let Some(m) = member.mobile_number().map(str::to_string) {
             for c in tx.find_by_mobile(&m)? {
-                if c.member_id.is_none() && c.verified.mobile_number && c.id != member.id {
+                if is_unifiable_lead(&c, &member) && c.verified.mobile_number {
                     leads.push((c, "profile.mobileNumber", m.clone()));
                 }
             }
@@ -111,7 +118,7 @@ pub(crate) fn unify_member(tx: &mut Tx, mut member: Contact) -> Result<Contact> 
     leads.dedup_by(|a, b| a.0.id == b.0.id);
     for (lead, field, value) in leads {
         // Re-read: an earlier step may have changed it.
-        let Some(lead) = tx.get(&lead.id)? else {
+        let Some(lead) = tx.get(&lead.id)?.filter(|l| is_unifiable_lead(l, &member)) else {
             continue;
         };
         if lead.booted {
@@ -218,7 +225,9 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
     let mut target = match member_id {
         Some(m) => match tx.find_member(m)? {
             Some(mut d) => {
-                if let Some(c) = named.filter(|c| c.id != d.id) {
+                // A blocked contact is left as it is (R-CON-6): never absorbed or removed
+                // by someone else's login.
+                if let Some(c) = named.filter(|c| c.id != d.id && !c.blocked) {
                     let joined = tx
                         .store
                         .pending(tx.channel, Some(&c.id))?

@@ -149,12 +149,12 @@ pub struct SortSpec {
     fields: Vec<SortField>,
 }
 
-fn sort_err(key: Option<&str>, expected: &str, message: String) -> Error {
-    Error::Validation {
-        key: key.map(str::to_string),
-        text: None,
-        expected: expected.to_string(),
-        message,
+/// A sort that cannot be used: a `Filter` error, since the sort is part of the query
+/// document of `FILTER.md`, at the path of the bad sort key (`sort[1]`, or `sort`).
+fn sort_err(at: Option<usize>, expected: &str, message: String) -> Error {
+    Error::Filter {
+        path: at.map_or_else(|| "sort".to_string(), |i| format!("sort[{i}]")),
+        message: format!("{message}; expected {expected}"),
     }
 }
 
@@ -173,7 +173,7 @@ impl SortSpec {
 
     /// Validates sort keys against the schema: each a known, non-archived key, named once,
     /// at most [`MAX_SORT_KEYS`]. An empty list gives the default order. Problems are
-    /// `Validation` errors naming the key.
+    /// `Filter` errors at the sort key's path (`sort[0]`), naming the key.
     pub fn new(keys: &[SortKey], schema: &Schema) -> Result<SortSpec> {
         if keys.is_empty() {
             return Ok(SortSpec::default_order());
@@ -186,34 +186,34 @@ impl SortSpec {
             ));
         }
         let mut fields = Vec::with_capacity(keys.len());
-        for k in keys {
+        for (i, k) in keys.iter().enumerate() {
             let name = k.key.as_str();
             let def = schema.get(name).ok_or_else(|| {
                 sort_err(
-                    Some(name),
+                    Some(i),
                     "a data key of the schema",
-                    "cannot sort by an unknown data key".into(),
+                    format!("cannot sort by the unknown data key {name:?}"),
                 )
             })?;
             if def.archived {
                 return Err(sort_err(
-                    Some(name),
-                    "a key that is not archived",
-                    "cannot sort by an archived key; restore it first".into(),
+                    Some(i),
+                    "a key that is not archived (restore it first)",
+                    format!("cannot sort by the archived key {name:?}"),
                 ));
             }
             if fields.iter().any(|f: &SortField| f.key == name) {
                 return Err(sort_err(
-                    Some(name),
+                    Some(i),
                     "each sort key once",
-                    "the key is named twice in the sort".into(),
+                    format!("the key {name:?} is named twice in the sort"),
                 ));
             }
             let field = Field::of(def).ok_or_else(|| {
                 sort_err(
-                    Some(name),
+                    Some(i),
                     "a sortable key",
-                    "this key cannot be sorted by".into(),
+                    format!("the key {name:?} cannot be sorted by"),
                 )
             })?;
             let mode = if matches!(field, Field::Id | Field::MemberId) || def.field_type.is_phone()

@@ -220,6 +220,37 @@ fn r_flt_4_unknown_or_archived_key_names_path() {
     assert!(p.matches(&with(c("a"), "old", self::s("A")), &ctx()));
 }
 
+/// R-FLT-7: results sort by any visible key; a sort that names an unknown, archived or
+/// repeated key is a `Filter` error at that sort key's path, like a bad condition (R-FLT-4).
+#[test]
+fn r_flt_7_sort_by_unknown_archived_or_repeated_key_is_a_filter_error() {
+    let bad = |sort: J| {
+        let q = Query::from_value(&json!({"sort": sort})).unwrap();
+        let e = compile_query(&q, &schema()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Filter, "{e}");
+        match e {
+            crate::Error::Filter { path, message } => (path, message),
+            other => panic!("{other}"),
+        }
+    };
+    let (p, msg) = bad(json!([{"key": "profile.nope", "order": "asc"}]));
+    assert_eq!(p, "sort[0]");
+    assert!(msg.contains("profile.nope"), "{msg}");
+    let (p, msg) =
+        bad(json!([{"key": "createdAt", "order": "asc"}, {"key": "profile.old", "order": "desc"}]));
+    assert_eq!(p, "sort[1]");
+    assert!(msg.contains("archived"), "{msg}");
+    let (p, msg) = bad(
+        json!([{"key": "profile.city", "order": "asc"}, {"key": "profile.city", "order": "desc"}]),
+    );
+    assert_eq!(p, "sort[1]");
+    assert!(msg.contains("twice"), "{msg}");
+    // A visible key sorts.
+    let q =
+        Query::from_value(&json!({"sort": [{"key": "profile.city", "order": "desc"}]})).unwrap();
+    assert!(compile_query(&q, &schema()).is_ok());
+}
+
 /// A valid sample value for `op` on a key of type `ft`.
 fn sample(ft: FieldType, op: Op) -> Option<J> {
     use FieldType as T;
