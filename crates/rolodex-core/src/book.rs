@@ -304,6 +304,15 @@ impl ContactBook {
     /// assert!(member.member);
     /// ```
     pub fn boot(&self, boot: Boot) -> Result<Contact> {
+        let plain = {
+            let mutex = self.shared.store.write_mutex(&self.channel);
+            let _guard = mutex.lock();
+            crate::identity::plain_visit(&*self.shared.store, &self.channel, self.now(), &boot)?
+        };
+        if let Some(c) = plain {
+            let schema = self.schema_ref()?;
+            return Ok(self.view(&schema, c));
+        }
         let (schema, c) = self.write(|tx| {
             let c = crate::identity::boot(tx, &boot)?;
             Ok((Arc::clone(&tx.schema), c))

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::contact::{Boot, Contact, ContactState};
 use crate::error::{Error, Result};
 use crate::merge::{combine, purge_pending_of, void_merges_of, MergeChoices};
-use crate::store::{Op, PendingUnification};
+use crate::store::{Batch, Op, PendingUnification, Store};
 use crate::tx::Tx;
 use crate::value::Value;
 
@@ -200,12 +200,59 @@ fn apply_boot_profile(
 pub const SESSION_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 
 /// A boot (R-CON-3), which is a login when it carries a `memberId` (R-CON-4, R-CON-9).
-pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
-    let member_id = boot
-        .member_id
+/// The `memberId` a boot logs in with, if any: a junk one makes it anonymous (R-CON-3).
+fn login_id(boot: &Boot) -> Option<&str> {
+    boot.member_id
         .as_deref()
         .map(str::trim)
-        .filter(|m| !is_junk_identifier(m));
+        .filter(|m| !is_junk_identifier(m))
+}
+
+/// A plain visit of a known contact (no login, no profile data, R-CON-3) that leaves its
+/// MU standing as it was: the visit changes only the contact's state, written as the
+/// operation's one batch (a `Touch`) without a transaction overlay, and no other contact
+/// is hidden or shown (R-MU-2 has nothing to do when the count and the room do not move).
+/// Returns the contact as stored after the visit, or `None` — having written nothing —
+/// when the boot needs [`boot`]: a login, profile data, an unknown or redirected id, a
+/// visit that un-hides, or a channel over its limit. The caller holds the channel's write
+/// lock.
+pub(crate) fn plain_visit(
+    store: &dyn Store,
+    channel: &str,
+    now: DateTime<Utc>,
+    boot: &Boot,
+) -> Result<Option<Contact>> {
+    let (None, Some(id), true) = (login_id(boot), &boot.contact_id, boot.profile.is_empty()) else {
+        return Ok(None);
+    };
+    let Some(mut s) = store.state(channel, id)? else {
+        return Ok(None);
+    };
+    let counted = s.counts_for_mu();
+    visit(&mut s, now);
+    if s.counts_for_mu() != counted {
+        return Ok(None);
+    }
+    if let Some(limit) = store.settings(channel)?.mu_limit {
+        if store.mu_count(channel)? > limit {
+            return Ok(None);
+        }
+    }
+    let id = s.id.clone();
+    store.apply(
+        channel,
+        Batch {
+            ops: vec![Op::Touch(s)],
+        },
+    )?;
+    store
+        .get(channel, &id)?
+        .map(Some)
+        .ok_or_else(|| Error::storage("the booted contact vanished while it was written"))
+}
+
+pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
+    let member_id = login_id(boot);
     // A plain visit of a known contact (no login, no profile data) changes only the
     // contact's state: written in place, without rebuilding the contact.
     if let (None, Some(id), true) = (member_id, &boot.contact_id, boot.profile.is_empty()) {

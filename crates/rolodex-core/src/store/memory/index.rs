@@ -213,6 +213,15 @@ impl Ordered {
         }
     }
 
+    /// Moves row `r` from key `old` to key `new`: nothing to do when both fall in one
+    /// bucket.
+    pub(crate) fn move_key(&mut self, old: u64, new: u64, r: u32) {
+        if old >> self.shift != new >> self.shift {
+            self.remove(old, r);
+            self.insert(new, r);
+        }
+    }
+
     /// The rows whose key may lie within `lo..hi`: `(exact, edge)`, where every row of
     /// `exact` lies inside and the rows of `edge` must be checked. `exact_lo`/`exact_hi`
     /// say that a bound's key decides on its own which stored values it admits (a value's
