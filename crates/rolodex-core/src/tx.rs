@@ -441,6 +441,6 @@ impl<'s> Tx<'s> {
     /// A fresh contact id: `c_` and a zero-padded sequence number, so ids sort in creation
     /// order (R-SCH-1).
     pub(crate) fn new_id(&self) -> Result<String> {
-        Ok(format!("c_{:012}", self.store.next_seq()?))
+        Ok(crate::contact::sequence_id(self.store.next_seq()?))
     }
 }

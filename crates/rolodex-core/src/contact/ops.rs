@@ -45,7 +45,10 @@ pub(crate) fn profile_key(name: &str) -> String {
     if name.starts_with("profile.") {
         name.to_string()
     } else {
-        format!("profile.{name}")
+        let mut key = String::with_capacity("profile.".len() + name.len());
+        key.push_str("profile.");
+        key.push_str(name);
+        key
     }
 }
 

@@ -533,7 +533,10 @@ pub fn national_number_digits(e164: &str) -> Option<String> {
     let prefix = region
         .and_then(|r| r.national_prefix.as_deref())
         .unwrap_or("");
-    Some(format!("{prefix}{national}"))
+    let mut digits = String::with_capacity(prefix.len() + national.len());
+    digits.push_str(prefix);
+    digits.push_str(national);
+    Some(digits)
 }
 
 #[cfg(test)]

@@ -36,36 +36,6 @@ fn seq_text(n: u64) -> [u8; 14] {
     b
 }
 
-/// Every two-digit number, written out, to build id texts without a UTF-8 check per id.
-const DIGIT_PAIRS: &str = concat!(
-    "00010203040506070809",
-    "10111213141516171819",
-    "20212223242526272829",
-    "30313233343536373839",
-    "40414243444546474849",
-    "50515253545556575859",
-    "60616263646566676869",
-    "70717273747576777879",
-    "80818283848586878889",
-    "90919293949596979899",
-);
-
-/// The text of a `c_` + 12-digit id, as [`seq_text`] writes it.
-fn seq_string(n: u64) -> String {
-    let mut pairs = [0usize; 6];
-    let mut rest = n;
-    for p in pairs.iter_mut().rev() {
-        *p = (rest % 100) as usize * 2;
-        rest /= 100;
-    }
-    let mut s = String::with_capacity(14);
-    s.push_str("c_");
-    for p in pairs {
-        s.push_str(DIGIT_PAIRS.get(p..p + 2).unwrap_or("00"));
-    }
-    s
-}
-
 impl IdKey {
     pub(crate) fn of(id: &str) -> IdKey {
         match parse_seq(id) {
@@ -76,7 +46,7 @@ impl IdKey {
 
     pub(crate) fn text(&self) -> String {
         match self {
-            IdKey::Seq(n) => seq_string(*n),
+            IdKey::Seq(n) => crate::contact::sequence_id(*n),
             IdKey::Other(s) => String::from(&**s),
         }
     }
@@ -1344,18 +1314,11 @@ mod id_text_tests {
     proptest! {
         /// The fast id text equals the byte form for every 12-digit sequence number.
         #[test]
-        fn seq_string_writes_the_id_text(n in 0u64..1_000_000_000_000) {
+        fn sequence_id_writes_the_id_text(n in 0u64..1_000_000_000_000) {
             let bytes = seq_text(n);
-            let text = seq_string(n);
+            let text = crate::contact::sequence_id(n);
             prop_assert_eq!(text.as_bytes(), &bytes[..]);
-            prop_assert_eq!(parse_seq(&seq_string(n)), Some(n));
+            prop_assert_eq!(parse_seq(&text), Some(n));
         }
-    }
-
-    #[test]
-    fn seq_string_edges() {
-        assert_eq!(seq_string(0), "c_000000000000");
-        assert_eq!(seq_string(999_999_999_999), "c_999999999999");
-        assert_eq!(seq_string(1_000_203_040_506), "c_000203040506");
     }
 }
