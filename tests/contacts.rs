@@ -323,6 +323,92 @@ fn r_con_8_merge_choices_union_and_exact_unmerge() {
     );
 }
 
+/// R-CON-7 counts contacts: an id named twice in a bulk target is one contact, done once.
+#[test]
+fn r_con_7_an_id_named_twice_is_one_contact() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let r = b
+        .add_tags(vec![a.id.clone(), a.id.clone()], &["x".into()])
+        .unwrap();
+    assert_eq!((r.done, r.failed.len()), (1, 0));
+    let r = b.delete(vec![a.id.clone(), a.id.clone()]).unwrap();
+    assert_eq!((r.done, r.failed.len()), (1, 0));
+}
+
+/// R-SCH-7 holds for merged values too: a merged list of numbers past 200 items is a
+/// `Validation` error, and nothing is merged.
+#[test]
+fn r_sch_7_merge_keeps_number_lists_within_200_items() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.define_key("profile.scores", FieldType::ListOfNumber)
+        .unwrap();
+    let lead = |email: &str, from: u32| NewLead {
+        email: Some(email.into()),
+        profile: json!({"scores": (from..from + 200).collect::<Vec<u32>>()})
+            .as_object()
+            .unwrap()
+            .clone(),
+        ..NewLead::default()
+    };
+    let a = b.add_lead(lead("a@example.com", 0)).unwrap();
+    let c = b.add_lead(lead("c@example.com", 200)).unwrap();
+    let e = b.merge(&a.id, &c.id, &MergeChoices::new()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert_eq!(e.key(), Some("profile.scores"));
+    assert_eq!(b.get(&c.id).unwrap().id, c.id, "nothing merged");
+}
+
+/// R-MU-2: a limit too large to reach hides nobody, and never overflows.
+#[test]
+fn r_mu_2_a_huge_limit_hides_nobody() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.add_lead(NewLead::email("a@example.com")).unwrap();
+    b.add_lead(NewLead::email("c@example.com")).unwrap();
+    for limit in [u64::MAX, i64::MAX as u64 + 1, i64::MAX as u64] {
+        b.set_mu_limit(Some(limit)).unwrap();
+        assert_eq!(b.mu_count().unwrap(), 2, "{limit}");
+    }
+    let m = b.boot(login(None, "m-1")).unwrap();
+    assert!(!m.hidden);
+    assert_eq!(b.mu_count().unwrap(), 3);
+}
+
+/// R-CON-3: a boot never fails on data; a `memberId` no member import would accept (too
+/// long, R-SCH-7) is dropped and the boot is anonymous.
+#[test]
+fn r_con_3_a_boot_drops_a_member_id_too_long_to_store() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b.boot(login(None, &"m".repeat(513))).unwrap();
+    assert!(!c.member);
+    assert_eq!(c.member_id, None);
+    let ok = b.boot(login(None, &"m".repeat(512))).unwrap();
+    assert!(ok.member);
+}
+
+/// R-CON-1: a field given both as `email` and as `profile.email` (or mobile, name) must
+/// say the same; two different values are a `Validation` error, not a silent choice.
+#[test]
+fn r_con_1_a_field_given_twice_with_different_values_is_an_error() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let twice = |profile: serde_json::Value| NewLead {
+        email: Some("new@example.com".into()),
+        profile: profile.as_object().unwrap().clone(),
+        ..NewLead::default()
+    };
+    let e = b
+        .add_lead(twice(json!({"email": "other@example.com"})))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert_eq!(e.key(), Some("profile.email"));
+    assert_eq!(b.mu_count().unwrap(), 0);
+    // The same value twice (after parsing: the domain's case does not count) is one value.
+    let c = b
+        .add_lead(twice(json!({"email": "new@EXAMPLE.com"})))
+        .unwrap();
+    assert_eq!(c.email(), Some("new@example.com"));
+}
+
 #[test]
 fn r_con_8_merge_preconditions_are_conflicts() {
     let b = book_at("2025-06-01T00:00:00Z");
@@ -378,7 +464,20 @@ fn r_con_9_login_as_another_member() {
     let c = b.boot(Boot::default()).unwrap();
     let got = b.boot(login(Some(&c.id), "m-d")).unwrap();
     assert_eq!(got.id, d.id);
-    assert_eq!(b.get(&c.id).unwrap().id, d.id);
+    assert_eq!(b.get(&c.id).unwrap_err().kind(), ErrorKind::NotFound);
+    // A later boot naming the deleted C creates a new contact; D is untouched.
+    let again = b
+        .boot(Boot {
+            contact_id: Some(c.id.clone()),
+            ..boot_profile(json!({"name": "Stranger"}))
+        })
+        .unwrap();
+    assert_ne!(again.id, d.id);
+    assert_ne!(again.id, c.id);
+    assert_eq!(again.name(), Some("Stranger"));
+    let d_now = b.get(&d.id).unwrap();
+    assert_eq!(d_now.name(), None);
+    assert_eq!(d_now.session_count, got.session_count);
     // C with contact info and no pending unification: left as it is.
     let c2 = b
         .boot(boot_profile(json!({"email": "c2@example.com"})))
@@ -421,9 +520,22 @@ fn r_sch_3_update_rejects_non_editable_keys_naming_them() {
         assert_eq!(e.kind(), ErrorKind::Validation, "{key}");
         assert_eq!(e.key(), Some(key));
     }
+    // An unknown key named outside a filter or mapping is `NotFound` (API.md), naming it;
+    // the patch's other values are not half-applied.
     let e = b
-        .update(&c.id, &json!({"profile": {"nope": 1}}))
+        .update(&c.id, &json!({"profile": {"name": "Kim", "nope": 1}}))
         .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert_eq!(e.key(), Some("profile.nope"));
+    assert_eq!(b.get(&c.id).unwrap().name(), None);
+    let e = b
+        .add_lead(NewLead {
+            email: Some("n@example.com".into()),
+            profile: json!({"nope": "x"}).as_object().unwrap().clone(),
+            ..NewLead::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(e.key(), Some("profile.nope"));
 }
 

@@ -1363,6 +1363,65 @@ fn r_exp_3_formula_cells_neutralised_numbers_plain() {
     assert!(!text.contains("'-3"));
 }
 
+/// R-EXP-4: the export interval is at most 100 years; a longer one is a `Validation`
+/// error that changes nothing, and the longest accepted still rate-limits (no overflow).
+#[test]
+fn r_exp_4_export_interval_is_bounded_and_never_overflows() {
+    let (book, _) = export_book();
+    let owner = book.as_manager(Manager::owner("o1"));
+    for secs in [
+        u64::MAX,
+        i64::MAX as u64,
+        1_000_000_000_000_000,
+        3_155_760_001,
+    ] {
+        let e = book
+            .set_export_interval(std::time::Duration::from_secs(secs))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Validation, "{secs}");
+    }
+    book.set_export_interval(std::time::Duration::from_secs(
+        rolodex::book::MAX_EXPORT_INTERVAL_SECS,
+    ))
+    .unwrap();
+    let protected = |reason: &str| ExportOptions {
+        password: Some("abc!def1".into()),
+        reason: Some(reason.into()),
+        ..ExportOptions::default()
+    };
+    owner.export_csv(Vec::new(), protected("first")).unwrap();
+    let e = owner
+        .export_csv(Vec::new(), protected("second"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+}
+
+/// R-IMP-9: the default import tag comes from the file name and is held to the length of
+/// a tag; a name too long for one is a `Validation` error before any row, naming `fileName`.
+#[test]
+fn r_imp_9_default_tag_from_a_too_long_file_name_is_an_error() {
+    let book = book_at("2025-06-01T00:00:00Z");
+    let long = format!("{}.csv", "f".repeat(513));
+    let e = import_text(
+        &book,
+        &long,
+        "email\na@x.com\n",
+        leads().map("email", Some("profile.email")),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert_eq!(e.key(), Some("fileName"));
+    assert!(all(&book).is_empty());
+    let ok = format!("{}.csv", "f".repeat(512));
+    let r = import_ok(
+        &book,
+        &ok,
+        "email\na@x.com\n",
+        leads().map("email", Some("profile.email")),
+    );
+    assert_eq!(r.import_tag, "f".repeat(512));
+}
+
 #[test]
 fn r_exp_4_protected_export_password_reason_interval() {
     let (book, _) = export_book();

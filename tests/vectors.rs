@@ -112,14 +112,23 @@ impl Case<'_> {
             }
             "boot" => {
                 let mut b = arg.clone();
+                let mut named = None;
                 if let Some(a) = b.get("contact").cloned() {
                     let id = self.id(&a)?;
                     b.as_object_mut().unwrap().remove("contact");
-                    b["contactId"] = J::String(id);
+                    b["contactId"] = J::String(id.clone());
+                    named = a.as_str().map(|a| (a.to_string(), id));
                 }
                 let boot: Boot = serde_json::from_value(b)
                     .map_err(|e| StepError::Mismatch(format!("bad boot: {e}")))?;
                 book.boot(boot).map(|c| {
+                    // A login that deletes the named contact (R-CON-9) makes the contact it
+                    // returns the survivor: the alias follows it.
+                    if let Some((a, id)) = named {
+                        if id != c.id && book.get(&id).is_err() {
+                            self.aliases.insert(a, c.id.clone());
+                        }
+                    }
                     if let Some(a) = obj.get("as").and_then(J::as_str) {
                         self.aliases.insert(a.to_string(), c.id.clone());
                     }

@@ -44,6 +44,9 @@ struct Shared {
     clock: RwLock<Option<DateTime<Utc>>>,
 }
 
+/// The longest interval between two protected exports (R-EXP-4) a book accepts: 100 years.
+pub const MAX_EXPORT_INTERVAL_SECS: u64 = 3_155_760_000;
+
 /// One channel's contact book over a store.
 ///
 /// ```
@@ -322,7 +325,15 @@ impl ContactBook {
 
     fn ids_of(&self, target: &Target) -> Result<Vec<String>> {
         match target {
-            Target::Ids(ids) => Ok(ids.clone()),
+            // Each contact once (R-CON-7 counts contacts), in the order first given.
+            Target::Ids(ids) => {
+                let mut seen = std::collections::HashSet::with_capacity(ids.len());
+                Ok(ids
+                    .iter()
+                    .filter(|id| seen.insert(id.as_str()))
+                    .cloned()
+                    .collect())
+            }
             Target::Filter(f) => Ok(self
                 .matching(f, Include::Visible)?
                 .into_iter()
@@ -714,9 +725,19 @@ impl ContactBook {
             .unwrap_or(chrono_tz::UTC))
     }
 
-    /// Sets the minimum interval between two protected exports by one manager (R-EXP-4).
+    /// Sets the minimum interval between two protected exports by one manager (R-EXP-4):
+    /// whole seconds, at most [`MAX_EXPORT_INTERVAL_SECS`] (100 years); longer is a
+    /// `Validation` error.
     pub fn set_export_interval(&self, interval: std::time::Duration) -> Result<()> {
         self.require(Permission::Owner, "change the export interval")?;
+        if interval.as_secs() > MAX_EXPORT_INTERVAL_SECS {
+            return Err(Error::Validation {
+                key: Some("exportInterval".into()),
+                text: Some(format!("{} seconds", interval.as_secs())),
+                expected: "at most 100 years (3,155,760,000 seconds)".into(),
+                message: "the export interval is too long".into(),
+            });
+        }
         self.write(|tx| {
             tx.settings.export_interval_secs = interval.as_secs();
             tx.op(Op::PutSettings(tx.settings.clone()));

@@ -272,10 +272,11 @@ impl Error {
         }
     }
 
-    /// The data key a validation error is about, if any.
+    /// The data key a validation error is about, or the unknown data key of a `NotFound`.
     pub fn key(&self) -> Option<&str> {
         match self {
             Error::Validation { key, .. } => key.as_deref(),
+            Error::NotFound { what, name, .. } if what == "data key" => Some(name),
             _ => None,
         }
     }

@@ -751,7 +751,13 @@ impl crate::book::ContactBook {
                 let interval = tx.settings.export_interval_secs;
                 if interval > 0 {
                     if let Some(last) = tx.store.export_time(tx.channel, &actor)? {
-                        let next = last + chrono::TimeDelta::seconds(interval as i64);
+                        // Settings hold at most 100 years; a store's larger figure reads
+                        // as the latest time there is, never as an overflow.
+                        let next = i64::try_from(interval)
+                            .ok()
+                            .and_then(chrono::TimeDelta::try_seconds)
+                            .and_then(|d| last.checked_add_signed(d))
+                            .unwrap_or(DateTime::<Utc>::MAX_UTC);
                         if now < next {
                             return Err(Error::RateLimited {
                                 action: "a protected contacts export".into(),

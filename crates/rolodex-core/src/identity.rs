@@ -200,12 +200,14 @@ fn apply_boot_profile(
 pub const SESSION_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 
 /// A boot (R-CON-3), which is a login when it carries a `memberId` (R-CON-4, R-CON-9).
-/// The `memberId` a boot logs in with, if any: a junk one makes it anonymous (R-CON-3).
+/// The `memberId` a boot logs in with, if any. A boot never fails on data (R-CON-3): one
+/// that no member import would accept either (junk, R-UNI-6, or longer than a string may
+/// be, R-SCH-7) is dropped, and the boot is anonymous.
 fn login_id(boot: &Boot) -> Option<&str> {
     boot.member_id
         .as_deref()
         .map(str::trim)
-        .filter(|m| !is_junk_identifier(m))
+        .filter(|m| crate::import::normalize_member_id(m).is_ok())
 }
 
 /// A plain visit of a known contact (no login, no profile data, R-CON-3) that leaves its
@@ -283,10 +285,11 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
                     if joined {
                         absorb(tx, &mut d, &c)?;
                     } else if !c.has_contact_info() {
+                        // Deleted, not redirected: a later boot naming C is a boot naming a
+                        // deleted id, and creates a new contact (R-CON-9).
                         purge_pending_of(tx, &c.id)?;
                         void_merges_of(tx, &c.id, "the contact logged in as another member")?;
                         tx.delete(&c.id)?;
-                        tx.op(Op::Redirect(c.id.clone(), Some(d.id.clone())));
                     }
                 }
                 d

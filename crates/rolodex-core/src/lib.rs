@@ -22,7 +22,7 @@ pub(crate) mod tx;
 pub mod value;
 
 pub use access::{ActivityEntry, ActivityQuery, Manager, Permission, Role};
-pub use book::{ContactBook, Segment, Target};
+pub use book::{ContactBook, Segment, Target, MAX_EXPORT_INTERVAL_SECS};
 
 pub use contact::{
     Boot, BulkFailure, BulkResult, Contact, ContactState, Medium, NewLead, Verified,

@@ -82,8 +82,13 @@ pub(crate) fn combine(
             (None, None, s) => s.cloned(),
         };
         if let Some(v) = v {
-            if let Value::List(items) | Value::Tag(items) = &v {
-                if items.len() > crate::schema::MAX_LIST_ITEMS {
+            let items = match &v {
+                Value::List(items) | Value::Tag(items) => Some(items.len()),
+                Value::ListOfNumber(items) => Some(items.len()),
+                _ => None,
+            };
+            if let Some(items) = items {
+                if items > crate::schema::MAX_LIST_ITEMS {
                     return Err(Error::Validation {
                         key: Some(key),
                         text: None,

@@ -11,7 +11,12 @@ use crate::tx::Tx;
 pub(crate) fn room(tx: &Tx) -> Result<Option<i64>> {
     match tx.settings.mu_limit {
         None => Ok(None),
-        Some(limit) => Ok(Some(limit as i64 - tx.mu_count()? as i64)),
+        // A limit past `i64::MAX` leaves room for every contact there can be.
+        Some(limit) => Ok(Some(
+            i64::try_from(limit)
+                .unwrap_or(i64::MAX)
+                .saturating_sub(i64::try_from(tx.mu_count()?).unwrap_or(i64::MAX)),
+        )),
     }
 }
 

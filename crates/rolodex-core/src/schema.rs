@@ -283,16 +283,13 @@ impl Schema {
         Ok(())
     }
 
-    /// The key as a manager or import may write it (R-SCH-3, R-SCH-5): it exists, is not
-    /// archived, and is editable.
+    /// The key as a manager or import may write it (R-SCH-3, R-SCH-5): it exists (else
+    /// `NotFound`: an unknown key named outside a filter or mapping, API.md), is not
+    /// archived and is editable (else `Validation`).
     pub fn writable(&self, key: &str) -> Result<&KeyDef> {
-        let def = self.get(key).ok_or_else(|| {
-            Error::invalid_key(
-                key,
-                "a data key of the schema (define it first)",
-                "unknown data key",
-            )
-        })?;
+        let def = self
+            .get(key)
+            .ok_or_else(|| Error::not_found("data key", key, "define it first with define_key"))?;
         if def.archived {
             return Err(Error::invalid_key(
                 key,

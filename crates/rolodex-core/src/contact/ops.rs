@@ -103,6 +103,15 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<Contact> {
     for (key, text) in texts {
         if let Some(t) = text {
             let (name, v) = manager_text(tx, key, t)?;
+            // Given twice (as a field and under `profile`): both must say the same.
+            if c.profile.get(&name).is_some_and(|given| *given != v) {
+                return Err(Error::Validation {
+                    key: Some(key.to_string()),
+                    text: Some(crate::error::cut_text(t)),
+                    expected: format!("one value for {key}: give it once, or the same twice"),
+                    message: format!("the lead gives {key} twice, with different values"),
+                });
+            }
             c.profile.insert(name, v);
         }
     }

@@ -234,6 +234,13 @@ fn check_key(
             expected,
             message: format!("column {column:?} is mapped to it, but {message}"),
         },
+        // In a mapping an unknown key is a `Validation` error (API.md).
+        Error::NotFound { .. } => Error::Validation {
+            key: Some(key.to_string()),
+            text: Some(crate::error::cut_text(column)),
+            expected: "a data key of the schema (define it first)".into(),
+            message: format!("column {column:?} is mapped to it, but it is an unknown data key"),
+        },
         other => other,
     })?;
     let target = if key == identify_by.key() {

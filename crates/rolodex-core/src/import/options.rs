@@ -183,13 +183,23 @@ impl ImportOptions {
                 .map(|s| s.to_string_lossy().trim().to_string())
                 .filter(|s| !s.is_empty())
         };
-        if let Some(s) = source_path.and_then(stem) {
-            return Ok(s);
+        let from_name = source_path
+            .and_then(stem)
+            .or_else(|| self.file_name.as_deref().map(Path::new).and_then(stem));
+        match from_name {
+            Some(s) if s.chars().count() > crate::schema::MAX_STRING_CHARS => {
+                Err(Error::invalid_key(
+                    "fileName",
+                    format!(
+                        "a file name of at most {} characters before its extension, or an importTag",
+                        crate::schema::MAX_STRING_CHARS
+                    ),
+                    "the import tag taken from the file name would be too long",
+                ))
+            }
+            Some(s) => Ok(s),
+            None => Ok(now.format("import-%Y%m%d-%H%M").to_string()),
         }
-        if let Some(s) = self.file_name.as_deref().map(Path::new).and_then(stem) {
-            return Ok(s);
-        }
-        Ok(now.format("import-%Y%m%d-%H%M").to_string())
     }
 }
 

@@ -66,6 +66,13 @@ pub(crate) fn parse_number(t: &str) -> Result<f64> {
             "the number is beyond ±2^53 (9007199254740992) and would lose digits; store it as text",
         ));
     }
+    // A value too small for a 64-bit float would silently become 0.
+    if n == 0.0 && t.bytes().any(|c| matches!(c, b'1'..=b'9')) {
+        return Err(bad(
+            t,
+            "the number is too close to 0 to be held (it would become 0); store it as text",
+        ));
+    }
     Ok(if n == 0.0 { 0.0 } else { n })
 }
 
@@ -159,5 +166,18 @@ mod tests {
         ] {
             assert!(parse_number(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn r_val_4_a_decimal_too_small_to_hold_is_an_error_not_zero() {
+        let tiny = format!("0.{}1", "0".repeat(400));
+        let e = parse_number(&tiny).unwrap_err();
+        assert!(e.to_string().contains("too close to 0"), "{e}");
+        assert!(parse_number(&format!("-{tiny}")).is_err());
+        // Zero written any way is zero, and the smallest held values stay themselves.
+        for zero in ["0", "-0", "0.000", "000.0"] {
+            assert_eq!(parse_number(zero).unwrap(), 0.0, "{zero}");
+        }
+        assert!(parse_number(&format!("0.{}1", "0".repeat(300))).unwrap() > 0.0);
     }
 }

@@ -480,11 +480,12 @@ fn itoa3(mut v: u32, buf: &mut [u8; 5]) -> &str {
 }
 
 /// The plain crate: `phonenumber::parse(None, text)` + `is_valid`, as E.164. A panic inside
-/// the crate counts as invalid.
+/// the crate counts as invalid, and so does an extension (`ext. 55`, `x5`): E.164 has no
+/// room for one, and dropping it would store another number than the one given.
 pub(crate) fn crate_normalize(t: &str) -> std::result::Result<String, ()> {
     std::panic::catch_unwind(|| {
         let n = phonenumber::parse(None, t).ok()?;
-        if !phonenumber::is_valid(&n) {
+        if n.extension().is_some() || !phonenumber::is_valid(&n) {
             return None;
         }
         Some(format!("+{}{}", n.code().value(), n.national()))
@@ -494,6 +495,12 @@ pub(crate) fn crate_normalize(t: &str) -> std::result::Result<String, ()> {
     .ok_or(())
 }
 
+/// Whether the crate reads an extension in `t`.
+fn has_extension(t: &str) -> bool {
+    std::panic::catch_unwind(|| phonenumber::parse(None, t).is_ok_and(|n| n.extension().is_some()))
+        .unwrap_or(false)
+}
+
 /// Normalises trimmed text to E.164.
 pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
     let r = match fast_normalize(t) {
@@ -501,7 +508,9 @@ pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
         None => crate_normalize(t),
     };
     r.map_err(|()| {
-        let message = if !t.starts_with('+') && !t.starts_with('\u{FF0B}') {
+        let message = if has_extension(t) {
+            "phone extensions cannot be stored; give the number without its extension"
+        } else if !t.starts_with('+') && !t.starts_with('\u{FF0B}') {
             "the number has no country code; write it with +, e.g. +82 10-2020-3030"
         } else {
             "not a valid phone number for its country"
@@ -581,6 +590,25 @@ mod tests {
             );
             assert!(crate_normalize(bad).is_err(), "crate: {bad}");
         }
+    }
+
+    /// R-VAL-2: a number with an extension is rejected, saying why, rather than stored
+    /// without it.
+    #[test]
+    fn r_val_2_extensions_are_rejected_not_dropped() {
+        for with_ext in [
+            "+82 10 2020 3030 ext. 55",
+            "+82 10 2020 3030 x5",
+            "+1 415 555 0100 ext 7",
+        ] {
+            let e = normalize_phone_trimmed(with_ext).unwrap_err();
+            assert!(e.to_string().contains("extension"), "{with_ext}: {e}");
+        }
+        assert!(normalize_phone_trimmed("+82 10-2020-3030;ext=55").is_err());
+        assert_eq!(
+            normalize_phone_trimmed("+82 10 2020 3030").unwrap(),
+            "+821020203030"
+        );
     }
 
     #[test]
