@@ -495,8 +495,12 @@ pub(crate) fn crate_normalize(t: &str) -> std::result::Result<String, ()> {
     .ok_or(())
 }
 
-/// Whether the crate reads an extension in `t`.
+/// Whether the crate reads an extension in `t` (`ext. 55`, `x5`, `#5`). Only text with a
+/// letter or `#` can hold one, so other rejected text skips the crate's parse.
 fn has_extension(t: &str) -> bool {
+    if !t.bytes().any(|b| b.is_ascii_alphabetic() || b == b'#') {
+        return false;
+    }
     std::panic::catch_unwind(|| phonenumber::parse(None, t).is_ok_and(|n| n.extension().is_some()))
         .unwrap_or(false)
 }
