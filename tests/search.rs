@@ -40,6 +40,23 @@ fn names(p: &rolodex::Page) -> Vec<String> {
     v
 }
 
+/// R-FLT-8: segment names are unique per channel, so a name with spaces around it or a
+/// control character is a `Validation` error (not a second "seoul"), saving nothing.
+#[test]
+fn r_flt_8_segment_names_are_clean_and_unique() {
+    let b = book();
+    b.save_segment("seoul", &f(json!({}))).unwrap();
+    for bad in [" seoul", "seoul ", "", "   ", "a\u{0}b", "tab\there", &"x".repeat(201)] {
+        let e = b.save_segment(bad, &f(json!({}))).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Validation, "{bad:?}");
+        let e = b.rename_segment("seoul", bad).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Validation, "{bad:?}");
+    }
+    assert_eq!(b.segments().unwrap().len(), 1);
+    b.save_segment("서울 VIP", &f(json!({}))).unwrap();
+    b.save_segment(&"x".repeat(200), &f(json!({}))).unwrap();
+}
+
 #[test]
 fn r_flt_8_segments_are_criteria_evaluated_fresh() {
     let b = book();

@@ -27,15 +27,25 @@ pub struct Segment {
     pub filter: Filter,
 }
 
+/// A segment name: 1 to 200 characters, no control characters, and no spaces around it
+/// (names are unique per channel, R-FLT-8, so `"vip"` and `" vip "` must not be two).
 fn check_segment_name(name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.chars().count() > 200 {
-        return Err(Error::validation(
-            Some(name),
-            "a segment name of 1 to 200 characters",
-            "the segment name is empty or too long",
-        ));
+    let expected = "a segment name of 1 to 200 characters, without control characters or spaces around it";
+    let problem = if name.trim().is_empty() {
+        Some("the segment name is empty")
+    } else if name.chars().count() > 200 {
+        Some("the segment name is too long")
+    } else if name.trim() != name {
+        Some("the segment name starts or ends with a space")
+    } else if name.chars().any(char::is_control) {
+        Some("the segment name holds a control character")
+    } else {
+        None
+    };
+    match problem {
+        Some(message) => Err(Error::validation(Some(name), expected, message)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// State shared by every handle derived from one opened book (channels, managers).
