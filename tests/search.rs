@@ -46,7 +46,15 @@ fn names(p: &rolodex::Page) -> Vec<String> {
 fn r_flt_8_segment_names_are_clean_and_unique() {
     let b = book();
     b.save_segment("seoul", &f(json!({}))).unwrap();
-    for bad in [" seoul", "seoul ", "", "   ", "a\u{0}b", "tab\there", &"x".repeat(201)] {
+    for bad in [
+        " seoul",
+        "seoul ",
+        "",
+        "   ",
+        "a\u{0}b",
+        "tab\there",
+        &"x".repeat(201),
+    ] {
         let e = b.save_segment(bad, &f(json!({}))).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Validation, "{bad:?}");
         let e = b.rename_segment("seoul", bad).unwrap_err();

@@ -32,6 +32,7 @@
 
 mod blob;
 mod index;
+mod ledger;
 mod search;
 mod table;
 #[cfg(test)]

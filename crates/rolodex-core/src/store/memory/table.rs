@@ -2,7 +2,7 @@
 //! a row's old and new values.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
@@ -12,6 +12,7 @@ use super::index::{
     date_key, dt_key, fingerprint, grams_into, num_key, post_insert, post_remove, Fingerprints,
     FxMap, Ordered, Posting, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
 };
+use super::ledger::Ledger;
 use crate::contact::{Contact, ContactState, Verified};
 use crate::filter::{digits, Field, FieldValue};
 use crate::identity::email_key;
@@ -408,9 +409,6 @@ impl FieldIx {
     }
 }
 
-/// The ordering key of the MU ledgers: (`lastSeenAt`, `createdAt`, id).
-type LedgerKey = (i64, i64, IdKey);
-
 /// One channel's contacts and their indexes.
 #[derive(Debug)]
 pub(crate) struct Table {
@@ -440,8 +438,8 @@ pub(crate) struct Table {
     pub(crate) member_unfolded: u64,
     /// Rows with a non-ASCII email, by `email_key`.
     email_nonascii: FxMap<Box<str>, Posting>,
-    visible: BTreeSet<LedgerKey>,
-    hidden_ledger: BTreeSet<LedgerKey>,
+    visible: Ledger,
+    hidden_ledger: Ledger,
     /// Rows whose search indexes lag behind the row, each with the row as those indexes
     /// last saw it (`None`: not indexed at all). See [`Table::flush`].
     pending: Vec<(u32, Option<Row>)>,
@@ -488,8 +486,8 @@ impl Default for Table {
             has_mobile: RoaringBitmap::new(),
             email_nonascii: FxMap::default(),
             member_unfolded: 0,
-            visible: BTreeSet::new(),
-            hidden_ledger: BTreeSet::new(),
+            visible: Ledger::default(),
+            hidden_ledger: Ledger::default(),
             pending: Vec::new(),
             pending_rows: RoaringBitmap::new(),
         };
@@ -871,10 +869,9 @@ impl Table {
         if row.blocked() {
             return;
         }
-        let key = (
+        let at = (
             row.last_seen_at.timestamp_millis(),
             row.created_at.timestamp_millis(),
-            row.id.clone(),
         );
         let set = if row.hidden() {
             &mut self.hidden_ledger
@@ -884,9 +881,9 @@ impl Table {
             return;
         };
         if add {
-            set.insert(key);
+            set.insert(at, &row.id);
         } else {
-            set.remove(&key);
+            set.remove(at, &row.id);
         }
     }
 
@@ -1153,17 +1150,12 @@ impl Table {
 
     /// The states of the first `n` contacts of a ledger.
     pub(crate) fn ledger(&self, newest_hidden: bool, n: usize) -> Vec<ContactState> {
-        let ids: Vec<&IdKey> = if newest_hidden {
-            self.hidden_ledger
-                .iter()
-                .rev()
-                .take(n)
-                .map(|k| &k.2)
-                .collect()
+        let ids = if newest_hidden {
+            self.hidden_ledger.last(n)
         } else {
-            self.visible.iter().take(n).map(|k| &k.2).collect()
+            self.visible.first(n)
         };
-        ids.into_iter()
+        ids.iter()
             .filter_map(|id| self.row_of_key(id))
             .filter_map(|r| self.row(r))
             .map(|row| self.state_of(row))
