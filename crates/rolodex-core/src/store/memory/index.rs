@@ -66,6 +66,48 @@ impl Hasher for FxHasher {
 /// Hash maps with [`FxHasher`].
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// Rows by the sequence number of their `c_` id. Each entry is only the row number (4
+/// bytes, where a map of number to row takes 16): the number is read back from the row
+/// itself, which every lookup goes on to read anyway. `seq_of(r)` gives row `r`'s number.
+/// (hashbrown's `HashTable` is the std map's table without the key storage.)
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SeqRows {
+    table: hashbrown::HashTable<u32>,
+}
+
+/// The hash of a sequence number: multiplied, then rotated so that the table's bucket
+/// index (low bits) and tag (top bits) both come from well-mixed bits.
+#[inline]
+fn seq_hash(n: u64) -> u64 {
+    (n ^ (n >> 32)).wrapping_mul(SEED).rotate_left(26)
+}
+
+impl SeqRows {
+    /// The row numbered `n`.
+    #[inline]
+    pub(crate) fn get(&self, n: u64, seq_of: impl Fn(u32) -> Option<u64>) -> Option<u32> {
+        self.table
+            .find(seq_hash(n), |&r| seq_of(r) == Some(n))
+            .copied()
+    }
+
+    /// Adds row `r`, numbered `n` (not held yet; `r` need not be stored yet).
+    pub(crate) fn insert(&mut self, n: u64, r: u32, seq_of: impl Fn(u32) -> Option<u64>) {
+        self.table
+            .insert_unique(seq_hash(n), r, |&x| seq_hash(seq_of(x).unwrap_or(0)));
+    }
+
+    /// Removes the row numbered `n` (while that row is still stored).
+    pub(crate) fn remove(&mut self, n: u64, seq_of: impl Fn(u32) -> Option<u64>) {
+        if let Ok(e) = self
+            .table
+            .find_entry(seq_hash(n), |&r| seq_of(r) == Some(n))
+        {
+            e.remove();
+        }
+    }
+}
+
 /// The rows holding one indexed value: one row inline, more in a bitmap.
 #[derive(Debug, Clone)]
 pub(crate) enum Posting {
@@ -673,4 +715,44 @@ pub(crate) fn prefetch<T>(p: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+#[cfg(test)]
+mod seq_rows_tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        /// `SeqRows` answers as a map of number to row would, through inserts, removes
+        /// and the table's growth, reading each entry's number back from its "row".
+        #[test]
+        fn seq_rows_answer_as_a_map_would(
+            ops in proptest::collection::vec((any::<bool>(), 0u64..3_000), 0..2_000),
+            probes in proptest::collection::vec(0u64..3_100, 0..200),
+        ) {
+            // rows[r] is the number row r holds (None: free).
+            let mut rows: Vec<Option<u64>> = Vec::new();
+            let mut t = SeqRows::default();
+            let mut model: HashMap<u64, u32> = HashMap::new();
+            for (add, n) in ops {
+                if add && !model.contains_key(&n) {
+                    let r = rows.len() as u32;
+                    rows.push(None);
+                    t.insert(n, r, |x| rows.get(x as usize).copied().flatten());
+                    rows[r as usize] = Some(n);
+                    model.insert(n, r);
+                } else if !add {
+                    if let Some(r) = model.remove(&n) {
+                        t.remove(n, |x| rows.get(x as usize).copied().flatten());
+                        rows[r as usize] = None;
+                    }
+                }
+            }
+            for n in probes.into_iter().chain(model.keys().copied().collect::<Vec<_>>()) {
+                let got = t.get(n, |x| rows.get(x as usize).copied().flatten());
+                prop_assert_eq!(got, model.get(&n).copied(), "{}", n);
+            }
+        }
+    }
 }

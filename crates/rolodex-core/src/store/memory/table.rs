@@ -10,7 +10,7 @@ use roaring::RoaringBitmap;
 use super::blob::{Profile, Pv};
 use super::index::{
     date_key, dt_key, fingerprint, grams_into, num_key, post_insert, post_remove, Fingerprints,
-    FxMap, Ordered, Posting, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
+    FxMap, Ordered, Posting, SeqRows, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
 };
 use super::ledger::Ledger;
 use crate::contact::{Contact, ContactState, Verified};
@@ -35,6 +35,15 @@ fn seq_text(n: u64) -> [u8; 14] {
         n /= 10;
     }
     b
+}
+
+/// The sequence number of row `r`'s id, if it is a `c_` + 12-digit id.
+#[inline]
+fn seq_of(rows: &[Option<Row>], r: u32) -> Option<u64> {
+    match rows.get(r as usize)?.as_ref()?.id {
+        IdKey::Seq(n) => Some(n),
+        IdKey::Other(_) => None,
+    }
 }
 
 impl IdKey {
@@ -414,7 +423,7 @@ impl FieldIx {
 pub(crate) struct Table {
     rows: Vec<Option<Row>>,
     free: Vec<u32>,
-    by_seq: FxMap<u64, u32>,
+    by_seq: SeqRows,
     by_other: FxMap<Box<str>, u32>,
     key_names: Vec<Box<str>>,
     key_ids: FxMap<Box<str>, u32>,
@@ -467,7 +476,7 @@ impl Default for Table {
         let mut t = Table {
             rows: Vec::new(),
             free: Vec::new(),
-            by_seq: FxMap::default(),
+            by_seq: SeqRows::default(),
             by_other: FxMap::default(),
             key_names: Vec::new(),
             key_ids: FxMap::default(),
@@ -544,14 +553,14 @@ impl Table {
     /// The row of a contact id.
     pub(crate) fn row_of(&self, id: &str) -> Option<u32> {
         match parse_seq(id) {
-            Some(n) => self.by_seq.get(&n).copied(),
+            Some(n) => self.by_seq.get(n, |r| seq_of(&self.rows, r)),
             None => self.by_other.get(id).copied(),
         }
     }
 
     fn row_of_key(&self, id: &IdKey) -> Option<u32> {
         match id {
-            IdKey::Seq(n) => self.by_seq.get(n).copied(),
+            IdKey::Seq(n) => self.by_seq.get(*n, |r| seq_of(&self.rows, r)),
             IdKey::Other(s) => self.by_other.get(s).copied(),
         }
     }
@@ -784,7 +793,8 @@ impl Table {
                 };
                 match &new.id {
                     IdKey::Seq(n) => {
-                        self.by_seq.insert(*n, r);
+                        let rows = &self.rows;
+                        self.by_seq.insert(*n, r, |x| seq_of(rows, x));
                     }
                     IdKey::Other(s) => {
                         self.by_other.insert(s.clone(), r);
@@ -806,17 +816,20 @@ impl Table {
         let Some(r) = self.row_of(id) else {
             return;
         };
+        // Out of the id index while the row is still there to check against.
+        match self.row(r).map(|o| o.id.clone()) {
+            Some(IdKey::Seq(n)) => {
+                let rows = &self.rows;
+                self.by_seq.remove(n, |x| seq_of(rows, x));
+            }
+            Some(IdKey::Other(s)) => {
+                self.by_other.remove(&s);
+            }
+            None => {}
+        }
         let old = self.rows.get_mut(r as usize).and_then(Option::take);
         if let Some(o) = &old {
             self.reindex_now(r, Some(o), None);
-            match &o.id {
-                IdKey::Seq(n) => {
-                    self.by_seq.remove(n);
-                }
-                IdKey::Other(s) => {
-                    self.by_other.remove(s);
-                }
-            }
             self.free.push(r);
             self.defer(r, old);
         }
