@@ -409,6 +409,23 @@ fn r_con_1_a_field_given_twice_with_different_values_is_an_error() {
     assert_eq!(c.email(), Some("new@example.com"));
 }
 
+/// R-CON-8 with R-CON-2: unmerge keeps a field changed since the merge, and a contact
+/// field's verification goes with its value — an email edited by a manager after the merge
+/// stays verified.
+#[test]
+fn r_con_8_unmerge_keeps_an_edited_email_with_its_verification() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let p = b.add_lead(NewLead::mobile("+821033334444")).unwrap();
+    let s = b.add_lead(NewLead::email("s@example.com")).unwrap();
+    let r = b.merge(&p.id, &s.id, &MergeChoices::new()).unwrap();
+    b.update(&p.id, &json!({"profile.email": "new@example.com"}))
+        .unwrap();
+    let (survivor, _) = b.unmerge(&r.merge_id).unwrap();
+    assert_eq!(survivor.email(), Some("new@example.com"));
+    assert!(survivor.verified.email);
+    assert!(survivor.verified.mobile_number);
+}
+
 #[test]
 fn r_con_8_merge_preconditions_are_conflicts() {
     let b = book_at("2025-06-01T00:00:00Z");

@@ -244,6 +244,44 @@ fn r_imp_4_members_update_or_create_by_member_id() {
     assert_eq!(by_member(&book, "m2").name(), Some("Lee Updated"));
 }
 
+/// R-UNI-2 over R-IMP-5: a lead row whose email a member holds verified updates the
+/// member, even when a booted lead waiting to be unified with it holds the same email and
+/// was seen more recently.
+#[test]
+fn r_uni_2_a_lead_row_matching_a_member_updates_the_member() {
+    let book = book_at("2025-06-01T00:00:00Z");
+    let lead = book.add_lead(NewLead::email("k@x.com")).unwrap();
+    book.boot(Boot {
+        contact_id: Some(lead.id.clone()),
+        ..Boot::default()
+    })
+    .unwrap();
+    book.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    import_ok(
+        &book,
+        "m.csv",
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\nm1,k@x.com,false,false\n",
+        members(),
+    );
+    assert_eq!(book.pending_unifications().unwrap().len(), 1);
+    book.set_clock(Some(t("2025-06-03T00:00:00Z")));
+    book.boot(Boot {
+        contact_id: Some(lead.id.clone()),
+        ..Boot::default()
+    })
+    .unwrap();
+    book.set_clock(Some(t("2025-06-04T00:00:00Z")));
+    let r = import_ok(
+        &book,
+        "l.csv",
+        "profile.email,profile.name\nk@x.com,Who\n",
+        leads(),
+    );
+    assert_eq!((r.created, r.updated), (0, 1));
+    assert_eq!(by_member(&book, "m1").name(), Some("Who"));
+    assert_eq!(book.get(&lead.id).unwrap().name(), None);
+}
+
 #[test]
 fn r_imp_5_lead_row_updates_most_recent_verified_holder() {
     let book = book_at("2025-06-01T00:00:00Z");

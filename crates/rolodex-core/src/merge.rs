@@ -354,8 +354,14 @@ fn restore_unchanged(
             }
         };
     }
-    restore!(verified.email);
-    restore!(verified.mobile_number);
+    // A verification flag belongs with its value: it goes back only when neither changed,
+    // so an email edited since the merge keeps the verification its edit gave (R-CON-2).
+    if current.profile.get("email") == merged.profile.get("email") {
+        restore!(verified.email);
+    }
+    if current.profile.get("mobileNumber") == merged.profile.get("mobileNumber") {
+        restore!(verified.mobile_number);
+    }
     restore!(member_id);
     restore!(tags);
     restore!(user_import_tags);

@@ -54,26 +54,31 @@ impl From<Error> for RowError {
 /// The contact a row identifies, if any.
 ///
 /// Members by `memberId` (R-IMP-4). Leads by email or mobile number (R-IMP-5): among the
-/// contacts holding it as *verified* info — hidden and blocked ones included, members too
-/// (a lead row that matches a member updates the member: R-UNI-2) — the most recently
-/// seen, ties by newer `createdAt`, then the larger id. Unverified holders never match
-/// (R-CON-2).
+/// contacts holding it as *verified* info — hidden and blocked ones included — the most
+/// recently seen, ties by newer `createdAt`, then the larger id. When members are among
+/// them, the choice is among the members: a lead row that matches a member updates that
+/// member (R-UNI-2), even when a lead waiting to be unified with it was seen more
+/// recently. Unverified holders never match (R-CON-2).
 pub(crate) fn find_target(tx: &Tx, identifier: &Identifier) -> Result<Option<Contact>> {
-    match identifier {
-        Identifier::MemberId(m) => tx.find_member(m),
-        Identifier::Email(e) => Ok(best_match(
-            tx.find_by_email(e)?
-                .into_iter()
-                .filter(|c| c.verified.email)
-                .collect(),
-        )),
-        Identifier::MobileNumber(p) => Ok(best_match(
-            tx.find_by_mobile(p)?
-                .into_iter()
-                .filter(|c| c.verified.mobile_number)
-                .collect(),
-        )),
+    let holders = match identifier {
+        Identifier::MemberId(m) => return tx.find_member(m),
+        Identifier::Email(e) => tx
+            .find_by_email(e)?
+            .into_iter()
+            .filter(|c| c.verified.email)
+            .collect::<Vec<_>>(),
+        Identifier::MobileNumber(p) => tx
+            .find_by_mobile(p)?
+            .into_iter()
+            .filter(|c| c.verified.mobile_number)
+            .collect(),
+    };
+    if holders.iter().any(|c| c.member) {
+        return Ok(best_match(
+            holders.into_iter().filter(|c| c.member).collect(),
+        ));
     }
+    Ok(best_match(holders))
 }
 
 /// Applies one row (R-IMP-4..11): updates the contact it identifies, or creates one.
