@@ -630,6 +630,29 @@ fn r_imp_12_each_contact_counted_once_blank_lines_not_rows() {
     );
 }
 
+/// R-IMP-13 with R-IMP-20: a failure log holds each cell so that, fixed and imported
+/// again, it means what the first file meant — a cell the first import read through the
+/// `'` guard (`'-m1` as `-m1`, `''=G` as `'=G`) is not guarded twice, and a formula cell is
+/// guarded once.
+#[test]
+fn r_imp_13_failure_log_cells_mean_the_same_when_imported_again() {
+    let book = book_at("2025-06-01T00:00:00Z");
+    let (r, log) = import_with_log(
+        &book,
+        "x.csv",
+        "memberId,profile.name,unsubscribeEmail,unsubscribeTexting\n'-m1,''=G,true,\n'=m2,=cmd,true,\n",
+        members(),
+    );
+    assert_eq!(r.failed, 2);
+    assert!(log.contains(",'-m1,''=G,true,"), "{log}");
+    assert!(log.contains(",'=m2,'=cmd,true,"), "{log}");
+    let fixed = log.replace("true,\n", "true,false\n");
+    let r2 = import_text(&book, "fixed.csv", &fixed, members()).unwrap();
+    assert_eq!((r2.created, r2.failed), (2, 0));
+    assert_eq!(by_member(&book, "-m1").name(), Some("'=G"));
+    assert_eq!(by_member(&book, "=m2").name(), Some("=cmd"));
+}
+
 #[test]
 fn r_imp_13_failure_log_fixed_and_imported_again() {
     let book = ContactBook::in_memory();

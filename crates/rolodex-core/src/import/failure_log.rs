@@ -29,7 +29,8 @@ pub fn failure_log_header(map: &ColumnMap) -> Vec<String> {
 /// several values when a row has several problems, `errorColumns` and `errorReasons` join
 /// their values with `"; "` (a reason may itself contain `;`, so read them as text, not as
 /// a list to split). Cells are CSV-quoted when needed and carry the formula guard of
-/// R-EXP-3, which a re-import undoes (R-IMP-20), so the original text comes back exactly.
+/// R-EXP-3, which a re-import undoes (R-IMP-20); a cell already guarded is written as it
+/// is. Either way a re-import reads each cell as the first import did.
 pub struct FailureLogWriter<W: Write> {
     out: BufWriter<W>,
     width: usize,
@@ -86,10 +87,19 @@ impl<W: Write> FailureLogWriter<W> {
             out.write_all(b",")?;
             write_field(out, false, list.join("; ").as_bytes())?;
         }
-        // Cells carry the formula guard; a short row is padded with empty cells.
+        // Cells carry the formula guard; a short row is padded with empty cells. A cell
+        // that already starts with the guard (`'-m1`, which the import read as `-m1`) is
+        // written as it is: a re-import strips that one `'` again, as the first import
+        // did, and a second guard would leave a `'` in the value.
         for i in 0..self.width {
             out.write_all(b",")?;
-            write_text(out, failure.cells.get(i).map_or("", String::as_str))?;
+            let cell = failure.cells.get(i).map_or("", String::as_str);
+            let trimmed = cell.trim();
+            if super::patch::unneutralize_formula(trimmed).len() < trimmed.len() {
+                write_field(out, false, cell.as_bytes())?;
+            } else {
+                write_text(out, cell)?;
+            }
         }
         out.write_all(b"\n")
     }
