@@ -505,11 +505,42 @@ fn has_extension(t: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Full-width digits, plus, minus, parentheses and the ideographic space (as East Asian
+/// input methods type them) as their ASCII forms, as libphonenumber reads them; `None`
+/// when the text has none.
+fn ascii_phone_text(t: &str) -> Option<String> {
+    let wide = |c: char| {
+        matches!(
+            c,
+            '\u{FF08}' | '\u{FF09}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF10}'
+                ..='\u{FF19}' | '\u{3000}'
+        )
+    };
+    if t.is_ascii() || !t.chars().any(wide) {
+        return None;
+    }
+    Some(
+        t.chars()
+            .map(|c| match c {
+                '\u{FF10}'..='\u{FF19}' => char::from(b'0' + (c as u32 - 0xFF10) as u8),
+                '\u{FF0B}' => '+',
+                '\u{FF0D}' => '-',
+                '\u{FF08}' => '(',
+                '\u{FF09}' => ')',
+                '\u{3000}' => ' ',
+                other => other,
+            })
+            .collect(),
+    )
+}
+
 /// Normalises trimmed text to E.164.
 pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
-    let r = match fast_normalize(t) {
+    let ascii = ascii_phone_text(t);
+    let text = ascii.as_deref().unwrap_or(t);
+    let r = match fast_normalize(text) {
         Some(r) => r,
-        None => crate_normalize(t),
+        None => crate_normalize(text),
     };
     r.map_err(|()| {
         let message = if has_extension(t) {
@@ -594,6 +625,20 @@ mod tests {
             );
             assert!(crate_normalize(bad).is_err(), "crate: {bad}");
         }
+    }
+
+    /// R-VAL-2: full-width digits and signs, as East Asian input methods type them, read
+    /// as their ASCII forms.
+    #[test]
+    fn r_val_2_full_width_forms_are_read_as_ascii() {
+        for wide in [
+            "\u{FF0B}\u{FF18}\u{FF12}\u{FF11}\u{FF10}\u{FF12}\u{FF10}\u{FF12}\u{FF10}\u{FF13}\u{FF10}\u{FF13}\u{FF10}",
+            "\u{FF0B}82\u{3000}10\u{FF0D}2020\u{FF0D}3030",
+            "+82 \u{FF08}10\u{FF09} 2020 3030",
+        ] {
+            assert_eq!(normalize_phone_trimmed(wide).unwrap(), "+821020203030", "{wide}");
+        }
+        assert!(normalize_phone_trimmed("\u{FF10}\u{FF11}\u{FF10}").is_err());
     }
 
     /// R-VAL-2: a number with an extension is rejected, saying why, rather than stored
