@@ -1,11 +1,12 @@
 //! The profile schema of a channel (R-SCH): built-in and custom data keys, system fields,
 //! display order, archiving, inbox visibility and the per-profile limits.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::store::memory::FxMap;
 use crate::value::{FieldType, Value};
 
 /// The most keys one profile may hold (R-SCH-7).
@@ -83,7 +84,8 @@ impl KeyDef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schema {
     keys: Vec<KeyDef>,
-    index: HashMap<String, usize>,
+    /// Position of each key in `keys` (FxHash: looked up for every value a write sets).
+    index: FxMap<String, usize>,
 }
 
 impl Default for Schema {
@@ -121,7 +123,7 @@ impl Schema {
     pub fn new() -> Schema {
         let mut s = Schema {
             keys: Vec::new(),
-            index: HashMap::new(),
+            index: FxMap::default(),
         };
         for (k, t) in BUILTIN_PROFILE_KEYS {
             s.push(KeyDef {
@@ -150,7 +152,7 @@ impl Schema {
     pub fn from_keys(keys: Vec<KeyDef>) -> Schema {
         let mut s = Schema {
             keys: Vec::new(),
-            index: HashMap::new(),
+            index: FxMap::default(),
         };
         for k in keys {
             s.push(k);
