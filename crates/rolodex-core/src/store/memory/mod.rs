@@ -1,9 +1,10 @@
 //! The in-memory store.
 //!
 //! Layout (per channel, `table`): every contact is a compact row addressed by a `u32` row
-//! id. `c_` + 12-digit ids map to rows through their number, other ids through a fallback
-//! map. A row keeps its flags in bits, its tags as interned ids, and its profile values
-//! packed into one byte string keyed by interned key ids (`blob`). `get` materialises a
+//! id. `c_` + 12-digit ids map to rows through a table of row numbers hashed by the id's
+//! number (read back from the row), other ids through a fallback map. A row keeps its flags
+//! in bits, both tag lists as interned ids in one allocation, and its profile values packed
+//! into one byte string keyed by varint key ids (`blob`). `get` materialises a
 //! [`Contact`]; `for_each_view` (`view`) hands rows out as read-only views instead, for
 //! exports.
 //!
@@ -15,11 +16,13 @@
 //! every 4,096 waiting rows, and before any search, so a search never sees them lag —
 //! one field at a time over the batch and the trigrams gram by gram, which touches each
 //! index structure once per batch rather than once per row. Per field: a bitmap of rows
-//! with a value, folded-text postings
-//! (a row inline, or a roaring bitmap), bucketed ordered bitmaps for numbers, dates and
-//! datetimes, list/tag item bitmaps (tag children by key range), byte-trigram bitmaps of
-//! the folded name and email and of the mobile number's E.164 and national digits, the
-//! listing bitmaps (live, blocked, hidden), and the two MU ledgers as ordered sets.
+//! with a value, folded-text postings (a row inline, or a roaring bitmap) — or, for the
+//! fields multi-term search looks up in bulk (`memberId`, name, email, mobile number), a
+//! fingerprint table checked against each row's value — bucketed ordered bitmaps for
+//! numbers, dates and datetimes, list/tag item bitmaps (tag children by key range),
+//! byte-trigram bitmaps of the folded name and email and of the mobile number's E.164 and
+//! national digits, the listing bitmaps (live, blocked, hidden), and the two MU ledgers
+//! (`ledger`) as ordered sets.
 //!
 //! Search (`search`) evaluates the compiled plan as bitmap algebra over candidate rows:
 //! `and` narrows the candidates child by child (cheap exact indexes first), `or` evaluates
