@@ -402,9 +402,10 @@ fn r_con_1_a_field_given_twice_with_different_values_is_an_error() {
     assert_eq!(e.kind(), ErrorKind::Validation);
     assert_eq!(e.key(), Some("profile.email"));
     assert_eq!(b.mu_count().unwrap(), 0);
-    // The same value twice (after parsing: the domain's case does not count) is one value.
+    // The same value twice (emails compare case-insensitively, R-VAL-3) is one value; the
+    // field's form is kept.
     let c = b
-        .add_lead(twice(json!({"email": "new@EXAMPLE.com"})))
+        .add_lead(twice(json!({"email": "NEW@EXAMPLE.com"})))
         .unwrap();
     assert_eq!(c.email(), Some("new@example.com"));
 }
@@ -424,6 +425,22 @@ fn r_con_8_unmerge_keeps_an_edited_email_with_its_verification() {
     assert_eq!(survivor.email(), Some("new@example.com"));
     assert!(survivor.verified.email);
     assert!(survivor.verified.mobile_number);
+
+    // The other way round: a value only verified since the merge is not swapped for the
+    // primary's old unverified value under the new flag.
+    let p = b
+        .boot(boot_profile(json!({"email": "a@example.com"})))
+        .unwrap();
+    let s = b
+        .boot(boot_profile(json!({"email": "b@example.com"})))
+        .unwrap();
+    let mut choices = MergeChoices::new();
+    choices.insert("profile.email".into(), Side::Secondary);
+    let r = b.merge(&p.id, &s.id, &choices).unwrap();
+    b.verify(&p.id, "profile.email").unwrap();
+    let (survivor, _) = b.unmerge(&r.merge_id).unwrap();
+    assert_eq!(survivor.email(), Some("b@example.com"));
+    assert!(survivor.verified.email);
 }
 
 #[test]
@@ -701,6 +718,16 @@ fn r_con_6_r_uni_blocked_leads_are_never_unified() {
     b.unblock(vec![quiet.id.clone()]).unwrap();
     assert_eq!(b.mu_count().unwrap(), 3);
     assert_eq!(b.get(&quiet.id).unwrap().name(), Some("Quiet"));
+
+    // Nor does a blocked member absorb a lead: the lead stays in the contact list.
+    let lead = b.add_lead(NewLead::email("l@example.com")).unwrap();
+    let m3 = b.boot(login(None, "mu-3")).unwrap();
+    b.block(vec![m3.id.clone()]).unwrap();
+    b.update(&m3.id, &json!({"profile.email": "l@example.com"}))
+        .unwrap();
+    let l = b.get(&lead.id).unwrap();
+    assert_eq!(l.id, lead.id);
+    assert!(!l.blocked);
 }
 
 #[test]

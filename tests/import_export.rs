@@ -640,15 +640,21 @@ fn r_imp_13_failure_log_cells_mean_the_same_when_imported_again() {
     let (r, log) = import_with_log(
         &book,
         "x.csv",
-        "memberId,profile.name,unsubscribeEmail,unsubscribeTexting\n'-m1,''=G,true,\n'=m2,=cmd,true,\n",
+        "memberId,profile.name,unsubscribeEmail,unsubscribeTexting\n'-m1,''=G,true,\n'=m2,=cmd,true,\n\t'-m3,x,true,\n",
         members(),
     );
-    assert_eq!(r.failed, 2);
+    assert_eq!(r.failed, 3);
     assert!(log.contains(",'-m1,''=G,true,"), "{log}");
     assert!(log.contains(",'=m2,'=cmd,true,"), "{log}");
+    // Written trimmed, as the import read it: no cell starts with a tab.
+    assert!(
+        log.contains(",'-m3,x,true,") && !log.contains('\t'),
+        "{log}"
+    );
     let fixed = log.replace("true,\n", "true,false\n");
     let r2 = import_text(&book, "fixed.csv", &fixed, members()).unwrap();
-    assert_eq!((r2.created, r2.failed), (2, 0));
+    assert_eq!((r2.created, r2.failed), (3, 0));
+    assert!(by_member(&book, "-m3").member);
     assert_eq!(by_member(&book, "-m1").name(), Some("'=G"));
     assert_eq!(by_member(&book, "=m2").name(), Some("=cmd"));
 }

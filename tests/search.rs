@@ -53,6 +53,8 @@ fn r_flt_8_segment_names_are_clean_and_unique() {
         "   ",
         "a\u{0}b",
         "tab\there",
+        "seoul\u{200B}",
+        "\u{FEFF}seoul",
         &"x".repeat(201),
     ] {
         let e = b.save_segment(bad, &f(json!({}))).unwrap_err();

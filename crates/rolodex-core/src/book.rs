@@ -27,6 +27,22 @@ pub struct Segment {
     pub filter: Filter,
 }
 
+/// Invisible formatting characters (soft hyphen, zero-width spaces and joiners, direction
+/// marks and embeddings, word joiners, the byte-order mark): two names differing only by
+/// them look the same. A short list by hand: the standard library has no Unicode
+/// categories, and the ones listed are those that appear in pasted text.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+    )
+}
+
 /// A segment name: 1 to 200 characters, no control characters, and no spaces around it
 /// (names are unique per channel, R-FLT-8, so `"vip"` and `" vip "` must not be two).
 fn check_segment_name(name: &str) -> Result<()> {
@@ -40,6 +56,8 @@ fn check_segment_name(name: &str) -> Result<()> {
         Some("the segment name starts or ends with a space")
     } else if name.chars().any(char::is_control) {
         Some("the segment name holds a control character")
+    } else if name.chars().any(is_invisible_format) {
+        Some("the segment name holds an invisible formatting character")
     } else {
         None
     };

@@ -92,9 +92,11 @@ fn is_unifiable_lead(c: &Contact, member: &Contact) -> bool {
 /// completes on their login. Leads are taken in id order, so the outcome is deterministic.
 /// Returns the member as it ends up.
 pub(crate) fn unify_member(tx: &mut Tx, mut member: Contact) -> Result<Contact> {
-    let Some(_) = member.member_id else {
+    // A blocked member absorbs no one: the leads would vanish from the contact list into a
+    // contact listed only as blocked (R-CON-6).
+    if member.member_id.is_none() || member.blocked {
         return Ok(member);
-    };
+    }
     let mut leads: Vec<(Contact, &'static str, String)> = Vec::new();
     if member.verified.email {
         if let Some(e) = member.email().map(str::to_string) {

@@ -335,8 +335,20 @@ fn restore_unchanged(
         .chain(primary.profile.keys())
         .chain(merged.profile.keys())
         .collect();
+    // An email or mobile number and its verification are one field: both go back only
+    // when neither changed since the merge, so a value edited since keeps the verification
+    // its edit gave, and a value verified since is not swapped for an old unverified one
+    // under the new flag (R-CON-2).
+    let unchanged = |name: &str| {
+        current.profile.get(name) == merged.profile.get(name)
+            && match name {
+                "email" => current.verified.email == merged.verified.email,
+                "mobileNumber" => current.verified.mobile_number == merged.verified.mobile_number,
+                _ => true,
+            }
+    };
     for name in names {
-        if current.profile.get(name) == merged.profile.get(name) {
+        if unchanged(name) {
             match primary.profile.get(name) {
                 Some(v) => {
                     out.profile.insert(name.clone(), v.clone());
@@ -354,13 +366,11 @@ fn restore_unchanged(
             }
         };
     }
-    // A verification flag belongs with its value: it goes back only when neither changed,
-    // so an email edited since the merge keeps the verification its edit gave (R-CON-2).
-    if current.profile.get("email") == merged.profile.get("email") {
-        restore!(verified.email);
+    if unchanged("email") {
+        out.verified.email = primary.verified.email;
     }
-    if current.profile.get("mobileNumber") == merged.profile.get("mobileNumber") {
-        restore!(verified.mobile_number);
+    if unchanged("mobileNumber") {
+        out.verified.mobile_number = primary.verified.mobile_number;
     }
     restore!(member_id);
     restore!(tags);

@@ -96,7 +96,8 @@ impl<W: Write> FailureLogWriter<W> {
             let cell = failure.cells.get(i).map_or("", String::as_str);
             let trimmed = cell.trim();
             if super::patch::unneutralize_formula(trimmed).len() < trimmed.len() {
-                write_field(out, false, cell.as_bytes())?;
+                // Trimmed, as the import reads it: a leading tab stays out of the file.
+                write_field(out, false, trimmed.as_bytes())?;
             } else {
                 write_text(out, cell)?;
             }

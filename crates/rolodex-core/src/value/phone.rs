@@ -505,15 +505,15 @@ fn has_extension(t: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Full-width digits, plus, minus, parentheses and the ideographic space (as East Asian
-/// input methods type them) as their ASCII forms, as libphonenumber reads them; `None`
-/// when the text has none.
+/// Full-width digits, minus, parentheses and the ideographic space (as East Asian input
+/// methods type them) as their ASCII forms, as libphonenumber reads them; `None` when the
+/// text has none. A full-width plus stays: the fast path reads it itself, where an ASCII
+/// plus before digits without separators would be read by the crate as an RFC 3966 form.
 fn ascii_phone_text(t: &str) -> Option<String> {
     let wide = |c: char| {
         matches!(
             c,
-            '\u{FF08}' | '\u{FF09}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF10}'
-                ..='\u{FF19}' | '\u{3000}'
+            '\u{FF08}' | '\u{FF09}' | '\u{FF0D}' | '\u{FF10}'..='\u{FF19}' | '\u{3000}'
         )
     };
     if t.is_ascii() || !t.chars().any(wide) {
@@ -523,7 +523,6 @@ fn ascii_phone_text(t: &str) -> Option<String> {
         t.chars()
             .map(|c| match c {
                 '\u{FF10}'..='\u{FF19}' => char::from(b'0' + (c as u32 - 0xFF10) as u8),
-                '\u{FF0B}' => '+',
                 '\u{FF0D}' => '-',
                 '\u{FF08}' => '(',
                 '\u{FF09}' => ')',
@@ -635,6 +634,8 @@ mod tests {
             "\u{FF0B}\u{FF18}\u{FF12}\u{FF11}\u{FF10}\u{FF12}\u{FF10}\u{FF12}\u{FF10}\u{FF13}\u{FF10}\u{FF13}\u{FF10}",
             "\u{FF0B}82\u{3000}10\u{FF0D}2020\u{FF0D}3030",
             "+82 \u{FF08}10\u{FF09} 2020 3030",
+            "\u{FF0B}8210-2020-3030",
+            "\u{FF0B}82 10 2020 3030",
         ] {
             assert_eq!(normalize_phone_trimmed(wide).unwrap(), "+821020203030", "{wide}");
         }
