@@ -21,7 +21,9 @@ const T_LIST: u8 = 7;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Profile {
     blob: Box<[u8]>,
-    lists: Box<[Value]>,
+    /// List values, boxed twice so that a profile without lists (most) costs the row 8
+    /// bytes here instead of 16.
+    lists: Option<Box<Box<[Value]>>>,
 }
 
 /// One profile value, borrowed from a [`Profile`].
@@ -111,7 +113,7 @@ impl Profile {
         }
         Profile {
             blob: blob.into_boxed_slice(),
-            lists: lists.into_boxed_slice(),
+            lists: (!lists.is_empty()).then(|| Box::new(lists.into_boxed_slice())),
         }
     }
 
@@ -217,7 +219,7 @@ impl<'a> Iterator for ProfileIter<'a> {
             }
             T_LIST => {
                 let (i, end) = get_var(b, p)?;
-                (Pv::List(self.p.lists.get(i as usize)?), end - p)
+                (Pv::List(self.p.lists.as_deref()?.get(i as usize)?), end - p)
             }
             _ => return None,
         };
