@@ -43,11 +43,11 @@ fn is_invisible_format(c: char) -> bool {
     )
 }
 
-/// A segment name: 1 to 200 characters, no control characters, and no spaces around it
+/// A segment name: 1 to 200 characters, no control or invisible formatting characters,
+/// and no spaces around it
 /// (names are unique per channel, R-FLT-8, so `"vip"` and `" vip "` must not be two).
 fn check_segment_name(name: &str) -> Result<()> {
-    let expected =
-        "a segment name of 1 to 200 characters, without control characters or spaces around it";
+    let expected = "a segment name of 1 to 200 characters, without control or invisible formatting characters or spaces around it";
     let problem = if name.trim().is_empty() {
         Some("the segment name is empty")
     } else if name.chars().count() > 200 {

@@ -201,7 +201,6 @@ fn apply_boot_profile(
 /// The 30-minute session window (R-CON-3).
 pub const SESSION_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 
-/// A boot (R-CON-3), which is a login when it carries a `memberId` (R-CON-4, R-CON-9).
 /// The `memberId` a boot logs in with, if any. A boot never fails on data (R-CON-3): one
 /// that no member import would accept either (junk, R-UNI-6, or longer than a string may
 /// be, R-SCH-7) is dropped, and the boot is anonymous.
@@ -210,6 +209,15 @@ fn login_id(boot: &Boot) -> Option<&str> {
         .as_deref()
         .map(str::trim)
         .filter(|m| crate::import::normalize_member_id(m).is_ok())
+}
+
+/// The contact a plain visit names: a boot with a contact id, no login and no profile data,
+/// which changes only that contact's state (R-CON-3).
+fn plain_visit_id(boot: &Boot) -> Option<&str> {
+    match (login_id(boot), &boot.contact_id) {
+        (None, Some(id)) if boot.profile.is_empty() => Some(id),
+        _ => None,
+    }
 }
 
 /// A plain visit of a known contact (no login, no profile data, R-CON-3) that leaves its
@@ -226,7 +234,7 @@ pub(crate) fn plain_visit(
     now: DateTime<Utc>,
     boot: &Boot,
 ) -> Result<Option<Contact>> {
-    let (None, Some(id), true) = (login_id(boot), &boot.contact_id, boot.profile.is_empty()) else {
+    let Some(id) = plain_visit_id(boot) else {
         return Ok(None);
     };
     let Some(mut s) = store.state(channel, id)? else {
@@ -255,11 +263,12 @@ pub(crate) fn plain_visit(
         .ok_or_else(|| Error::storage("the booted contact vanished while it was written"))
 }
 
+/// A boot (R-CON-3), which is a login when it carries a `memberId` (R-CON-4, R-CON-9).
 pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
     let member_id = login_id(boot);
-    // A plain visit of a known contact (no login, no profile data) changes only the
-    // contact's state: written in place, without rebuilding the contact.
-    if let (None, Some(id), true) = (member_id, &boot.contact_id, boot.profile.is_empty()) {
+    // A plain visit of a known contact changes only the contact's state: written in place,
+    // without rebuilding the contact ([`plain_visit`] takes the visits that move no MU).
+    if let Some(id) = plain_visit_id(boot) {
         if let Some(mut s) = tx.state(id)? {
             visit(&mut s, tx.now);
             let id = s.id.clone();
