@@ -479,30 +479,30 @@ fn itoa3(mut v: u32, buf: &mut [u8; 5]) -> &str {
     std::str::from_utf8(&buf[i..]).unwrap_or("")
 }
 
-/// The plain crate: `phonenumber::parse(None, text)` + `is_valid`, as E.164. A panic inside
-/// the crate counts as invalid, and so does an extension (`ext. 55`, `x5`): E.164 has no
-/// room for one, and dropping it would store another number than the one given.
-pub(crate) fn crate_normalize(t: &str) -> std::result::Result<String, ()> {
-    std::panic::catch_unwind(|| {
-        let n = phonenumber::parse(None, t).ok()?;
-        if n.extension().is_some() || !phonenumber::is_valid(&n) {
-            return None;
-        }
-        Some(format!("+{}{}", n.code().value(), n.national()))
-    })
-    .ok()
-    .flatten()
-    .ok_or(())
+/// Why the crate rejects a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CrateReject {
+    /// Not a valid number (or the crate panicked on it).
+    Invalid,
+    /// A number with an extension (`ext. 55`, `x5`): E.164 has no room for one, and
+    /// dropping it would store another number than the one given.
+    Extension,
 }
 
-/// Whether the crate reads an extension in `t` (`ext. 55`, `x5`, `#5`). Only text with a
-/// letter or `#` can hold one, so other rejected text skips the crate's parse.
-fn has_extension(t: &str) -> bool {
-    if !t.bytes().any(|b| b.is_ascii_alphabetic() || b == b'#') {
-        return false;
-    }
-    std::panic::catch_unwind(|| phonenumber::parse(None, t).is_ok_and(|n| n.extension().is_some()))
-        .unwrap_or(false)
+/// The plain crate: `phonenumber::parse(None, text)` + `is_valid`, as E.164. A panic inside
+/// the crate counts as invalid; a number with an extension is rejected as such.
+pub(crate) fn crate_normalize(t: &str) -> std::result::Result<String, CrateReject> {
+    std::panic::catch_unwind(|| {
+        let n = phonenumber::parse(None, t).map_err(|_| CrateReject::Invalid)?;
+        if n.extension().is_some() {
+            return Err(CrateReject::Extension);
+        }
+        if !phonenumber::is_valid(&n) {
+            return Err(CrateReject::Invalid);
+        }
+        Ok(format!("+{}{}", n.code().value(), n.national()))
+    })
+    .unwrap_or(Err(CrateReject::Invalid))
 }
 
 /// Full-width digits, minus, parentheses and the ideographic space (as East Asian input
@@ -538,11 +538,11 @@ pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
     let ascii = ascii_phone_text(t);
     let text = ascii.as_deref().unwrap_or(t);
     let r = match fast_normalize(text) {
-        Some(r) => r,
+        Some(r) => r.map_err(|()| CrateReject::Invalid),
         None => crate_normalize(text),
     };
-    r.map_err(|()| {
-        let message = if has_extension(t) {
+    r.map_err(|why| {
+        let message = if why == CrateReject::Extension {
             "phone extensions cannot be stored; give the number without its extension"
         } else if !t.starts_with('+') && !t.starts_with('\u{FF0B}') {
             "the number has no country code; write it with +, e.g. +82 10-2020-3030"
