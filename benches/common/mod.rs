@@ -42,3 +42,44 @@ pub fn rss_bytes() -> u64 {
         .map(|kb| kb * 1024)
         .unwrap_or(0)
 }
+
+/// Contact ids kept by a bench in two flat buffers instead of a `String` each, so that the
+/// bench's own copies of the ids can be told apart from the memory of the book they came
+/// from: [`IdList::heap_bytes`] is what they take.
+pub struct IdList {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl IdList {
+    /// Room for `n` ids of up to `len` bytes, reserved up front so that neither buffer
+    /// grows (and leaves a freed old buffer behind in the resident memory).
+    pub fn with_capacity(n: usize, len: usize) -> IdList {
+        IdList {
+            text: String::with_capacity(n * len),
+            ends: Vec::with_capacity(n),
+        }
+    }
+
+    /// Appends an id.
+    pub fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+    }
+
+    /// The `i`-th id.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    /// How many ids.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The bytes both buffers hold.
+    pub fn heap_bytes(&self) -> u64 {
+        (self.text.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()) as u64
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use parking_lot::RwLock;
 
 use crate::access::{require, ActivityEntry, ActivityQuery, Manager, Permission};
@@ -178,13 +178,26 @@ impl ContactBook {
     }
 
     /// Pins "now" for everything the book does; `None` goes back to the system clock.
+    /// Times are kept to the microsecond (as PostgreSQL keeps them), so a pinned time is
+    /// cut to its microsecond.
     pub fn set_clock(&self, now: Option<DateTime<Utc>>) {
-        *self.shared.clock.write() = now;
+        *self.shared.clock.write() = now.map(to_micros);
     }
 
-    /// The book's "now".
+    /// The book's "now", to the microsecond.
+    ///
+    /// ```
+    /// use rolodex_core::ContactBook;
+    /// let book = ContactBook::in_memory();
+    /// let t = "2025-03-01T09:30:00.123456789Z".parse().unwrap();
+    /// book.set_clock(Some(t));
+    /// assert_eq!(book.now().to_rfc3339(), "2025-03-01T09:30:00.123456+00:00");
+    /// ```
     pub fn now(&self) -> DateTime<Utc> {
-        self.shared.clock.read().unwrap_or_else(Utc::now)
+        self.shared
+            .clock
+            .read()
+            .unwrap_or_else(|| to_micros(Utc::now()))
     }
 
     pub(crate) fn manager(&self) -> Option<&Manager> {
@@ -778,4 +791,9 @@ impl ContactBook {
     pub fn activity_log(&self, query: &ActivityQuery) -> Result<Vec<ActivityEntry>> {
         self.shared.store.activity(&self.channel, query)
     }
+}
+
+/// `t` cut to its microsecond: the precision contacts keep their times in.
+fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
 }

@@ -3,7 +3,8 @@
 //! Layout (per channel, `table`): every contact is a compact row addressed by a `u32` row
 //! id. `c_` + 12-digit ids map to rows through a table of row numbers hashed by the id's
 //! number (read back from the row), other ids through a fallback map. A row keeps its flags
-//! in bits, both tag lists as interned ids in one allocation, and its profile values packed
+//! in bits, both tag lists as interned ids in one allocation shared by every row with the
+//! same lists (`tags`), and its profile values packed
 //! into one byte string keyed by varint key ids (`blob`). `get` materialises a
 //! [`Contact`]; `for_each_view` (`view`) hands rows out as read-only views instead, for
 //! exports.
@@ -38,6 +39,7 @@ mod index;
 mod ledger;
 mod search;
 mod table;
+mod tags;
 #[cfg(test)]
 mod tests;
 mod view;
