@@ -1,7 +1,10 @@
-//! A row's profile values packed into one byte string: per entry the interned key id (a
-//! LEB128 varint, one byte for the first 128 keys), a kind byte and the payload (text as a
-//! varint length and its bytes, numbers and times in fixed width); list values stay as
-//! [`Value`]s beside it.
+//! A row's profile values packed into one byte string. Per entry: a head byte with the
+//! value's kind in its low 4 bits and the interned key id in its high 4 (15: the key id
+//! follows as a LEB128 varint), then the payload — text as a varint length and its bytes;
+//! a number that is a whole number, or one with up to four decimals, as a zigzag varint
+//! of its digits (the kind says how many decimals), which reads back as the very same
+//! `f64`; any other number in 8 bytes; a date as a zigzag varint of its day number; a
+//! datetime in 12 bytes. List values stay as [`Value`]s beside the bytes.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
@@ -16,6 +19,47 @@ const T_BOOL: u8 = 4;
 const T_DATE: u8 = 5;
 const T_DATETIME: u8 = 6;
 const T_LIST: u8 = 7;
+/// A number kept as the zigzag varint of `n * 10^d`, where the kind is `T_SCALED + d`.
+const T_SCALED: u8 = 8;
+/// The most decimals a scaled number keeps.
+const MAX_DECIMALS: u8 = 4;
+const T_SCALED_LAST: u8 = T_SCALED + MAX_DECIMALS;
+/// The key nibble that says the key id follows as a varint.
+const KEY_FOLLOWS: u8 = 15;
+
+const POW10: [f64; MAX_DECIMALS as usize + 1] = [1.0, 10.0, 100.0, 1_000.0, 10_000.0];
+
+/// `n` as (decimals, digits) when `digits / 10^decimals` gives back exactly `n` (not for
+/// -0, infinities, NaN or digits beyond 2^53).
+fn scaled(n: f64) -> Option<(u8, i64)> {
+    if n == 0.0 && n.is_sign_negative() {
+        return None;
+    }
+    for (d, p) in POW10.iter().enumerate() {
+        let m = (n * p).round();
+        if m.abs() < 9_007_199_254_740_992.0 && unscale(m as i64, d as u8)?.to_bits() == n.to_bits()
+        {
+            return Some((d as u8, m as i64));
+        }
+    }
+    None
+}
+
+fn unscale(m: i64, d: u8) -> Option<f64> {
+    let m = m as f64;
+    Some(match d {
+        0 => m,
+        _ => m / POW10.get(usize::from(d))?,
+    })
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
 
 /// The profile values of a row, by interned key id in ascending order.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -72,47 +116,61 @@ impl<'a> Pv<'a> {
 }
 
 impl Profile {
-    /// Packs values sorted by key id.
-    pub(crate) fn encode(entries: Vec<(u32, Value)>) -> Profile {
-        let mut blob = Vec::with_capacity(entries.len() * 16);
+    /// Packs values sorted by key id, using `buf` as scratch space (so that the packed
+    /// bytes are allocated once, at their size).
+    pub(crate) fn encode(entries: Vec<(u32, Value)>, buf: &mut Vec<u8>) -> Profile {
+        let blob = buf;
+        blob.clear();
         let mut lists = Vec::new();
         for (k, v) in entries {
-            put_var(&mut blob, u64::from(k));
+            let head = |blob: &mut Vec<u8>, t: u8| match u8::try_from(k) {
+                Ok(k) if k < KEY_FOLLOWS => blob.push(k << 4 | t),
+                _ => {
+                    blob.push(KEY_FOLLOWS << 4 | t);
+                    put_var(blob, u64::from(k));
+                }
+            };
             let text = |blob: &mut Vec<u8>, t: u8, s: &str| {
-                blob.push(t);
+                head(blob, t);
                 put_var(blob, s.len() as u64);
                 blob.extend_from_slice(s.as_bytes());
             };
             match v {
-                Value::String(s) => text(&mut blob, T_STRING, &s),
-                Value::Email(s) => text(&mut blob, T_EMAIL, &s),
-                Value::Phone(s) => text(&mut blob, T_PHONE, &s),
-                Value::Number(n) => {
-                    blob.push(T_NUMBER);
-                    blob.extend_from_slice(&n.to_bits().to_le_bytes());
-                }
+                Value::String(s) => text(blob, T_STRING, &s),
+                Value::Email(s) => text(blob, T_EMAIL, &s),
+                Value::Phone(s) => text(blob, T_PHONE, &s),
+                Value::Number(n) => match scaled(n) {
+                    Some((d, m)) => {
+                        head(blob, T_SCALED + d);
+                        put_var(blob, zigzag(m));
+                    }
+                    None => {
+                        head(blob, T_NUMBER);
+                        blob.extend_from_slice(&n.to_bits().to_le_bytes());
+                    }
+                },
                 Value::Boolean(b) => {
-                    blob.push(T_BOOL);
+                    head(blob, T_BOOL);
                     blob.push(u8::from(b));
                 }
                 Value::Date(d) => {
-                    blob.push(T_DATE);
-                    blob.extend_from_slice(&d.num_days_from_ce().to_le_bytes());
+                    head(blob, T_DATE);
+                    put_var(blob, zigzag(i64::from(d.num_days_from_ce())));
                 }
                 Value::Datetime(t) => {
-                    blob.push(T_DATETIME);
+                    head(blob, T_DATETIME);
                     blob.extend_from_slice(&t.timestamp().to_le_bytes());
                     blob.extend_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
                 }
                 v @ (Value::List(_) | Value::Tag(_) | Value::ListOfNumber(_)) => {
-                    blob.push(T_LIST);
-                    put_var(&mut blob, lists.len() as u64);
+                    head(blob, T_LIST);
+                    put_var(blob, lists.len() as u64);
                     lists.push(v);
                 }
             }
         }
         Profile {
-            blob: blob.into_boxed_slice(),
+            blob: Box::from(&blob[..]),
             lists: (!lists.is_empty()).then(|| Box::new(lists.into_boxed_slice())),
         }
     }
@@ -164,18 +222,25 @@ fn get_var(b: &[u8], at: usize) -> Option<(u32, usize)> {
     if first < 0x80 {
         return Some((u32::from(first), at + 1));
     }
+    let (v, i) = get_var64(b, at)?;
+    u32::try_from(v).ok().map(|v| (v, i))
+}
+
+/// Reads the varint of up to 64 bits at `at`: its value and the index after it.
+#[inline]
+fn get_var64(b: &[u8], at: usize) -> Option<(u64, usize)> {
     let mut v: u64 = 0;
     let mut shift = 0;
     let mut i = at;
     loop {
         let byte = *b.get(i)?;
-        v |= u64::from(byte & 0x7f) << shift;
+        v |= u64::from(byte & 0x7f).checked_shl(shift)?;
         i += 1;
         if byte < 0x80 {
-            return u32::try_from(v).ok().map(|v| (v, i));
+            return Some((v, i));
         }
         shift += 7;
-        if shift > 28 {
+        if shift > 63 {
             return None;
         }
     }
@@ -186,9 +251,13 @@ impl<'a> Iterator for ProfileIter<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let b: &'a [u8] = &self.p.blob;
-        let (key, at) = get_var(b, self.at)?;
-        let t = *b.get(at)?;
-        let p = at + 1;
+        let head = *b.get(self.at)?;
+        let (t, key) = (head & 0x0f, head >> 4);
+        let (key, p) = if key < KEY_FOLLOWS {
+            (u32::from(key), self.at + 1)
+        } else {
+            get_var(b, self.at + 1)?
+        };
         let (v, len) = match t {
             T_STRING | T_EMAIL | T_PHONE => {
                 let (n, start) = get_var(b, p)?;
@@ -206,12 +275,18 @@ impl<'a> Iterator for ProfileIter<'a> {
                 8,
             ),
             T_BOOL => (Pv::Bool(*b.get(p)? != 0), 1),
-            T_DATE => (
-                Pv::Date(NaiveDate::from_num_days_from_ce_opt(i32::from_le_bytes(
-                    take::<4>(b, p)?,
-                ))?),
-                4,
-            ),
+            T_DATE => {
+                let (z, end) = get_var64(b, p)?;
+                let days = i32::try_from(unzigzag(z)).ok()?;
+                (
+                    Pv::Date(NaiveDate::from_num_days_from_ce_opt(days)?),
+                    end - p,
+                )
+            }
+            T_SCALED..=T_SCALED_LAST => {
+                let (z, end) = get_var64(b, p)?;
+                (Pv::Num(unscale(unzigzag(z), t - T_SCALED)?), end - p)
+            }
             T_DATETIME => {
                 let secs = i64::from_le_bytes(take::<8>(b, p)?);
                 let nanos = u32::from_le_bytes(take::<4>(b, p + 8)?);
@@ -239,6 +314,12 @@ mod tests {
             "[a-z]{1,20}@[a-z]{1,10}\\.com".prop_map(Value::Email),
             "\\+[0-9]{8,15}".prop_map(Value::Phone),
             any::<f64>().prop_map(Value::Number),
+            // Whole numbers and decimals of every width, small and past 2^53.
+            (any::<i64>(), 0u32..6)
+                .prop_map(|(m, d)| Value::Number(m as f64 / 10f64.powi(d as i32))),
+            (-1000i64..1000, 0u32..6)
+                .prop_map(|(m, d)| Value::Number(m as f64 / 10f64.powi(d as i32))),
+            Just(Value::Number(-0.0)),
             any::<bool>().prop_map(Value::Boolean),
             (-100_000i32..3_000_000).prop_filter_map("a date", |d| {
                 NaiveDate::from_num_days_from_ce_opt(d).map(Value::Date)
@@ -262,7 +343,7 @@ mod tests {
             )
         ) {
             let entries: Vec<(u32, Value)> = entries.into_iter().collect();
-            let p = Profile::encode(entries.clone());
+            let p = Profile::encode(entries.clone(), &mut Vec::new());
             let back: Vec<(u32, Value)> = p.iter().map(|(k, v)| (k, v.to_value())).collect();
             prop_assert_eq!(back.len(), entries.len());
             for ((k, v), (bk, bv)) in entries.iter().zip(&back) {

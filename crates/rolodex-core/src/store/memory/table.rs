@@ -473,6 +473,8 @@ pub(crate) struct Table {
     tag_lists: TagInterner,
     /// A buffer for a row's tag ids while they are interned.
     tag_buf: Vec<u32>,
+    /// A buffer for a row's profile while it is packed.
+    blob_buf: Vec<u8>,
     /// Every stored row.
     pub(crate) live: RoaringBitmap,
     pub(crate) blocked: RoaringBitmap,
@@ -528,6 +530,7 @@ impl Default for Table {
             tag_ids: FxMap::default(),
             tag_lists: TagInterner::default(),
             tag_buf: Vec::new(),
+            blob_buf: Vec::new(),
             live: RoaringBitmap::new(),
             blocked: RoaringBitmap::new(),
             hidden: RoaringBitmap::new(),
@@ -762,7 +765,7 @@ impl Table {
         let mut row = Row {
             id: IdKey::of(&c.id),
             member_id: c.member_id.map(|m| Box::new(m.into_boxed_str())),
-            profile: Profile::encode(profile),
+            profile: Profile::encode(profile, &mut self.blob_buf),
             tags,
             created_at: Micros::of(&c.created_at),
             updated_at: Micros::of(&c.updated_at),
