@@ -4,7 +4,8 @@
 //! a number that is a whole number, or one with up to four decimals, as a zigzag varint
 //! of its digits (the kind says how many decimals), which reads back as the very same
 //! `f64`; any other number in 8 bytes; a date as a zigzag varint of its day number; a
-//! datetime in 12 bytes. List values stay as [`Value`]s beside the bytes.
+//! datetime in 12 bytes. List values stay as [`Value`]s beside the bytes. A member's
+//! `memberId` leads the bytes as a text entry of its own kind, outside the profile.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
@@ -24,6 +25,8 @@ const T_SCALED: u8 = 8;
 /// The most decimals a scaled number keeps.
 const MAX_DECIMALS: u8 = 4;
 const T_SCALED_LAST: u8 = T_SCALED + MAX_DECIMALS;
+/// The row's `memberId` (not a profile value): the first entry when there is one.
+const T_MEMBER_ID: u8 = 13;
 /// The key nibble that says the key id follows as a varint.
 const KEY_FOLLOWS: u8 = 15;
 
@@ -118,9 +121,18 @@ impl<'a> Pv<'a> {
 impl Profile {
     /// Packs values sorted by key id, using `buf` as scratch space (so that the packed
     /// bytes are allocated once, at their size).
-    pub(crate) fn encode(entries: Vec<(u32, Value)>, buf: &mut Vec<u8>) -> Profile {
+    pub(crate) fn encode(
+        entries: Vec<(u32, Value)>,
+        member_id: Option<&str>,
+        buf: &mut Vec<u8>,
+    ) -> Profile {
         let blob = buf;
         blob.clear();
+        if let Some(m) = member_id {
+            blob.push(T_MEMBER_ID);
+            put_var(blob, m.len() as u64);
+            blob.extend_from_slice(m.as_bytes());
+        }
         let mut lists = Vec::new();
         for (k, v) in entries {
             let head = |blob: &mut Vec<u8>, t: u8| match u8::try_from(k) {
@@ -182,7 +194,28 @@ impl Profile {
 
     /// Every (key id, value), in key order.
     pub(crate) fn iter(&self) -> ProfileIter<'_> {
-        ProfileIter { p: self, at: 0 }
+        let at = match self.member_entry() {
+            Some((_, end)) => end,
+            None => 0,
+        };
+        ProfileIter { p: self, at }
+    }
+
+    /// The `memberId` kept with the profile.
+    pub(crate) fn member_id(&self) -> Option<&str> {
+        self.member_entry().map(|(m, _)| m)
+    }
+
+    /// The `memberId` entry: its text and where the profile values start after it.
+    #[inline]
+    fn member_entry(&self) -> Option<(&str, usize)> {
+        let b: &[u8] = &self.blob;
+        if *b.first()? != T_MEMBER_ID {
+            return None;
+        }
+        let (n, start) = get_var(b, 1)?;
+        let end = start + n as usize;
+        Some((std::str::from_utf8(b.get(start..end)?).ok()?, end))
     }
 
     /// The value of one key.
@@ -340,10 +373,12 @@ mod tests {
                 prop_oneof![0u32..200, 100u32..20_000, any::<u32>()],
                 value(),
                 0..12,
-            )
+            ),
+            member_id in proptest::option::of(".{0,200}"),
         ) {
             let entries: Vec<(u32, Value)> = entries.into_iter().collect();
-            let p = Profile::encode(entries.clone(), &mut Vec::new());
+            let p = Profile::encode(entries.clone(), member_id.as_deref(), &mut Vec::new());
+            prop_assert_eq!(p.member_id(), member_id.as_deref());
             let back: Vec<(u32, Value)> = p.iter().map(|(k, v)| (k, v.to_value())).collect();
             prop_assert_eq!(back.len(), entries.len());
             for ((k, v), (bk, bv)) in entries.iter().zip(&back) {

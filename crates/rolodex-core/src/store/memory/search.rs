@@ -206,8 +206,8 @@ impl Table {
                 }
             }
             for &(i, field, r) in &cands {
-                if let Some(p) = self.row(r).and_then(|x| x.heap_ptr(field == MEMBER)) {
-                    prefetch(p);
+                if let Some(x) = self.row(r) {
+                    prefetch(x.heap_ptr());
                 }
                 if let Some(t) = chunk.get(i) {
                     prefetch(match field {
