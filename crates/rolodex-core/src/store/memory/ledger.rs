@@ -2,12 +2,13 @@
 //! least recently seen visible contact, or the most recently seen hidden one, is found at
 //! once. A contact with a sequence id (`c_` + 12 digits, all of a book's own contacts)
 //! seen and created between 1970 and 2527 is held as one 16-byte key: both times in 44
-//! bits of milliseconds and the id's number, which orders as its text does, in 40 bits.
+//! bits of milliseconds and the id's number, which orders as its text does, in 40 bits, in sorted blocks (`blocks`).
 //! Any other contact is held in a set of its own, and reads merge the two in the full
 //! (`lastSeenAt`, `createdAt`, id text) order.
 
 use std::collections::BTreeSet;
 
+use super::blocks::BlockSet;
 use super::table::IdKey;
 
 /// (`lastSeenAt`, `createdAt`) in milliseconds.
@@ -16,7 +17,7 @@ pub(crate) type LedgerAt = (i64, i64);
 /// One MU ledger.
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
-    packed: BTreeSet<u128>,
+    packed: BlockSet,
     other: BTreeSet<(i64, i64, IdKey)>,
 }
 
@@ -72,7 +73,7 @@ impl Ledger {
     pub(crate) fn remove(&mut self, at: LedgerAt, id: &IdKey) {
         match pack(at, id) {
             Some(k) => {
-                self.packed.remove(&k);
+                self.packed.remove(k);
             }
             None => {
                 self.other.remove(&(at.0, at.1, id.clone()));
@@ -83,7 +84,7 @@ impl Ledger {
     /// The ids of the first `n` contacts (the oldest), in order.
     pub(crate) fn first(&self, n: usize) -> Vec<IdKey> {
         take_merged(
-            self.packed.iter().map(|k| unpack(*k)),
+            self.packed.iter().map(unpack),
             self.other.iter().cloned(),
             n.min(self.len()),
             false,
@@ -93,7 +94,7 @@ impl Ledger {
     /// The ids of the last `n` contacts (the newest), newest first.
     pub(crate) fn last(&self, n: usize) -> Vec<IdKey> {
         take_merged(
-            self.packed.iter().rev().map(|k| unpack(*k)),
+            self.packed.iter().rev().map(unpack),
             self.other.iter().rev().cloned(),
             n.min(self.len()),
             true,

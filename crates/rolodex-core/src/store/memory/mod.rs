@@ -35,6 +35,7 @@
 //! layout, materialising only the page.
 
 mod blob;
+mod blocks;
 mod index;
 mod ledger;
 mod search;
