@@ -25,8 +25,10 @@ const T_SCALED: u8 = 8;
 /// The most decimals a scaled number keeps.
 const MAX_DECIMALS: u8 = 4;
 const T_SCALED_LAST: u8 = T_SCALED + MAX_DECIMALS;
-/// The row's `memberId` (not a profile value): the first entry when there is one.
+/// The row's `memberId` (not a profile value): first, or after `T_OTHER_ID`.
 const T_MEMBER_ID: u8 = 13;
+/// The row's id when it is not a `c_` + 12-digit id (not a profile value): first.
+const T_OTHER_ID: u8 = 14;
 /// The key nibble that says the key id follows as a varint.
 const KEY_FOLLOWS: u8 = 15;
 
@@ -123,15 +125,18 @@ impl Profile {
     /// bytes are allocated once, at their size).
     pub(crate) fn encode(
         entries: Vec<(u32, Value)>,
+        other_id: Option<&str>,
         member_id: Option<&str>,
         buf: &mut Vec<u8>,
     ) -> Profile {
         let blob = buf;
         blob.clear();
-        if let Some(m) = member_id {
-            blob.push(T_MEMBER_ID);
-            put_var(blob, m.len() as u64);
-            blob.extend_from_slice(m.as_bytes());
+        for (t, text) in [(T_OTHER_ID, other_id), (T_MEMBER_ID, member_id)] {
+            if let Some(m) = text {
+                blob.push(t);
+                put_var(blob, m.len() as u64);
+                blob.extend_from_slice(m.as_bytes());
+            }
         }
         let mut lists = Vec::new();
         for (k, v) in entries {
@@ -194,28 +199,39 @@ impl Profile {
 
     /// Every (key id, value), in key order.
     pub(crate) fn iter(&self) -> ProfileIter<'_> {
-        let at = match self.member_entry() {
-            Some((_, end)) => end,
-            None => 0,
-        };
+        let (_, at) = self.lead_entry(T_OTHER_ID, 0);
+        let (_, at) = self.lead_entry(T_MEMBER_ID, at);
         ProfileIter { p: self, at }
     }
 
     /// The `memberId` kept with the profile.
     pub(crate) fn member_id(&self) -> Option<&str> {
-        self.member_entry().map(|(m, _)| m)
+        let (_, at) = self.lead_entry(T_OTHER_ID, 0);
+        self.lead_entry(T_MEMBER_ID, at).0
     }
 
-    /// The `memberId` entry: its text and where the profile values start after it.
+    /// The row's id kept with the profile (when not a `c_` + 12-digit id).
+    pub(crate) fn other_id(&self) -> Option<&str> {
+        self.lead_entry(T_OTHER_ID, 0).0
+    }
+
+    /// The text entry of kind `t` at `at`, if there is one there, and where the entries
+    /// after it start (`at` when there is none).
     #[inline]
-    fn member_entry(&self) -> Option<(&str, usize)> {
+    fn lead_entry(&self, t: u8, at: usize) -> (Option<&str>, usize) {
         let b: &[u8] = &self.blob;
-        if *b.first()? != T_MEMBER_ID {
-            return None;
+        let entry = || {
+            if *b.get(at)? != t {
+                return None;
+            }
+            let (n, start) = get_var(b, at + 1)?;
+            let end = start + n as usize;
+            Some((std::str::from_utf8(b.get(start..end)?).ok()?, end))
+        };
+        match entry() {
+            Some((s, end)) => (Some(s), end),
+            None => (None, at),
         }
-        let (n, start) = get_var(b, 1)?;
-        let end = start + n as usize;
-        Some((std::str::from_utf8(b.get(start..end)?).ok()?, end))
     }
 
     /// The value of one key.
@@ -375,10 +391,12 @@ mod tests {
                 0..12,
             ),
             member_id in proptest::option::of(".{0,200}"),
+            other_id in proptest::option::of(".{0,200}"),
         ) {
             let entries: Vec<(u32, Value)> = entries.into_iter().collect();
-            let p = Profile::encode(entries.clone(), member_id.as_deref(), &mut Vec::new());
+            let p = Profile::encode(entries.clone(), other_id.as_deref(), member_id.as_deref(), &mut Vec::new());
             prop_assert_eq!(p.member_id(), member_id.as_deref());
+            prop_assert_eq!(p.other_id(), other_id.as_deref());
             let back: Vec<(u32, Value)> = p.iter().map(|(k, v)| (k, v.to_value())).collect();
             prop_assert_eq!(back.len(), entries.len());
             for ((k, v), (bk, bv)) in entries.iter().zip(&back) {

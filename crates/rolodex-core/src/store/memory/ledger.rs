@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use super::blocks::BlockSet;
-use super::table::IdKey;
+use super::table::{IdKey, IdRef};
 
 /// (`lastSeenAt`, `createdAt`) in milliseconds.
 pub(crate) type LedgerAt = (i64, i64);
@@ -26,11 +26,11 @@ const SEQ_BITS: u32 = 40;
 
 /// The one key of a contact, if its times and id fit: ordered as (`lastSeenAt`,
 /// `createdAt`, id number) are.
-fn pack(at: LedgerAt, id: &IdKey) -> Option<u128> {
+fn pack(at: LedgerAt, id: IdRef<'_>) -> Option<u128> {
     let time = |t: i64| u64::try_from(t).ok().filter(|t| *t < 1 << TIME_BITS);
     let (seen, created) = (time(at.0)?, time(at.1)?);
     let n = match id {
-        IdKey::Seq(n) if *n < 1 << SEQ_BITS => *n,
+        IdRef::Seq(n) if n < 1 << SEQ_BITS => n,
         _ => return None,
     };
     Some(
@@ -58,25 +58,25 @@ impl Ledger {
     }
 
     /// Adds a contact at its place.
-    pub(crate) fn insert(&mut self, at: LedgerAt, id: &IdKey) {
+    pub(crate) fn insert(&mut self, at: LedgerAt, id: IdRef<'_>) {
         match pack(at, id) {
             Some(k) => {
                 self.packed.insert(k);
             }
             None => {
-                self.other.insert((at.0, at.1, id.clone()));
+                self.other.insert((at.0, at.1, id.to_key()));
             }
         }
     }
 
     /// Removes a contact held at `at`.
-    pub(crate) fn remove(&mut self, at: LedgerAt, id: &IdKey) {
+    pub(crate) fn remove(&mut self, at: LedgerAt, id: IdRef<'_>) {
         match pack(at, id) {
             Some(k) => {
                 self.packed.remove(k);
             }
             None => {
-                self.other.remove(&(at.0, at.1, id.clone()));
+                self.other.remove(&(at.0, at.1, id.to_key()));
             }
         }
     }
@@ -180,10 +180,10 @@ mod tests {
             let mut model: BTreeSet<(i64, i64, IdKey)> = BTreeSet::new();
             for (add, ls, cr, id) in ops {
                 if add {
-                    l.insert((ls, cr), &id);
+                    l.insert((ls, cr), id.as_ref());
                     model.insert((ls, cr, id));
                 } else {
-                    l.remove((ls, cr), &id);
+                    l.remove((ls, cr), id.as_ref());
                     model.remove(&(ls, cr, id));
                 }
             }

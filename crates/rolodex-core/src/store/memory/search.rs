@@ -12,8 +12,8 @@ use roaring::RoaringBitmap;
 
 use super::index::{date_key, dt_key, fingerprint, num_key, prefetch, Ordered};
 use super::table::{
-    parse_seq, FieldIx, IdKey, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT, K_NUM,
-    S_MEMBER_ID,
+    parse_seq, FieldIx, IdKey, IdRef, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT,
+    K_NUM, S_MEMBER_ID,
 };
 use crate::contact::Contact;
 use crate::filter::{
@@ -28,7 +28,7 @@ use crate::value::FieldType;
 struct PKey<'a> {
     first: Option<SortVal>,
     rest: Vec<Option<SortVal>>,
-    id: &'a IdKey,
+    id: IdRef<'a>,
 }
 
 impl PKey<'_> {
@@ -684,8 +684,8 @@ impl Table {
         let after = |n: u64| cur.is_none_or(|c| if desc { n < c } else { n > c });
         let mut picked: Vec<(u64, u32)> = m
             .iter()
-            .filter_map(|r| match self.row(r)?.id {
-                IdKey::Seq(n) if after(n) => Some((n, r)),
+            .filter_map(|r| match self.row(r)?.seq() {
+                Some(n) if after(n) => Some((n, r)),
                 _ => None,
             })
             .collect();
@@ -703,7 +703,7 @@ impl Table {
             picked.last().and_then(|(_, r)| self.row(*r)).map(|row| {
                 q.sort.encode_cursor(&RowKey {
                     values: vec![self.with_value(row, Slot::Id, |v| q.sort.sort_val(0, v))],
-                    id: row.id.text(),
+                    id: row.id().text(),
                 })
             })
         } else {
@@ -732,7 +732,7 @@ impl Table {
                 q.sort.compare_parts(
                     |i| cur.values.get(i).and_then(Option::as_ref),
                     |i| k.val(i),
-                    id.cmp(k.id),
+                    id.as_ref().cmp(&k.id),
                 ) == Ordering::Less
             })
         };
@@ -749,7 +749,7 @@ impl Table {
                     let k = PKey {
                         first,
                         rest: vals.collect(),
-                        id: &row.id,
+                        id: row.id(),
                     };
                     if after(&k) {
                         picked.push((k, r));
@@ -788,7 +788,7 @@ impl Table {
         }
         let cmp = |a: &(PKey<'_>, u32), b: &(PKey<'_>, u32)| {
             q.sort
-                .compare_parts(|i| a.0.val(i), |i| b.0.val(i), a.0.id.cmp(b.0.id))
+                .compare_parts(|i| a.0.val(i), |i| b.0.val(i), a.0.id.cmp(&b.0.id))
         };
         first_in_order(&mut picked, keep, cmp);
         let next = if picked.len() > q.limit {

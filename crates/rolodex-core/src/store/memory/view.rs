@@ -9,7 +9,7 @@
 //! [`Contact`]: crate::contact::Contact
 
 use super::blob::Pv;
-use super::table::{seq_id_text, Fv, IdKey, Row, Slot, Table, S_IMPORT_TAGS, S_TAGS};
+use super::table::{seq_id_text, Fv, IdRef, Row, Slot, Table, S_IMPORT_TAGS, S_TAGS};
 use crate::filter::{Field, FieldValue};
 use crate::store::{ContactView, ViewValue};
 
@@ -44,9 +44,9 @@ impl ContactView for RowView<'_> {
             return ViewValue::MISSING;
         };
         match *slot {
-            Slot::Id => ViewValue::Value(FieldValue::Text(match &self.row.id {
-                IdKey::Seq(_) => std::str::from_utf8(&self.seq_id).unwrap_or_default(),
-                IdKey::Other(s) => s,
+            Slot::Id => ViewValue::Value(FieldValue::Text(match self.row.id() {
+                IdRef::Seq(_) => std::str::from_utf8(&self.seq_id).unwrap_or_default(),
+                IdRef::Other(s) => s,
             })),
             Slot::Absent => ViewValue::MISSING,
             Slot::Profile(_) => self
@@ -109,8 +109,8 @@ impl Table {
                     }
                 }
             }
-            let seq_id = match &row.id {
-                IdKey::Seq(n) if want_id => seq_id_text(*n),
+            let seq_id = match row.seq() {
+                Some(n) if want_id => seq_id_text(n),
                 _ => [0; 14],
             };
             let view = RowView {
