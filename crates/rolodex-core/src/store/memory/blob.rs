@@ -3,7 +3,8 @@
 //! follows as a LEB128 varint), then the payload — text as a varint length and its bytes;
 //! a number that is a whole number, or one with up to four decimals, as a zigzag varint
 //! of its digits (the kind says how many decimals), which reads back as the very same
-//! `f64`; any other number in 8 bytes; a date as a zigzag varint of its day number; a
+//! `f64`; any other number in 8 bytes; a date as a zigzag varint of its days from
+//! 2020-01-01 (two bytes for 1998 to 2042); a
 //! datetime in 12 bytes. List values stay as [`Value`]s beside the bytes. A member's
 //! `memberId` leads the bytes as a text entry of its own kind, outside the profile.
 
@@ -29,6 +30,8 @@ const T_SCALED_LAST: u8 = T_SCALED + MAX_DECIMALS;
 const T_MEMBER_ID: u8 = 13;
 /// The row's id when it is not a `c_` + 12-digit id (not a profile value): first.
 const T_OTHER_ID: u8 = 14;
+/// `num_days_from_ce` of 2020-01-01, the day dates are counted from.
+const DATE_EPOCH: i64 = 737_425;
 /// The key nibble that says the key id follows as a varint.
 const KEY_FOLLOWS: u8 = 15;
 
@@ -172,7 +175,7 @@ impl Profile {
                 }
                 Value::Date(d) => {
                     head(blob, T_DATE);
-                    put_var(blob, zigzag(i64::from(d.num_days_from_ce())));
+                    put_var(blob, zigzag(i64::from(d.num_days_from_ce()) - DATE_EPOCH));
                 }
                 Value::Datetime(t) => {
                     head(blob, T_DATETIME);
@@ -326,7 +329,7 @@ impl<'a> Iterator for ProfileIter<'a> {
             T_BOOL => (Pv::Bool(*b.get(p)? != 0), 1),
             T_DATE => {
                 let (z, end) = get_var64(b, p)?;
-                let days = i32::try_from(unzigzag(z)).ok()?;
+                let days = i32::try_from(unzigzag(z).checked_add(DATE_EPOCH)?).ok()?;
                 (
                     Pv::Date(NaiveDate::from_num_days_from_ce_opt(days)?),
                     end - p,
@@ -409,6 +412,17 @@ mod tests {
             for (k, _) in &entries {
                 prop_assert!(p.get(*k).is_some());
             }
+        }
+    }
+
+    #[test]
+    fn dates_are_counted_from_2020() {
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(i64::from(day("2020-01-01").num_days_from_ce()), DATE_EPOCH);
+        for (d, bytes) in [("2025-06-30", 3), ("1998-01-01", 3), ("1900-01-01", 4)] {
+            let p = Profile::encode(vec![(0, Value::Date(day(d)))], None, None, &mut Vec::new());
+            assert_eq!(p.blob.len(), bytes, "{d}");
+            assert_eq!(p.get(0), Some(Pv::Date(day(d))));
         }
     }
 

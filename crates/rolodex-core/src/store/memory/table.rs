@@ -664,12 +664,12 @@ impl Table {
         self.by_other.is_empty()
     }
 
-    /// The row at `r`, if stored.
     /// Where row `r` is held (to prefetch it), without reading it.
     pub(crate) fn row_ptr(&self, r: u32) -> Option<*const Option<Row>> {
         self.rows.get(r as usize).map(|x| x as *const Option<Row>)
     }
 
+    /// The row at `r`, if stored.
     pub(crate) fn row(&self, r: u32) -> Option<&Row> {
         self.rows.get(r as usize).and_then(Option::as_ref)
     }
