@@ -3,7 +3,8 @@
 //! follows as a LEB128 varint), then the payload — text as a varint length and its bytes;
 //! a number that is a whole number, or one with up to four decimals, as a zigzag varint
 //! of its digits (the kind says how many decimals), which reads back as the very same
-//! `f64`; any other number in 8 bytes; a date as a zigzag varint of its days from
+//! `f64`; any other number in 8 bytes; a phone number in E.164 form (`+` and up to 15
+//! digits) as its digit count and two digits a byte; a date as a zigzag varint of its days from
 //! 2020-01-01 (two bytes for 1998 to 2042); a
 //! datetime in 12 bytes. List values stay as [`Value`]s beside the bytes. A member's
 //! `memberId` leads the bytes as a text entry of its own kind, outside the profile.
@@ -32,6 +33,10 @@ const T_MEMBER_ID: u8 = 13;
 const T_OTHER_ID: u8 = 14;
 /// `num_days_from_ce` of 2020-01-01, the day dates are counted from.
 const DATE_EPOCH: i64 = 737_425;
+/// A phone number in E.164 form, as its digit count and packed digits.
+const T_PACKED_PHONE: u8 = 15;
+/// The most digits an E.164 number has.
+const MAX_PHONE_DIGITS: usize = 15;
 /// The key nibble that says the key id follows as a varint.
 const KEY_FOLLOWS: u8 = 15;
 
@@ -83,7 +88,7 @@ pub(crate) struct Profile {
 pub(crate) enum Pv<'a> {
     Str(&'a str),
     Email(&'a str),
-    Phone(&'a str),
+    Phone(PhoneStr<'a>),
     Num(f64),
     Bool(bool),
     Date(NaiveDate),
@@ -91,11 +96,68 @@ pub(crate) enum Pv<'a> {
     List(&'a Value),
 }
 
+/// A phone number's text: in the profile bytes, or read from packed digits into a small
+/// inline buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PhoneStr<'a> {
+    Text(&'a str),
+    Packed(PhoneText),
+}
+
+impl PhoneStr<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            PhoneStr::Text(s) => s,
+            PhoneStr::Packed(p) => p.as_str(),
+        }
+    }
+}
+
+impl PartialEq for PhoneStr<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+/// `+` and up to 15 digits, held inline.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PhoneText {
+    buf: [u8; MAX_PHONE_DIGITS + 1],
+    len: u8,
+}
+
+impl PhoneText {
+    pub(crate) fn as_str(&self) -> &str {
+        // Only `+` and ASCII digits are ever written.
+        std::str::from_utf8(self.buf.get(..usize::from(self.len)).unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+/// The digits of `s` when it is `+` and 1 to 15 ASCII digits.
+fn e164_digits(s: &str) -> Option<&[u8]> {
+    let d = s.strip_prefix('+')?.as_bytes();
+    (!d.is_empty() && d.len() <= MAX_PHONE_DIGITS && d.iter().all(u8::is_ascii_digit)).then_some(d)
+}
+
 impl<'a> Pv<'a> {
     /// The filter's view of the value.
-    pub(crate) fn field_value(self) -> FieldValue<'a> {
+    pub(crate) fn field_value(&self) -> FieldValue<'_> {
         match self {
-            Pv::Str(s) | Pv::Email(s) | Pv::Phone(s) => FieldValue::Text(s),
+            Pv::Phone(p) => FieldValue::Text(p.as_str()),
+            v => match v.into_field() {
+                Ok(f) => f,
+                Err(_) => FieldValue::Missing,
+            },
+        }
+    }
+
+    /// The filter's view of the value, borrowed from the profile bytes — except for a
+    /// phone number, whose text may be held by the value itself (`Err`).
+    pub(crate) fn into_field(self) -> Result<FieldValue<'a>, PhoneStr<'a>> {
+        Ok(match self {
+            Pv::Phone(p) => return Err(p),
+            Pv::Str(s) | Pv::Email(s) => FieldValue::Text(s),
             Pv::Num(n) => FieldValue::Number(n),
             Pv::Bool(b) => FieldValue::Boolean(b),
             Pv::Date(d) => FieldValue::Date(d),
@@ -105,7 +167,7 @@ impl<'a> Pv<'a> {
                 Value::ListOfNumber(n) => FieldValue::Numbers(n),
                 _ => FieldValue::Missing,
             },
-        }
+        })
     }
 
     /// The owned value.
@@ -113,7 +175,7 @@ impl<'a> Pv<'a> {
         match self {
             Pv::Str(s) => Value::String(s.to_string()),
             Pv::Email(s) => Value::Email(s.to_string()),
-            Pv::Phone(s) => Value::Phone(s.to_string()),
+            Pv::Phone(p) => Value::Phone(p.as_str().to_string()),
             Pv::Num(n) => Value::Number(n),
             Pv::Bool(b) => Value::Boolean(b),
             Pv::Date(d) => Value::Date(d),
@@ -158,7 +220,18 @@ impl Profile {
             match v {
                 Value::String(s) => text(blob, T_STRING, &s),
                 Value::Email(s) => text(blob, T_EMAIL, &s),
-                Value::Phone(s) => text(blob, T_PHONE, &s),
+                Value::Phone(s) => match e164_digits(&s) {
+                    Some(d) => {
+                        head(blob, T_PACKED_PHONE);
+                        blob.push(d.len() as u8);
+                        for pair in d.chunks(2) {
+                            let hi = pair.first().map_or(0, |c| c - b'0');
+                            let lo = pair.get(1).map_or(0, |c| c - b'0');
+                            blob.push(hi << 4 | lo);
+                        }
+                    }
+                    None => text(blob, T_PHONE, &s),
+                },
                 Value::Number(n) => match scaled(n) {
                     Some((d, m)) => {
                         head(blob, T_SCALED + d);
@@ -318,7 +391,7 @@ impl<'a> Iterator for ProfileIter<'a> {
                 let v = match t {
                     T_STRING => Pv::Str(s),
                     T_EMAIL => Pv::Email(s),
-                    _ => Pv::Phone(s),
+                    _ => Pv::Phone(PhoneStr::Text(s)),
                 };
                 (v, start - p + n)
             }
@@ -334,6 +407,21 @@ impl<'a> Iterator for ProfileIter<'a> {
                     Pv::Date(NaiveDate::from_num_days_from_ce_opt(days)?),
                     end - p,
                 )
+            }
+            T_PACKED_PHONE => {
+                let n = usize::from(*b.get(p)?);
+                let packed = b.get(p + 1..p + 1 + n.div_ceil(2))?;
+                let mut t = PhoneText {
+                    buf: [0; MAX_PHONE_DIGITS + 1],
+                    len: u8::try_from(n + 1).ok()?,
+                };
+                *t.buf.first_mut()? = b'+';
+                for i in 0..n {
+                    let byte = *packed.get(i / 2)?;
+                    let digit = if i % 2 == 0 { byte >> 4 } else { byte & 0x0f };
+                    *t.buf.get_mut(i + 1)? = b'0' + digit;
+                }
+                (Pv::Phone(PhoneStr::Packed(t)), 1 + packed.len())
             }
             T_SCALED..=T_SCALED_LAST => {
                 let (z, end) = get_var64(b, p)?;
@@ -365,6 +453,9 @@ mod tests {
             ".{0,300}".prop_map(Value::String),
             "[a-z]{1,20}@[a-z]{1,10}\\.com".prop_map(Value::Email),
             "\\+[0-9]{8,15}".prop_map(Value::Phone),
+            // Texts only partly like E.164: too long, empty, other characters.
+            "\\+?[0-9]{0,20}".prop_map(Value::Phone),
+            "[0-9+ ()٣-]{0,20}".prop_map(Value::Phone),
             any::<f64>().prop_map(Value::Number),
             // Whole numbers and decimals of every width, small and past 2^53.
             (any::<i64>(), 0u32..6)
@@ -412,6 +503,27 @@ mod tests {
             for (k, _) in &entries {
                 prop_assert!(p.get(*k).is_some());
             }
+        }
+    }
+
+    #[test]
+    fn e164_numbers_are_packed_two_digits_a_byte() {
+        for (phone, bytes) in [
+            ("+821012345678", 8),
+            ("+1", 3),
+            ("+999999999999999", 10),
+            // Not E.164 (16 digits; no plus): kept as text.
+            ("+9999999999999999", 19),
+            ("821012345678", 14),
+        ] {
+            let p = Profile::encode(
+                vec![(3, Value::Phone(phone.into()))],
+                None,
+                None,
+                &mut Vec::new(),
+            );
+            assert_eq!(p.blob.len(), bytes, "{phone}");
+            assert_eq!(p.get(3).map(Pv::to_value), Some(Value::Phone(phone.into())));
         }
     }
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use roaring::RoaringBitmap;
 
+use super::blob::PhoneStr;
 use super::index::{date_key, dt_key, fingerprint, num_key, prefetch, Ordered};
 use super::table::{
     parse_seq, FieldIx, IdKey, IdRef, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT,
@@ -223,7 +224,10 @@ impl Table {
                 };
                 let ok = match field {
                     EMAIL => row.email().is_some_and(|e| fold_cow(e) == term.folded()),
-                    MOBILE => term.phone().is_some() && row.mobile() == term.phone(),
+                    MOBILE => {
+                        term.phone().is_some()
+                            && row.mobile().as_ref().map(PhoneStr::as_str) == term.phone()
+                    }
                     NAME => row.name().is_some_and(|e| fold_cow(e) == term.folded()),
                     _ => row.member_id() == Some(term.text.as_str()),
                 };
@@ -288,7 +292,7 @@ impl Table {
             let check = |r: u32| {
                 self.row(r)
                     .and_then(|x| x.mobile())
-                    .is_some_and(|m| phone_digits_match(m, |x| x.contains(d)))
+                    .is_some_and(|m| phone_digits_match(m.as_str(), |x| x.contains(d)))
             };
             match self.tri_phone.candidates(d) {
                 Some(c) => {

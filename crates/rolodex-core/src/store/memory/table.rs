@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
 
-use super::blob::{Profile, Pv};
+use super::blob::{PhoneStr, Profile, Pv};
 use super::index::{
     date_key, dt_key, fingerprint, grams_into, num_key, post_insert, post_remove, Fingerprints,
     FxMap, Ordered, Posting, SeqRows, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
@@ -242,9 +242,9 @@ impl Row {
         }
     }
     /// `Contact::mobile_number`.
-    pub(crate) fn mobile(&self) -> Option<&str> {
+    pub(crate) fn mobile(&self) -> Option<PhoneStr<'_>> {
         match self.profile(KEY_MOBILE) {
-            Some(Pv::Phone(s)) => Some(s),
+            Some(Pv::Phone(p)) => Some(p),
             _ => None,
         }
     }
@@ -287,6 +287,7 @@ const N_SYS: usize = 11;
 pub(crate) enum Fv<'a> {
     B(FieldValue<'a>),
     Tags(Vec<String>),
+    Phone(PhoneStr<'a>),
 }
 
 impl Fv<'_> {
@@ -294,6 +295,7 @@ impl Fv<'_> {
         match self {
             Fv::B(v) => *v,
             Fv::Tags(t) => FieldValue::Strings(t),
+            Fv::Phone(p) => FieldValue::Text(p.as_str()),
         }
     }
 }
@@ -725,9 +727,10 @@ impl Table {
         Fv::B(match s {
             Slot::Id => return Fv::Tags(Vec::new()),
             Slot::Absent => FieldValue::Missing,
-            Slot::Profile(k) => match row.profile(k) {
+            Slot::Profile(k) => match row.profile(k).map(Pv::into_field) {
                 None => FieldValue::Missing,
-                Some(v) => v.field_value(),
+                Some(Ok(v)) => v,
+                Some(Err(p)) => return Fv::Phone(p),
             },
             Slot::Sys(i) => match i {
                 S_MEMBER_ID => row
@@ -1107,10 +1110,14 @@ impl Table {
         let mut tri: [GramChanges; 3] = Default::default();
         let mut buf: Vec<u32> = Vec::with_capacity(64);
         for &(r, old, new) in batch {
+            let mobiles = (old.and_then(Row::mobile), new.and_then(Row::mobile));
             let texts: [(Option<&str>, Option<&str>); 3] = [
                 (old.and_then(Row::name), new.and_then(Row::name)),
                 (old.and_then(Row::email), new.and_then(Row::email)),
-                (old.and_then(Row::mobile), new.and_then(Row::mobile)),
+                (
+                    mobiles.0.as_ref().map(PhoneStr::as_str),
+                    mobiles.1.as_ref().map(PhoneStr::as_str),
+                ),
             ];
             for (which, (o, n)) in texts.into_iter().enumerate() {
                 if o == n {
@@ -1227,7 +1234,7 @@ impl Table {
         self.prof[KEY_MOBILE as usize].text_rows(&fold_cow(e164), |r| rows.push(r));
         rows.into_iter()
             .filter_map(|r| self.row(r))
-            .filter(|row| row.mobile() == Some(e164))
+            .filter(|row| row.mobile().as_ref().map(PhoneStr::as_str) == Some(e164))
             .map(|row| self.contact(row))
             .collect()
     }

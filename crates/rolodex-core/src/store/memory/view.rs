@@ -53,8 +53,7 @@ impl ContactView for RowView<'_> {
                 .source
                 .get(i)
                 .and_then(|c| self.profile.get(*c as usize))
-                .copied()
-                .flatten()
+                .and_then(Option::as_ref)
                 .map_or(ViewValue::MISSING, |v| ViewValue::Value(v.field_value())),
             Slot::Sys(S_TAGS) => ViewValue::Interned {
                 ids: self.row.tag_ids(),
@@ -66,8 +65,9 @@ impl ContactView for RowView<'_> {
             },
             s @ Slot::Sys(_) => match self.table.value(self.row, s) {
                 Fv::B(v) => ViewValue::Value(v),
-                // Only tags come as texts, handled above.
-                Fv::Tags(_) => ViewValue::MISSING,
+                // Only tags come as texts (handled above) and only profile keys hold
+                // phone numbers.
+                Fv::Tags(_) | Fv::Phone(_) => ViewValue::MISSING,
             },
         }
     }
