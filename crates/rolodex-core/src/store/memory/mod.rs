@@ -1,13 +1,15 @@
 //! The in-memory store.
 //!
-//! Layout (per channel, `table`): every contact is a compact row addressed by a `u32` row
-//! id. `c_` + 12-digit ids map to rows through a table of row numbers hashed by the id's
-//! number (read back from the row), other ids through a fallback map. A row keeps its flags
-//! in bits, both tag lists as interned ids in one allocation shared by every row with the
-//! same lists (`tags`), and its profile values packed
-//! into one byte string keyed by varint key ids (`blob`). `get` materialises a
-//! [`Contact`]; `for_each_view` (`view`) hands rows out as read-only views instead, for
-//! exports.
+//! Layout (per channel, `table`): every contact is a compact 72-byte row addressed by a
+//! `u32` row id. A `c_` + 12-digit id is kept as its number: a contact numbered in storing
+//! order sits at the row its number gives, any other in a table of row numbers hashed by
+//! the id's number (read back from the row); other ids go through a fallback map. A row
+//! keeps its times as microseconds, its flags and session count in one word, both tag
+//! lists as interned ids in one allocation shared by every row with the same lists
+//! (`tags`), and its profile values packed into one byte string (`blob`: compact numbers,
+//! dates and phone numbers), which also holds a member's `memberId` and an id that is not
+//! a sequence id. `get` materialises a [`Contact`]; `for_each_view` (`view`) hands rows
+//! out as read-only views instead, for exports.
 //!
 //! Indexes, brought from a row's old to its new values by diffing them field by field. A
 //! write keeps at once what the book's rules read back inside an operation: the identity
@@ -23,7 +25,7 @@
 //! numbers, dates and datetimes, list/tag item bitmaps (tag children by key range),
 //! byte-trigram bitmaps of the folded name and email and of the mobile number's E.164 and
 //! national digits, the listing bitmaps (live, blocked, hidden), and the two MU ledgers
-//! (`ledger`) as ordered sets.
+//! (`ledger`) as ordered sets of packed keys in sorted blocks (`blocks`).
 //!
 //! Search (`search`) evaluates the compiled plan as bitmap algebra over candidate rows:
 //! `and` narrows the candidates child by child (cheap exact indexes first), `or` evaluates
