@@ -359,7 +359,11 @@ fn get_var64(b: &[u8], at: usize) -> Option<(u64, usize)> {
     let mut i = at;
     loop {
         let byte = *b.get(i)?;
-        v |= u64::from(byte & 0x7f).checked_shl(shift)?;
+        // The tenth byte holds the 64th bit alone.
+        if shift == 63 && byte > 1 {
+            return None;
+        }
+        v |= u64::from(byte & 0x7f) << shift;
         i += 1;
         if byte < 0x80 {
             return Some((v, i));
@@ -556,6 +560,15 @@ mod tests {
             assert_eq!(get_var(&b, 0), Some((v, b.len())), "{v}");
             assert_eq!(get_var(&b[..b.len() - 1], 0), None, "{v} cut short");
         }
+        // 64 bits read back whole; past 64 bits is nothing.
+        for v in [u64::from(u32::MAX) + 1, u64::MAX - 1, u64::MAX] {
+            let mut b = Vec::new();
+            put_var(&mut b, v);
+            assert_eq!(get_var64(&b, 0), Some((v, b.len())), "{v}");
+        }
+        let mut over = vec![0xff; 9];
+        over.push(0x02);
+        assert_eq!(get_var64(&over, 0), None);
         // Over 32 bits, or a run that never ends, reads as nothing.
         let mut b = Vec::new();
         put_var(&mut b, u64::from(u32::MAX) + 1);
