@@ -457,21 +457,39 @@ impl Trigrams {
         }
     }
 
-    /// Applies many rows' changes at once: `removes` then `adds`, as (gram, row) pairs in
-    /// the order the rows were written. New rows come with ever larger row numbers, so a
-    /// gram's bitmap mostly takes its new row at the end of its last container (no
-    /// allocation beyond the container's own growth).
-    pub(crate) fn apply_batch(&mut self, removes: &[(u32, u32)], adds: &[(u32, u32)]) {
-        for &(g, r) in removes {
+    /// Applies many rows' changes at once: `removes` then `adds`, as (gram, row) pairs,
+    /// grouped by gram first (in a small map that stays in cache) so each gram's bitmap in
+    /// the big index is looked up once per batch.
+    pub(crate) fn apply_batch(&mut self, removes: Vec<(u32, u32)>, adds: Vec<(u32, u32)>) {
+        let group = |v: Vec<(u32, u32)>| {
+            let mut m: FxMap<u32, Vec<u32>> = FxMap::default();
+            for (g, r) in v {
+                m.entry(g).or_default().push(r);
+            }
+            m
+        };
+        for (g, rows) in group(removes) {
             if let Some(bm) = self.grams.get_mut(&g) {
-                bm.remove(r);
+                for r in rows {
+                    bm.remove(r);
+                }
                 if bm.is_empty() {
                     self.grams.remove(&g);
                 }
             }
         }
-        for &(g, r) in adds {
-            self.grams.entry(g).or_default().insert(r);
+        // A gram's new rows are merged in as one bitmap: container by container rather than
+        // a search and insert per row (a batch's rows mostly share one or two containers).
+        for (g, mut rows) in group(adds) {
+            rows.sort_unstable();
+            rows.dedup();
+            let add = RoaringBitmap::from_sorted_iter(rows).unwrap_or_default();
+            match self.grams.get_mut(&g) {
+                Some(bm) => *bm |= add,
+                None => {
+                    self.grams.insert(g, add);
+                }
+            }
         }
     }
 

@@ -1145,9 +1145,9 @@ impl Table {
             }
         }
         let [name, email, phone] = tri;
-        self.tri_name.apply_batch(&name.0, &name.1);
-        self.tri_email.apply_batch(&email.0, &email.1);
-        self.tri_phone.apply_batch(&phone.0, &phone.1);
+        self.tri_name.apply_batch(name.0, name.1);
+        self.tri_email.apply_batch(email.0, email.1);
+        self.tri_phone.apply_batch(phone.0, phone.1);
         // System fields, one field at a time.
         for i in 0..N_SYS {
             let s = Slot::Sys(i);
