@@ -70,7 +70,7 @@ pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 ///
 /// A book numbers its contacts in the order it stores them, so most contacts sit at the
 /// row their number gives: row `n - base`, where `base` is fixed by the first contact
-/// added. Those need no entry at all — a lookup reads that row (which it goes on to read
+/// added whose number is not below its row. Those need no entry at all — a lookup reads that row (which it goes on to read
 /// anyway) and checks its number. Every other row (a reused row, a number from another
 /// book) is held in a hash table of row numbers, 4 bytes each: the number is read back
 /// from the row itself. `seq_of(r)` gives row `r`'s number. (hashbrown's `HashTable` is
