@@ -235,7 +235,12 @@ pub(crate) fn num_key(v: f64) -> u64 {
 
 /// An order-preserving `u64` of an instant (millisecond resolution, floor).
 pub(crate) fn dt_key(t: &DateTime<Utc>) -> u64 {
-    (t.timestamp_millis() as u64) ^ (1 << 63)
+    millis_key(t.timestamp_millis())
+}
+
+/// [`dt_key`] of an instant given in milliseconds since the epoch.
+pub(crate) fn millis_key(ms: i64) -> u64 {
+    (ms as u64) ^ (1 << 63)
 }
 
 /// An order-preserving `u64` of a calendar day.
