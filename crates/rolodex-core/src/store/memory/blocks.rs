@@ -206,6 +206,16 @@ impl BlockSet {
         true
     }
 
+    /// Asks the processor to fetch the lines that finding `k` in its block reads first
+    /// (every run's last key), so that a later insert or remove of `k` finds them cached.
+    pub(crate) fn prefetch(&self, k: u128) {
+        if let Some(b) = self.blocks.get(self.block_of(k)) {
+            for l in b.keys.iter().skip(RUN - 1).step_by(RUN) {
+                super::index::prefetch(l);
+            }
+        }
+    }
+
     /// Removes `k`; `false` if it was not held.
     pub(crate) fn remove(&mut self, k: u128) -> bool {
         let i = self.block_of(k);

@@ -81,6 +81,13 @@ impl Ledger {
         }
     }
 
+    /// Fetches ahead what removing a contact held at `at` will read.
+    pub(crate) fn prefetch(&self, at: LedgerAt, id: IdRef<'_>) {
+        if let Some(k) = pack(at, id) {
+            self.packed.prefetch(k);
+        }
+    }
+
     /// The ids of the first `n` contacts (the oldest), in order.
     pub(crate) fn first(&self, n: usize) -> Vec<IdKey> {
         take_merged(

@@ -11,7 +11,8 @@ use roaring::RoaringBitmap;
 use super::blob::{PhoneStr, Profile, Pv};
 use super::index::{
     date_key, dt_key, fingerprint, grams_into, millis_key, num_key, post_insert, post_remove,
-    Fingerprints, FxMap, Ordered, Posting, SeqRows, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
+    prefetch, Fingerprints, FxMap, Ordered, Posting, SeqRows, Trigrams, DATE_SHIFT, DT_SHIFT,
+    NUM_SHIFT,
 };
 use super::ledger::Ledger;
 use super::tags::{TagInterner, TagLists};
@@ -1334,11 +1335,33 @@ impl Table {
         }
     }
 
-    /// The state of one contact.
+    /// The state of one contact. A state is read to be written back ([`Table::touch`]) and
+    /// the contact then read whole: the lines those will need (the profile bytes, and where
+    /// the contact sits in its MU ledger) are fetched from memory now, while the caller
+    /// decides, instead of one after another then.
     pub(crate) fn state(&self, id: &str) -> Option<ContactState> {
-        self.row_of(id)
-            .and_then(|r| self.row(r))
-            .map(|row| self.state_of(row))
+        let row = self.row_of(id).and_then(|r| self.row(r))?;
+        prefetch(row.heap_ptr());
+        if let Some(ledger) = self.ledger_of(row) {
+            ledger.prefetch(
+                (row.last_seen_at.millis(), row.created_at.millis()),
+                row.id(),
+            );
+        }
+        Some(self.state_of(row))
+    }
+
+    /// The MU ledger that holds a row, if any.
+    fn ledger_of(&self, row: &Row) -> Option<&Ledger> {
+        if row.blocked() {
+            None
+        } else if row.hidden() {
+            Some(&self.hidden_ledger)
+        } else if row.has_contact_info() {
+            Some(&self.visible)
+        } else {
+            None
+        }
     }
 
     /// Writes the changeable part of a contact's state in place, updating only the indexes
@@ -1490,7 +1513,8 @@ mod row_tests {
                 c.profile
                     .insert(format!("k{:02}", (i * 7) % 41), Value::Number(i as f64));
             }
-            c.profile.insert("name".into(), Value::String(format!("N {n}")));
+            c.profile
+                .insert("name".into(), Value::String(format!("N {n}")));
             t.put(c.clone());
             let back = t.get(&c.id).unwrap();
             assert_eq!(back, c);
