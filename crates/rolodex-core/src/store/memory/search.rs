@@ -71,23 +71,42 @@ fn bound_key<T>(b: Bound<T>, key: impl Fn(&T) -> u64) -> Bound<u64> {
 impl Table {
     /// Runs a whole query.
     pub(crate) fn search(&self, q: &CompiledQuery, ctx: &EvalCtx) -> Page {
-        let mut m = match q.include {
+        // The included rows (of the terms' rows, when there are terms: a few rows, where
+        // the visible set of a large book is a bitmap of 8 KiB containers to build).
+        let included = |within: Option<&RoaringBitmap>| match q.include {
             Include::Visible => {
-                let mut b = &self.live - &self.blocked;
+                let mut b = match within {
+                    Some(w) => w & &self.live,
+                    None => self.live.clone(),
+                };
+                b -= &self.blocked;
                 b -= &self.hidden;
                 b
             }
-            Include::Blocked => self.blocked.clone(),
-            Include::Hidden => &self.hidden - &self.blocked,
+            Include::Blocked => match within {
+                Some(w) => w & &self.blocked,
+                None => self.blocked.clone(),
+            },
+            Include::Hidden => {
+                let mut b = match within {
+                    Some(w) => w & &self.hidden,
+                    None => self.hidden.clone(),
+                };
+                b -= &self.blocked;
+                b
+            }
         };
         let mut term_rows = TermRows::default();
         let mut all_terms = RoaringBitmap::new();
-        if let Some(t) = &q.terms {
-            let (all, per) = self.terms(t);
-            m &= &all;
-            all_terms = all;
-            term_rows = per;
-        }
+        let mut m = match &q.terms {
+            Some(t) => {
+                let (all, per) = self.terms(t);
+                all_terms = all;
+                term_rows = per;
+                included(Some(&all_terms))
+            }
+            None => included(None),
+        };
         let term_hits = all_terms.len();
         if let Some(s) = &q.quick {
             m = self.quick(s, m);
