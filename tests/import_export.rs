@@ -1822,3 +1822,107 @@ fn r_imp_18_long_dry_run_matches_the_real_import() {
         (r.created, r.updated, r.failed, r.hidden, r.mu_after)
     );
 }
+
+// R-IMP-9 / R-IMP-20: a member touched by an import keeps that import's tag (as its newest),
+// even when the row's new email unifies a never-booted lead into it (R-UNI-3).
+#[test]
+fn r_imp_9_member_import_tag_survives_unification_of_lead() {
+    let book = ContactBook::in_memory();
+    // A verified, never-booted lead whose oldest of 30 import tags is "spring".
+    import_ok(
+        &book,
+        "spring.csv",
+        "profile.email,unsubscribeEmail,unsubscribeTexting\ne@x.com,false,false\n",
+        leads(),
+    );
+    for i in 2..=30 {
+        import_ok(
+            &book,
+            &format!("l{i:02}.csv"),
+            "profile.email\ne@x.com\n",
+            leads(),
+        );
+    }
+    // A member with 29 import tags and no email.
+    import_ok(
+        &book,
+        "m01.csv",
+        "memberId,unsubscribeEmail,unsubscribeTexting\nm1,false,false\n",
+        members(),
+    );
+    for i in 2..=29 {
+        import_ok(&book, &format!("m{i:02}.csv"), "memberId\nm1\n", members());
+    }
+    // The member import "spring" touches m1 and gives it the lead's email.
+    let r = import_ok(
+        &book,
+        "spring.csv",
+        "memberId,profile.email\nm1,e@x.com\n",
+        members(),
+    );
+    assert_eq!((r.updated, r.failed), (1, 0), "{r:?}");
+    let m = all(&book)
+        .into_iter()
+        .find(|c| c.member_id.as_deref() == Some("m1"))
+        .unwrap();
+    assert_eq!(m.email(), Some("e@x.com")); // the lead was unified into it
+    assert_eq!(all(&book).len(), 1);
+    assert!(m.user_import_tags.len() <= 30);
+    assert_eq!(
+        m.user_import_tags.last().map(String::as_str),
+        Some("spring"),
+        "{:?}",
+        m.user_import_tags
+    );
+}
+
+// R-IMP-10: an import updates only `updatedAt` of a contact it updates, and gives a contact it
+// creates `createdAt` = `lastSeenAt` = the import time — also when the row's email unifies a
+// never-booted lead into that member (R-UNI-3: the member's values win).
+#[test]
+fn r_imp_10_timestamps_when_member_row_unifies_a_lead() {
+    let book = book_at("2025-01-01T00:00:00Z");
+    import_ok(
+        &book,
+        "m.csv",
+        "memberId,unsubscribeEmail,unsubscribeTexting\nm1,false,false\n",
+        members(),
+    );
+    book.set_clock(Some(t("2025-02-01T00:00:00Z")));
+    book.add_lead(NewLead::email("e@x.com")).unwrap();
+    book.add_lead(NewLead::email("f@x.com")).unwrap();
+    book.set_clock(Some(t("2025-03-01T00:00:00Z")));
+    // Update: m1 gains e@x.com; the lead (seen 2025-02-01) is unified into it.
+    let r = import_ok(
+        &book,
+        "u.csv",
+        "memberId,profile.email\nm1,e@x.com\n",
+        members(),
+    );
+    assert_eq!(r.updated, 1, "{r:?}");
+    // Create: m2 is new with f@x.com; the lead (created 2025-02-01) is unified into it.
+    let r = import_ok(
+        &book,
+        "c.csv",
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\nm2,f@x.com,false,false\n",
+        members(),
+    );
+    assert_eq!(r.created, 1, "{r:?}");
+    let by = |m: &str| {
+        all(&book)
+            .into_iter()
+            .find(|c| c.member_id.as_deref() == Some(m))
+            .unwrap()
+    };
+    assert_eq!(all(&book).len(), 2, "both leads were unified");
+    let m1 = by("m1");
+    let m2 = by("m2");
+    let mut bad = Vec::new();
+    if m1.last_seen_at != t("2025-01-01T00:00:00Z") {
+        bad.push(format!("m1 (updated) lastSeenAt {}", m1.last_seen_at));
+    }
+    if m2.created_at != t("2025-03-01T00:00:00Z") {
+        bad.push(format!("m2 (created) createdAt {}", m2.created_at));
+    }
+    assert!(bad.is_empty(), "{bad:?}");
+}

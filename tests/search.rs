@@ -286,3 +286,84 @@ fn r_con_7_bulk_on_a_filter_spans_many_pages() {
         .unwrap();
     assert_eq!(tagged.total, 1_050);
 }
+
+/// R-FLT-2: "a piece between commas, semicolons or newlines that is a valid phone number
+/// stays whole (`+82 10-2020-3030`)" and "A contact matches if any term equals ... its
+/// mobile number (after normalisation)". Each text below is a valid mobile number by
+/// R-VAL-2 (`parse_value` normalises it to +821020203030), and multi-term search keeps
+/// it whole, normalises it and finds the contact.
+#[test]
+fn r_flt_2_valid_phone_number_term_matches_the_mobile_number() {
+    let b = ContactBook::in_memory();
+    b.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap()));
+    b.add_lead(NewLead {
+        mobile_number: Some("+821020203030".into()),
+        name: Some("Kr".into()),
+        ..NewLead::default()
+    })
+    .unwrap();
+    for term in [
+        "+82 10.2020.3030",
+        "(+82) 10-2020-3030",
+        "+82.10.2020.3030",
+        "\u{FF0B}82 10 2020 3030",
+    ] {
+        assert_eq!(
+            rolodex::parse_value(FieldType::MobileNumber, term).unwrap(),
+            rolodex::parse_value(FieldType::MobileNumber, "+821020203030").unwrap(),
+            "{term:?} is a valid phone number (R-VAL-2)"
+        );
+        // The same text works as a filter value (FILTER.md: normalised like stored ones).
+        let p = b
+            .search(&q(
+                json!({"filter": {"key": "profile.mobileNumber", "op": "eq", "value": term}}),
+            ))
+            .unwrap();
+        assert_eq!(p.total, 1, "filter eq {term:?}");
+        let p = b.search(&q(json!({ "terms": term }))).unwrap();
+        assert_eq!(
+            p.total, 1,
+            "terms {term:?}: unmatched {:?}",
+            p.unmatched_terms
+        );
+        assert!(
+            p.unmatched_terms.is_empty(),
+            "{term:?}: {:?}",
+            p.unmatched_terms
+        );
+    }
+}
+
+/// R-VAL-10: "Every value has one canonical text form, and parsing it gives the same value
+/// back: ... datetimes RFC 3339 in UTC with milliseconds"; FILTER.md: "Datetimes are RFC
+/// 3339 in UTC with milliseconds". The book keeps its times to the millisecond (a clock
+/// with finer time is cut), so filtering on a contact's own `createdAt` text finds it
+/// (`eq`, `onOrBefore`) and never says it was created after its own creation time.
+#[test]
+fn r_val_10_created_at_text_filters_back_to_the_contact() {
+    let b = ContactBook::in_memory();
+    b.set_clock(Some("2025-06-01T00:00:00.000500Z".parse().unwrap()));
+    let c = b
+        .add_lead(NewLead {
+            email: Some("a@x.com".into()),
+            name: Some("A".into()),
+            ..NewLead::default()
+        })
+        .unwrap();
+    let shown = serde_json::to_value(b.get(&c.id).unwrap()).unwrap()["createdAt"].clone();
+    assert_eq!(shown, json!("2025-06-01T00:00:00.000Z"));
+    let total = |op: &str| {
+        b.search(&q(
+            json!({"filter": {"key": "createdAt", "op": op, "value": shown}}),
+        ))
+        .unwrap()
+        .total
+    };
+    assert_eq!(total("eq"), 1, "createdAt eq its own createdAt");
+    assert_eq!(
+        total("onOrBefore"),
+        1,
+        "createdAt onOrBefore its own createdAt"
+    );
+    assert_eq!(total("after"), 0, "createdAt after its own createdAt");
+}

@@ -178,26 +178,27 @@ impl ContactBook {
     }
 
     /// Pins "now" for everything the book does; `None` goes back to the system clock.
-    /// Times are kept to the microsecond (as PostgreSQL keeps them), so a pinned time is
-    /// cut to its microsecond.
+    /// Times are kept to the millisecond, the precision of their one text form (R-VAL-10:
+    /// RFC 3339 in UTC with milliseconds, which must read back as the same value), so a
+    /// pinned time is cut to its millisecond.
     pub fn set_clock(&self, now: Option<DateTime<Utc>>) {
-        *self.shared.clock.write() = now.map(to_micros);
+        *self.shared.clock.write() = now.map(to_millis);
     }
 
-    /// The book's "now", to the microsecond.
+    /// The book's "now", to the millisecond.
     ///
     /// ```
     /// use rolodex_core::ContactBook;
     /// let book = ContactBook::in_memory();
     /// let t = "2025-03-01T09:30:00.123456789Z".parse().unwrap();
     /// book.set_clock(Some(t));
-    /// assert_eq!(book.now().to_rfc3339(), "2025-03-01T09:30:00.123456+00:00");
+    /// assert_eq!(book.now().to_rfc3339(), "2025-03-01T09:30:00.123+00:00");
     /// ```
     pub fn now(&self) -> DateTime<Utc> {
         self.shared
             .clock
             .read()
-            .unwrap_or_else(|| to_micros(Utc::now()))
+            .unwrap_or_else(|| to_millis(Utc::now()))
     }
 
     pub(crate) fn manager(&self) -> Option<&Manager> {
@@ -793,7 +794,8 @@ impl ContactBook {
     }
 }
 
-/// `t` cut to its microsecond: the precision contacts keep their times in.
-fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.trunc_subsecs(6)
+/// `t` cut to its millisecond: the precision of a time's text form, which contacts keep
+/// their times in.
+fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(3)
 }

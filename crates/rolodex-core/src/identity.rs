@@ -66,9 +66,14 @@ pub fn best_match(mut candidates: Vec<Contact>) -> Option<Contact> {
 
 /// Joins `lead` into `member` at once (R-UNI-3): the member's values win, an opt-out `true`
 /// on either side stays `true`, tags and lists are unioned, and the lead disappears (its id
-/// leads to the member from now on).
+/// leads to the member from now on). The member's `createdAt` and `lastSeenAt` win too:
+/// unlike a manager's merge (R-CON-8), a unification is a side effect of an import, an
+/// edit or a login, which change `updatedAt` and not `lastSeenAt` (R-IMP-10, R-MU-3), and a
+/// member an import creates is created at the import's time. The lead's sessions add up.
 pub(crate) fn absorb(tx: &mut Tx, member: &mut Contact, lead: &Contact) -> Result<()> {
-    let combined = combine(member, lead, &MergeChoices::new(), tx.now)?;
+    let mut combined = combine(member, lead, &MergeChoices::new(), tx.now)?;
+    combined.created_at = member.created_at;
+    combined.last_seen_at = member.last_seen_at;
     void_merges_of(tx, &lead.id, "the contact was unified into a member")?;
     void_merges_of(tx, &member.id, "the survivor was unified with a lead")?;
     purge_pending_of(tx, &lead.id)?;

@@ -144,7 +144,18 @@ pub(crate) fn combine(
             "the merged tags would be too many",
         ));
     }
-    out.user_import_tags = union_strings(&secondary.user_import_tags, &primary.user_import_tags);
+    // Import tags carry no times: the secondary's own tags count as older than every tag of
+    // the primary, which keeps its order, so a tag both hold keeps the primary's place. The
+    // survivor of a unification is the contact an import or login just touched, and its
+    // newest tag (the import's, R-IMP-9) must stay the newest.
+    let mut import_tags: Vec<String> = secondary
+        .user_import_tags
+        .iter()
+        .filter(|t| !primary.user_import_tags.contains(t))
+        .cloned()
+        .collect();
+    append_new(&mut import_tags, &primary.user_import_tags);
+    out.user_import_tags = import_tags;
     cap_import_tags(&mut out.user_import_tags);
 
     let opt = |key: &str, p: Option<bool>, s: Option<bool>| match chosen(key) {

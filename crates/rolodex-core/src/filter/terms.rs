@@ -20,6 +20,28 @@ pub fn looks_like_phone(text: &str) -> bool {
     text.chars().all(is_phone_char) && text.chars().filter(|c| c.is_ascii_digit()).count() >= 3
 }
 
+/// Whether `text` may be a phone number written with its country code, as R-VAL-2 reads
+/// one (`+82 10-2020-3030`, `(+82) 10.2020.3030`, full-width forms): only digits, plus
+/// signs, separators (`-` `.` `/`, spaces, parentheses) in either width, a plus sign
+/// somewhere and at least 3 digits. Only such text is handed to the phone parser, which
+/// is the judge: it would also read a number out of text with words around it, which is
+/// not a phone number term.
+fn may_be_phone(text: &str) -> bool {
+    let mut digits = 0;
+    let mut plus = false;
+    for c in text.chars() {
+        match c {
+            '0'..='9' | '\u{FF10}'..='\u{FF19}' => digits += 1,
+            '+' | '\u{FF0B}' => plus = true,
+            '-' | '.' | '/' | '(' | ')' | '\u{FF0D}' | '\u{FF0E}' | '\u{FF0F}' | '\u{FF08}'
+            | '\u{FF09}' | '\u{3000}' => {}
+            c if c.is_whitespace() => {}
+            _ => return false,
+        }
+    }
+    plus && digits >= 3
+}
+
 /// A compiled quick search (R-FLT-1): a case-insensitive substring of the name or the email
 /// and, when the text looks like a phone, its digits anywhere in the mobile number's E.164
 /// digits or in its national form with the trunk prefix (`010-2020` finds `+821020203030`).
@@ -206,11 +228,7 @@ pub fn split_terms(text: &str) -> Vec<String> {
         if p.is_empty() {
             continue;
         }
-        if p.starts_with('+')
-            && p.contains(char::is_whitespace)
-            && looks_like_phone(p)
-            && vfns::normalize_phone(p).is_ok()
-        {
+        if p.contains(char::is_whitespace) && may_be_phone(p) && vfns::normalize_phone(p).is_ok() {
             raw.push(p.to_string());
             continue;
         }
@@ -278,7 +296,7 @@ impl Terms {
             // A term equal to a stored mobile number matches it even where the number
             // fails today's validation (stored before a metadata update, or written
             // straight to the store): a `+`-and-digits term is its own normal form.
-            let phone = if w.starts_with('+') && looks_like_phone(&w) {
+            let phone = if may_be_phone(&w) {
                 vfns::normalize_phone(&w)
                     .ok()
                     .or_else(|| is_e164_shaped(&w).then(|| w.clone()))

@@ -159,8 +159,9 @@ pub(crate) struct Row {
 /// 10^12).
 const OTHER_ID: u64 = u64::MAX;
 
-/// A time in whole microseconds since the Unix epoch: the book's clock keeps times to the
-/// microsecond (`ContactBook::now`), as PostgreSQL does, and 8 bytes hold every time chrono
+/// A time in whole microseconds since the Unix epoch: the book keeps times to the
+/// millisecond (`ContactBook::now`), a store given finer times keeps them to the
+/// microsecond (as PostgreSQL does), and 8 bytes hold every time chrono
 /// can express where `DateTime<Utc>` takes 12.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Micros(i64);
