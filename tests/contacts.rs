@@ -907,3 +907,98 @@ fn channels_never_see_each_other() {
     assert_eq!(b.mu_count().unwrap(), 1);
     assert!(other.delete(vec![a.id.clone()]).unwrap().done == 0);
 }
+
+fn tags(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i}")).collect()
+}
+
+/// R-CON-3: "A boot never fails on data." A login that would complete a pending
+/// unification (R-CON-9/R-UNI-4) whose tag union passes 200 succeeds and leaves the lead as
+/// it is.
+#[test]
+fn r_con_3_login_completing_a_pending_unification_never_fails_on_data() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let lead = b
+        .add_lead(NewLead {
+            email: Some("u@example.com".into()),
+            tags: tags("l", 150),
+            ..NewLead::default()
+        })
+        .unwrap();
+    b.boot(boot_id(&lead.id)).unwrap(); // booted: unification will be pending
+    let m = b.boot(login(None, "m-1")).unwrap();
+    b.add_tags(vec![m.id.clone()], &tags("m", 150)).unwrap();
+    b.update(&m.id, &json!({"profile.email": "u@example.com"}))
+        .unwrap();
+    assert_eq!(b.pending_unifications().unwrap().len(), 1);
+    let got = b.boot(login(Some(&lead.id), "m-1"));
+    assert!(got.is_ok(), "a boot never fails on data: {got:?}");
+    assert_eq!(got.unwrap().id, m.id);
+    assert_eq!(
+        b.get(&lead.id).unwrap().id,
+        lead.id,
+        "the lead is left as it is"
+    );
+}
+
+/// R-UNI-1: "Lead–lead and member–member unification are not done automatically." A
+/// pending unification recorded while C was a lead is void once C becomes a member itself:
+/// a later login of C's browser as D's member never folds member C into member D.
+#[test]
+fn r_uni_1_a_stale_pending_unification_never_joins_two_members() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b.add_lead(NewLead::email("u@example.com")).unwrap();
+    b.boot(boot_id(&c.id)).unwrap();
+    let d = b.boot(login(None, "m-d")).unwrap();
+    b.update(&d.id, &json!({"profile.email": "u@example.com"}))
+        .unwrap();
+    assert_eq!(b.pending_unifications().unwrap().len(), 1);
+    // C logs in with its own new account: C is now a member.
+    let c_member = b.boot(login(Some(&c.id), "m-c")).unwrap();
+    assert_eq!(c_member.id, c.id);
+    assert!(c_member.member);
+    // The same browser then logs in as m-d: D is returned, C must stay a separate member.
+    let got = b.boot(login(Some(&c.id), "m-d")).unwrap();
+    assert_eq!(got.id, d.id);
+    assert_eq!(
+        b.get(&c.id).unwrap().id,
+        c.id,
+        "member C was unified into member D"
+    );
+    assert_eq!(b.boot(login(None, "m-c")).unwrap().id, c.id);
+}
+
+/// R-UNI-2: "When a member is created or gains verified contact info (member import, login,
+/// manager edit), verified leads with the same info are unified into it." A manager edit
+/// makes the member absorb lead L1 and so gain L1's verified mobile number; never-booted
+/// lead L2 holding that verified number is unified too.
+#[test]
+fn r_uni_2_verified_info_gained_through_a_unification_unifies_further_leads() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let l1 = b
+        .add_lead(NewLead {
+            email: Some("e@example.com".into()),
+            mobile_number: Some("+821011112222".into()),
+            ..NewLead::default()
+        })
+        .unwrap();
+    let l2 = b.add_lead(NewLead::mobile("+821033334444")).unwrap();
+    b.update(&l2.id, &json!({"profile.mobileNumber": "+821011112222"}))
+        .unwrap();
+    assert!(b.get(&l2.id).unwrap().verified.mobile_number);
+    let m = b.boot(login(None, "m-1")).unwrap();
+    let m = b
+        .update(&m.id, &json!({"profile.email": "e@example.com"}))
+        .unwrap();
+    assert_eq!(b.get(&l1.id).unwrap().id, m.id, "L1 unified at once");
+    assert_eq!(m.mobile_number(), Some("+821011112222"));
+    assert!(
+        m.verified.mobile_number,
+        "the member gained the verified number"
+    );
+    assert_eq!(
+        b.get(&l2.id).unwrap().id,
+        m.id,
+        "L2 shares the member's verified number and never booted"
+    );
+}

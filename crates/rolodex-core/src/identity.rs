@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::contact::{Boot, Contact, ContactState};
-use crate::error::{Error, Result};
+use std::collections::HashSet;
+
+use crate::error::{Error, ErrorKind, Result};
 use crate::merge::{combine, purge_pending_of, void_merges_of, MergeChoices};
 use crate::store::{Batch, Op, PendingUnification, Store};
 use crate::tx::Tx;
@@ -96,57 +98,78 @@ fn is_unifiable_lead(c: &Contact, member: &Contact) -> bool {
 /// (R-UNI-1..5): never-booted leads at once, booted ones by a pending unification that
 /// completes on their login. Leads are taken in id order, so the outcome is deterministic.
 /// Returns the member as it ends up.
-pub(crate) fn unify_member(tx: &mut Tx, mut member: Contact) -> Result<Contact> {
+pub(crate) fn unify_member(tx: &mut Tx, member: Contact) -> Result<Contact> {
+    unify(tx, member, false)
+}
+
+/// [`unify_member`]; `on_boot`: a lead whose data cannot join the member's (the union would
+/// break a limit of R-SCH-7) is left as it is instead of failing, since a boot never fails
+/// on data (R-CON-3).
+fn unify(tx: &mut Tx, mut member: Contact, on_boot: bool) -> Result<Contact> {
     // A blocked member absorbs no one: the leads would vanish from the contact list into a
     // contact listed only as blocked (R-CON-6).
     if member.member_id.is_none() || member.blocked {
         return Ok(member);
     }
-    let mut leads: Vec<(Contact, &'static str, String)> = Vec::new();
-    if member.verified.email {
-        if let Some(e) = member.email().map(str::to_string) {
-            for c in tx.find_by_email(&e)? {
-                if is_unifiable_lead(&c, &member) && c.verified.email {
-                    leads.push((c, "profile.email", e.clone()));
+    // Absorbing a lead can give the member more verified info (R-UNI-3 unions the data),
+    // and leads holding that info are unified too: rounds until one absorbs nobody.
+    let mut done: HashSet<String> = HashSet::new();
+    loop {
+        let mut leads: Vec<(Contact, &'static str, String)> = Vec::new();
+        if member.verified.email {
+            if let Some(e) = member.email().map(str::to_string) {
+                for c in tx.find_by_email(&e)? {
+                    if is_unifiable_lead(&c, &member) && c.verified.email {
+                        leads.push((c, "profile.email", e.clone()));
+                    }
                 }
             }
         }
-    }
-    if member.verified.mobile_number {
-        if let Some(m) = member.mobile_number().map(str::to_string) {
-            for c in tx.find_by_mobile(&m)? {
-                if is_unifiable_lead(&c, &member) && c.verified.mobile_number {
-                    leads.push((c, "profile.mobileNumber", m.clone()));
+        if member.verified.mobile_number {
+            if let Some(m) = member.mobile_number().map(str::to_string) {
+                for c in tx.find_by_mobile(&m)? {
+                    if is_unifiable_lead(&c, &member) && c.verified.mobile_number {
+                        leads.push((c, "profile.mobileNumber", m.clone()));
+                    }
                 }
             }
         }
-    }
-    leads.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-    leads.dedup_by(|a, b| a.0.id == b.0.id);
-    for (lead, field, value) in leads {
-        // Re-read: an earlier step may have changed it.
-        let Some(lead) = tx.get(&lead.id)?.filter(|l| is_unifiable_lead(l, &member)) else {
-            continue;
-        };
-        if lead.booted {
-            tx.op(Op::PutPending(PendingUnification {
-                lead_id: lead.id.clone(),
-                member_id: member.id.clone(),
-                field: field.to_string(),
-                value,
-                since: tx.now,
-            }));
-        } else {
-            absorb(tx, &mut member, &lead)?;
+        leads.retain(|(c, _, _)| !done.contains(&c.id));
+        leads.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        leads.dedup_by(|a, b| a.0.id == b.0.id);
+        let mut absorbed = false;
+        for (lead, field, value) in leads {
+            done.insert(lead.id.clone());
+            // Re-read: an earlier step may have changed it.
+            let Some(lead) = tx.get(&lead.id)?.filter(|l| is_unifiable_lead(l, &member)) else {
+                continue;
+            };
+            if lead.booted {
+                tx.op(Op::PutPending(PendingUnification {
+                    lead_id: lead.id.clone(),
+                    member_id: member.id.clone(),
+                    field: field.to_string(),
+                    value,
+                    since: tx.now,
+                }));
+            } else {
+                match absorb(tx, &mut member, &lead) {
+                    Ok(()) => absorbed = true,
+                    Err(e) if on_boot && e.kind() == ErrorKind::Validation => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if !absorbed {
+            return Ok(member);
         }
     }
-    Ok(member)
 }
 
 /// Writes `member` and then unifies leads into it (R-UNI-2).
 fn unify_member_after_put(tx: &mut Tx, member: Contact) -> Result<Contact> {
     tx.put(member.clone())?;
-    unify_member(tx, member)
+    unify(tx, member, true)
 }
 
 /// Applies the profile values a site sends with a boot (R-CON-2/3): contact info is
@@ -293,13 +316,23 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
                 // A blocked contact is left as it is (R-CON-6): never absorbed or removed
                 // by someone else's login.
                 if let Some(c) = named.filter(|c| c.id != d.id && !c.blocked) {
-                    let joined = tx
-                        .store
-                        .pending(tx.channel, Some(&c.id))?
-                        .into_iter()
-                        .any(|p| p.lead_id == c.id && p.member_id == d.id);
+                    // Only a lead is joined (R-UNI-1): a pending record of a contact that
+                    // has become a member since is stale. A member blocked since absorbs
+                    // no one (see `unify`).
+                    let joined = c.member_id.is_none()
+                        && !d.blocked
+                        && tx
+                            .store
+                            .pending(tx.channel, Some(&c.id))?
+                            .into_iter()
+                            .any(|p| p.lead_id == c.id && p.member_id == d.id);
                     if joined {
-                        absorb(tx, &mut d, &c)?;
+                        // A join whose union breaks a limit leaves C as it is: a boot never
+                        // fails on data (R-CON-3).
+                        match absorb(tx, &mut d, &c) {
+                            Err(e) if e.kind() != ErrorKind::Validation => return Err(e),
+                            _ => {}
+                        }
                     } else if !c.has_contact_info() {
                         // Deleted, not redirected: a later boot naming C is a boot naming a
                         // deleted id, and creates a new contact (R-CON-9).
@@ -313,7 +346,15 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
             None => {
                 became_member = true;
                 let mut c = match named {
-                    Some(c) if c.member_id.is_none() => c,
+                    Some(c) if c.member_id.is_none() => {
+                        // No longer a lead: its pending unifications into members are void.
+                        for p in tx.store.pending(tx.channel, Some(&c.id))? {
+                            if p.lead_id == c.id {
+                                tx.op(Op::DeletePending(p.lead_id, p.member_id));
+                            }
+                        }
+                        c
+                    }
                     _ => Contact::new(tx.new_id()?, tx.now),
                 };
                 c.member_id = Some(m.to_string());
