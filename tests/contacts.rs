@@ -1002,3 +1002,57 @@ fn r_uni_2_verified_info_gained_through_a_unification_unifies_further_leads() {
         "L2 shares the member's verified number and never booted"
     );
 }
+
+/// A book with a custom key `profile.city` holding values on two leads, then archived.
+fn book_with_archived_city() -> (ContactBook, String, String) {
+    let b = ContactBook::in_memory();
+    b.define_key("profile.city", FieldType::String).unwrap();
+    let a = b.add_lead(NewLead::email("a@x.com")).unwrap();
+    b.update(&a.id, &json!({"profile": {"city": "Seoul"}}))
+        .unwrap();
+    let d = b.add_lead(NewLead::email("b@x.com")).unwrap();
+    b.update(&d.id, &json!({"profile": {"city": "Busan"}}))
+        .unwrap();
+    b.archive_key("profile.city").unwrap();
+    // `get` hides it, as R-SCH-5 asks.
+    assert!(!b.get(&a.id).unwrap().profile.contains_key("city"));
+    (b, a.id, d.id)
+}
+
+// R-SCH-5: an archived key "is not shown".
+#[test]
+fn r_sch_5_verify_does_not_show_archived_values() {
+    let (b, a, _) = book_with_archived_city();
+    let shown = b.verify(&a, "profile.email").unwrap();
+    assert!(
+        !shown.profile.contains_key("city"),
+        "verify() returned the archived value: {:?}",
+        shown.profile
+    );
+}
+
+// R-SCH-5: an archived key "is not shown".
+#[test]
+fn r_sch_5_merge_does_not_show_archived_values() {
+    let (b, a, d) = book_with_archived_city();
+    let m = b.merge(&a, &d, &MergeChoices::new()).unwrap();
+    assert!(
+        !m.contact.profile.contains_key("city"),
+        "merge() returned the archived value: {:?}",
+        m.contact.profile
+    );
+}
+
+// R-SCH-5: an archived key "is not shown".
+#[test]
+fn r_sch_5_unmerge_does_not_show_archived_values() {
+    let (b, a, d) = book_with_archived_city();
+    let m = b.merge(&a, &d, &MergeChoices::new()).unwrap();
+    let (survivor, secondary) = b.unmerge(&m.merge_id).unwrap();
+    assert!(
+        !survivor.profile.contains_key("city") && !secondary.profile.contains_key("city"),
+        "unmerge() returned archived values: {:?} / {:?}",
+        survivor.profile,
+        secondary.profile
+    );
+}

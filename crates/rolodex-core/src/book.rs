@@ -332,7 +332,9 @@ impl ContactBook {
     /// Marks a contact's email or mobile number as verified (R-CON-2).
     pub fn verify(&self, id: &str, field: &str) -> Result<Contact> {
         self.require(Permission::EditContacts, "verify contact info")?;
-        self.write(|tx| ops::verify(tx, id, field))
+        let schema = self.schema_ref()?;
+        let c = self.write(|tx| ops::verify(tx, id, field))?;
+        Ok(self.view(&schema, c))
     }
 
     /// A visit of the contact's browser or app (R-CON-3); with a `memberId`, a login
@@ -685,22 +687,27 @@ impl ContactBook {
             2,
             serde_json::json!({"primary": primary, "secondary": secondary}),
         );
-        self.write(|tx| {
+        let schema = self.schema_ref()?;
+        let mut r = self.write(|tx| {
             let r = crate::merge::merge(tx, primary, secondary, choices)?;
             tx.op(entry);
             Ok(r)
-        })
+        })?;
+        r.contact = self.view(&schema, r.contact);
+        Ok(r)
     }
 
     /// Undoes a merge exactly (R-CON-8). Returns the survivor and the recreated secondary.
     pub fn unmerge(&self, merge_id: &str) -> Result<(Contact, Contact)> {
         self.require(Permission::EditContacts, "unmerge contacts")?;
         let entry = self.log_entry("unmerge", 2, serde_json::json!({"mergeId": merge_id}));
-        self.write(|tx| {
+        let schema = self.schema_ref()?;
+        let (survivor, secondary) = self.write(|tx| {
             let r = crate::merge::unmerge(tx, merge_id)?;
             tx.op(entry);
             Ok(r)
-        })
+        })?;
+        Ok((self.view(&schema, survivor), self.view(&schema, secondary)))
     }
 
     /// Pending unifications of booted leads into members (R-UNI-4).

@@ -533,6 +533,47 @@ fn ascii_phone_text(t: &str) -> Option<String> {
     )
 }
 
+/// The number a rejected text holds when its digits after the country code are read as
+/// the national number as they stand: a valid number whose first digit is its country's
+/// national (trunk) prefix (Russia's `8` in `+7 812 …` and `+7 800 …`, Lithuania's `8` in
+/// `+370 800 …`), or a country code written against dashed digits (`+8210-2020-3030`,
+/// which the crate reads as RFC 3966 with the code `8210`). libphonenumber strips a
+/// national prefix only where the number stays viable without it; the crate strips it
+/// regardless, and rejects these valid numbers. Only text of a plus sign, digits and
+/// separators is read this way.
+fn unstripped(text: &str) -> Option<String> {
+    let rest = text
+        .strip_prefix('+')
+        .or_else(|| text.strip_prefix('\u{FF0B}'))?;
+    let mut digits = String::with_capacity(rest.len());
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '.' | '/' | '(' | ')' => {}
+            _ => return None,
+        }
+    }
+    if digits.starts_with('0') || digits.len() > BUF {
+        return None;
+    }
+    let (code, len) = (1..=3).find_map(|len| {
+        let c = parse_u16(digits.as_bytes().get(..len)?)?;
+        entry(c).map(|_| (c, len))
+    })?;
+    let e = entry(code)?;
+    let national = digits.get(len..)?;
+    if national.len() < MIN_NSN || national.len() > MAX_NSN {
+        return None;
+    }
+    let region = match source_for(e, national)? {
+        Ok(Some(r)) => r,
+        _ => return None,
+    };
+    region
+        .is_valid_number(national)
+        .then(|| format!("+{}{national}", itoa3(code, &mut [0u8; 5])))
+}
+
 /// Normalises trimmed text to E.164.
 pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
     let ascii = ascii_phone_text(t);
@@ -540,6 +581,10 @@ pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
     let r = match fast_normalize(text) {
         Some(r) => r.map_err(|()| CrateReject::Invalid),
         None => crate_normalize(text),
+    };
+    let r = match r {
+        Err(CrateReject::Invalid) => unstripped(text).ok_or(CrateReject::Invalid),
+        other => other,
     };
     r.map_err(|why| {
         let message = if why == CrateReject::Extension {
@@ -628,6 +673,35 @@ mod tests {
 
     /// R-VAL-2: full-width digits and signs, as East Asian input methods type them, read
     /// as their ASCII forms.
+    #[test]
+    fn r_val_2_valid_numbers_whose_first_digit_is_the_trunk_prefix() {
+        for (input, want) in [
+            ("+78121234567", "+78121234567"),
+            ("+7 812 123-45-67", "+78121234567"),
+            ("+7 (812) 315-49-29", "+78123154929"),
+            ("+7.812.315.49.29", "+78123154929"),
+            ("+78002000600", "+78002000600"),
+            ("+37080012345", "+37080012345"),
+            ("+8210-2020-3030", "+821020203030"),
+            ("+1415-555-0100", "+14155550100"),
+            // Forms that worked before still give what they gave.
+            ("+82 010-2020-3030", "+821020203030"),
+            ("+7 912 345-67-89", "+79123456789"),
+            ("+7 8 912 345-67-89", "+79123456789"),
+        ] {
+            assert_eq!(normalize_phone_trimmed(input).unwrap(), want, "{input}");
+            // R-VAL-10: the canonical text reads back as itself.
+            assert_eq!(normalize_phone_trimmed(want).unwrap(), want, "{want}");
+        }
+        // A text the crate reads with one digit too many stripped: its canonical text reads
+        // back as itself.
+        let odd = normalize_phone_trimmed("+7888147755159").unwrap();
+        assert_eq!(normalize_phone_trimmed(&odd).unwrap(), odd);
+        for bad in ["+7 812 123", "+78", "+7 000 000-00-00", "+82 10-20"] {
+            assert!(normalize_phone_trimmed(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn r_val_2_full_width_forms_are_read_as_ascii() {
         for wide in [
