@@ -1,11 +1,11 @@
 //! Identity: identifier hygiene (R-UNI-6), identifier keys, and lead/member unification
 //! (R-UNI-1..5) with the login rules of R-CON-4 and R-CON-9.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 
 use crate::contact::{Boot, Contact, ContactState};
-use std::collections::HashSet;
-
 use crate::error::{Error, ErrorKind, Result};
 use crate::merge::{combine, purge_pending_of, void_merges_of, MergeChoices};
 use crate::store::{Batch, Op, PendingUnification, Store};
@@ -348,11 +348,7 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
                 let mut c = match named {
                     Some(c) if c.member_id.is_none() => {
                         // No longer a lead: its pending unifications into members are void.
-                        for p in tx.store.pending(tx.channel, Some(&c.id))? {
-                            if p.lead_id == c.id {
-                                tx.op(Op::DeletePending(p.lead_id, p.member_id));
-                            }
-                        }
+                        purge_pending_of(tx, &c.id)?;
                         c
                     }
                     _ => Contact::new(tx.new_id()?, tx.now),

@@ -556,6 +556,20 @@ pub(crate) struct Table {
 /// The (gram, row) pairs to remove from and to add to one trigram index.
 type GramChanges = (Vec<(u32, u32)>, Vec<(u32, u32)>);
 
+/// Which MU ledger holds a row: `Some(true)` the hidden one, `Some(false)` the visible one
+/// (R-MU-1: a blocked contact is in neither, a visible one only with contact info).
+fn ledger_side(row: &Row) -> Option<bool> {
+    if row.blocked() {
+        None
+    } else if row.hidden() {
+        Some(true)
+    } else if row.has_contact_info() {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// The interned ids of a row's tag field (`S_TAGS` or `S_IMPORT_TAGS`).
 fn interned(x: &Row, i: usize) -> Option<&[u32]> {
     match i {
@@ -1025,16 +1039,11 @@ impl Table {
     }
 
     fn ledger_update(&mut self, row: &Row, add: bool) {
-        if row.blocked() {
-            return;
-        }
         let at = (row.last_seen_at.millis(), row.created_at.millis());
-        let set = if row.hidden() {
-            &mut self.hidden_ledger
-        } else if row.has_contact_info() {
-            &mut self.visible
-        } else {
-            return;
+        let set = match ledger_side(row) {
+            Some(true) => &mut self.hidden_ledger,
+            Some(false) => &mut self.visible,
+            None => return,
         };
         if add {
             set.insert(at, row.id());
@@ -1354,15 +1363,13 @@ impl Table {
 
     /// The MU ledger that holds a row, if any.
     fn ledger_of(&self, row: &Row) -> Option<&Ledger> {
-        if row.blocked() {
-            None
-        } else if row.hidden() {
-            Some(&self.hidden_ledger)
-        } else if row.has_contact_info() {
-            Some(&self.visible)
-        } else {
-            None
-        }
+        ledger_side(row).map(|hidden| {
+            if hidden {
+                &self.hidden_ledger
+            } else {
+                &self.visible
+            }
+        })
     }
 
     /// Writes the changeable part of a contact's state in place, updating only the indexes
