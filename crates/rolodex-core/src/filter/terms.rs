@@ -212,15 +212,11 @@ fn is_e164_shaped(t: &str) -> bool {
         .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The most whitespace-separated words one phone number may span (`+82 10 2020 3030`).
-const MAX_PHONE_WORDS: usize = 6;
-
 /// Splits multi-term search text into terms (R-FLT-2): commas, semicolons, newlines and
 /// whitespace separate; double quotes group (`"Kim Min-jun"`); a piece between commas,
 /// semicolons or newlines that is a valid phone number stays whole (`+82 10-2020-3030`).
-/// Beyond the rule, unquoted words from a `+` onward that together form a valid phone number
-/// are kept together too (the longest such run), so `+82 10-2020-3030 +82 10-1111-2222`
-/// gives two numbers. Empty terms are dropped, and a repeated term is kept once.
+/// Those are the only exceptions: words of a piece that holds more than a phone number are
+/// terms of their own. Empty terms are dropped, and a repeated term is kept once.
 pub fn split_terms(text: &str) -> Vec<String> {
     let mut raw = Vec::new();
     for piece in split_outside_quotes(text, |c| matches!(c, ',' | ';' | '\n' | '\r')) {
@@ -232,39 +228,7 @@ pub fn split_terms(text: &str) -> Vec<String> {
             raw.push(p.to_string());
             continue;
         }
-        let words = split_words(p);
-        let mut i = 0;
-        while i < words.len() {
-            let (w, quoted) = &words[i];
-            let mut taken = 1;
-            if !quoted && w.starts_with('+') && w.chars().all(is_phone_char) {
-                let last = words.len().min(i + MAX_PHONE_WORDS);
-                let run_end = (i + 1..last)
-                    .take_while(|&j| {
-                        !words[j].1
-                            && !words[j].0.starts_with('+')
-                            && words[j].0.chars().all(is_phone_char)
-                    })
-                    .last()
-                    .map_or(i + 1, |j| j + 1);
-                for end in (i + 2..=run_end).rev() {
-                    let joined = words[i..end]
-                        .iter()
-                        .map(|(w, _)| w.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    if vfns::normalize_phone(&joined).is_ok() {
-                        raw.push(joined);
-                        taken = end - i;
-                        break;
-                    }
-                }
-            }
-            if taken == 1 {
-                raw.push(w.clone());
-            }
-            i += taken;
-        }
+        raw.extend(split_words(p).into_iter().map(|(w, _)| w));
     }
     let mut seen = std::collections::HashSet::new();
     raw.retain(|t| {

@@ -1018,10 +1018,15 @@ fn r_flt_2_splitting_terms() {
         ["+82 10-2020-3030", "Kim"]
     );
     assert_eq!(split_terms("+82 10 abc"), ["+82", "10", "abc"]);
-    // Runs of words from a `+` that form a valid number stay together.
+    // A phone number among other words is not a piece of its own: its words split (the
+    // rule's only exceptions are quotes and a piece that is a phone number).
     assert_eq!(
-        split_terms("kim +82 10-2020-3030 +82 10 1111 2222 lee"),
-        ["kim", "+82 10-2020-3030", "+82 10 1111 2222", "lee"]
+        split_terms("kim +82 10-2020-3030 lee"),
+        ["kim", "+82", "10-2020-3030", "lee"]
+    );
+    assert_eq!(
+        split_terms("kim, +82 10-2020-3030; \"+82 10 1111 2222\""),
+        ["kim", "+82 10-2020-3030", "+82 10 1111 2222"]
     );
     assert_eq!(split_terms("+821020203030 5"), ["+821020203030", "5"]);
     assert_eq!(split_terms("\"+82\" 10-2020-3030"), ["+82", "10-2020-3030"]);
