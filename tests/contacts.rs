@@ -1056,3 +1056,32 @@ fn r_sch_5_unmerge_does_not_show_archived_values() {
         secondary.profile
     );
 }
+
+/// R-CON-3: "the window counts from its previous boot". A merge gives the survivor the later
+/// `lastSeenAt` (R-CON-8), here a hand-added lead's, which is no boot: a boot 45 minutes
+/// after the survivor's previous boot still starts a new session, and unmerge puts back
+/// what the merge changed.
+#[test]
+fn r_con_3_session_window_counts_from_the_previous_boot_after_a_merge() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let p = b.boot(login(None, "m-p")).unwrap();
+    assert_eq!(p.session_count, 1);
+    assert_eq!(p.last_boot_at, None);
+    b.set_clock(Some(t("2025-06-01T00:20:00Z")));
+    let s = b.add_lead(NewLead::email("s@example.com")).unwrap();
+    let m = b.merge(&p.id, &s.id, &MergeChoices::new()).unwrap();
+    assert_eq!(m.contact.last_seen_at, t("2025-06-01T00:20:00Z"));
+    assert_eq!(m.contact.last_boot_at, Some(t("2025-06-01T00:00:00Z")));
+    let (back, _) = b.unmerge(&m.merge_id).unwrap();
+    assert_eq!(back.last_boot_at, None);
+    assert_eq!(back.last_seen_at, t("2025-06-01T00:00:00Z"));
+    let s = b.add_lead(NewLead::email("s2@example.com")).unwrap();
+    b.merge(&p.id, &s.id, &MergeChoices::new()).unwrap();
+    b.set_clock(Some(t("2025-06-01T00:45:00Z")));
+    let after = b.boot(boot_id(&p.id)).unwrap();
+    assert_eq!(after.session_count, 2, "45 minutes after the previous boot");
+    assert_eq!(after.last_boot_at, None);
+    // From here the window counts from this boot again.
+    b.set_clock(Some(t("2025-06-01T01:10:00Z")));
+    assert_eq!(b.boot(boot_id(&p.id)).unwrap().session_count, 2);
+}

@@ -76,6 +76,7 @@ pub(crate) fn absorb(tx: &mut Tx, member: &mut Contact, lead: &Contact) -> Resul
     let mut combined = combine(member, lead, &MergeChoices::new(), tx.now)?;
     combined.created_at = member.created_at;
     combined.last_seen_at = member.last_seen_at;
+    crate::merge::settle_last_boot(&mut combined, member, lead);
     void_merges_of(tx, &lead.id, "the contact was unified into a member")?;
     void_merges_of(tx, &member.id, "the survivor was unified with a lead")?;
     purge_pending_of(tx, &lead.id)?;
@@ -384,13 +385,15 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
 /// (R-MU-2, made room for by [`after_visit`]); `lastSeenAt` and `updatedAt` become now.
 fn visit(s: &mut ContactState, now: DateTime<Utc>) {
     if !s.blocked {
-        if !s.booted || now - s.last_seen_at > SESSION_WINDOW {
+        let previous = s.last_boot_at.unwrap_or(s.last_seen_at);
+        if !s.booted || now - previous > SESSION_WINDOW {
             s.session_count += 1;
         }
         s.hidden = false;
     }
     s.booted = true;
     s.last_seen_at = now;
+    s.last_boot_at = None;
     s.updated_at = now;
 }
 

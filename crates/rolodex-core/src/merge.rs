@@ -180,7 +180,15 @@ pub(crate) fn combine(
     out.session_count = primary.session_count + secondary.session_count;
     out.booted = primary.booted || secondary.booted;
     out.updated_at = now;
+    settle_last_boot(&mut out, primary, secondary);
     Ok(out)
+}
+
+/// The last boot of a contact made of `a` and `b` (R-CON-3 counts a session window from
+/// it): the later of their last boots, kept apart only where it is not `lastSeenAt`.
+pub(crate) fn settle_last_boot(out: &mut Contact, a: &Contact, b: &Contact) {
+    let boot = |c: &Contact| c.booted.then(|| c.last_boot_at.unwrap_or(c.last_seen_at));
+    out.last_boot_at = boot(a).max(boot(b)).filter(|t| *t != out.last_seen_at);
 }
 
 /// Marks every active merge record naming `contact_id` as no longer undoable.
@@ -392,6 +400,7 @@ fn restore_unchanged(
     restore!(last_seen_at);
     restore!(session_count);
     restore!(booted);
+    restore!(last_boot_at);
     out.member = out.member_id.is_some();
     out.verified.email &= out.email().is_some();
     out.verified.mobile_number &= out.mobile_number().is_some();

@@ -71,6 +71,15 @@ pub struct Contact {
     /// Number of sessions (R-CON-3).
     #[serde(default)]
     pub session_count: u64,
+    /// The time of the last boot where it is not `lastSeenAt`: a merge gives the survivor
+    /// the later `lastSeenAt` (R-CON-8), which may come from a contact that never booted,
+    /// and the session window of R-CON-3 counts from the previous boot. Absent otherwise.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::value::serde_datetime_opt"
+    )]
+    pub last_boot_at: Option<DateTime<Utc>>,
 }
 
 impl Contact {
@@ -93,6 +102,7 @@ impl Contact {
             updated_at: now,
             last_seen_at: now,
             session_count: 0,
+            last_boot_at: None,
         }
     }
 
@@ -167,6 +177,8 @@ pub struct ContactState {
     pub last_seen_at: DateTime<Utc>,
     /// Number of sessions (R-CON-3).
     pub session_count: u64,
+    /// [`Contact::last_boot_at`].
+    pub last_boot_at: Option<DateTime<Utc>>,
 }
 
 impl ContactState {
@@ -182,17 +194,19 @@ impl ContactState {
             updated_at: c.updated_at,
             last_seen_at: c.last_seen_at,
             session_count: c.session_count,
+            last_boot_at: c.last_boot_at,
         }
     }
 
-    /// Writes the changeable part (hidden, booted, updatedAt, lastSeenAt, sessionCount) into
-    /// a contact.
+    /// Writes the changeable part (hidden, booted, updatedAt, lastSeenAt, sessionCount, the
+    /// last boot) into a contact.
     pub fn apply_to(&self, c: &mut Contact) {
         c.hidden = self.hidden;
         c.booted = self.booted;
         c.updated_at = self.updated_at;
         c.last_seen_at = self.last_seen_at;
         c.session_count = self.session_count;
+        c.last_boot_at = self.last_boot_at;
     }
 
     /// Whether the contact counts toward MU now (R-MU-1).

@@ -185,6 +185,31 @@ pub mod serde_datetime {
     }
 }
 
+/// Serde helpers for an optional datetime in canonical form (absent when `None`).
+pub mod serde_datetime_opt {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serialises as canonical text (callers skip `None`).
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&super::format_datetime(t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads any datetime form of R-VAL-5, or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        use serde::de::Error as _;
+        match Option::<String>::deserialize(d)? {
+            Some(s) => crate::value::parse_datetime(&s)
+                .map(Some)
+                .map_err(D::Error::custom),
+            None => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

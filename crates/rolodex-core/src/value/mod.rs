@@ -178,7 +178,7 @@ mod number;
 mod parse;
 mod phone;
 
-pub use format::{format_datetime, format_number, number_json, serde_datetime};
+pub use format::{format_datetime, format_number, number_json, serde_datetime, serde_datetime_opt};
 pub(crate) use list::tag_strs;
 pub use parse::{normalize_email, normalize_phone, parse_date, parse_datetime, parse_value};
 pub use phone::national_number_digits;

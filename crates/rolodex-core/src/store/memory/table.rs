@@ -551,6 +551,9 @@ pub(crate) struct Table {
     pending: Vec<(u32, Option<Row>)>,
     /// The rows of `pending`.
     pending_rows: RoaringBitmap,
+    /// Last boots kept apart from `lastSeenAt` ([`Contact::last_boot_at`]), by contact id:
+    /// only a merge sets one, and the next boot clears it, so the row holds no room for it.
+    last_boot: FxMap<IdKey, Micros>,
 }
 
 /// The (gram, row) pairs to remove from and to add to one trigram index.
@@ -614,6 +617,7 @@ impl Default for Table {
             hidden_ledger: Ledger::default(),
             pending: Vec::new(),
             pending_rows: RoaringBitmap::new(),
+            last_boot: FxMap::default(),
         };
         for k in ["name", "email", "mobileNumber"] {
             t.key_id(k);
@@ -925,6 +929,28 @@ impl Table {
             updated_at: row.updated_at.get(),
             last_seen_at: row.last_seen_at.get(),
             session_count: row.session_count(),
+            last_boot_at: self.last_boot_of(row),
+        }
+    }
+
+    /// A row's [`Contact::last_boot_at`].
+    fn last_boot_of(&self, row: &Row) -> Option<DateTime<Utc>> {
+        if self.last_boot.is_empty() {
+            return None;
+        }
+        self.last_boot.get(&row.id().to_key()).map(|m| m.get())
+    }
+
+    /// Keeps or forgets a contact's [`Contact::last_boot_at`].
+    fn set_last_boot(&mut self, id: IdRef<'_>, t: Option<Micros>) {
+        match t {
+            Some(t) => {
+                self.last_boot.insert(id.to_key(), t);
+            }
+            None if !self.last_boot.is_empty() => {
+                self.last_boot.remove(&id.to_key());
+            }
+            None => {}
         }
     }
 
@@ -940,7 +966,9 @@ impl Table {
 
     /// Inserts or replaces a contact.
     pub(crate) fn put(&mut self, c: Contact) {
+        let last_boot = c.last_boot_at.as_ref().map(Micros::of);
         let new = self.make_row(c);
+        self.set_last_boot(new.id(), last_boot);
         let r = match self.row_of_id(new.id()) {
             Some(r) => r,
             None => {
@@ -977,7 +1005,11 @@ impl Table {
             return;
         };
         // Out of the id index while the row is still there to check against.
-        match self.row(r).map(|o| o.id().to_key()) {
+        let key = self.row(r).map(|o| o.id().to_key());
+        if let Some(k) = &key {
+            self.set_last_boot(k.as_ref(), None);
+        }
+        match key {
             Some(IdKey::Seq(n)) => {
                 let rows = &self.rows;
                 self.by_seq.remove(n, |x| seq_of(rows, x));
@@ -1342,6 +1374,7 @@ impl Table {
             updated_at: row.updated_at.get(),
             last_seen_at: row.last_seen_at.get(),
             session_count: row.session_count(),
+            last_boot_at: self.last_boot_of(row),
         }
     }
 
@@ -1430,6 +1463,7 @@ impl Table {
         row.updated_at = st_updated;
         row.last_seen_at = st_last_seen;
         row.set_session_count(sessions);
+        self.set_last_boot(row.id(), st.last_boot_at.as_ref().map(Micros::of));
         if ledger_moves {
             self.ledger_update(&row, true);
         }
