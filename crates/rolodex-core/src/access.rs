@@ -126,14 +126,14 @@ pub struct ActivityQuery {
     /// Entries at or after this time.
     #[serde(
         default,
-        with = "opt_datetime",
+        with = "crate::value::serde_datetime_opt",
         skip_serializing_if = "Option::is_none"
     )]
     pub since: Option<DateTime<Utc>>,
     /// Entries before this time.
     #[serde(
         default,
-        with = "opt_datetime",
+        with = "crate::value::serde_datetime_opt",
         skip_serializing_if = "Option::is_none"
     )]
     pub until: Option<DateTime<Utc>>,
@@ -158,26 +158,6 @@ impl ActivityQuery {
                 .manager_id
                 .as_deref()
                 .is_none_or(|m| Some(m) == e.manager_id.as_deref())
-    }
-}
-
-/// Serde for optional canonical datetimes.
-pub(crate) mod opt_datetime {
-    use chrono::{DateTime, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => s.serialize_str(&crate::value::format_datetime(t)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-        use serde::de::Error as _;
-        let s: Option<String> = Option::deserialize(d)?;
-        s.map(|s| crate::value::parse_datetime(&s).map_err(D::Error::custom))
-            .transpose()
     }
 }
 
