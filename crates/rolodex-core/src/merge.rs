@@ -1,10 +1,11 @@
 //! Merge and exact unmerge of two contacts (R-CON-8), and the combining of a lead into a
 //! member that unification shares with it (R-UNI-3).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::access::ActivityQuery;
 use crate::contact::Contact;
 use crate::error::{Error, Result};
 use crate::schema::check_profile_limits;
@@ -191,6 +192,38 @@ pub(crate) fn settle_last_boot(out: &mut Contact, a: &Contact, b: &Contact) {
     out.last_boot_at = boot(a).max(boot(b)).filter(|t| *t != out.last_seen_at);
 }
 
+/// R-CON-8's "union of import tags (newest 30)" for a manager's merge. A contact's import
+/// tags carry no times of their own, so each tag counts as new as the last import that
+/// applied it in this channel (the activity log's `import` entries); a tag no logged import
+/// applied counts as the oldest. Ties keep the order of the union: the secondary's own
+/// tags, then the primary's. (A tag that a later import applied to other contacts only
+/// counts as that new here too.)
+fn newest_import_tags(tx: &Tx, primary: &Contact, secondary: &Contact) -> Result<Vec<String>> {
+    let mut tags: Vec<String> = secondary
+        .user_import_tags
+        .iter()
+        .filter(|t| !primary.user_import_tags.contains(t))
+        .cloned()
+        .collect();
+    append_new(&mut tags, &primary.user_import_tags);
+    let imports = ActivityQuery {
+        action: Some("import".into()),
+        ..ActivityQuery::default()
+    };
+    let mut last: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
+    for e in tx.store.activity(tx.channel, &imports)? {
+        if let Some(tag) = e.detail.get("importTag").and_then(|v| v.as_str()) {
+            if tags.iter().any(|t| t == tag) {
+                let at = last.entry(tag.to_string()).or_insert(e.at);
+                *at = (*at).max(e.at);
+            }
+        }
+    }
+    tags.sort_by_key(|t| last.get(t).copied());
+    cap_import_tags(&mut tags);
+    Ok(tags)
+}
+
 /// Marks every active merge record naming `contact_id` as no longer undoable.
 pub(crate) fn void_merges_of(tx: &mut Tx, contact_id: &str, reason: &str) -> Result<()> {
     for mut m in tx.store.merges_of(tx.channel, contact_id)? {
@@ -247,7 +280,8 @@ pub(crate) fn merge(
     };
     let primary = load(tx, primary_id)?;
     let secondary = load(tx, secondary_id)?;
-    let merged = combine(&primary, &secondary, choices, tx.now)?;
+    let mut merged = combine(&primary, &secondary, choices, tx.now)?;
+    merged.user_import_tags = newest_import_tags(tx, &primary, &secondary)?;
 
     void_merges_of(tx, primary_id, "the survivor was merged again")?;
     void_merges_of(tx, secondary_id, "the secondary was merged again")?;
