@@ -145,18 +145,11 @@ pub(crate) fn combine(
             "the merged tags would be too many",
         ));
     }
-    // Import tags carry no times: the secondary's own tags count as older than every tag of
-    // the primary, which keeps its order, so a tag both hold keeps the primary's place. The
-    // survivor of a unification is the contact an import or login just touched, and its
-    // newest tag (the import's, R-IMP-9) must stay the newest.
-    let mut import_tags: Vec<String> = secondary
-        .user_import_tags
-        .iter()
-        .filter(|t| !primary.user_import_tags.contains(t))
-        .cloned()
-        .collect();
-    append_new(&mut import_tags, &primary.user_import_tags);
-    out.user_import_tags = import_tags;
+    // Import tags carry no times here: the secondary's own tags count as older than every
+    // tag of the primary. The survivor of a unification is the contact an import or login
+    // just touched, and its newest tag (the import's, R-IMP-9) must stay the newest; a
+    // manager's merge orders them by time instead (`newest_import_tags`).
+    out.user_import_tags = import_tag_union(primary, secondary);
     cap_import_tags(&mut out.user_import_tags);
 
     let opt = |key: &str, p: Option<bool>, s: Option<bool>| match chosen(key) {
@@ -192,13 +185,9 @@ pub(crate) fn settle_last_boot(out: &mut Contact, a: &Contact, b: &Contact) {
     out.last_boot_at = boot(a).max(boot(b)).filter(|t| *t != out.last_seen_at);
 }
 
-/// R-CON-8's "union of import tags (newest 30)" for a manager's merge. A contact's import
-/// tags carry no times of their own, so each tag counts as new as the last import that
-/// applied it in this channel (the activity log's `import` entries); a tag no logged import
-/// applied counts as the oldest. Ties keep the order of the union: the secondary's own
-/// tags, then the primary's. (A tag that a later import applied to other contacts only
-/// counts as that new here too.)
-fn newest_import_tags(tx: &Tx, primary: &Contact, secondary: &Contact) -> Result<Vec<String>> {
+/// The import tags of two contacts, each once: the secondary's own tags, then the
+/// primary's in their order (a tag both hold keeps the primary's place).
+fn import_tag_union(primary: &Contact, secondary: &Contact) -> Vec<String> {
     let mut tags: Vec<String> = secondary
         .user_import_tags
         .iter()
@@ -206,6 +195,17 @@ fn newest_import_tags(tx: &Tx, primary: &Contact, secondary: &Contact) -> Result
         .cloned()
         .collect();
     append_new(&mut tags, &primary.user_import_tags);
+    tags
+}
+
+/// R-CON-8's "union of import tags (newest 30)" for a manager's merge. A contact's import
+/// tags carry no times of their own, so each tag counts as new as the last import that
+/// applied it in this channel (the activity log's `import` entries); a tag no logged import
+/// applied counts as the oldest. Ties keep the order of the union: the secondary's own
+/// tags, then the primary's. (A tag that a later import applied to other contacts only
+/// counts as that new here too.)
+fn newest_import_tags(tx: &Tx, primary: &Contact, secondary: &Contact) -> Result<Vec<String>> {
+    let mut tags = import_tag_union(primary, secondary);
     let imports = ActivityQuery {
         action: Some("import".into()),
         ..ActivityQuery::default()
