@@ -484,6 +484,9 @@ fn itoa3(mut v: u32, buf: &mut [u8; 5]) -> &str {
 pub(crate) enum CrateReject {
     /// Not a valid number (or the crate panicked on it).
     Invalid,
+    /// Letters where digits go (`+82 10-2020-303O`): the crate reads them as keypad digits
+    /// (O as 6), which would store a number the caller never wrote.
+    Letters,
     /// A number with an extension (`ext. 55`, `x5`): E.164 has no room for one, and
     /// dropping it would store another number than the one given.
     Extension,
@@ -584,11 +587,23 @@ pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
     };
     let r = match r {
         Err(CrateReject::Invalid) => unstripped(text).ok_or(CrateReject::Invalid),
+        // An extension is reported as such; any other letter is not part of a number (a
+        // `tel:` URI's scheme aside).
+        Ok(_)
+            if text
+                .trim_start_matches("tel:")
+                .chars()
+                .any(char::is_alphabetic) =>
+        {
+            Err(CrateReject::Letters)
+        }
         other => other,
     };
     r.map_err(|why| {
         let message = if why == CrateReject::Extension {
             "phone extensions cannot be stored; give the number without its extension"
+        } else if why == CrateReject::Letters {
+            "a phone number is digits: letters are not read as keypad digits"
         } else if !t.starts_with('+') && !t.starts_with('\u{FF0B}') {
             "the number has no country code; write it with +, e.g. +82 10-2020-3030"
         } else {
@@ -692,6 +707,11 @@ mod tests {
             assert_eq!(normalize_phone_trimmed(input).unwrap(), want, "{input}");
             // R-VAL-10: the canonical text reads back as itself.
             assert_eq!(normalize_phone_trimmed(want).unwrap(), want, "{want}");
+        }
+        // Letters are not keypad digits.
+        for bad in ["+82 10-2020-303O", "+1 800 FLOWERS", "+82 1O-2020-3030"] {
+            let e = normalize_phone_trimmed(bad).unwrap_err();
+            assert!(e.to_string().contains("letters"), "{bad}: {e}");
         }
         // A text the crate reads with one digit too many stripped: its canonical text reads
         // back as itself.
