@@ -322,6 +322,15 @@ fn parse_u16(d: &[u8]) -> Option<u32> {
     }
 }
 
+/// The country calling code that leads ASCII digits, and its length: the first of their
+/// 1-, 2- and 3-digit prefixes that is a known code (codes are prefix-free).
+fn country_code(digits: &[u8]) -> Option<(u32, usize)> {
+    (1..=3).find_map(|len| {
+        let c = parse_u16(digits.get(..len)?)?;
+        entry(c).map(|_| (c, len))
+    })
+}
+
 /// The fast path (see the module docs).
 pub(crate) fn fast_normalize(t: &str) -> Fast {
     // Without a plus sign (ASCII or full-width) and without RFC 3966 parameters (`;`,
@@ -385,15 +394,7 @@ pub(crate) fn fast_normalize(t: &str) -> Fast {
         if n <= MIN_NSN || buf[0] == b'0' {
             return Some(Err(()));
         }
-        let mut found = None;
-        for len in 1..=3 {
-            let c = parse_u16(&buf[..len])?;
-            if entry(c).is_some() {
-                found = Some((c, len));
-                break;
-            }
-        }
-        let Some((c, len)) = found else {
+        let Some((c, len)) = country_code(&buf[..n]) else {
             return Some(Err(()));
         };
         code = c;
@@ -559,10 +560,7 @@ fn unstripped(text: &str) -> Option<String> {
     if digits.starts_with('0') || digits.len() > BUF {
         return None;
     }
-    let (code, len) = (1..=3).find_map(|len| {
-        let c = parse_u16(digits.as_bytes().get(..len)?)?;
-        entry(c).map(|_| (c, len))
-    })?;
+    let (code, len) = country_code(digits.as_bytes())?;
     let e = entry(code)?;
     let national = digits.get(len..)?;
     if national.len() < MIN_NSN || national.len() > MAX_NSN {
