@@ -333,7 +333,7 @@ fn run(seed: u64) {
             .ops
             .push(StoreOp::PutContact(Box::new(contact(&mut r, id, &keys))));
     }
-    store.apply("ch", batch).unwrap();
+    store.apply("ch", &batch).unwrap();
     let tz = *r.pick(&[
         chrono_tz::UTC,
         chrono_tz::Asia::Seoul,
@@ -414,7 +414,7 @@ fn run(seed: u64) {
                 },
                 _ => StoreOp::PutContact(Box::new(contact(&mut r, id, &keys))),
             };
-            store.apply("ch", Batch { ops: vec![op] }).unwrap();
+            store.apply("ch", &Batch { ops: vec![op] }).unwrap();
         }
     }
 }

@@ -34,7 +34,7 @@ fn contact(i: usize, blocked: bool, info: bool) -> Contact {
 }
 
 fn apply(store: &MemoryStore, op: StoreOp) {
-    store.apply(CH, Batch { ops: vec![op] }).unwrap();
+    store.apply(CH, &Batch { ops: vec![op] }).unwrap();
 }
 
 fn same(a: &MemoryStore, b: &MemoryStore, ids: &[String], schema: &Schema) {

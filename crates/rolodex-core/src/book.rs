@@ -219,6 +219,32 @@ impl ContactBook {
         Ok(out)
     }
 
+    /// [`ContactBook::write`] for an operation that writes one contact and returns it: `f`
+    /// gives the contact's id, and the contact comes back from the committed batch, so the
+    /// operation need not keep a copy of what it wrote.
+    pub(crate) fn write_contact(
+        &self,
+        f: impl FnOnce(&mut Tx) -> Result<String>,
+    ) -> Result<Contact> {
+        let mutex = self.shared.store.write_mutex(&self.channel);
+        let _guard = mutex.lock();
+        let mut tx = Tx::new(&*self.shared.store, &self.channel, self.now())?;
+        let id = f(&mut tx)?;
+        let batch = tx.commit()?;
+        let written = batch.ops.into_iter().rev().find_map(|op| match op {
+            Op::PutContact(c) if c.id == id => Some(*c),
+            _ => None,
+        });
+        match written {
+            Some(c) => Ok(c),
+            None => {
+                self.shared.store.get(&self.channel, &id)?.ok_or_else(|| {
+                    Error::storage("the written contact vanished while it was written")
+                })
+            }
+        }
+    }
+
     pub(crate) fn log_entry(&self, action: &str, count: u64, detail: serde_json::Value) -> Op {
         Op::Log(ActivityEntry {
             at: self.now(),
@@ -304,7 +330,7 @@ impl ContactBook {
     /// Adds a lead by hand (R-CON-1).
     pub fn add_lead(&self, lead: NewLead) -> Result<Contact> {
         self.require(Permission::EditContacts, "add a lead")?;
-        let c = self.write(|tx| ops::add_lead(tx, &lead))?;
+        let c = self.write_contact(|tx| ops::add_lead(tx, &lead))?;
         Ok(c)
     }
 

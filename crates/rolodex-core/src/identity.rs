@@ -282,7 +282,7 @@ pub(crate) fn plain_visit(
     let id = s.id.clone();
     store.apply(
         channel,
-        Batch {
+        &Batch {
             ops: vec![Op::Touch(s)],
         },
     )?;

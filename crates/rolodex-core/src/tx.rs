@@ -201,9 +201,9 @@ impl<'s> Tx<'s> {
 
     /// Applies every write to the store as one batch: each written contact once, in its
     /// final state, at the place of its first write.
-    pub(crate) fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<Batch> {
         if self.ops.is_empty() {
-            return Ok(());
+            return Ok(Batch::default());
         }
         let mut ops = Vec::with_capacity(self.ops.len());
         for op in std::mem::take(&mut self.ops) {
@@ -217,7 +217,9 @@ impl<'s> Tx<'s> {
                 },
             }
         }
-        self.store.apply(self.channel, Batch { ops })
+        let batch = Batch { ops };
+        self.store.apply(self.channel, &batch)?;
+        Ok(batch)
     }
 
     /// The contacts written and not deleted by this transaction.

@@ -600,7 +600,7 @@ fn store_exports(
         .iter()
         .map(|c| Op::PutContact(Box::new(c.clone())))
         .collect();
-    store.apply("ch", Batch { ops }).unwrap();
+    store.apply("ch", &Batch { ops }).unwrap();
     let mut stored = Vec::new();
     let mut a = CsvExporter::new(Vec::new(), &schema, options).unwrap();
     store
@@ -653,7 +653,7 @@ fn r_exp_1_r_val_10_store_view_writes_the_bytes_of_materialised_contacts() {
             .iter()
             .map(|c| Op::PutContact(Box::new(c.clone())))
             .collect();
-        store.apply("ch", Batch { ops }).unwrap();
+        store.apply("ch", &Batch { ops }).unwrap();
         let mut a = CsvExporter::new(Vec::new(), &schema, &options).unwrap();
         for c in &contacts {
             a.write(c).unwrap();

@@ -86,7 +86,8 @@ fn check_not_held(tx: &Tx, field: &str, holders: Vec<Contact>, value: &str) -> R
 
 /// Adds a lead by hand (R-CON-1): verified contact info, `createdAt` = `lastSeenAt` = now,
 /// never booted; created hidden when the MU limit leaves no room (R-MU-2).
-pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<Contact> {
+/// Returns the new contact's id.
+pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<String> {
     let mut c = Contact::new(String::new(), tx.now);
     for (k, v) in &lead.profile {
         if v.is_null() {
@@ -140,8 +141,9 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<Contact> {
     }
     c.id = tx.new_id()?;
     crate::mu::place_manager_write(tx, &mut c, false)?;
-    tx.put(c.clone())?;
-    Ok(c)
+    let id = c.id.clone();
+    tx.put(c)?;
+    Ok(id)
 }
 
 /// After a manager's write to `after` (which was `before`): MU placement of a contact that

@@ -198,8 +198,10 @@ pub trait Store: Send + Sync {
     /// Every contact holding this E.164 mobile number, verified or not.
     fn find_by_mobile(&self, channel: &str, e164: &str) -> Result<Vec<Contact>>;
 
-    /// Applies a batch whole or not at all.
-    fn apply(&self, channel: &str, batch: Batch) -> Result<()>;
+    /// Applies a batch whole or not at all. The batch is lent, not given: the caller keeps
+    /// what it wrote (the book hands a written contact back to its caller from it), and a
+    /// store copies only what it keeps.
+    fn apply(&self, channel: &str, batch: &Batch) -> Result<()>;
 
     /// The state of one contact by id (no redirects followed).
     fn state(&self, channel: &str, id: &str) -> Result<Option<ContactState>> {

@@ -189,7 +189,7 @@ impl Profile {
     /// Packs values sorted by key id, using `buf` as scratch space (so that the packed
     /// bytes are allocated once, at their size).
     pub(crate) fn encode(
-        entries: Vec<(u32, Value)>,
+        entries: Vec<(u32, &Value)>,
         other_id: Option<&str>,
         member_id: Option<&str>,
         buf: &mut Vec<u8>,
@@ -218,9 +218,9 @@ impl Profile {
                 blob.extend_from_slice(s.as_bytes());
             };
             match v {
-                Value::String(s) => text(blob, T_STRING, &s),
-                Value::Email(s) => text(blob, T_EMAIL, &s),
-                Value::Phone(s) => match e164_digits(&s) {
+                Value::String(s) => text(blob, T_STRING, s),
+                Value::Email(s) => text(blob, T_EMAIL, s),
+                Value::Phone(s) => match e164_digits(s) {
                     Some(d) => {
                         head(blob, T_PACKED_PHONE);
                         blob.push(d.len() as u8);
@@ -230,9 +230,9 @@ impl Profile {
                             blob.push(hi << 4 | lo);
                         }
                     }
-                    None => text(blob, T_PHONE, &s),
+                    None => text(blob, T_PHONE, s),
                 },
-                Value::Number(n) => match scaled(n) {
+                Value::Number(n) => match scaled(*n) {
                     Some((d, m)) => {
                         head(blob, T_SCALED + d);
                         put_var(blob, zigzag(m));
@@ -244,7 +244,7 @@ impl Profile {
                 },
                 Value::Boolean(b) => {
                     head(blob, T_BOOL);
-                    blob.push(u8::from(b));
+                    blob.push(u8::from(*b));
                 }
                 Value::Date(d) => {
                     head(blob, T_DATE);
@@ -258,7 +258,7 @@ impl Profile {
                 v @ (Value::List(_) | Value::Tag(_) | Value::ListOfNumber(_)) => {
                     head(blob, T_LIST);
                     put_var(blob, lists.len() as u64);
-                    lists.push(v);
+                    lists.push(v.clone());
                 }
             }
         }
@@ -492,7 +492,7 @@ mod tests {
             other_id in proptest::option::of(".{0,200}"),
         ) {
             let entries: Vec<(u32, Value)> = entries.into_iter().collect();
-            let p = Profile::encode(entries.clone(), other_id.as_deref(), member_id.as_deref(), &mut Vec::new());
+            let p = Profile::encode(entries.iter().map(|(k, v)| (*k, v)).collect(), other_id.as_deref(), member_id.as_deref(), &mut Vec::new());
             prop_assert_eq!(p.member_id(), member_id.as_deref());
             prop_assert_eq!(p.other_id(), other_id.as_deref());
             let back: Vec<(u32, Value)> = p.iter().map(|(k, v)| (k, v.to_value())).collect();
@@ -521,7 +521,7 @@ mod tests {
             ("821012345678", 14),
         ] {
             let p = Profile::encode(
-                vec![(3, Value::Phone(phone.into()))],
+                vec![(3, &Value::Phone(phone.into()))],
                 None,
                 None,
                 &mut Vec::new(),
@@ -536,7 +536,7 @@ mod tests {
         let day = |s: &str| s.parse::<NaiveDate>().unwrap();
         assert_eq!(i64::from(day("2020-01-01").num_days_from_ce()), DATE_EPOCH);
         for (d, bytes) in [("2025-06-30", 3), ("1998-01-01", 3), ("1900-01-01", 4)] {
-            let p = Profile::encode(vec![(0, Value::Date(day(d)))], None, None, &mut Vec::new());
+            let p = Profile::encode(vec![(0, &Value::Date(day(d)))], None, None, &mut Vec::new());
             assert_eq!(p.blob.len(), bytes, "{d}");
             assert_eq!(p.get(0), Some(Pv::Date(day(d))));
         }

@@ -488,10 +488,19 @@ impl Trigrams {
         for (g, mut rows) in group(adds) {
             rows.sort_unstable();
             rows.dedup();
-            let add = RoaringBitmap::from_sorted_iter(rows).unwrap_or_default();
             match self.grams.get_mut(&g) {
-                Some(bm) => *bm |= add,
+                // Rows past the bitmap's last (new contacts take new rows): appended in
+                // place, which cannot fail on sorted, distinct rows above the maximum.
+                Some(bm)
+                    if bm
+                        .max()
+                        .is_none_or(|m| rows.first().is_some_and(|f| *f > m)) =>
+                {
+                    let _ = bm.append(rows);
+                }
+                Some(bm) => *bm |= RoaringBitmap::from_sorted_iter(rows).unwrap_or_default(),
                 None => {
+                    let add = RoaringBitmap::from_sorted_iter(rows).unwrap_or_default();
                     self.grams.insert(g, add);
                 }
             }

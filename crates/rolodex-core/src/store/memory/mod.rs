@@ -81,50 +81,50 @@ struct Channel {
 }
 
 impl Channel {
-    fn apply(&mut self, op: Op) {
+    fn apply(&mut self, op: &Op) {
         match op {
-            Op::PutContact(c) => self.table.put(*c),
-            Op::DeleteContact(id) => self.table.delete(&id),
-            Op::Touch(st) => self.table.touch(&st),
+            Op::PutContact(c) => self.table.put(c),
+            Op::DeleteContact(id) => self.table.delete(id),
+            Op::Touch(st) => self.table.touch(st),
             Op::Redirect(from, to) => match to {
                 Some(to) => {
-                    self.redirects.insert(from, to);
+                    self.redirects.insert(from.clone(), to.clone());
                 }
                 None => {
-                    self.redirects.remove(&from);
+                    self.redirects.remove(from);
                 }
             },
             Op::MemberAlias(m, to) => match to {
                 Some(to) => {
-                    self.member_alias.insert(m, to);
+                    self.member_alias.insert(m.clone(), to.clone());
                 }
                 None => {
-                    self.member_alias.remove(&m);
+                    self.member_alias.remove(m);
                 }
             },
-            Op::PutSchema(keys) => self.schema = Some(keys),
-            Op::PutSettings(s) => self.settings = s,
+            Op::PutSchema(keys) => self.schema = Some(Arc::clone(keys)),
+            Op::PutSettings(s) => self.settings = s.clone(),
             Op::PutSegment(s) => {
-                self.segments.insert(s.name.clone(), s);
+                self.segments.insert(s.name.clone(), s.clone());
             }
             Op::DeleteSegment(name) => {
-                self.segments.remove(&name);
+                self.segments.remove(name);
             }
             Op::PutMerge(m) => {
-                self.merges.insert(m.id.clone(), *m);
+                self.merges.insert(m.id.clone(), (**m).clone());
             }
             Op::PutPending(p) => {
                 self.pending
                     .retain(|x| !(x.lead_id == p.lead_id && x.member_id == p.member_id));
-                self.pending.push(p);
+                self.pending.push(p.clone());
             }
             Op::DeletePending(lead, member) => {
                 self.pending
-                    .retain(|x| !(x.lead_id == lead && x.member_id == member));
+                    .retain(|x| !(&x.lead_id == lead && &x.member_id == member));
             }
-            Op::Log(e) => self.activity.push(e),
+            Op::Log(e) => self.activity.push(e.clone()),
             Op::PutExportTime(m, t) => {
-                self.export_times.insert(m, t);
+                self.export_times.insert(m.clone(), *t);
             }
         }
     }
@@ -221,10 +221,10 @@ impl Store for MemoryStore {
         Ok(self.channel(channel).read().table.find_by_mobile(e164))
     }
 
-    fn apply(&self, channel: &str, batch: Batch) -> Result<()> {
+    fn apply(&self, channel: &str, batch: &Batch) -> Result<()> {
         let ch = self.channel(channel);
         let mut ch = ch.write();
-        for op in batch.ops {
+        for op in &batch.ops {
             ch.apply(op);
         }
         Ok(())

@@ -813,10 +813,10 @@ impl Table {
         f(v.get())
     }
 
-    fn make_row(&mut self, c: Contact) -> Row {
-        let mut profile: Vec<(u32, Value)> = Vec::with_capacity(c.profile.len());
-        for (k, v) in c.profile {
-            let id = self.key_id(&k);
+    fn make_row(&mut self, c: &Contact) -> Row {
+        let mut profile: Vec<(u32, &Value)> = Vec::with_capacity(c.profile.len());
+        for (k, v) in &c.profile {
+            let id = self.key_id(k);
             profile.push((id, v));
         }
         profile.sort_by_key(|(k, _)| *k);
@@ -965,7 +965,7 @@ impl Table {
     }
 
     /// Inserts or replaces a contact.
-    pub(crate) fn put(&mut self, c: Contact) {
+    pub(crate) fn put(&mut self, c: &Contact) {
         let last_boot = c.last_boot_at.as_ref().map(Micros::of);
         let new = self.make_row(c);
         self.set_last_boot(new.id(), last_boot);
@@ -1557,7 +1557,7 @@ mod row_tests {
             }
             c.profile
                 .insert("name".into(), Value::String(format!("N {n}")));
-            t.put(c.clone());
+            t.put(&c);
             let back = t.get(&c.id).unwrap();
             assert_eq!(back, c);
             assert!(back.profile.keys().is_sorted());
@@ -1572,7 +1572,7 @@ mod row_tests {
         let mut c = Contact::new("c_000000000001".into(), chrono::Utc::now());
         c.blocked = true;
         c.session_count = 41;
-        let mut row = t.make_row(c);
+        let mut row = t.make_row(&c);
         assert!(row.blocked() && row.session_count() == 41);
         row.set_session_count(u64::MAX);
         assert_eq!(row.session_count(), MAX_SESSIONS);

@@ -106,8 +106,8 @@ fn trigrams_find_supersets_and_forget_removed_rows() {
 #[test]
 fn updates_move_every_index_and_deletes_free_rows() {
     let mut t = Table::default();
-    t.put(c("c_000000000001", "a@x.com", &["vip", "sale/x"]));
-    t.put(c("c_000000000002", "b@x.com", &["vip"]));
+    t.put(&c("c_000000000001", "a@x.com", &["vip", "sale/x"]));
+    t.put(&c("c_000000000002", "b@x.com", &["vip"]));
     assert_eq!(t.find_by_email("A@X.com").len(), 1);
     assert_eq!(t.mu_count(), 2);
     // Identity lookups and ledgers are current at once; search indexes after a flush.
@@ -119,7 +119,7 @@ fn updates_move_every_index_and_deletes_free_rows() {
     // Change the email and the tags of the first contact.
     let mut a = c("c_000000000001", "new@x.com", &["beta"]);
     a.last_seen_at = Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap();
-    t.put(a);
+    t.put(&a);
     assert!(t.find_by_email("a@x.com").is_empty());
     assert_eq!(t.find_by_email("new@x.com")[0].id, "c_000000000001");
     t.flush();
@@ -160,7 +160,7 @@ fn updates_move_every_index_and_deletes_free_rows() {
     assert_eq!(t.len(), 1);
     assert_eq!(t.mu_count(), 1);
     assert!(t.find_by_email("new@x.com").is_empty());
-    t.put(c("legacy-7", "z@x.com", &[]));
+    t.put(&c("legacy-7", "z@x.com", &[]));
     assert_eq!(
         t.get("legacy-7").map(|c| c.id),
         Some("legacy-7".to_string())
@@ -189,13 +189,13 @@ fn materialised_contacts_round_trip() {
     x.session_count = 9;
     x.user_import_tags = vec!["spring".into()];
     x.profile.insert("n".into(), Value::Number(2.5));
-    t.put(x.clone());
+    t.put(&x);
     assert_eq!(t.get("c_000000000042"), Some(x.clone()));
     // An id that is not a sequence id is kept with the profile bytes, before the member id.
     let mut y = x;
     y.id = "legacy/ü-7".into();
     y.member_id = Some("m-2".into());
-    t.put(y.clone());
+    t.put(&y);
     assert_eq!(t.get("legacy/ü-7"), Some(y));
     assert_eq!(t.member_rows("m-2").len(), 1);
     assert_eq!(t.len(), 2);
@@ -270,10 +270,10 @@ fn ann_and_bob_with_planted(plant: &[(Slot, &str, bool)]) -> (Table, u32, u32) {
     a.member_id = Some("m-1".into());
     a.profile
         .insert("name".into(), Value::String("Ann Lee".into()));
-    t.put(a);
+    t.put(&a);
     let mut b = c("c_000000000002", "bob@x.com", &[]);
     b.profile.insert("name".into(), Value::Number(7.0));
-    t.put(b);
+    t.put(&b);
     t.flush();
     let ra = t.row_of("c_000000000001").unwrap();
     let rb = t.row_of("c_000000000002").unwrap();
