@@ -1249,8 +1249,10 @@ impl Table {
                 self.reindex_slot(r, s, old, new);
             }
         }
-        // Profile fields, one key at a time over the batch's changed values.
-        let mut changes: Vec<(u32, u32, Option<Pv<'_>>, Option<Pv<'_>>)> = Vec::new();
+        // Profile fields, one key at a time over the batch's changed values: each key's
+        // changes in batch order (rows ascending for new contacts), gathered by key id.
+        type Change<'r> = (u32, Option<Pv<'r>>, Option<Pv<'r>>);
+        let mut changes: Vec<Vec<Change<'_>>> = Vec::new();
         for &(r, old, new) in batch {
             let op: Vec<(u32, Pv<'_>)> =
                 old.map(|x| x.profile.iter().collect()).unwrap_or_default();
@@ -1279,20 +1281,27 @@ impl Table {
                     None
                 };
                 if ov != nv && !Self::indexed_now(Slot::Profile(k)) {
-                    changes.push((k, r, ov, nv));
+                    let k = k as usize;
+                    if changes.len() <= k {
+                        changes.resize_with(k + 1, Vec::new);
+                    }
+                    if let Some(c) = changes.get_mut(k) {
+                        c.push((r, ov, nv));
+                    }
                 }
             }
         }
-        changes.sort_unstable_by_key(|c| (c.0, c.1));
-        for (k, r, ov, nv) in changes {
-            let Some(ix) = self.prof.get_mut(k as usize) else {
+        for (k, key_changes) in changes.into_iter().enumerate() {
+            let Some(ix) = self.prof.get_mut(k) else {
                 continue;
             };
-            if let Some(v) = ov {
-                ix.update(r, v.field_value(), false);
-            }
-            if let Some(v) = nv {
-                ix.update(r, v.field_value(), true);
+            for (r, ov, nv) in key_changes {
+                if let Some(v) = ov {
+                    ix.update(r, v.field_value(), false);
+                }
+                if let Some(v) = nv {
+                    ix.update(r, v.field_value(), true);
+                }
             }
         }
     }
