@@ -204,7 +204,7 @@ fn benches(c: &mut Criterion) {
                 .map(|c| StoreOp::PutContact(Box::new(c.clone())))
                 .collect(),
         };
-        store.apply(CH, batch).unwrap();
+        store.apply(CH, &batch).unwrap();
     }
     let load = t0.elapsed();
     let rss1 = rss_bytes();
@@ -354,7 +354,7 @@ fn benches(c: &mut Criterion) {
                     ops: vec![StoreOp::PutContact(Box::new(c))],
                 }
             },
-            |batch| store.apply(CH, batch).unwrap(),
+            |batch| store.apply(CH, &batch).unwrap(),
             criterion::BatchSize::SmallInput,
         )
     });
