@@ -671,7 +671,7 @@ fn r_uni_4_booted_lead_unifies_on_its_login() {
 /// blocked, so a blocked lead is never unified into a member — neither at once (never
 /// booted) nor by a pending unification (booted), nor by its own login as that member.
 #[test]
-fn r_con_6_r_uni_blocked_leads_are_never_unified() {
+fn r_con_6_r_uni_blocked_leads_are_never_unified_but_blocked_members_absorb() {
     let b = book_at("2025-06-01T00:00:00Z");
     let quiet = b
         .add_lead(NewLead {
@@ -719,15 +719,25 @@ fn r_con_6_r_uni_blocked_leads_are_never_unified() {
     assert_eq!(b.mu_count().unwrap(), 3);
     assert_eq!(b.get(&quiet.id).unwrap().name(), Some("Quiet"));
 
-    // Nor does a blocked member absorb a lead: the lead stays in the contact list.
-    let lead = b.add_lead(NewLead::email("l@example.com")).unwrap();
+    // A blocked member, though, absorbs a lead like any member (R-UNI-2 names no exception)
+    // and stays blocked, as a blocked contact an import row matches does (R-CON-6).
+    let lead = b
+        .add_lead(NewLead {
+            email: Some("l@example.com".into()),
+            tags: vec!["from-lead".into()],
+            ..NewLead::default()
+        })
+        .unwrap();
     let m3 = b.boot(login(None, "mu-3")).unwrap();
     b.block(vec![m3.id.clone()]).unwrap();
+    let mu = b.mu_count().unwrap();
     b.update(&m3.id, &json!({"profile.email": "l@example.com"}))
         .unwrap();
     let l = b.get(&lead.id).unwrap();
-    assert_eq!(l.id, lead.id);
-    assert!(!l.blocked);
+    assert_eq!(l.id, m3.id, "the lead's id leads to the member");
+    assert!(l.blocked);
+    assert_eq!(l.tags, ["from-lead"]);
+    assert_eq!(b.mu_count().unwrap(), mu - 1, "the lead left MU");
 }
 
 #[test]

@@ -107,9 +107,10 @@ pub(crate) fn unify_member(tx: &mut Tx, member: Contact) -> Result<Contact> {
 /// break a limit of R-SCH-7) is left as it is instead of failing, since a boot never fails
 /// on data (R-CON-3).
 fn unify(tx: &mut Tx, mut member: Contact, on_boot: bool) -> Result<Contact> {
-    // A blocked member absorbs no one: the leads would vanish from the contact list into a
-    // contact listed only as blocked (R-CON-6).
-    if member.member_id.is_none() || member.blocked {
+    // A blocked member absorbs leads like any member (R-UNI-2 names no exception) and stays
+    // blocked, as a blocked contact that an import row matches is updated and stays blocked
+    // (R-CON-6).
+    if member.member_id.is_none() {
         return Ok(member);
     }
     // Absorbing a lead can give the member more verified info (R-UNI-3 unions the data),
@@ -318,10 +319,9 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
                 // by someone else's login.
                 if let Some(c) = named.filter(|c| c.id != d.id && !c.blocked) {
                     // Only a lead is joined (R-UNI-1): a pending record of a contact that
-                    // has become a member since is stale. A member blocked since absorbs
-                    // no one (see `unify`).
+                    // has become a member since is stale. A member blocked since still
+                    // completes it (R-CON-9), and stays blocked (see `unify`).
                     let joined = c.member_id.is_none()
-                        && !d.blocked
                         && tx
                             .store
                             .pending(tx.channel, Some(&c.id))?
