@@ -566,13 +566,24 @@ fn unstripped(text: &str) -> Option<String> {
     if national.len() < MIN_NSN || national.len() > MAX_NSN {
         return None;
     }
-    let region = match source_for(e, national)? {
-        Ok(Some(r)) => r,
-        _ => return None,
+    let read = |nat: &str| -> Option<String> {
+        let region = match source_for(e, nat)? {
+            Ok(Some(r)) => r,
+            _ => return None,
+        };
+        region
+            .is_valid_number(nat)
+            .then(|| format!("+{}{nat}", itoa3(code, &mut [0u8; 5])))
     };
-    region
-        .is_valid_number(national)
-        .then(|| format!("+{}{national}", itoa3(code, &mut [0u8; 5])))
+    read(national).or_else(|| {
+        // libphonenumber strips the trunk prefix by the rules of the code's main country
+        // (the US for +1) where the number is not viable with it: `+1 1 201-555-0123` is
+        // +12015550123. The crate looks for the region by the digits with the prefix still
+        // on, finds none among the regions sharing the code, and strips nothing.
+        let prefix = e.region(0)?.national_prefix.as_deref()?;
+        let rest = national.strip_prefix(prefix)?;
+        (rest.len() >= MIN_NSN).then(|| read(rest))?
+    })
 }
 
 /// Normalises trimmed text to E.164.
@@ -701,6 +712,10 @@ mod tests {
             ("+82 010-2020-3030", "+821020203030"),
             ("+7 912 345-67-89", "+79123456789"),
             ("+7 8 912 345-67-89", "+79123456789"),
+            // The trunk prefix of the code's main country, as libphonenumber strips it.
+            ("+1 1 201-555-0123", "+12015550123"),
+            ("+1 (1) 201 555 0123", "+12015550123"),
+            ("+1 1 416-555-0123", "+14165550123"),
         ] {
             assert_eq!(normalize_phone_trimmed(input).unwrap(), want, "{input}");
             // R-VAL-10: the canonical text reads back as itself.
