@@ -506,8 +506,12 @@ impl Cx<'_> {
                                 cut_text(s)
                             )));
                         }
+                        // A whole number is normalised like a stored one first (FILTER.md,
+                        // R-VAL-2): `+82 010-2020-3030` looks for 821020203030, without the
+                        // trunk 0. A part of a number is looked for as its digits.
+                        let text = vfns::normalize_phone(s).unwrap_or_else(|_| s.to_string());
                         Ok(Arg::Text(
-                            s.chars().filter(|c| c.is_ascii_digit()).collect(),
+                            text.chars().filter(|c| c.is_ascii_digit()).collect(),
                         ))
                     }
                 }

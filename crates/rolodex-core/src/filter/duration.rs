@@ -33,8 +33,11 @@ pub struct IsoDuration {
 
 impl IsoDuration {
     /// Parses `PnYnMnWnDTnHnMnS` (designators in this order, each at most once, at least one;
-    /// a decimal fraction only on seconds; letters in either case). Returns a message saying
-    /// what was expected on error.
+    /// letters in either case). As ISO 8601 allows, the last component may have a decimal
+    /// fraction (`PT1.5H`, `P0.5D`, `P1,5W`), cut to the millisecond and carried into the
+    /// smaller units (`PT1.5H` is `PT1H30M`; a fraction of a week or day is calendar days,
+    /// then exact hours); years and months have no fixed length, so no fraction. Returns a
+    /// message saying what was expected on error.
     pub fn parse(text: &str) -> Result<IsoDuration, String> {
         let expected = "an ISO 8601 duration such as P7D, PT12H or P1M";
         let t = text.trim();
@@ -70,24 +73,22 @@ impl IsoDuration {
                 i += 1;
             }
             let int_part = &rest[start..i];
-            let mut frac_millis = 0u64;
-            let mut has_frac = false;
+            // The fraction as `num / den`, from its first nine digits (beyond a nanosecond
+            // of a second, less than a millisecond of a week: cut, as the result is).
+            let mut frac: Option<(u64, u64)> = None;
             if i < bytes.len() && (bytes[i] == b'.' || bytes[i] == b',') {
-                has_frac = true;
                 i += 1;
                 let fs = i;
                 while i < bytes.len() && bytes[i].is_ascii_digit() {
                     i += 1;
                 }
-                let frac = &rest[fs..i];
-                if frac.is_empty() {
+                let digits = &rest[fs..i];
+                if digits.is_empty() {
                     return Err(bad("a fraction needs digits"));
                 }
-                let mut ms = String::from(&frac[..frac.len().min(3)]);
-                while ms.len() < 3 {
-                    ms.push('0');
-                }
-                frac_millis = ms.parse().unwrap_or(0);
+                let kept = &digits[..digits.len().min(9)];
+                let num: u64 = kept.parse().map_err(|_| bad("not a number"))?;
+                frac = Some((num, 10u64.pow(kept.len() as u32)));
             }
             if int_part.is_empty() {
                 return Err(bad("a number must come before each designator"));
@@ -120,8 +121,13 @@ impl IsoDuration {
                     "designators must appear once each, in the order Y M W D T H M S",
                 ));
             }
-            if has_frac && slot != 6 {
-                return Err(bad("only seconds may have a fraction"));
+            if frac.is_some() && i < bytes.len() {
+                return Err(bad("only the last component may have a fraction"));
+            }
+            if frac.is_some() && slot <= 1 {
+                return Err(bad(
+                    "a year or a month has no fixed length, so it takes no fraction; give months or days",
+                ));
             }
             last_rank = rank;
             any = true;
@@ -136,7 +142,26 @@ impl IsoDuration {
                 3 => d.days = n32,
                 4 => d.hours = n32,
                 5 => d.minutes = n32,
-                _ => d.millis = n * 1000 + frac_millis,
+                _ => d.millis = n * 1000,
+            }
+            if let Some((num, den)) = frac {
+                // The last component: every smaller unit is still zero.
+                const DAY_MS: u64 = 86_400_000;
+                let exact_ms = match slot {
+                    2 => {
+                        let days = num * 7;
+                        d.days = (days / den) as u32;
+                        (days % den) * DAY_MS / den
+                    }
+                    3 => num * DAY_MS / den,
+                    4 => num * 3_600_000 / den,
+                    5 => num * 60_000 / den,
+                    _ => num * 1000 / den,
+                };
+                let (h, rest_ms) = (exact_ms / 3_600_000, exact_ms % 3_600_000);
+                d.hours += h as u32;
+                d.minutes += (rest_ms / 60_000) as u32;
+                d.millis += rest_ms % 60_000;
             }
         }
         if !any {
@@ -248,7 +273,9 @@ mod tests {
             "P1D2Y",
             "P1H",
             "PT1D",
-            "P1.5D",
+            "P1.5DT1H",
+            "P0.5Y",
+            "P1,5M",
             "P-1D",
             "P1DT",
             "P1D1D",
@@ -259,6 +286,36 @@ mod tests {
         ] {
             assert!(IsoDuration::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// ISO 8601 lets the last component carry a decimal fraction; it is carried into the
+    /// smaller units, cut to the millisecond.
+    #[test]
+    fn r_flt_5_duration_fraction_on_the_last_component() {
+        let ms = |t: &str| {
+            let d = IsoDuration::parse(t).unwrap();
+            (d.weeks, d.days, d.hours, d.minutes, d.millis)
+        };
+        assert_eq!(ms("PT1.5H"), (0, 0, 1, 30, 0));
+        assert_eq!(ms("PT1,25M"), (0, 0, 0, 1, 15_000));
+        assert_eq!(ms("P0.5D"), (0, 0, 12, 0, 0));
+        assert_eq!(ms("P1.5D"), (0, 1, 12, 0, 0));
+        assert_eq!(ms("P1.5W"), (1, 3, 12, 0, 0));
+        assert_eq!(ms("P2DT0.5H"), (0, 2, 0, 30, 0));
+        // A third of an hour is 1,199,999.99… ms: cut, not rounded.
+        assert_eq!(ms("PT0.333333333H"), (0, 0, 0, 19, 59_999));
+        assert_eq!(IsoDuration::parse("PT1.5H").unwrap().to_string(), "PT1H30M");
+        let now = Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap();
+        assert_eq!(
+            IsoDuration::parse("PT1.5H")
+                .unwrap()
+                .before(now, chrono_tz::UTC),
+            Some(Utc.with_ymd_and_hms(2025, 6, 1, 10, 30, 0).unwrap())
+        );
+        let e = IsoDuration::parse("P0.5M").unwrap_err();
+        assert!(e.contains("no fixed length"), "{e}");
+        let e = IsoDuration::parse("PT1.5H30M").unwrap_err();
+        assert!(e.contains("only the last component"), "{e}");
     }
 
     #[test]
