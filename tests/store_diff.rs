@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use rolodex::filter::operators_for;
-use rolodex::store::{Batch, Op as StoreOp};
+use rolodex::filter::{Field, FieldValue};
+use rolodex::store::{for_each_view_by_search, Batch, ContactView, Op as StoreOp, ViewValue};
 use rolodex::{
     compile_query, search_scan, Contact, EvalCtx, FieldType, Filter, Include, MemoryStore, Op,
     Query, Schema, SortKey, SortOrder, Store, Value,
@@ -279,6 +280,39 @@ fn check(store: &MemoryStore, schema: &Schema, q: &Query, ctx: &EvalCtx) {
             true
         })
         .unwrap();
+    // Every match as a read-only view, in id order (a filtered export): the memory store's
+    // rows read in place, and any store's default through its search pages.
+    let mut want_ids: Vec<String> = all
+        .iter()
+        .filter(|c| cq.matches(c, ctx))
+        .map(|c| c.id.clone())
+        .collect();
+    want_ids.sort();
+    let fields = [Field::Id, Field::Blocked];
+    let view_ids = |by_search: bool| {
+        let mut got = Vec::new();
+        let mut f = |v: &dyn ContactView| {
+            assert_eq!(
+                v.value(1),
+                ViewValue::Value(FieldValue::Boolean(v.blocked()))
+            );
+            match v.value(0) {
+                ViewValue::Value(FieldValue::Text(id)) => got.push(id.to_string()),
+                other => panic!("id as {other:?}"),
+            }
+            true
+        };
+        if by_search {
+            for_each_view_by_search(store, "ch", &cq, ctx, &fields, &mut f).unwrap();
+        } else {
+            store
+                .for_each_view_matching("ch", &cq, ctx, &fields, &mut f)
+                .unwrap();
+        }
+        got
+    };
+    assert_eq!(view_ids(false), want_ids, "views of {q:?}");
+    assert_eq!(view_ids(true), want_ids, "views by search of {q:?}");
     let mut cq = cq;
     for _ in 0..4 {
         let want = search_scan(all.iter(), &cq, ctx);

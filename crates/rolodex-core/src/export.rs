@@ -652,11 +652,6 @@ enum Selection {
     Ids(Vec<String>),
 }
 
-/// Contacts per page when a filtered export reads the store's search: larger than an API
-/// page (1,000), since each page costs the store a pass over the matches (the memory
-/// store's id order), while a page is at most this many contacts in memory at once.
-const EXPORT_PAGE: usize = 10_000;
-
 /// Whether a contact is in the visible listing: neither blocked nor hidden
 /// ([`crate::filter::Include::Visible`], R-FLT-6).
 fn visible(c: &dyn ContactView) -> bool {
@@ -686,10 +681,10 @@ impl crate::book::ContactBook {
     ///   an earlier attempt fails with `RateLimited`, saying when to retry (R-EXP-4).
     ///
     /// Every check comes before the first byte is written. Contacts are written as they are
-    /// read: all visible contacts through [`Store::for_each_view`](crate::store::Store)
-    /// (a store's rows read in place, no contact built), a filter's matches through
-    /// [`Store::search`](crate::store::Store) one page of 10,000 at a time (the store's
-    /// indexes answer it). Each export is logged with the manager, the count and the reason
+    /// read, through a store's read-only views (its rows read in place, no contact built):
+    /// all visible contacts by [`Store::for_each_view`](crate::store::Store), a filter's
+    /// matches by [`Store::for_each_view_matching`](crate::store::Store) (the store's
+    /// indexes find them). Each export is logged with the manager, the count and the reason
     /// (R-EXP-5).
     pub fn export_csv<W: Write>(&self, out: W, options: ExportOptions) -> Result<ExportSummary> {
         use crate::access::Permission;
@@ -791,19 +786,20 @@ impl crate::book::ContactBook {
                         return Err(e);
                     }
                 }
-                // The visible contacts matching the filter: the store's search, page by page.
+                // The visible contacts matching the filter, read in place like all visible
+                // ones: the store's indexes find them.
                 (Selection::Visible, Some(query)) => {
-                    let mut query = query.clone();
-                    query.limit = EXPORT_PAGE;
-                    loop {
-                        let page = store.search(channel, &query, &ctx)?;
-                        for c in &page.contacts {
-                            csv.write(c)?;
+                    let fields = csv.fields().to_vec();
+                    let mut failed = None;
+                    store.for_each_view_matching(channel, query, &ctx, &fields, &mut |c| {
+                        if let Err(e) = csv.write_view(c) {
+                            failed = Some(e);
+                            return false;
                         }
-                        match page.next_cursor {
-                            Some(cursor) => query.cursor = Some(query.sort.decode_cursor(&cursor)?),
-                            None => break,
-                        }
+                        true
+                    })?;
+                    if let Some(e) = failed {
+                        return Err(e);
                     }
                 }
                 // Chosen contacts, hidden and blocked included; with a filter, those matching.

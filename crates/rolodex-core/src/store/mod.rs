@@ -241,6 +241,22 @@ pub trait Store: Send + Sync {
         self.for_each(channel, &mut |c| f(&ContactFields::new(c, fields)))
     }
 
+    /// Calls `f` on a read-only view of every contact a query matches (its listing, terms,
+    /// quick search and filter), in id order, until it returns `false`; the query's sort and
+    /// paging are not used. The view gives the values of `fields` by position, as in
+    /// [`Store::for_each_view`]. A SQL store runs the plan as one query and streams the
+    /// rows; the default is [`for_each_view_by_search`].
+    fn for_each_view_matching(
+        &self,
+        channel: &str,
+        query: &CompiledQuery,
+        ctx: &EvalCtx,
+        fields: &[Field],
+        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+    ) -> Result<()> {
+        for_each_view_by_search(self, channel, query, ctx, fields, f)
+    }
+
     /// The number of contacts stored in the channel (hidden and blocked included).
     fn contact_count(&self, channel: &str) -> Result<u64>;
 
@@ -270,4 +286,35 @@ pub trait Store: Send + Sync {
 
     /// Takes the channel's import lock, or `None` if another import holds it (R-IMP-15).
     fn try_lock_import(&self, channel: &str) -> Result<Option<Box<dyn ImportLock>>>;
+}
+
+/// [`Store::for_each_view_matching`] for any store: pages of 10,000 through
+/// [`Store::search`] in id order, each contact materialised and seen through
+/// [`ContactFields`].
+pub fn for_each_view_by_search<S: Store + ?Sized>(
+    store: &S,
+    channel: &str,
+    query: &CompiledQuery,
+    ctx: &EvalCtx,
+    fields: &[Field],
+    f: &mut dyn FnMut(&dyn ContactView) -> bool,
+) -> Result<()> {
+    use crate::filter::{SortKey, SortOrder, SortSpec};
+    let mut q = query.clone();
+    // The id needs no schema to sort by.
+    q.sort = SortSpec::new(&[SortKey::new("id", SortOrder::Asc)], &Schema::new())?;
+    q.cursor = None;
+    q.limit = 10_000;
+    loop {
+        let page = store.search(channel, &q, ctx)?;
+        for c in &page.contacts {
+            if !f(&ContactFields::new(c, fields)) {
+                return Ok(());
+            }
+        }
+        match page.next_cursor {
+            Some(cursor) => q.cursor = Some(q.sort.decode_cursor(&cursor)?),
+            None => return Ok(()),
+        }
+    }
 }

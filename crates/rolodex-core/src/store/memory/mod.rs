@@ -279,6 +279,23 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn for_each_view_matching(
+        &self,
+        channel: &str,
+        query: &CompiledQuery,
+        ctx: &EvalCtx,
+        fields: &[Field],
+        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+    ) -> Result<()> {
+        let ch = self.channel(channel);
+        let mut w = ch.write();
+        // The search indexes must show every row first (as for a search).
+        w.table.flush();
+        let r = RwLockWriteGuard::downgrade(w);
+        r.table.for_each_view_matching(query, ctx, fields, f);
+        Ok(())
+    }
+
     fn contact_count(&self, channel: &str) -> Result<u64> {
         Ok(self.channel(channel).read().table.len())
     }

@@ -43,7 +43,7 @@ impl PKey<'_> {
 
 /// Each term's rows, flat.
 #[derive(Default)]
-struct TermRows {
+pub(crate) struct TermRows {
     rows: Vec<u32>,
     ends: Vec<usize>,
 }
@@ -71,6 +71,48 @@ fn bound_key<T>(b: Bound<T>, key: impl Fn(&T) -> u64) -> Bound<u64> {
 impl Table {
     /// Runs a whole query.
     pub(crate) fn search(&self, q: &CompiledQuery, ctx: &EvalCtx) -> Page {
+        let (m, terms) = self.matching(q, ctx);
+        let unmatched_terms = match (&q.terms, terms) {
+            (Some(t), Some((all_terms, term_rows))) => {
+                let term_hits = all_terms.len();
+                // A term is matched iff one of its rows is in the result, a subset of the
+                // term rows. Membership is checked against the smaller of the result and
+                // the term rows it lost (hidden, blocked, filtered out) as a sorted list:
+                // a binary search in a few KB, not a bitmap lookup per row.
+                let kept = m.len() <= term_hits - m.len().min(term_hits);
+                let set: Vec<u32> = if kept {
+                    m.iter().collect()
+                } else {
+                    (&all_terms - &m).iter().collect()
+                };
+                let idx: Vec<u32> = (0..t.len() as u32)
+                    .filter(|i| {
+                        !term_rows
+                            .of(*i as usize)
+                            .iter()
+                            .any(|r| set.binary_search(r).is_ok() == kept)
+                    })
+                    .collect();
+                t.list(idx)
+            }
+            _ => TermList::default(),
+        };
+        let (contacts, next_cursor) = self.page(&m, q);
+        Page {
+            contacts,
+            total: m.len(),
+            next_cursor,
+            unmatched_terms,
+        }
+    }
+
+    /// The rows a query matches (its listing, terms, quick search and filter; not its sort
+    /// or paging), with the rows of its terms when it has terms.
+    pub(crate) fn matching(
+        &self,
+        q: &CompiledQuery,
+        ctx: &EvalCtx,
+    ) -> (RoaringBitmap, Option<(RoaringBitmap, TermRows)>) {
         // The included rows (of the terms' rows, when there are terms: a few rows, where
         // the visible set of a large book is a bitmap of 8 KiB containers to build).
         let included = |within: Option<&RoaringBitmap>| match q.include {
@@ -107,42 +149,11 @@ impl Table {
             }
             None => included(None),
         };
-        let term_hits = all_terms.len();
         if let Some(s) = &q.quick {
             m = self.quick(s, m);
         }
         let m = self.eval(&q.plan.root, m, ctx);
-        let unmatched_terms = match &q.terms {
-            Some(t) => {
-                // A term is matched iff one of its rows is in the result, a subset of the
-                // term rows. Membership is checked against the smaller of the result and
-                // the term rows it lost (hidden, blocked, filtered out) as a sorted list:
-                // a binary search in a few KB, not a bitmap lookup per row.
-                let kept = m.len() <= term_hits - m.len().min(term_hits);
-                let set: Vec<u32> = if kept {
-                    m.iter().collect()
-                } else {
-                    (&all_terms - &m).iter().collect()
-                };
-                let idx: Vec<u32> = (0..t.len() as u32)
-                    .filter(|i| {
-                        !term_rows
-                            .of(*i as usize)
-                            .iter()
-                            .any(|r| set.binary_search(r).is_ok() == kept)
-                    })
-                    .collect();
-                t.list(idx)
-            }
-            None => TermList::default(),
-        };
-        let (contacts, next_cursor) = self.page(&m, q);
-        Page {
-            contacts,
-            total: m.len(),
-            next_cursor,
-            unmatched_terms,
-        }
+        (m, q.terms.as_ref().map(|_| (all_terms, term_rows)))
     }
 
     /// The rows matching any term, and each term's rows (`rows[ends[i-1]..ends[i]]`).

@@ -10,7 +10,7 @@
 
 use super::blob::Pv;
 use super::table::{seq_id_text, Fv, IdRef, Row, Slot, Table, S_IMPORT_TAGS, S_TAGS};
-use crate::filter::{Field, FieldValue};
+use crate::filter::{CompiledQuery, EvalCtx, Field, FieldValue};
 use crate::store::{ContactView, ViewValue};
 
 /// No column.
@@ -81,6 +81,36 @@ impl Table {
         fields: &[Field],
         f: &mut dyn FnMut(&dyn ContactView) -> bool,
     ) {
+        self.for_each_view_of(self.rows_in_order(), fields, f);
+    }
+
+    /// [`Table::for_each_view`] over the rows a query matches (its listing, terms, quick
+    /// search and filter), in id order; the query's sort and paging are not used. The
+    /// caller has flushed the search indexes.
+    pub(crate) fn for_each_view_matching(
+        &self,
+        q: &CompiledQuery,
+        ctx: &EvalCtx,
+        fields: &[Field],
+        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+    ) {
+        let (m, _) = self.matching(q, ctx);
+        let mut rows: Vec<&Row> = m.iter().filter_map(|r| self.row(r)).collect();
+        // Rows are taken in creation order, which is id order unless a deleted contact's
+        // row was reused or an id is not one this store made.
+        if !rows.is_sorted_by(|a, b| a.id() <= b.id()) {
+            rows.sort_unstable_by(|a, b| a.id().cmp(&b.id()));
+        }
+        self.for_each_view_of(rows.into_iter(), fields, f);
+    }
+
+    /// [`Table::for_each_view`] over the given rows, in their order.
+    fn for_each_view_of<'r>(
+        &'r self,
+        rows: impl Iterator<Item = &'r Row>,
+        fields: &[Field],
+        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+    ) {
         let slots: Vec<Slot> = fields.iter().map(|x| self.slot(x)).collect();
         // The column each interned key is decoded into, and where each field reads it.
         let mut column_of_key = vec![NONE; self.key_count()];
@@ -98,7 +128,7 @@ impl Table {
         let decode = source.iter().any(|c| *c != NONE);
         let want_id = slots.contains(&Slot::Id);
         let mut profile: Vec<Option<Pv<'_>>> = vec![None; slots.len()];
-        for row in self.rows_in_order() {
+        for row in rows {
             if decode {
                 profile.fill(None);
                 for (k, v) in row.profile_iter() {
