@@ -336,6 +336,31 @@ fn r_con_7_an_id_named_twice_is_one_contact() {
     assert_eq!((r.done, r.failed.len()), (1, 0));
 }
 
+/// API.md errors: merge choices naming a key the schema does not hold are `NotFound` (an
+/// unknown key named outside a filter or mapping); naming a system field that is not a
+/// choice (`createdAt`) is `Validation`. Neither merges anything.
+#[test]
+fn r_con_8_merge_choices_name_known_choosable_keys() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
+    for (key, kind) in [
+        ("profile.nosuchKey", ErrorKind::NotFound),
+        ("city", ErrorKind::NotFound),
+        ("createdAt", ErrorKind::Validation),
+    ] {
+        let mut choices = MergeChoices::new();
+        choices.insert(key.into(), Side::Secondary);
+        let e = b.merge(&a.id, &c.id, &choices).unwrap_err();
+        assert_eq!(e.kind(), kind, "{key}: {e}");
+        assert!(e.to_string().contains(key), "{e}");
+        assert_eq!(b.get(&c.id).unwrap().id, c.id, "nothing merged");
+    }
+    let mut choices = MergeChoices::new();
+    choices.insert("unsubscribeEmail".into(), Side::Secondary);
+    assert!(b.merge(&a.id, &c.id, &choices).is_ok());
+}
+
 /// R-SCH-7 holds for merged values too: a merged list of numbers past 200 items is a
 /// `Validation` error, and nothing is merged.
 #[test]

@@ -248,11 +248,20 @@ pub(crate) fn merge(
         )));
     }
     for key in choices.keys() {
-        let known = key == "tags"
-            || key == "unsubscribeEmail"
-            || key == "unsubscribeTexting"
-            || tx.schema.get(key).is_some_and(|d| !d.system);
-        if !known {
+        let editable_system = matches!(
+            key.as_str(),
+            "tags" | "unsubscribeEmail" | "unsubscribeTexting"
+        );
+        // A key the schema does not hold is unknown (API.md: `NotFound` outside a filter or
+        // mapping); a system field other than those three is known but not a choice.
+        let Some(def) = tx.schema.get(key) else {
+            return Err(Error::not_found(
+                "data key",
+                key,
+                "name a defined profile key, `tags`, `unsubscribeEmail` or `unsubscribeTexting`",
+            ));
+        };
+        if def.system && !editable_system {
             return Err(Error::invalid_key(
                 key.clone(),
                 "a profile key, `tags`, `unsubscribeEmail` or `unsubscribeTexting`",
