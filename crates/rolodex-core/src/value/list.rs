@@ -104,6 +104,15 @@ pub(crate) fn parse_number_list(t: &str) -> Result<Vec<f64>> {
         if p.is_empty() {
             return Err(malformed("malformed list: an item is missing"));
         }
+        // A JSON number has no leading zero: `[1,000]` is a spreadsheet's one thousand
+        // that the comma split, not the list [1, 0], so it is an error (R-VAL-4 rejects
+        // thousands separators) rather than two numbers nobody wrote.
+        let digits = p.trim_start_matches(['-', '+']).as_bytes();
+        if digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit() {
+            return Err(malformed(&format!(
+                "malformed list: {p:?} starts with a zero; a comma separates items, so a thousands separator splits a number (write 1000, not 1,000)"
+            )));
+        }
         let n = number::parse_number(p).map_err(|_| {
             Error::validation(
                 Some(t),
@@ -245,6 +254,15 @@ mod tests {
         ] {
             assert!(parse_number_list(bad).is_err(), "{bad} should be rejected");
         }
+        // A thousands separator inside a list: an error, never [1, 0].
+        for bad in ["[1,000]", "[2,050.5]", "[-007]", "[00]"] {
+            let e = parse_number_list(bad).unwrap_err();
+            assert!(e.to_string().contains("thousands separator"), "{bad}: {e}");
+        }
+        assert_eq!(
+            parse_number_list("[0, 0.5, -0.25, 10]").unwrap(),
+            vec![0.0, 0.5, -0.25, 10.0]
+        );
     }
 
     #[test]
