@@ -443,9 +443,7 @@ impl Cx<'_> {
                 let items = self.list(v, "numbers")?;
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    out.push(item.as_f64().ok_or_else(|| {
-                        self.err(format!("value[{i}] must be a number, found {}", kind(item)))
-                    })?);
+                    out.push(self.number(item, &format!("value[{i}] "))?);
                 }
                 Ok(Arg::Numbers(out))
             }
@@ -519,12 +517,15 @@ impl Cx<'_> {
         }
     }
 
+    /// A number value, held to what the `number` type holds (R-VAL-4): a finite float, and
+    /// no integer beyond ±2^53, which would be rounded to another number and match that.
     fn number(&self, v: &J, at: &str) -> Result<f64> {
         match v {
-            J::Number(n) => n
-                .as_f64()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| self.err(format!("{at}is not a finite number"))),
+            J::Number(n) => vfns::check_json_number(n).map_err(|_| {
+                self.err(format!(
+                    "{at}{n} is not a number a key can hold: finite, and no integer beyond ±2^53 (9007199254740992), which would lose digits"
+                ))
+            }),
             other => Err(self.err(format!("{at}must be a number, found {}", kind(other)))),
         }
     }

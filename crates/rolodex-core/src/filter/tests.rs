@@ -1704,3 +1704,27 @@ fn r_flt_12_day_boundaries_across_dst_changes() {
         &scl
     ));
 }
+
+/// R-VAL-4 holds for filter values too: a number beyond ±2^53 would be rounded to another
+/// number and match that, so it is a `Filter` error naming the condition; 2^53 itself and
+/// decimals are fine.
+#[test]
+fn r_flt_4_number_values_beyond_2_pow_53_are_errors() {
+    let big: J = serde_json::from_str("9007199254740993").unwrap();
+    for f in [
+        cond("profile.spent", "eq", big.clone()),
+        cond("profile.spent", "in", json!([1, big.clone()])),
+        cond("profile.spent", "between", json!([0, big.clone()])),
+        cond("profile.scores", "containsAny", json!([big.clone()])),
+        cond("profile.spent", "gt", json!(1e300)),
+    ] {
+        let (_, message) = err(f.clone());
+        assert!(message.contains("2^53"), "{f}: {message}");
+    }
+    let at_limit = with(c("c1"), "spent", Value::Number(9_007_199_254_740_992.0));
+    assert!(m(
+        cond("profile.spent", "eq", json!(9_007_199_254_740_992u64)),
+        &at_limit
+    ));
+    assert!(m(cond("profile.spent", "gt", json!(-0.5)), &at_limit));
+}

@@ -180,6 +180,7 @@ mod phone;
 
 pub use format::{format_datetime, format_number, number_json, serde_datetime, serde_datetime_opt};
 pub(crate) use list::tag_strs;
+pub(crate) use number::check_json_number;
 pub use parse::{normalize_email, normalize_phone, parse_date, parse_datetime, parse_value};
 pub use phone::national_number_digits;
 
