@@ -769,35 +769,25 @@ impl crate::book::ContactBook {
         let write_rows = |out: &mut dyn Write| -> Result<u64> {
             let mut csv = CsvExporter::new(out, &schema, &options)?;
             match (&selection, &query) {
-                // Every visible contact, read in place from the store's rows.
-                (Selection::Visible, None) => {
+                // The visible contacts, all or those matching the filter (which the
+                // store's indexes find), read in place from the store's rows.
+                (Selection::Visible, query) => {
                     let fields = csv.fields().to_vec();
                     let mut failed = None;
-                    store.for_each_view(channel, &fields, &mut |c| {
-                        if visible(c) {
-                            if let Err(e) = csv.write_view(c) {
-                                failed = Some(e);
-                                return false;
-                            }
-                        }
-                        true
-                    })?;
-                    if let Some(e) = failed {
-                        return Err(e);
-                    }
-                }
-                // The visible contacts matching the filter, read in place like all visible
-                // ones: the store's indexes find them.
-                (Selection::Visible, Some(query)) => {
-                    let fields = csv.fields().to_vec();
-                    let mut failed = None;
-                    store.for_each_view_matching(channel, query, &ctx, &fields, &mut |c| {
-                        if let Err(e) = csv.write_view(c) {
+                    let mut write = |c: &dyn ContactView| match csv.write_view(c) {
+                        Ok(()) => true,
+                        Err(e) => {
                             failed = Some(e);
-                            return false;
+                            false
                         }
-                        true
-                    })?;
+                    };
+                    match query {
+                        None => store
+                            .for_each_view(channel, &fields, &mut |c| !visible(c) || write(c))?,
+                        Some(q) => {
+                            store.for_each_view_matching(channel, q, &ctx, &fields, &mut write)?
+                        }
+                    }
                     if let Some(e) = failed {
                         return Err(e);
                     }
