@@ -14,7 +14,7 @@ use crate::filter::{
 };
 use crate::merge::{MergeChoices, MergeResult};
 use crate::schema::{KeyDef, Schema};
-use crate::store::{MemoryStore, Op, PendingUnification, SegmentRecord, Store};
+use crate::store::{Batch, MemoryStore, Op, PendingUnification, SegmentRecord, Store};
 use crate::tx::Tx;
 use crate::value::FieldType;
 
@@ -211,12 +211,17 @@ impl ContactBook {
 
     /// Runs `f` in one transaction under the channel's write lock and commits its batch.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        self.write_batch(f).map(|(out, _)| out)
+    }
+
+    /// [`ContactBook::write`], returning the batch it applied as well.
+    fn write_batch<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<(T, Batch)> {
         let mutex = self.shared.store.write_mutex(&self.channel);
         let _guard = mutex.lock();
         let mut tx = Tx::new(&*self.shared.store, &self.channel, self.now())?;
         let out = f(&mut tx)?;
-        tx.commit()?;
-        Ok(out)
+        let batch = tx.commit()?;
+        Ok((out, batch))
     }
 
     /// [`ContactBook::write`] for an operation that writes one contact and returns it: `f`
@@ -226,11 +231,7 @@ impl ContactBook {
         &self,
         f: impl FnOnce(&mut Tx) -> Result<String>,
     ) -> Result<Contact> {
-        let mutex = self.shared.store.write_mutex(&self.channel);
-        let _guard = mutex.lock();
-        let mut tx = Tx::new(&*self.shared.store, &self.channel, self.now())?;
-        let id = f(&mut tx)?;
-        let batch = tx.commit()?;
+        let (id, batch) = self.write_batch(f)?;
         let written = batch.ops.into_iter().rev().find_map(|op| match op {
             Op::PutContact(c) if c.id == id => Some(*c),
             _ => None,
