@@ -145,6 +145,23 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
+    /// Runs `f` on a channel's table with its search indexes up to date: under the read
+    /// lock when no row waits for them, else after a flush under the write lock, which is
+    /// then downgraded so other readers go on.
+    fn read_indexed<T>(&self, channel: &str, f: impl FnOnce(&Table) -> T) -> T {
+        let ch = self.channel(channel);
+        {
+            let r = ch.read();
+            if !r.table.has_pending() {
+                return f(&r.table);
+            }
+        }
+        let mut w = ch.write();
+        w.table.flush();
+        let r = RwLockWriteGuard::downgrade(w);
+        f(&r.table)
+    }
+
     fn channel(&self, name: &str) -> Arc<RwLock<Channel>> {
         if let Some(c) = self.channels.read().get(name) {
             return c.clone();
@@ -245,19 +262,7 @@ impl Store for MemoryStore {
     }
 
     fn search(&self, channel: &str, query: &CompiledQuery, ctx: &EvalCtx) -> Result<Page> {
-        let ch = self.channel(channel);
-        {
-            let r = ch.read();
-            if !r.table.has_pending() {
-                return Ok(r.table.search(query, ctx));
-            }
-        }
-        // Rows wait for their search indexes: bring them up to date, then search under the
-        // same lock (downgraded, so other readers go on).
-        let mut w = ch.write();
-        w.table.flush();
-        let r = RwLockWriteGuard::downgrade(w);
-        Ok(r.table.search(query, ctx))
+        Ok(self.read_indexed(channel, |t| t.search(query, ctx)))
     }
 
     fn for_each(&self, channel: &str, f: &mut dyn FnMut(&Contact) -> bool) -> Result<()> {
@@ -287,12 +292,7 @@ impl Store for MemoryStore {
         fields: &[Field],
         f: &mut dyn FnMut(&dyn ContactView) -> bool,
     ) -> Result<()> {
-        let ch = self.channel(channel);
-        let mut w = ch.write();
-        // The search indexes must show every row first (as for a search).
-        w.table.flush();
-        let r = RwLockWriteGuard::downgrade(w);
-        r.table.for_each_view_matching(query, ctx, fields, f);
+        self.read_indexed(channel, |t| t.for_each_view_matching(query, ctx, fields, f));
         Ok(())
     }
 
