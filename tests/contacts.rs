@@ -695,6 +695,45 @@ fn r_uni_4_booted_lead_unifies_on_its_login() {
 /// R-CON-6 over R-UNI-1..4: blocking loses no data and a blocked contact is listed only as
 /// blocked, so a blocked lead is never unified into a member — neither at once (never
 /// booted) nor by a pending unification (booted), nor by its own login as that member.
+/// R-CON-9 with R-CON-3: a login that completes a pending unification into a blocked
+/// member joins the lead into it (the member stays blocked), but a boot of a blocked
+/// contact un-hides nothing: the room the lead frees is not filled by this boot.
+#[test]
+fn r_con_3_blocked_member_completing_a_unification_on_login_unhides_nothing() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.set_mu_limit(Some(2)).unwrap();
+    let d = b.boot(login(None, "m-1")).unwrap();
+    let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
+    b.boot(boot_id(&c.id)).unwrap();
+    b.block(vec![d.id.clone()]).unwrap();
+    let _h = b.add_lead(NewLead::email("h@example.com")).unwrap();
+    let h2 = b.add_lead(NewLead::email("h2@example.com")).unwrap();
+    assert!(b.get(&h2.id).unwrap().hidden, "no room for the third");
+    b.update(&d.id, &json!({"profile": {"email": "c@example.com"}}))
+        .unwrap();
+    assert_eq!(b.pending_unifications().unwrap().len(), 1);
+    let mu = b.mu_count().unwrap();
+
+    let got = b.boot(login(Some(&c.id), "m-1")).unwrap();
+    assert_eq!(got.id, d.id);
+    assert!(got.blocked);
+    assert_eq!(b.get(&c.id).unwrap().id, d.id, "the lead joined the member");
+    assert!(b.pending_unifications().unwrap().is_empty());
+    assert!(
+        b.get(&h2.id).unwrap().hidden,
+        "the blocked login un-hid nothing"
+    );
+    assert_eq!(
+        b.mu_count().unwrap(),
+        mu - 1,
+        "the lead left MU; its place waits"
+    );
+    // The place is there for the next contact that counts.
+    let later = b.add_lead(NewLead::email("later@example.com")).unwrap();
+    assert!(!later.hidden);
+    assert_eq!(b.mu_count().unwrap(), mu);
+}
+
 #[test]
 fn r_con_6_r_uni_blocked_leads_are_never_unified_but_blocked_members_absorb() {
     let b = book_at("2025-06-01T00:00:00Z");

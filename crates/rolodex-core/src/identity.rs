@@ -72,7 +72,14 @@ pub fn best_match(mut candidates: Vec<Contact>) -> Option<Contact> {
 /// unlike a manager's merge (R-CON-8), a unification is a side effect of an import, an
 /// edit or a login, which change `updatedAt` and not `lastSeenAt` (R-IMP-10, R-MU-3), and a
 /// member an import creates is created at the import's time. The lead's sessions add up.
-pub(crate) fn absorb(tx: &mut Tx, member: &mut Contact, lead: &Contact) -> Result<()> {
+/// The room the lead frees is filled (R-MU-3), except in a boot of a blocked member, which
+/// un-hides nothing (R-CON-3); a later event fills it.
+pub(crate) fn absorb(
+    tx: &mut Tx,
+    member: &mut Contact,
+    lead: &Contact,
+    on_boot: bool,
+) -> Result<()> {
     let mut combined = combine(member, lead, &MergeChoices::new(), tx.now)?;
     combined.created_at = member.created_at;
     combined.last_seen_at = member.last_seen_at;
@@ -84,13 +91,16 @@ pub(crate) fn absorb(tx: &mut Tx, member: &mut Contact, lead: &Contact) -> Resul
     tx.op(Op::Redirect(lead.id.clone(), Some(member.id.clone())));
     *member = combined;
     tx.put(member.clone())?;
-    crate::mu::fill_room(tx)?;
+    if !(on_boot && member.blocked) {
+        crate::mu::fill_room(tx)?;
+    }
     Ok(())
 }
 
 /// Whether `c` is a lead that may be unified into `member`: not a member itself, not the
-/// member, and not blocked — a blocked contact stays blocked and whole until a manager
-/// unblocks it (R-CON-6: blocking loses no data), so it is never folded into a visible one.
+/// member, and not blocked — a blocked lead stays blocked and whole until a manager
+/// unblocks it (R-CON-6: blocking loses no data), so it is never folded into another
+/// contact. (A blocked member does absorb leads, and stays blocked: see `unify`.)
 fn is_unifiable_lead(c: &Contact, member: &Contact) -> bool {
     c.member_id.is_none() && c.id != member.id && !c.blocked
 }
@@ -155,7 +165,7 @@ fn unify(tx: &mut Tx, mut member: Contact, on_boot: bool) -> Result<Contact> {
                     since: tx.now,
                 }));
             } else {
-                match absorb(tx, &mut member, &lead) {
+                match absorb(tx, &mut member, &lead, on_boot) {
                     Ok(()) => absorbed = true,
                     Err(e) if on_boot && e.kind() == ErrorKind::Validation => {}
                     Err(e) => return Err(e),
@@ -330,7 +340,7 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
                     if joined {
                         // A join whose union breaks a limit leaves C as it is: a boot never
                         // fails on data (R-CON-3).
-                        match absorb(tx, &mut d, &c) {
+                        match absorb(tx, &mut d, &c, true) {
                             Err(e) if e.kind() != ErrorKind::Validation => return Err(e),
                             _ => {}
                         }
