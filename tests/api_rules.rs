@@ -5,30 +5,15 @@
 use std::io::{Cursor, Read};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rolodex::{
-    ActivityQuery, Boot, Contact, ContactBook, ErrorKind, ExportOptions, FieldType, Filter,
-    IdentifyBy, ImportOptions, ImportReport, ImportSource, Manager, Medium, MergeChoices, NewLead,
-    Permission, Progress, Query,
+    ActivityQuery, Boot, Contact, ContactBook, ErrorKind, ExportOptions, FieldType, IdentifyBy,
+    ImportOptions, ImportReport, ImportSource, Manager, Medium, MergeChoices, NewLead, Permission,
+    Progress, Query,
 };
 use serde_json::json;
 
-fn t(s: &str) -> DateTime<Utc> {
-    rolodex::value::parse_datetime(s).unwrap()
-}
-
-fn book_at(s: &str) -> ContactBook {
-    let b = ContactBook::in_memory();
-    b.set_clock(Some(t(s)));
-    b
-}
-
-fn leads() -> ImportOptions {
-    ImportOptions {
-        auto_map: true,
-        ..ImportOptions::leads(IdentifyBy::Email)
-    }
-}
+mod support;
+use support::{all, book_at, export_text, f, leads, q, t};
 
 fn import(
     book: &ContactBook,
@@ -44,18 +29,6 @@ fn import(
     )
 }
 
-fn all(book: &ContactBook) -> Vec<Contact> {
-    let mut out = Vec::new();
-    book.store()
-        .for_each(book.channel_name(), &mut |c| {
-            out.push(c.clone());
-            true
-        })
-        .unwrap();
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    out
-}
-
 /// Everything a denied or failed call must leave as it was, the activity log included.
 fn fingerprint(book: &ContactBook) -> String {
     let contacts: Vec<_> = all(book).iter().map(Contact::to_json).collect();
@@ -67,20 +40,6 @@ fn fingerprint(book: &ContactBook) -> String {
         book.activity_log(&ActivityQuery::default()).unwrap().len(),
         book.schema().unwrap(),
     )
-}
-
-fn export_text(book: &ContactBook, options: ExportOptions) -> String {
-    let mut out = Vec::new();
-    book.export_csv(&mut out, options).unwrap();
-    String::from_utf8(out).unwrap()
-}
-
-fn q(v: serde_json::Value) -> Query {
-    Query::from_value(&v).unwrap()
-}
-
-fn f(v: serde_json::Value) -> Filter {
-    Filter::from_value(&v).unwrap()
 }
 
 fn protected(pw: &str, reason: Option<&str>) -> ExportOptions {

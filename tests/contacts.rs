@@ -1,22 +1,14 @@
 //! Contact lifecycle, identity, unification, MU and permissions, each test named after the
 //! rule it checks (R-CON, R-UNI, R-MU, R-EXP-5), through the public API.
 
-use chrono::{DateTime, Utc};
 use rolodex::{
     ActivityQuery, Boot, ContactBook, ErrorKind, FieldType, Manager, Medium, MergeChoices, NewLead,
     Permission, Side,
 };
 use serde_json::json;
 
-fn t(s: &str) -> DateTime<Utc> {
-    rolodex::value::parse_datetime(s).unwrap()
-}
-
-fn book_at(s: &str) -> ContactBook {
-    let b = ContactBook::in_memory();
-    b.set_clock(Some(t(s)));
-    b
-}
+mod support;
+use support::{book_at, t};
 
 fn boot_profile(p: serde_json::Value) -> Boot {
     Boot {

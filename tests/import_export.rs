@@ -6,7 +6,6 @@ use std::io::Cursor;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use chrono::{DateTime, Utc};
 use rolodex::{
     ActivityQuery, Boot, Contact, ContactBook, EmptyCells, ErrorKind, ExportOptions, FieldType,
     IdentifyBy, ImportOptions, ImportReport, ImportSource, Manager, NewLead, Permission, Progress,
@@ -14,27 +13,13 @@ use rolodex::{
 };
 use serde_json::json;
 
-fn t(s: &str) -> DateTime<Utc> {
-    rolodex::value::parse_datetime(s).unwrap()
-}
+mod support;
+use support::{all, book_at, export_text, leads, t};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-fn book_at(s: &str) -> ContactBook {
-    let b = ContactBook::in_memory();
-    b.set_clock(Some(t(s)));
-    b
-}
-
-fn leads() -> ImportOptions {
-    ImportOptions {
-        auto_map: true,
-        ..ImportOptions::leads(IdentifyBy::Email)
-    }
 }
 
 fn members() -> ImportOptions {
@@ -83,18 +68,6 @@ fn import_with_log(
     (r, String::from_utf8(log).unwrap())
 }
 
-fn all(book: &ContactBook) -> Vec<Contact> {
-    let mut out = Vec::new();
-    book.store()
-        .for_each(book.channel_name(), &mut |c| {
-            out.push(c.clone());
-            true
-        })
-        .unwrap();
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    out
-}
-
 /// Everything a failed call must leave as it was.
 fn fingerprint(book: &ContactBook) -> String {
     let contacts: Vec<_> = all(book).iter().map(Contact::to_json).collect();
@@ -124,12 +97,6 @@ fn by_member(book: &ContactBook, member_id: &str) -> Contact {
 
 fn text(c: &Contact, name: &str) -> Option<String> {
     c.profile.get(name).map(Value::canonical)
-}
-
-fn export_text(book: &ContactBook, options: ExportOptions) -> String {
-    let mut out = Vec::new();
-    book.export_csv(&mut out, options).unwrap();
-    String::from_utf8(out).unwrap()
 }
 
 // ----- R-IMP -----

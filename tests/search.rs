@@ -1,8 +1,11 @@
 //! Search through the book: segments (R-FLT-8), audiences (R-FLT-11), listings (R-FLT-6),
 //! paging (R-FLT-7), time zone (R-FLT-12) and bulk actions on a filter (R-CON-7).
 
-use rolodex::{ContactBook, ErrorKind, FieldType, Filter, Medium, NewLead, Query};
+use rolodex::{ContactBook, ErrorKind, FieldType, Medium, NewLead, Query};
 use serde_json::json;
+
+mod support;
+use support::{f, q};
 
 fn book() -> ContactBook {
     let b = ContactBook::in_memory();
@@ -20,14 +23,6 @@ fn lead(b: &ContactBook, email: &str, name: &str, city: &str) -> String {
     })
     .unwrap()
     .id
-}
-
-fn f(v: serde_json::Value) -> Filter {
-    Filter::from_value(&v).unwrap()
-}
-
-fn q(v: serde_json::Value) -> Query {
-    Query::from_value(&v).unwrap()
 }
 
 fn names(p: &rolodex::Page) -> Vec<String> {
