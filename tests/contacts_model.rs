@@ -8,6 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use rolodex::{Boot, Contact, ContactBook, MergeChoices, NewLead};
 
+mod support;
+
 #[derive(Debug, Clone)]
 enum Step {
     Add,
@@ -142,11 +144,26 @@ proptest! {
 
     #[test]
     fn mu_model_and_invariants_hold(steps in proptest::collection::vec(step(), 1..60)) {
-        let book = ContactBook::in_memory();
+        run_model(ContactBook::in_memory(), steps)?;
+    }
+
+    /// The same over a store that takes every default of the `Store` trait (the plain
+    /// visit, the state and count reads), as a new backend would.
+    #[test]
+    fn mu_model_holds_over_the_store_trait_defaults(steps in proptest::collection::vec(step(), 1..60)) {
+        run_model(support::defaults_book(), steps)?;
+    }
+}
+
+/// Runs `steps` on `book` beside the plain model, checking the invariants after each.
+fn run_model(book: ContactBook, steps: Vec<Step>) -> Result<(), TestCaseError> {
+    {
         let other = book.channel("other");
         let mut now = "2025-06-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
         book.set_clock(Some(now));
-        other.add_lead(NewLead::email("shared@example.com")).unwrap();
+        other
+            .add_lead(NewLead::email("shared@example.com"))
+            .unwrap();
         let other_before = all(&other);
         let mut model = Model::default();
         let mut n = 0;
@@ -159,7 +176,9 @@ proptest! {
                 }
                 Step::Add => {
                     n += 1;
-                    let c = book.add_lead(NewLead::email(format!("p{n}@example.com"))).unwrap();
+                    let c = book
+                        .add_lead(NewLead::email(format!("p{n}@example.com")))
+                        .unwrap();
                     model.cs.insert(c.id.clone(), Model::from(&c));
                     model.cs.get_mut(&c.id).unwrap().hidden = false;
                     model.place(&c.id);
@@ -170,7 +189,11 @@ proptest! {
                 }
                 Step::BootExisting(i) => {
                     let Some(id) = pick(&model, i) else { continue };
-                    book.boot(Boot { contact_id: Some(id.clone()), ..Boot::default() }).unwrap();
+                    book.boot(Boot {
+                        contact_id: Some(id.clone()),
+                        ..Boot::default()
+                    })
+                    .unwrap();
                     let c = model.cs.get_mut(&id).unwrap();
                     c.last_seen = now;
                     if !c.blocked {
@@ -186,10 +209,14 @@ proptest! {
                         contact_id: Some(id),
                         member_id: Some(format!("member-{m}")),
                         ..Boot::default()
-                    }).unwrap();
+                    })
+                    .unwrap();
                     // Re-sync the model with what the book did (R-CON-9 may delete or keep
                     // contacts); then the MU invariants below still must hold.
-                    model.cs = all(&book).iter().map(|(k, c)| (k.clone(), Model::from(c))).collect();
+                    model.cs = all(&book)
+                        .iter()
+                        .map(|(k, c)| (k.clone(), Model::from(c)))
+                        .collect();
                 }
                 Step::Block(i) => {
                     let Some(id) = pick(&model, i) else { continue };
@@ -222,11 +249,16 @@ proptest! {
                     model.fill();
                 }
                 Step::Merge(a, b) | Step::MergeUnmerge(a, b) => {
-                    let (Some(p), Some(q)) = (pick(&model, a), pick(&model, b)) else { continue };
+                    let (Some(p), Some(q)) = (pick(&model, a), pick(&model, b)) else {
+                        continue;
+                    };
                     let before = all(&book);
                     let r = book.merge(&p, &q, &MergeChoices::new());
-                    let ok = p != q && !model.cs[&p].blocked && !model.cs[&p].hidden
-                        && !model.cs[&q].blocked && !model.cs[&q].hidden;
+                    let ok = p != q
+                        && !model.cs[&p].blocked
+                        && !model.cs[&p].hidden
+                        && !model.cs[&q].blocked
+                        && !model.cs[&q].hidden;
                     prop_assert_eq!(r.is_ok(), ok, "merge precondition: {:?}", r.as_ref().err());
                     let Ok(r) = r else { continue };
                     if matches!(s, Step::MergeUnmerge(..)) {
@@ -246,7 +278,13 @@ proptest! {
                         model.cs.get_mut(&p).unwrap().info = r.contact.has_contact_info();
                         model.fill();
                         model.cs.get_mut(&p).unwrap().info = p_info;
-                        model.cs.insert(q.clone(), M { hidden: false, ..q_model });
+                        model.cs.insert(
+                            q.clone(),
+                            M {
+                                hidden: false,
+                                ..q_model
+                            },
+                        );
                         model.place(&q);
                         model.fill();
                     } else {
@@ -264,17 +302,35 @@ proptest! {
             let real = all(&book);
             let mu = book.mu_count().unwrap();
             let counted = real.values().filter(|c| c.counts_for_mu()).count() as u64;
-            prop_assert_eq!(mu, counted, "MU equals the visible, unblocked contacts with info");
+            prop_assert_eq!(
+                mu,
+                counted,
+                "MU equals the visible, unblocked contacts with info"
+            );
             if let Some(l) = book.mu_limit().unwrap() {
                 prop_assert!(mu <= l, "visible MU {} over limit {}", mu, l);
             }
             prop_assert!(real.values().all(|c| !(c.blocked && c.hidden)));
-            let real_hidden: Vec<&String> = real.iter().filter(|(_, c)| c.hidden).map(|(k, _)| k).collect();
-            let model_hidden: Vec<&String> = model.cs.iter().filter(|(_, c)| c.hidden).map(|(k, _)| k).collect();
-            prop_assert_eq!(real_hidden, model_hidden, "hidden set differs from the R-MU-2 model");
+            let real_hidden: Vec<&String> = real
+                .iter()
+                .filter(|(_, c)| c.hidden)
+                .map(|(k, _)| k)
+                .collect();
+            let model_hidden: Vec<&String> = model
+                .cs
+                .iter()
+                .filter(|(_, c)| c.hidden)
+                .map(|(k, _)| k)
+                .collect();
+            prop_assert_eq!(
+                real_hidden,
+                model_hidden,
+                "hidden set differs from the R-MU-2 model"
+            );
             prop_assert_eq!(&all(&other), &other_before, "another channel changed");
         }
     }
+    Ok(())
 }
 
 /// Arbitrary JSON of modest depth, with strings biased toward the shapes values take.

@@ -54,3 +54,106 @@ pub fn q(v: serde_json::Value) -> Query {
 pub fn f(v: serde_json::Value) -> Filter {
     Filter::from_value(&v).unwrap()
 }
+
+/// A store that keeps its data in a [`MemoryStore`] but takes every default method of the
+/// [`Store`] trait (`state`, `is_counted`, `visit`, `for_each_view`,
+/// `for_each_view_matching`): the defaults a new backend starts from, checked against the
+/// memory store's own versions by running the same tests over both.
+pub struct DefaultsStore(pub rolodex::MemoryStore);
+
+/// A new book over a [`DefaultsStore`].
+pub fn defaults_book() -> ContactBook {
+    ContactBook::with_store(
+        std::sync::Arc::new(DefaultsStore(rolodex::MemoryStore::new())),
+        "default",
+    )
+}
+
+mod defaults_store {
+    use std::sync::Arc;
+
+    use chrono::{DateTime, Utc};
+    use rolodex::filter::{CompiledQuery, EvalCtx, Page};
+    use rolodex::store::{
+        Batch, ImportLock, Ledger, MergeRecord, PendingUnification, SegmentRecord, Settings,
+    };
+    use rolodex::{ActivityEntry, ActivityQuery, Contact, ContactState, Result, Schema, Store};
+
+    use super::DefaultsStore;
+
+    impl Store for DefaultsStore {
+        fn backend(&self) -> &'static str {
+            "memory-defaults"
+        }
+        fn next_seq(&self) -> Result<u64> {
+            self.0.next_seq()
+        }
+        fn write_mutex(&self, channel: &str) -> Arc<parking_lot::Mutex<()>> {
+            self.0.write_mutex(channel)
+        }
+        fn get(&self, channel: &str, id: &str) -> Result<Option<Contact>> {
+            self.0.get(channel, id)
+        }
+        fn redirect(&self, channel: &str, id: &str) -> Result<Option<String>> {
+            self.0.redirect(channel, id)
+        }
+        fn find_member(&self, channel: &str, member_id: &str) -> Result<Option<Contact>> {
+            self.0.find_member(channel, member_id)
+        }
+        fn find_by_email(&self, channel: &str, email: &str) -> Result<Vec<Contact>> {
+            self.0.find_by_email(channel, email)
+        }
+        fn find_by_mobile(&self, channel: &str, e164: &str) -> Result<Vec<Contact>> {
+            self.0.find_by_mobile(channel, e164)
+        }
+        fn apply(&self, channel: &str, batch: &Batch) -> Result<()> {
+            self.0.apply(channel, batch)
+        }
+        fn mu_count(&self, channel: &str) -> Result<u64> {
+            self.0.mu_count(channel)
+        }
+        fn ledger(&self, channel: &str, which: Ledger, n: usize) -> Result<Vec<ContactState>> {
+            self.0.ledger(channel, which, n)
+        }
+        fn search(&self, channel: &str, query: &CompiledQuery, ctx: &EvalCtx) -> Result<Page> {
+            self.0.search(channel, query, ctx)
+        }
+        fn for_each(&self, channel: &str, f: &mut dyn FnMut(&Contact) -> bool) -> Result<()> {
+            self.0.for_each(channel, f)
+        }
+        fn contact_count(&self, channel: &str) -> Result<u64> {
+            self.0.contact_count(channel)
+        }
+        fn schema(&self, channel: &str) -> Result<Option<Arc<Schema>>> {
+            self.0.schema(channel)
+        }
+        fn settings(&self, channel: &str) -> Result<Settings> {
+            self.0.settings(channel)
+        }
+        fn segments(&self, channel: &str) -> Result<Vec<SegmentRecord>> {
+            self.0.segments(channel)
+        }
+        fn merge_record(&self, channel: &str, merge_id: &str) -> Result<Option<MergeRecord>> {
+            self.0.merge_record(channel, merge_id)
+        }
+        fn merges_of(&self, channel: &str, contact_id: &str) -> Result<Vec<MergeRecord>> {
+            self.0.merges_of(channel, contact_id)
+        }
+        fn pending(
+            &self,
+            channel: &str,
+            contact_id: Option<&str>,
+        ) -> Result<Vec<PendingUnification>> {
+            self.0.pending(channel, contact_id)
+        }
+        fn activity(&self, channel: &str, query: &ActivityQuery) -> Result<Vec<ActivityEntry>> {
+            self.0.activity(channel, query)
+        }
+        fn export_time(&self, channel: &str, manager_id: &str) -> Result<Option<DateTime<Utc>>> {
+            self.0.export_time(channel, manager_id)
+        }
+        fn try_lock_import(&self, channel: &str) -> Result<Option<Box<dyn ImportLock>>> {
+            self.0.try_lock_import(channel)
+        }
+    }
+}

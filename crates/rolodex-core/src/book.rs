@@ -89,6 +89,8 @@ pub const MAX_EXPORT_INTERVAL_SECS: u64 = 3_155_760_000;
 pub struct ContactBook {
     shared: Arc<Shared>,
     channel: Arc<str>,
+    /// The store's write mutex of the channel, looked up once per handle.
+    write_mutex: Arc<parking_lot::Mutex<()>>,
     manager: Option<Arc<Manager>>,
 }
 
@@ -139,6 +141,7 @@ impl ContactBook {
     /// A book on `store` for `channel`.
     pub fn with_store(store: Arc<dyn Store>, channel: &str) -> ContactBook {
         ContactBook {
+            write_mutex: store.write_mutex(channel),
             shared: Arc::new(Shared {
                 store,
                 clock: RwLock::new(None),
@@ -153,6 +156,7 @@ impl ContactBook {
         ContactBook {
             shared: self.shared.clone(),
             channel: Arc::from(name),
+            write_mutex: self.shared.store.write_mutex(name),
             manager: self.manager.clone(),
         }
     }
@@ -163,6 +167,7 @@ impl ContactBook {
         ContactBook {
             shared: self.shared.clone(),
             channel: self.channel.clone(),
+            write_mutex: self.write_mutex.clone(),
             manager: Some(Arc::new(manager)),
         }
     }
@@ -216,8 +221,7 @@ impl ContactBook {
 
     /// [`ContactBook::write`], returning the batch it applied as well.
     fn write_batch<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<(T, Batch)> {
-        let mutex = self.shared.store.write_mutex(&self.channel);
-        let _guard = mutex.lock();
+        let _guard = self.write_mutex.lock();
         let mut tx = Tx::new(&*self.shared.store, &self.channel, self.now())?;
         let out = f(&mut tx)?;
         let batch = tx.commit()?;
@@ -380,8 +384,7 @@ impl ContactBook {
     /// ```
     pub fn boot(&self, boot: Boot) -> Result<Contact> {
         let plain = {
-            let mutex = self.shared.store.write_mutex(&self.channel);
-            let _guard = mutex.lock();
+            let _guard = self.write_mutex.lock();
             crate::identity::plain_visit(&*self.shared.store, &self.channel, self.now(), &boot)?
         };
         if let Some(c) = plain {

@@ -260,14 +260,16 @@ fn plain_visit_id(boot: &Boot) -> Option<&str> {
     }
 }
 
-/// A plain visit of a known contact (no login, no profile data, R-CON-3) that leaves its
-/// MU standing as it was: the visit changes only the contact's state, written as the
-/// operation's one batch (a `Touch`) without a transaction overlay, and no other contact
-/// is hidden or shown (R-MU-2 has nothing to do when the count and the room do not move).
-/// Returns the contact as stored after the visit, or `None` — having written nothing —
-/// when the boot needs [`boot`]: a login, profile data, an unknown or redirected id, a
-/// visit that un-hides, or a channel over its limit. The caller holds the channel's write
-/// lock.
+/// A plain visit of a known contact (no login, no profile data, R-CON-3), written as the
+/// operation's one batch of `Touch`es without a transaction overlay. Either the visit
+/// leaves the MU standing as it was (R-MU-2 has nothing to do when the count and the room
+/// do not move), or it un-hides the visitor in a channel exactly at its limit: then the
+/// least recently seen visible contact is hidden in its place, as [`after_visit`] would
+/// hide it (R-MU-2: the visitor, seen now, is never the least recently seen). Returns the
+/// contact as stored after the visit, or `None` — having written nothing — when the boot
+/// needs [`boot`]: a login, profile data, an unknown or redirected id, a channel over its
+/// limit, or an un-hiding visit with nobody else to hide. The caller holds the channel's
+/// write lock.
 pub(crate) fn plain_visit(
     store: &dyn Store,
     channel: &str,
@@ -277,30 +279,33 @@ pub(crate) fn plain_visit(
     let Some(id) = plain_visit_id(boot) else {
         return Ok(None);
     };
-    let Some(mut s) = store.state(channel, id)? else {
-        return Ok(None);
-    };
-    let counted = s.counts_for_mu();
-    visit(&mut s, now);
-    if s.counts_for_mu() != counted {
-        return Ok(None);
-    }
-    if let Some(limit) = store.settings(channel)?.mu_limit {
-        if store.mu_count(channel)? > limit {
+    store.visit(channel, id, &mut |mut s, mu, oldest_visible| {
+        let counted = s.counts_for_mu();
+        visit(&mut s, now);
+        let unhides = s.counts_for_mu() && !counted;
+        if s.counts_for_mu() != counted && !unhides {
             return Ok(None);
         }
-    }
-    let id = s.id.clone();
-    store.apply(
-        channel,
-        &Batch {
-            ops: vec![Op::Touch(s)],
-        },
-    )?;
-    store
-        .get(channel, &id)?
-        .map(Some)
-        .ok_or_else(|| Error::storage("the booted contact vanished while it was written"))
+        let mut ops = Vec::with_capacity(2);
+        if let Some(limit) = mu.limit {
+            if mu.count > limit {
+                return Ok(None);
+            }
+            if unhides && mu.count == limit {
+                // One over the limit with the visitor counted. The visitor is hidden in the
+                // store's ledger, so its first entry is another contact.
+                let Some(mut oldest) = oldest_visible()?.filter(|o| o.id != s.id) else {
+                    return Ok(None);
+                };
+                oldest.hidden = true;
+                ops.push(Op::Touch(s));
+                ops.push(Op::Touch(oldest));
+                return Ok(Some(Batch { ops }));
+            }
+        }
+        ops.push(Op::Touch(s));
+        Ok(Some(Batch { ops }))
+    })
 }
 
 /// A boot (R-CON-3), which is a login when it carries a `memberId` (R-CON-4, R-CON-9).

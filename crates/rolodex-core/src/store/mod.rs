@@ -170,6 +170,25 @@ pub enum Ledger {
 /// A held import lock; the lock is released when this is dropped (R-IMP-15).
 pub trait ImportLock: Send {}
 
+/// A channel's MU limit and count, as [`Store::visit`] hands them to its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MuStanding {
+    /// The manual MU limit (R-MU-2), if set.
+    pub limit: Option<u64>,
+    /// Visible MU (R-MU-1).
+    pub count: u64,
+}
+
+/// The decision of a plain visit ([`Store::visit`]): given the contact's state, the MU
+/// standing and a reader of the least recently seen visible contact, the batch to apply
+/// (`None`: write nothing).
+pub type VisitPlan<'a> = dyn FnMut(
+        ContactState,
+        MuStanding,
+        &mut dyn FnMut() -> Result<Option<ContactState>>,
+    ) -> Result<Option<Batch>>
+    + 'a;
+
 /// The storage backend of contact books.
 pub trait Store: Send + Sync {
     /// A short name of the backend (`memory`, `sqlite`).
@@ -211,6 +230,38 @@ pub trait Store: Send + Sync {
     /// Whether the contact is counted in MU now (it is in the visible ledger).
     fn is_counted(&self, channel: &str, id: &str) -> Result<bool> {
         Ok(self.get(channel, id)?.is_some_and(|c| c.counts_for_mu()))
+    }
+
+    /// A plain visit's reads and write under one hold of the channel: `plan` is given the
+    /// contact's state (`id` is looked up as in [`Store::state`]), the channel's MU limit
+    /// and count, and a way to read the first entry of the oldest-visible ledger; it
+    /// decides (the rules live in the caller) and returns the batch to apply, or `None` to
+    /// write nothing. Returns the contact as stored after the batch, or `None` when there
+    /// is no such contact or nothing was written. The default composes [`Store::state`],
+    /// [`Store::settings`], [`Store::mu_count`], [`Store::ledger`], [`Store::apply`] and
+    /// [`Store::get`]; the caller holds the channel's write mutex, so nothing comes between
+    /// them.
+    fn visit(&self, channel: &str, id: &str, plan: &mut VisitPlan<'_>) -> Result<Option<Contact>> {
+        let Some(state) = self.state(channel, id)? else {
+            return Ok(None);
+        };
+        let mu = MuStanding {
+            limit: self.settings(channel)?.mu_limit,
+            count: self.mu_count(channel)?,
+        };
+        let mut oldest = || {
+            Ok(self
+                .ledger(channel, Ledger::OldestVisible, 1)?
+                .into_iter()
+                .next())
+        };
+        let Some(batch) = plan(state, mu, &mut oldest)? else {
+            return Ok(None);
+        };
+        self.apply(channel, &batch)?;
+        self.get(channel, id)?.map(Some).ok_or_else(|| {
+            crate::error::Error::storage("the visited contact vanished while it was written")
+        })
     }
 
     /// Visible MU (R-MU-1): visible, unblocked contacts with contact info.

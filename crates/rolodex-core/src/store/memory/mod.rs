@@ -55,12 +55,12 @@ use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 
 use super::{
-    Batch, ContactView, ImportLock, Ledger, MergeRecord, MergeState, Op, PendingUnification,
-    SegmentRecord, Settings, Store,
+    Batch, ContactView, ImportLock, Ledger, MergeRecord, MergeState, MuStanding, Op,
+    PendingUnification, SegmentRecord, Settings, Store, VisitPlan,
 };
 use crate::access::{ActivityEntry, ActivityQuery};
 use crate::contact::{Contact, ContactState};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::filter::{CompiledQuery, EvalCtx, Field, Page};
 use crate::schema::Schema;
 pub(crate) use index::FxMap;
@@ -245,6 +245,34 @@ impl Store for MemoryStore {
             ch.apply(op);
         }
         Ok(())
+    }
+
+    fn visit(&self, channel: &str, id: &str, plan: &mut VisitPlan<'_>) -> Result<Option<Contact>> {
+        let ch = self.channel(channel);
+        let mut ch = ch.write();
+        let Some(state) = ch.table.state(id) else {
+            return Ok(None);
+        };
+        let mu = MuStanding {
+            limit: ch.settings.mu_limit,
+            count: ch.table.mu_count(),
+        };
+        let batch = {
+            let table = &ch.table;
+            plan(state, mu, &mut || {
+                Ok(table.ledger(false, 1).into_iter().next())
+            })?
+        };
+        let Some(batch) = batch else {
+            return Ok(None);
+        };
+        for op in &batch.ops {
+            ch.apply(op);
+        }
+        ch.table
+            .get(id)
+            .map(Some)
+            .ok_or_else(|| Error::storage("the visited contact vanished while it was written"))
     }
 
     fn mu_count(&self, channel: &str) -> Result<u64> {
