@@ -22,8 +22,8 @@ pub fn email_key(email: &str) -> String {
     }
 }
 
-/// Whether `text` is a junk identifier (R-UNI-6): empty, only zeros or dashes (and
-/// separators), or one of `null`, `undefined`, `none`, `anonymous`, `unknown`, `-1`.
+/// Whether `text` is a junk identifier (R-UNI-6): empty, only zeros or dashes, or one of
+/// `null`, `undefined`, `none`, `anonymous`, `unknown`, `-1` (case-insensitive).
 pub fn is_junk_identifier(text: &str) -> bool {
     let t = text.trim();
     if t.is_empty() {
@@ -33,12 +33,10 @@ pub fn is_junk_identifier(text: &str) -> bool {
     if JUNK.iter().any(|j| t.eq_ignore_ascii_case(j)) {
         return true;
     }
-    // Only zeros and dashes, ignoring the separators and the `+` a phone may carry.
-    let mut significant = t
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '+' | '(' | ')' | '.'))
-        .peekable();
-    significant.peek().is_some() && significant.all(|c| c == '0' || c == '-')
+    // Only zeros or dashes, to the letter: `0.0` or `(0)` is a real `memberId`. Emails and
+    // numbers are checked here as parsed values (an E.164 number holds no separators), so
+    // no separator needs ignoring.
+    t.chars().all(|c| c == '0' || c == '-')
 }
 
 /// Rejects a junk identifier with a clear error naming the key (R-UNI-6).
@@ -445,11 +443,23 @@ mod tests {
             "0000",
             "---",
             "0-0-0",
-            "+00 000",
+            " 000 ",
         ] {
             assert!(is_junk_identifier(j), "{j:?} should be junk");
         }
-        for ok in ["m-1001", "10", "-2", "a@b.co", "+821020203030", "nobody"] {
+        // Only zeros or dashes, to the letter: other characters make a real identifier.
+        for ok in [
+            "m-1001",
+            "10",
+            "-2",
+            "a@b.co",
+            "+821020203030",
+            "nobody",
+            "0.0",
+            "(0)",
+            "+00 000",
+            "0 0",
+        ] {
             assert!(!is_junk_identifier(ok), "{ok:?} is fine");
         }
         let e = check_identifier("memberId", "null").unwrap_err();

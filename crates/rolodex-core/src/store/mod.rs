@@ -207,7 +207,9 @@ pub trait Store: Send + Sync {
     /// Where an old id leads after a merge or unification.
     fn redirect(&self, channel: &str, id: &str) -> Result<Option<String>>;
 
-    /// The contact with this `memberId`, or the survivor a merged secondary `memberId` reaches.
+    /// The contact with this `memberId`, or the survivor a merged secondary `memberId` reaches:
+    /// the contact its alias names, or where that contact's redirects lead when it was
+    /// merged away since.
     fn find_member(&self, channel: &str, member_id: &str) -> Result<Option<Contact>>;
 
     /// Every contact holding this email (compared by [`crate::identity::email_key`]),

@@ -224,10 +224,23 @@ impl Store for MemoryStore {
         if let Some(r) = ch.table.member_rows(member_id).last() {
             return Ok(ch.table.contact_at(*r));
         }
-        Ok(ch
-            .member_alias
-            .get(member_id)
-            .and_then(|id| ch.table.get(id)))
+        // A merged secondary's `memberId` names the contact it was merged into; when that
+        // contact was merged into another since, the redirects lead on to the survivor
+        // (R-CON-8: it keeps reaching the survivor until unmerge).
+        let mut id = match ch.member_alias.get(member_id) {
+            Some(id) => id,
+            None => return Ok(None),
+        };
+        for _ in 0..=ch.redirects.len() {
+            if let Some(c) = ch.table.get(id) {
+                return Ok(Some(c));
+            }
+            match ch.redirects.get(id) {
+                Some(next) => id = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
     }
 
     fn find_by_email(&self, channel: &str, email: &str) -> Result<Vec<Contact>> {
