@@ -498,9 +498,12 @@ impl Cx<'_> {
                     TextMode::Exact => Ok(Arg::Text(s.to_string())),
                     TextMode::Folded => Ok(Arg::Text(fold(s))),
                     TextMode::Phone => {
-                        if !s.chars().all(is_phone_char) || !s.chars().any(|c| c.is_ascii_digit()) {
+                        // The characters R-VAL-2 reads in a number: digits, `+` and the
+                        // separators (`-`, `.`, `/`, spaces, parentheses).
+                        let phone_text = |c: char| is_phone_char(c) || matches!(c, '.' | '/');
+                        if !s.chars().all(phone_text) || !s.chars().any(|c| c.is_ascii_digit()) {
                             return Err(self.err(format!(
-                                "{:?} is not part of a phone number; give digits (with `+`, `-`, spaces or parentheses)",
+                                "{:?} is not part of a phone number; give digits (with `+`, `-`, `.`, `/`, spaces or parentheses)",
                                 cut_text(s)
                             )));
                         }

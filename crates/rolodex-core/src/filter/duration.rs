@@ -8,9 +8,6 @@
 use chrono::{DateTime, Days, LocalResult, Months, TimeZone, Utc};
 use chrono_tz::Tz;
 
-/// The largest number accepted in one component (keeps every sum far from overflow).
-const MAX_COMPONENT: u64 = 1_000_000;
-
 /// A non-negative ISO 8601 duration. Years, months, weeks and days are calendar units
 /// (applied to local time in the book's zone); hours, minutes and seconds are exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -93,13 +90,10 @@ impl IsoDuration {
             if int_part.is_empty() {
                 return Err(bad("a number must come before each designator"));
             }
-            if int_part.len() > 7 {
-                return Err(bad("a component is too large"));
-            }
-            let n: u64 = int_part.parse().map_err(|_| bad("not a number"))?;
-            if n > MAX_COMPONENT {
-                return Err(bad("a component is too large"));
-            }
+            // Any size is a valid duration. Only digits are here, so a number too large for
+            // 64 bits is held as the largest: a duration reaching past the earliest instant
+            // there is ([`IsoDuration::before`] then takes every past instant).
+            let n: u64 = int_part.parse().unwrap_or(u64::MAX);
             let Some(&des) = bytes.get(i) else {
                 return Err(bad(
                     "a number must be followed by a designator (Y, M, W, D, H, M or S)",
@@ -134,15 +128,20 @@ impl IsoDuration {
             if in_time {
                 time_any = true;
             }
-            let n32 = n as u32;
+            // 2^32 hours or more (490,000 years), or as many days, weeks, months or years,
+            // reach past the earliest instant chrono holds (262,000 years back): such a part
+            // is held as the largest. Minutes that many (8,000 years) may not, so they are
+            // kept exactly, as milliseconds.
+            let n32 = u32::try_from(n).unwrap_or(u32::MAX);
             match slot {
                 0 => d.years = n32,
                 1 => d.months = n32,
                 2 => d.weeks = n32,
                 3 => d.days = n32,
                 4 => d.hours = n32,
+                5 if n > u64::from(u32::MAX) => d.millis = n.saturating_mul(60_000),
                 5 => d.minutes = n32,
-                _ => d.millis = n * 1000,
+                _ => d.millis = d.millis.saturating_add(n.saturating_mul(1000)),
             }
             if let Some((num, den)) = frac {
                 // The last component: every smaller unit is still zero.
@@ -150,7 +149,7 @@ impl IsoDuration {
                 let exact_ms = match slot {
                     2 => {
                         let days = num * 7;
-                        d.days = (days / den) as u32;
+                        d.days = d.days.saturating_add((days / den) as u32);
                         (days % den) * DAY_MS / den
                     }
                     3 => num * DAY_MS / den,
@@ -159,9 +158,9 @@ impl IsoDuration {
                     _ => num * 1000 / den,
                 };
                 let (h, rest_ms) = (exact_ms / 3_600_000, exact_ms % 3_600_000);
-                d.hours += h as u32;
-                d.minutes += (rest_ms / 60_000) as u32;
-                d.millis += rest_ms % 60_000;
+                d.hours = d.hours.saturating_add(h as u32);
+                d.minutes = d.minutes.saturating_add((rest_ms / 60_000) as u32);
+                d.millis = d.millis.saturating_add(rest_ms % 60_000);
             }
         }
         if !any {
@@ -194,8 +193,9 @@ impl IsoDuration {
                 LocalResult::None => Utc.from_utc_datetime(&local.checked_sub_signed(offset)?),
             };
         }
-        let exact_ms =
-            u64::from(self.hours) * 3_600_000 + u64::from(self.minutes) * 60_000 + self.millis;
+        let exact_ms = (u64::from(self.hours) * 3_600_000)
+            .checked_add(u64::from(self.minutes) * 60_000)?
+            .checked_add(self.millis)?;
         let exact = chrono::Duration::try_milliseconds(i64::try_from(exact_ms).ok()?)?;
         t.checked_sub_signed(exact)
     }
@@ -279,7 +279,6 @@ mod tests {
             "P-1D",
             "P1DT",
             "P1D1D",
-            "P99999999D",
             "PT1.S",
             "P1DTT1H",
             "P 1D",
@@ -340,5 +339,37 @@ mod tests {
         );
         let huge = IsoDuration::parse("P1000000Y").unwrap();
         assert!(huge.before(now, chrono_tz::UTC).is_none());
+    }
+
+    /// A component of any size is a valid duration (R-FLT-4 makes no size a filter error):
+    /// exact while chrono can hold the instant it reaches back to, `None` (every past
+    /// instant) beyond.
+    #[test]
+    fn r_flt_5_duration_components_of_any_size() {
+        let now = Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap();
+        let back = |t: &str| IsoDuration::parse(t).unwrap().before(now, chrono_tz::UTC);
+        assert_eq!(
+            back("PT2000000S"),
+            Some(now - chrono::Duration::seconds(2_000_000))
+        );
+        assert_eq!(
+            back("P1000001D"),
+            Some(now - chrono::Duration::days(1_000_001))
+        );
+        // 5·10^9 minutes (9,500 years) is past 32 bits but within chrono's range.
+        assert_eq!(
+            back("PT5000000000M"),
+            Some(now - chrono::Duration::minutes(5_000_000_000))
+        );
+        for t in [
+            "PT99999999999999999999999S",
+            "P4294967296D",
+            "P99999999999999999999Y",
+            "PT4294967296H",
+            "P9999999999W",
+            "PT99999999999999999999.5M",
+        ] {
+            assert_eq!(back(t), None, "{t}");
+        }
     }
 }
