@@ -34,7 +34,7 @@ pub fn parse_value(ft: FieldType, text: &str) -> Result<Value> {
         return Err(Error::validation(
             Some(text),
             expected_for(ft),
-            "the value is empty",
+            "the value is empty (to clear a key in a write, give null)",
         ));
     }
     match ft {
