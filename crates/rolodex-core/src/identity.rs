@@ -12,13 +12,15 @@ use crate::store::{Batch, Op, PendingUnification, Store};
 use crate::tx::Tx;
 use crate::value::Value;
 
-/// The key under which emails are compared: the whole address lower-cased (R-VAL-3: emails
-/// are compared case-insensitively).
+/// The key under which emails are compared: the whole address case-folded as text is
+/// compared everywhere (R-VAL-3: emails are compared case-insensitively; R-FLT-12: full
+/// default case folding on NFC text). Lower-casing alone would tell `ΑΣ@…` (a final sigma
+/// once lower-cased) from `ασ@…`.
 pub fn email_key(email: &str) -> String {
     if email.is_ascii() {
         email.to_ascii_lowercase()
     } else {
-        email.to_lowercase()
+        crate::text::fold(email)
     }
 }
 

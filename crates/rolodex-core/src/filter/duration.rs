@@ -264,24 +264,8 @@ mod tests {
         assert_eq!(IsoDuration::parse("pt30m").unwrap().minutes, 30);
         assert_eq!(IsoDuration::parse("P0D").unwrap().to_string(), "P0D");
         for bad in [
-            "",
-            "P",
-            "PT",
-            "7D",
-            "P7",
-            "PD",
-            "P1D2Y",
-            "P1H",
-            "PT1D",
-            "P1.5DT1H",
-            "P0.5Y",
-            "P1,5M",
-            "P-1D",
-            "P1DT",
-            "P1D1D",
-            "PT1.S",
-            "P1DTT1H",
-            "P 1D",
+            "", "P", "PT", "7D", "P7", "PD", "P1D2Y", "P1H", "PT1D", "P1.5DT1H", "P0.5Y", "P1,5M",
+            "P-1D", "P1DT", "P1D1D", "PT1.S", "P1DTT1H", "P 1D",
         ] {
             assert!(IsoDuration::parse(bad).is_err(), "{bad:?}");
         }

@@ -158,7 +158,10 @@ impl ImportOptions {
         now: DateTime<Utc>,
     ) -> Result<String> {
         if let Some(tag) = &self.import_tag {
-            let tag = tag.trim();
+            // A tag is a list item: NFC-normalised text (R-VAL-1), whose length counts
+            // after NFC (R-SCH-7).
+            let tag = crate::text::nfc(tag.trim());
+            let tag = tag.as_str();
             if tag.is_empty() {
                 return Err(Error::invalid_key(
                     "importTag",
@@ -180,7 +183,7 @@ impl ImportOptions {
         }
         let stem = |p: &Path| {
             p.file_stem()
-                .map(|s| s.to_string_lossy().trim().to_string())
+                .map(|s| crate::text::nfc(s.to_string_lossy().trim()))
                 .filter(|s| !s.is_empty())
         };
         let from_name = source_path

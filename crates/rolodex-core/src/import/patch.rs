@@ -117,11 +117,13 @@ pub fn unneutralize_formula(cell: &str) -> &str {
 }
 
 /// Checks and normalises a `memberId`: trimmed (as a login does), compared exactly
-/// (R-SCH-1), not empty (R-IMP-4) nor junk (R-UNI-6), at most 512 characters (R-SCH-7).
+/// (R-SCH-1), not empty (R-IMP-4) nor junk (R-UNI-6), at most 512 characters after NFC
+/// (R-SCH-7).
 pub fn normalize_member_id(text: &str) -> Result<String> {
     let t = text.trim();
     check_not_junk("memberId", t)?;
-    if t.chars().count() > MAX_STRING_CHARS {
+    // Counted after NFC (R-SCH-7); the id itself is kept as given, as it is compared exactly.
+    if crate::text::nfc_cow(t).chars().count() > MAX_STRING_CHARS {
         return Err(Error::Validation {
             key: Some("memberId".into()),
             text: Some(crate::error::cut_text(t)),

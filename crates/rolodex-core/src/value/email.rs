@@ -107,6 +107,10 @@ fn bad(t: &str) -> Error {
 
 /// Validates trimmed text as an email address and lower-cases its domain.
 pub(crate) fn normalize_email_trimmed(t: &str) -> Result<String> {
+    // Non-ASCII text is read in NFC (R-VAL-1: a file saved on macOS arrives decomposed), so
+    // `jose` + U+0301 is the address `josé` is.
+    let nfc = crate::text::nfc_cow(t);
+    let t = nfc.as_ref();
     match fast_verdict(t) {
         Some(Ok(at)) => {
             let mut s = String::with_capacity(t.len());
