@@ -359,7 +359,11 @@ pub(crate) fn unmerge(tx: &mut Tx, merge_id: &str) -> Result<(Contact, Contact)>
             "merge {merge_id} was already undone"
         )));
     }
-    let restored = restore_unchanged(&current, primary, merged, tx.now);
+    let mut restored = restore_unchanged(&current, primary, merged, tx.now);
+    // The survivor may get back contact info the merge took from it: it then becomes
+    // countable through this write, and is hidden when there is no room (R-MU-3), so the
+    // visible MU never exceeds the limit (R-MU-2).
+    crate::mu::place_manager_write(tx, &mut restored, current.counts_for_mu())?;
 
     if let (Some(_), Some(sm)) = (&primary.member_id, &secondary.member_id) {
         tx.op(Op::MemberAlias(sm.clone(), None));
