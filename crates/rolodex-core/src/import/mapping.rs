@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::options::{IdentifyBy, ImportKind, ImportOptions};
 use crate::error::{Error, Result};
 use crate::schema::Schema;
+use crate::text::nfc;
 use crate::value::FieldType;
 
 /// What a mapped column writes.
@@ -73,18 +74,21 @@ impl ColumnMap {
         let identify_by = options.identifier()?;
         let kind = options.kind;
         let header: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
+        // Column names and keys are matched in NFC (R-VAL-1: a file saved on macOS arrives
+        // decomposed, a mapping typed elsewhere composed); the header keeps its own text.
+        let names: Vec<String> = header.iter().map(|h| nfc(h)).collect();
 
-        let mut mapping: HashMap<&str, Option<&str>> = HashMap::new();
+        let mut mapping: HashMap<String, Option<&str>> = HashMap::new();
         for (column, key) in &options.mapping {
             let column = column.trim();
-            if mapping.insert(column, key.as_deref()).is_some() {
+            if mapping.insert(nfc(column), key.as_deref()).is_some() {
                 return Err(Error::validation(
                     Some(column),
                     "one mapping entry per column",
                     "the mapping names this column twice (after trimming spaces)",
                 ));
             }
-            if !header.iter().any(|h| h == column) {
+            if !names.iter().any(|h| *h == nfc(column)) {
                 return Err(Error::validation(
                     Some(column),
                     format!("a column of the file: {}", list(&header)),
@@ -96,7 +100,7 @@ impl ColumnMap {
         let mut columns: Vec<MappedColumn> = Vec::new();
         let mut auto: Vec<usize> = Vec::new();
         for (index, h) in header.iter().enumerate() {
-            match mapping.get(h.as_str()) {
+            match names.get(index).and_then(|n| mapping.get(n.as_str())) {
                 Some(Some(key)) => {
                     let (field_type, target) = check_key(key, h, kind, identify_by, schema)?;
                     columns.push(MappedColumn {
@@ -135,17 +139,17 @@ impl ColumnMap {
         // mapped to it, any other column is ignored and reported.
         let mut ignored = Vec::new();
         for index in auto {
-            let h = &header[index];
+            let h = &names[index];
             let taken = columns.iter().any(|c| c.key == *h);
             match check_key(h, h, kind, identify_by, schema) {
                 Ok((field_type, target)) if !taken => columns.push(MappedColumn {
                     index,
-                    header: h.clone(),
+                    header: header[index].clone(),
                     key: h.clone(),
                     field_type,
                     target,
                 }),
-                _ => ignored.push(h.clone()),
+                _ => ignored.push(header[index].clone()),
             }
         }
         columns.sort_by_key(|c| c.index);
@@ -280,6 +284,29 @@ mod tests {
         s.define("profile.old", FieldType::String).unwrap();
         s.archive("profile.old").unwrap();
         s
+    }
+
+    /// R-IMP-3 with R-VAL-1: a header saved decomposed (macOS) matches a mapping typed
+    /// composed, and the other way round; the header keeps its own text.
+    #[test]
+    fn r_imp_3_columns_match_in_nfc() {
+        let composed = "\u{c774}\u{b984}"; // 이름
+        let decomposed = "\u{110b}\u{1175}\u{1105}\u{1173}\u{11b7}";
+        assert_ne!(composed, decomposed);
+        let o = ImportOptions::members()
+            .map("id", Some("memberId"))
+            .map(composed, Some("profile.city"));
+        let m = ColumnMap::resolve(&header(&["id", decomposed]), &o, &schema()).unwrap();
+        assert_eq!(
+            m.keys().collect::<Vec<_>>(),
+            vec!["memberId", "profile.city"]
+        );
+        assert_eq!(m.columns[1].header, decomposed);
+        let o = ImportOptions::members()
+            .map("id", Some("memberId"))
+            .map(decomposed, None);
+        let m = ColumnMap::resolve(&header(&["id", composed]), &o, &schema()).unwrap();
+        assert_eq!(m.keys().collect::<Vec<_>>(), vec!["memberId"]);
     }
 
     #[test]
