@@ -33,7 +33,7 @@ pub struct Contact {
     #[serde(default)]
     pub member: bool,
     /// Profile values by name under `profile.`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "deserialize_profile")]
     pub profile: BTreeMap<String, Value>,
     /// Hierarchical tags.
     #[serde(default)]
@@ -80,6 +80,31 @@ pub struct Contact {
         with = "crate::value::serde_datetime_opt"
     )]
     pub last_boot_at: Option<DateTime<Utc>>,
+}
+
+/// Reads a contact's profile from its JSON: the built-in keys by their fixed types
+/// (`email`, `mobileNumber`, `landlineNumber`, `name`), so a contact read back from its
+/// JSON is the same contact (API.md); any other key's type is inferred from the JSON
+/// ([`Value`]'s `Deserialize`), as no schema is at hand.
+fn deserialize_profile<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<BTreeMap<String, Value>, D::Error> {
+    use serde::de::Error as _;
+    use serde::Deserialize as _;
+    let raw = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+    let mut out = BTreeMap::new();
+    for (name, j) in raw {
+        let builtin = crate::schema::BUILTIN_PROFILE_KEYS
+            .iter()
+            .find(|(k, _)| k.strip_prefix("profile.") == Some(name.as_str()));
+        let bad = |e: &dyn std::fmt::Display| D::Error::custom(format!("profile.{name}: {e}"));
+        let v = match builtin {
+            Some((_, ft)) => Value::from_json(*ft, &j).map_err(|e| bad(&e))?,
+            None => Value::deserialize(j).map_err(|e| bad(&e))?,
+        };
+        out.insert(name, v);
+    }
+    Ok(out)
 }
 
 impl Contact {

@@ -421,19 +421,34 @@ fn bounds(a: TimeArg, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
     }
 }
 
-/// The first instant of day `d` in `tz` (the first valid local time when midnight falls in
-/// a DST gap).
+/// The first instant of day `d` in `tz`: local midnight, or, when midnight falls in a gap,
+/// the transition out of it (the first instant whose local date is `d`, to the
+/// millisecond: Monrovia's day of 1972-01-07 began at 00:44:30Z, after a 44 m 30 s gap).
 pub(crate) fn start_of_day(d: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let midnight = d.and_time(chrono::NaiveTime::MIN);
-    for minutes in (0..=24 * 60).step_by(15) {
-        let Some(local) = midnight.checked_add_signed(Duration::minutes(minutes)) else {
-            break;
-        };
-        match tz.from_local_datetime(&local) {
-            LocalResult::Single(t) => return t.with_timezone(&Utc),
-            LocalResult::Ambiguous(a, _) => return a.with_timezone(&Utc),
-            LocalResult::None => {}
+    match tz.from_local_datetime(&midnight) {
+        LocalResult::Single(t) => return t.with_timezone(&Utc),
+        LocalResult::Ambiguous(a, _) => return a.with_timezone(&Utc),
+        LocalResult::None => {}
+    }
+    // Offsets lie within ±27 h of UTC, so 27 h before midnight read as UTC the local date
+    // is before `d`, and 27 h after it is `d` or later: the first instant of `d` lies
+    // between, found by halving.
+    let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(ms);
+    let on_or_after = |ms: i64| at(ms).is_some_and(|t| t.with_timezone(&tz).date_naive() >= d);
+    let base = Utc.from_utc_datetime(&midnight);
+    const H27: i64 = 27 * 3_600_000;
+    let (mut lo, mut hi) = (base.timestamp_millis() - H27, base.timestamp_millis() + H27);
+    if on_or_after(lo) || !on_or_after(hi) {
+        return base;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if on_or_after(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
         }
     }
-    Utc.from_utc_datetime(&midnight)
+    at(hi).unwrap_or(base)
 }

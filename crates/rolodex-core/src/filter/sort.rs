@@ -188,11 +188,13 @@ impl SortSpec {
         let mut fields = Vec::with_capacity(keys.len());
         for (i, k) in keys.iter().enumerate() {
             let name = k.key.as_str();
+            // An unknown key named outside a filter is `NotFound` (API.md); the sort's other
+            // faults are faults of the query document, `Filter` errors at their path.
             let def = schema.get(name).ok_or_else(|| {
-                sort_err(
-                    Some(i),
-                    "a data key of the schema",
-                    format!("cannot sort by the unknown data key {name:?}"),
+                Error::not_found(
+                    "data key",
+                    name,
+                    &format!("sort[{i}] names a key the schema does not have; sort by a defined key, a built-in key or a system field"),
                 )
             })?;
             if def.archived {
