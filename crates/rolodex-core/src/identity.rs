@@ -157,6 +157,15 @@ fn unify(tx: &mut Tx, mut member: Contact, on_boot: bool) -> Result<Contact> {
                 continue;
             };
             if lead.booted {
+                // Already pending with this member: the record keeps its `since`.
+                let recorded = tx
+                    .store
+                    .pending(tx.channel, Some(&lead.id))?
+                    .iter()
+                    .any(|p| p.lead_id == lead.id && p.member_id == member.id);
+                if recorded {
+                    continue;
+                }
                 tx.op(Op::PutPending(PendingUnification {
                     lead_id: lead.id.clone(),
                     member_id: member.id.clone(),
@@ -327,6 +336,7 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
         None => None,
     };
     let mut became_member = false;
+    let mut gained_by_join = false;
     let mut target = match member_id {
         Some(m) => match tx.find_member(m)? {
             Some(mut d) => {
@@ -347,7 +357,10 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
                         // fails on data (R-CON-3).
                         match absorb(tx, &mut d, &c, true) {
                             Err(e) if e.kind() != ErrorKind::Validation => return Err(e),
-                            _ => {}
+                            Err(_) => {}
+                            // The member may have gained the lead's verified info: leads
+                            // holding it are unified in turn (R-UNI-2, login).
+                            Ok(()) => gained_by_join = true,
                         }
                     } else if !c.has_contact_info() {
                         // Deleted, not redirected: a later boot naming C is a boot naming a
@@ -386,7 +399,7 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
     state.apply_to(&mut target);
     let id = target.id.clone();
     let blocked = target.blocked;
-    if became_member {
+    if became_member || gained_by_join {
         target = unify_member_after_put(tx, target)?;
         let _ = target;
     } else {

@@ -113,18 +113,28 @@ pub(crate) fn combine(
             None => Side::Primary,
         }
     };
-    out.verified.email = match from("profile.email", primary.email(), secondary.email()) {
+    // A value both sides hold is verified when either side verified it: unverified input
+    // never overwrites verified info (R-CON-2), and equal values are no conflict.
+    let same_email = matches!((primary.email(), secondary.email()),
+        (Some(a), Some(b)) if crate::identity::email_key(a) == crate::identity::email_key(b));
+    let same_mobile = matches!((primary.mobile_number(), secondary.mobile_number()),
+        (Some(a), Some(b)) if a == b);
+    out.verified.email = (match from("profile.email", primary.email(), secondary.email()) {
         Side::Primary => primary.verified.email,
         Side::Secondary => secondary.verified.email,
-    } && out.email().is_some();
-    out.verified.mobile_number = match from(
+    } || (same_email
+        && (primary.verified.email || secondary.verified.email)))
+        && out.email().is_some();
+    out.verified.mobile_number = (match from(
         "profile.mobileNumber",
         primary.mobile_number(),
         secondary.mobile_number(),
     ) {
         Side::Primary => primary.verified.mobile_number,
         Side::Secondary => secondary.verified.mobile_number,
-    } && out.mobile_number().is_some();
+    } || (same_mobile
+        && (primary.verified.mobile_number || secondary.verified.mobile_number)))
+        && out.mobile_number().is_some();
 
     // Two members: the primary's memberId survives (the secondary's is aliased by the caller).
     out.member_id = primary

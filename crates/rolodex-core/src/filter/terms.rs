@@ -21,8 +21,9 @@ pub fn looks_like_phone(text: &str) -> bool {
 }
 
 /// Whether `text` may be a phone number written with its country code, as R-VAL-2 reads
-/// one (`+82 10-2020-3030`, `(+82) 10.2020.3030`, full-width forms): only digits, plus
-/// signs, separators (`-` `.` `/`, spaces, parentheses) in either width, a plus sign
+/// one (`+82 10-2020-3030`, `(+82) 10.2020.3030`, `+82 10–2020–3030`, full-width forms):
+/// only digits, plus signs, the separators libphonenumber reads (dashes of every kind, `.`
+/// `/` `~`, spaces, parentheses and brackets) in either width, a plus sign
 /// somewhere and at least 3 digits. Only such text is handed to the phone parser, which
 /// is the judge: it would also read a number out of text with words around it, which is
 /// not a phone number term.
@@ -33,8 +34,31 @@ fn may_be_phone(text: &str) -> bool {
         match c {
             '0'..='9' | '\u{FF10}'..='\u{FF19}' => digits += 1,
             '+' | '\u{FF0B}' => plus = true,
-            '-' | '.' | '/' | '(' | ')' | '\u{FF0D}' | '\u{FF0E}' | '\u{FF0F}' | '\u{FF08}'
-            | '\u{FF09}' | '\u{3000}' => {}
+            // libphonenumber's punctuation (VALID_PUNCTUATION, less its `x`): dashes of
+            // every kind, dots, slashes, brackets, tildes and the invisible separators.
+            '-'
+            | '.'
+            | '/'
+            | '('
+            | ')'
+            | '['
+            | ']'
+            | '~'
+            | '\u{2010}'..='\u{2015}'
+            | '\u{2212}'
+            | '\u{30FC}'
+            | '\u{FF0D}'..='\u{FF0F}'
+            | '\u{FF08}'
+            | '\u{FF09}'
+            | '\u{FF3B}'
+            | '\u{FF3D}'
+            | '\u{2053}'
+            | '\u{223C}'
+            | '\u{FF5E}'
+            | '\u{00AD}'
+            | '\u{200B}'
+            | '\u{2060}'
+            | '\u{3000}' => {}
             c if c.is_whitespace() => {}
             _ => return false,
         }

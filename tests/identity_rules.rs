@@ -1,0 +1,470 @@
+//! Identity over time: logins, boots, unification and their MU effects (R-CON, R-UNI),
+//! MU, import, verify/update and delete/block, through the public API only. Every
+//! expectation quotes RULES.md next to it.
+
+use std::io::Cursor;
+
+use rolodex::{
+    Boot, ContactBook, ErrorKind, IdentifyBy, ImportOptions, ImportReport, ImportSource, NewLead,
+};
+use serde_json::json;
+
+mod support;
+use support::{book_at, t};
+
+fn boot_id(id: &str) -> Boot {
+    Boot {
+        contact_id: Some(id.into()),
+        ..Boot::default()
+    }
+}
+
+fn login(id: Option<&str>, member: &str) -> Boot {
+    Boot {
+        contact_id: id.map(str::to_string),
+        member_id: Some(member.into()),
+        ..Boot::default()
+    }
+}
+
+fn import(book: &ContactBook, file: &str, text: &str, mut o: ImportOptions) -> ImportReport {
+    o.file_name = Some(file.to_string());
+    o.auto_map = true;
+    book.import_csv(
+        ImportSource::reader(Cursor::new(text.as_bytes().to_vec())),
+        o,
+        None,
+    )
+    .unwrap()
+}
+
+fn members(book: &ContactBook, text: &str) -> ImportReport {
+    import(book, "members.csv", text, ImportOptions::members())
+}
+
+fn leads_by_email(book: &ContactBook, text: &str) -> ImportReport {
+    import(
+        book,
+        "leads.csv",
+        text,
+        ImportOptions::leads(IdentifyBy::Email),
+    )
+}
+
+fn lead(email: Option<&str>, mobile: Option<&str>, name: &str) -> NewLead {
+    NewLead {
+        email: email.map(str::to_string),
+        mobile_number: mobile.map(str::to_string),
+        name: Some(name.into()),
+        ..NewLead::default()
+    }
+}
+
+fn pairs(book: &ContactBook) -> Vec<(String, String)> {
+    let mut v: Vec<_> = book
+        .pending_unifications()
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.lead_id, p.member_id))
+        .collect();
+    v.sort();
+    v
+}
+
+// ---------------------------------------------------------------------------------------
+// Suspected deviations
+// ---------------------------------------------------------------------------------------
+
+/// R-UNI-2: "When a member is created or gains verified contact info (member import,
+/// login, manager edit), verified leads with the same info are unified into it."
+/// R-UNI-3: "A lead that has never booted is unified at once".
+/// A login that completes a pending unification (R-UNI-4, R-CON-9) gives member D the
+/// lead's verified mobile number: D gains verified contact info through a login, so the
+/// never-booted lead L2 holding that verified number is unified at once.
+#[test]
+fn r_uni_2_login_completing_a_pending_unification_unifies_leads_sharing_the_gained_info() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b
+        .add_lead(lead(Some("c@example.com"), Some("+821011112222"), "C"))
+        .unwrap();
+    b.boot(boot_id(&c.id)).unwrap(); // C has booted: its unification will be pending
+                                     // A leads import gives never-booted lead L2 the same verified mobile number.
+    let r = leads_by_email(
+        &b,
+        "profile.email,profile.mobileNumber,unsubscribeEmail,unsubscribeTexting\n\
+         l2@example.com,+821011112222,false,false\n",
+    );
+    assert_eq!(r.created, 1);
+    let l2 = b.add_lead(NewLead::email("l2@example.com")).unwrap_err();
+    let l2_id = match l2 {
+        rolodex::Error::AlreadyExists { id, .. } => id,
+        other => panic!("{other:?}"),
+    };
+    assert!(b.get(&l2_id).unwrap().verified.mobile_number);
+    // Member D is imported with C's email and no mobile number: C's unification is pending.
+    let r = members(
+        &b,
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\nm-d,c@example.com,false,false\n",
+    );
+    assert_eq!(r.created, 1);
+    let d = b.boot(login(None, "m-d")).unwrap();
+    assert_eq!(pairs(&b), vec![(c.id.clone(), d.id.clone())]);
+    assert_eq!(b.mu_count().unwrap(), 3);
+    // C logs in as m-d: the unification completes, D gains C's verified mobile number.
+    let got = b.boot(login(Some(&c.id), "m-d")).unwrap();
+    assert_eq!(got.id, d.id);
+    assert_eq!(got.mobile_number(), Some("+821011112222"));
+    assert!(got.verified.mobile_number, "D gained verified contact info");
+    // ... and so the never-booted lead holding that verified number is unified at once.
+    assert_eq!(
+        b.get(&l2_id).unwrap().id,
+        d.id,
+        "never-booted lead L2 shares D's newly gained verified mobile number and was not unified"
+    );
+    assert_eq!(b.mu_count().unwrap(), 1);
+}
+
+/// Same as above, for a booted lead: R-UNI-4 "A lead that has booted is unified later: a
+/// pending unification is recorded". D gains verified info by a login completing a
+/// pending unification; booted lead L3 holding it must get a pending unification.
+#[test]
+fn r_uni_4_login_completing_a_pending_unification_records_pending_for_booted_leads_sharing_the_gained_info(
+) {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b
+        .add_lead(lead(Some("c@example.com"), Some("+821011112222"), "C"))
+        .unwrap();
+    b.boot(boot_id(&c.id)).unwrap();
+    leads_by_email(
+        &b,
+        "profile.email,profile.mobileNumber,unsubscribeEmail,unsubscribeTexting\n\
+         l3@example.com,+821011112222,false,false\n",
+    );
+    let l3 = match b.add_lead(NewLead::email("l3@example.com")).unwrap_err() {
+        rolodex::Error::AlreadyExists { id, .. } => id,
+        other => panic!("{other:?}"),
+    };
+    b.boot(boot_id(&l3)).unwrap(); // L3 booted too
+    members(
+        &b,
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\nm-d,c@example.com,false,false\n",
+    );
+    let d = b.boot(login(None, "m-d")).unwrap();
+    assert_eq!(pairs(&b), vec![(c.id.clone(), d.id.clone())]);
+    let got = b.boot(login(Some(&c.id), "m-d")).unwrap();
+    assert!(got.verified.mobile_number);
+    assert_eq!(
+        pairs(&b),
+        vec![(l3.clone(), d.id.clone())],
+        "booted lead L3 shares D's newly gained verified mobile number: a pending unification is recorded"
+    );
+}
+
+/// R-CON-2: "Unverified input never overwrites verified info." R-UNI-3: "its data is
+/// merged into the member (member's values win on conflict ...)". Member D holds mobile
+/// number N unverified (from a boot); never-booted lead L holds the same N verified. There
+/// is no conflict of values; after the unification N must stay verified, and so a
+/// hand-added lead with N is `AlreadyExists` (R-CON-1), as it was before.
+#[test]
+fn r_con_2_unification_keeps_the_verification_of_a_value_both_sides_hold() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let l = b
+        .add_lead(lead(Some("u@example.com"), Some("+821011112222"), "L"))
+        .unwrap();
+    let v = b
+        .boot(Boot {
+            profile: json!({"mobileNumber": "+821011112222"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            ..Boot::default()
+        })
+        .unwrap();
+    let d = b.boot(login(Some(&v.id), "m-d")).unwrap();
+    assert_eq!(d.id, v.id);
+    assert!(!d.verified.mobile_number);
+    // Before: N is held verified (by L).
+    assert_eq!(
+        b.add_lead(NewLead::mobile("+821011112222"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::AlreadyExists
+    );
+    // A manager edit gives D the lead's verified email: L never booted, unified at once.
+    let d = b
+        .update(&d.id, &json!({"profile.email": "u@example.com"}))
+        .unwrap();
+    assert_eq!(b.get(&l.id).unwrap().id, d.id, "L unified at once");
+    assert_eq!(d.mobile_number(), Some("+821011112222"));
+    assert!(
+        d.verified.mobile_number,
+        "the survivor holds N, which the unified lead held verified, as unverified"
+    );
+    assert_eq!(
+        b.add_lead(NewLead::mobile("+821011112222"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::AlreadyExists,
+        "N was verified info before the unification"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Passing checks of tricky sequences
+// ---------------------------------------------------------------------------------------
+
+/// R-CON-3: "a boot more than 30 minutes after the previous activity starts a new session
+/// ... the window counts from its previous boot". R-UNI-4: the unification completes when
+/// the lead logs in. Lead C booted at 00:00 (session 1); member D was imported at 00:10 and
+/// never booted. C's login as D at 00:25 continues C's session: the survivor has one session,
+/// `lastSeenAt` and `updatedAt` = now; a boot at 00:56 (31 min later) starts session 2.
+#[test]
+fn r_con_3_login_completing_a_pending_unification_continues_the_leads_session() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
+    assert_eq!(b.boot(boot_id(&c.id)).unwrap().session_count, 1);
+    b.set_clock(Some(t("2025-06-01T00:10:00Z")));
+    members(
+        &b,
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\nm-d,c@example.com,false,false\n",
+    );
+    assert_eq!(b.pending_unifications().unwrap().len(), 1);
+    b.set_clock(Some(t("2025-06-01T00:25:00Z")));
+    let got = b.boot(login(Some(&c.id), "m-d")).unwrap();
+    assert_eq!(got.member_id.as_deref(), Some("m-d"));
+    assert_eq!(got.session_count, 1);
+    assert_eq!(got.last_seen_at, t("2025-06-01T00:25:00Z"));
+    assert_eq!(got.updated_at, t("2025-06-01T00:25:00Z"));
+    assert!(b.pending_unifications().unwrap().is_empty());
+    b.set_clock(Some(t("2025-06-01T00:56:00Z")));
+    assert_eq!(b.boot(boot_id(&got.id)).unwrap().session_count, 2);
+}
+
+/// R-UNI-4: "a pending unification is recorded, both records stay (MU counts both ...),
+/// and the unification completes when that lead logs in (R-CON-4). Pending unifications
+/// can be listed." Two booted leads share the member's verified email: both pairs are
+/// listed; each lead's login completes only its own pair.
+#[test]
+fn r_uni_4_two_booted_leads_sharing_the_members_email_complete_one_by_one() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let l1 = b.add_lead(NewLead::email("e@example.com")).unwrap();
+    let l2 = b.add_lead(NewLead::email("other@example.com")).unwrap();
+    // A manager's edit gives L2 the same verified email (no AlreadyExists on an edit).
+    b.update(&l2.id, &json!({"profile.email": "e@example.com"}))
+        .unwrap();
+    b.boot(boot_id(&l1.id)).unwrap();
+    b.boot(boot_id(&l2.id)).unwrap();
+    let d = b.boot(login(None, "m-d")).unwrap();
+    b.update(&d.id, &json!({"profile.email": "e@example.com"}))
+        .unwrap();
+    assert_eq!(
+        pairs(&b),
+        vec![(l1.id.clone(), d.id.clone()), (l2.id.clone(), d.id.clone())]
+    );
+    assert_eq!(
+        b.mu_count().unwrap(),
+        3,
+        "MU counts both records of each pair"
+    );
+    assert_eq!(b.boot(login(Some(&l1.id), "m-d")).unwrap().id, d.id);
+    assert_eq!(pairs(&b), vec![(l2.id.clone(), d.id.clone())]);
+    assert_eq!(b.mu_count().unwrap(), 2);
+    assert_eq!(b.get(&l2.id).unwrap().id, l2.id, "L2 stays until its login");
+    assert_eq!(b.boot(login(Some(&l2.id), "m-d")).unwrap().id, d.id);
+    assert!(pairs(&b).is_empty());
+    assert_eq!(b.mu_count().unwrap(), 1);
+}
+
+/// R-UNI-2 (a member "gains verified contact info (... manager edit)"; `verify` gives
+/// verified info, R-CON-2): a member gaining a second verified field unifies a never-booted
+/// lead holding it at once and records a pending unification for a booted one, next to the
+/// pending pair of the first field.
+#[test]
+fn r_uni_2_member_gaining_a_second_verified_field_by_verify() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let l1 = b.add_lead(NewLead::email("e@example.com")).unwrap();
+    b.boot(boot_id(&l1.id)).unwrap();
+    let l2 = b
+        .add_lead(lead(Some("l2@example.com"), Some("+821011112222"), "L2"))
+        .unwrap();
+    b.boot(boot_id(&l2.id)).unwrap();
+    let l3 = b
+        .add_lead(lead(Some("l3@example.com"), None, "L3"))
+        .unwrap();
+    b.update(&l3.id, &json!({"profile.mobileNumber": "+821011112222"}))
+        .unwrap();
+    let d = b.boot(login(None, "m-d")).unwrap();
+    b.update(&d.id, &json!({"profile.email": "e@example.com"}))
+        .unwrap();
+    assert_eq!(pairs(&b), vec![(l1.id.clone(), d.id.clone())]);
+    // D's mobile arrives unverified with a boot: no unification through it (R-CON-2).
+    let d = b
+        .boot(Boot {
+            contact_id: Some(d.id.clone()),
+            profile: json!({"mobileNumber": "+82 10-1111-2222"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            ..Boot::default()
+        })
+        .unwrap();
+    assert!(!d.verified.mobile_number);
+    assert_eq!(pairs(&b), vec![(l1.id.clone(), d.id.clone())]);
+    assert_eq!(b.get(&l3.id).unwrap().id, l3.id);
+    // verify() gives it: L3 (never booted) at once, L2 (booted) pending.
+    let d = b.verify(&d.id, "profile.mobileNumber").unwrap();
+    assert_eq!(
+        b.get(&l3.id).unwrap().id,
+        d.id,
+        "never-booted L3 unified at once"
+    );
+    assert_eq!(
+        pairs(&b),
+        vec![(l1.id.clone(), d.id.clone()), (l2.id.clone(), d.id.clone())]
+    );
+    assert_eq!(b.mu_count().unwrap(), 3);
+}
+
+/// R-UNI-2: "A lead-import row whose identifier matches a member updates that member — that
+/// is the unification, counted as `updated`." The row's other contact field is verified
+/// (R-CON-2: an import gives verified info) and the member gains it, so the never-booted
+/// lead holding it is unified at once (R-UNI-2/3).
+#[test]
+fn r_uni_2_lead_import_row_matching_a_member_gives_it_a_field_that_unifies_another_lead() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let l = b.add_lead(NewLead::mobile("+821011112222")).unwrap();
+    members(
+        &b,
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\nm-d,d@example.com,false,false\n",
+    );
+    assert_eq!(b.mu_count().unwrap(), 2);
+    let r = leads_by_email(
+        &b,
+        "profile.email,profile.mobileNumber\nD@example.com,+82 10-1111-2222\n",
+    );
+    assert_eq!((r.created, r.updated, r.failed), (0, 1, 0));
+    let d = b.get(&l.id).unwrap();
+    assert_eq!(
+        d.member_id.as_deref(),
+        Some("m-d"),
+        "L unified into the member"
+    );
+    assert_eq!(
+        d.email(),
+        Some("d@example.com"),
+        "the identifier only matches"
+    );
+    assert_eq!(b.mu_count().unwrap(), 1);
+}
+
+/// R-CON-9: "A boot that names contact C and `memberId` M, where M belongs to another
+/// contact D, returns D; ... if a pending unification joins C and D, it completes
+/// (R-UNI-4); otherwise C is left as it is." C has a pending unification with D1 and logs
+/// in as D2: D2 is returned, C is left as it is and its pair with D1 is still listed.
+#[test]
+fn r_con_9_login_as_another_member_leaves_the_pending_pair_with_the_first() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
+    b.boot(boot_id(&c.id)).unwrap();
+    members(
+        &b,
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\n\
+         m-1,c@example.com,false,false\nm-2,two@example.com,false,false\n",
+    );
+    let d1 = b.boot(login(None, "m-1")).unwrap();
+    let d2 = b.boot(login(None, "m-2")).unwrap();
+    assert_eq!(pairs(&b), vec![(c.id.clone(), d1.id.clone())]);
+    let got = b.boot(login(Some(&c.id), "m-2")).unwrap();
+    assert_eq!(got.id, d2.id);
+    let c_after = b.get(&c.id).unwrap();
+    assert_eq!(c_after.id, c.id);
+    assert_eq!(c_after.member_id, None);
+    assert_eq!(pairs(&b), vec![(c.id.clone(), d1.id.clone())]);
+    assert_eq!(b.mu_count().unwrap(), 3);
+    // Its login as m-1 still completes it.
+    assert_eq!(b.boot(login(Some(&c.id), "m-1")).unwrap().id, d1.id);
+    assert!(pairs(&b).is_empty());
+}
+
+/// R-MU-2: "a boot (a real visit) makes its contact visible, and if that breaks the limit
+/// the visible contact with the oldest `lastSeenAt` is hidden instead"; R-UNI-4 / R-CON-9:
+/// the lead's login completes its pending unification. Member D is hidden at the limit;
+/// lead C's login as D completes the pair: D is visible, MU stays at the limit.
+#[test]
+fn r_mu_2_login_completing_a_pending_unification_into_a_hidden_member() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let old = b.add_lead(NewLead::email("old@example.com")).unwrap();
+    b.set_clock(Some(t("2025-06-01T01:00:00Z")));
+    let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
+    b.boot(boot_id(&c.id)).unwrap();
+    b.set_mu_limit(Some(2)).unwrap();
+    b.set_clock(Some(t("2025-06-01T02:00:00Z")));
+    let r = members(
+        &b,
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\nm-d,c@example.com,false,false\n",
+    );
+    assert_eq!((r.created, r.hidden), (1, 1), "created hidden: no room");
+    assert_eq!(b.pending_unifications().unwrap().len(), 1);
+    b.set_clock(Some(t("2025-06-01T03:00:00Z")));
+    let d = b.boot(login(Some(&c.id), "m-d")).unwrap();
+    assert!(!d.hidden, "the login makes the member visible");
+    assert_eq!(d.email(), Some("c@example.com"));
+    assert!(b.pending_unifications().unwrap().is_empty());
+    assert_eq!(b.get(&c.id).unwrap().id, d.id);
+    assert!(b.mu_count().unwrap() <= 2);
+    assert_eq!(
+        b.mu_count().unwrap(),
+        2,
+        "C's place went to D; `old` stays visible"
+    );
+    assert!(!b.get(&old.id).unwrap().hidden);
+}
+
+/// R-CON-5: "Merge snapshots and pending unifications that hold its data are purged with
+/// it." Deleting the booted lead of a pending pair removes the pair from the listing;
+/// deleting by `memberId` the member of another pair removes that one.
+#[test]
+fn r_con_5_deletes_purge_pending_pairs_from_the_listing() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c1 = b.add_lead(NewLead::email("c1@example.com")).unwrap();
+    let c2 = b.add_lead(NewLead::email("c2@example.com")).unwrap();
+    b.boot(boot_id(&c1.id)).unwrap();
+    b.boot(boot_id(&c2.id)).unwrap();
+    members(
+        &b,
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\n\
+         m-1,c1@example.com,false,false\nm-2,c2@example.com,false,false\n",
+    );
+    assert_eq!(b.pending_unifications().unwrap().len(), 2);
+    b.delete(vec![c1.id.clone()]).unwrap();
+    let left = b.pending_unifications().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].lead_id, c2.id);
+    b.delete_by_member_id("m-2").unwrap();
+    assert!(b.pending_unifications().unwrap().is_empty());
+    // The lead of the purged pair is left as it is; its login now makes it member m-2
+    // (R-CON-4: "the contact becomes ... the member with that id").
+    let got = b.boot(login(Some(&c2.id), "m-2")).unwrap();
+    assert_eq!(got.id, c2.id);
+    assert_eq!(got.member_id.as_deref(), Some("m-2"));
+}
+
+/// R-CON-6: "Blocking is reversible and loses no data"; R-UNI-4: the pair is listed until
+/// the lead's login. Blocking and unblocking the member of a pending pair keeps the pair.
+#[test]
+fn r_uni_4_blocking_and_unblocking_the_member_keeps_the_pending_pair() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
+    b.boot(boot_id(&c.id)).unwrap();
+    members(
+        &b,
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\nm-d,c@example.com,false,false\n",
+    );
+    let d = b.boot(login(None, "m-d")).unwrap();
+    b.block(vec![d.id.clone()]).unwrap();
+    b.unblock(vec![d.id.clone()]).unwrap();
+    assert_eq!(pairs(&b), vec![(c.id.clone(), d.id.clone())]);
+    assert_eq!(b.boot(login(Some(&c.id), "m-d")).unwrap().id, d.id);
+    assert!(pairs(&b).is_empty());
+    assert_eq!(b.mu_count().unwrap(), 1);
+}
