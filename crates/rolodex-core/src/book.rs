@@ -701,8 +701,11 @@ impl ContactBook {
     /// Removes tags (and their children) from contacts (R-CON-7).
     pub fn remove_tags(&self, target: impl Into<Target>, tags: &[String]) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "tag contacts")?;
+        // Tags to remove are held to R-VAL-8 as tags to add are: a malformed one can name
+        // no tag a contact holds, and is the caller's mistake.
+        let tags = ops::parse_tags(tags)?;
         self.bulk("removeTags", &target.into(), |tx, id| {
-            ops::remove_tags(tx, id, tags).map(|_| ())
+            ops::remove_tags(tx, id, &tags).map(|_| ())
         })
     }
 

@@ -739,13 +739,16 @@ impl crate::book::ContactBook {
 
         let now = self.now();
         let actor = actor_id(self);
-        if options.password.is_some() {
-            // R-EXP-4: check and record the start under the channel's write lock, so two
-            // attempts at once cannot both pass.
-            self.write(|tx| {
+        // R-EXP-4: check and record the start under the channel's write lock, so two
+        // attempts at once cannot both pass. The previous start is kept: an export that
+        // then fails puts it back, as a failed call changes nothing.
+        let started = match options.password {
+            None => None,
+            Some(_) => Some(self.write(|tx| {
                 let interval = tx.settings.export_interval_secs;
+                let previous = tx.store.export_time(tx.channel, &actor)?;
                 if interval > 0 {
-                    if let Some(last) = tx.store.export_time(tx.channel, &actor)? {
+                    if let Some(last) = previous {
                         // Settings hold at most 100 years; a store's larger figure reads
                         // as the latest time there is, never as an overflow.
                         let next = i64::try_from(interval)
@@ -761,10 +764,10 @@ impl crate::book::ContactBook {
                         }
                     }
                 }
-                tx.op(Op::PutExportTime(actor.clone(), now));
-                Ok(())
-            })?;
-        }
+                tx.op(Op::PutExportTime(actor.clone(), Some(now)));
+                Ok(previous)
+            })?),
+        };
 
         let write_rows = |out: &mut dyn Write| -> Result<u64> {
             let mut csv = CsvExporter::new(out, &schema, &options)?;
@@ -809,16 +812,31 @@ impl crate::book::ContactBook {
         };
 
         let mut out = out;
-        let rows = match &options.password {
-            None => write_rows(&mut out)?,
-            Some(pw) => {
-                let mut zip = ProtectedZipWriter::new(&mut out, pw, PROTECTED_ENTRY_NAME)?;
-                let n = write_rows(&mut zip)?;
-                zip.finish()?;
-                n
+        let written = (|| -> Result<u64> {
+            let rows = match &options.password {
+                None => write_rows(&mut out)?,
+                Some(pw) => {
+                    let mut zip = ProtectedZipWriter::new(&mut out, pw, PROTECTED_ENTRY_NAME)?;
+                    let n = write_rows(&mut zip)?;
+                    zip.finish()?;
+                    n
+                }
+            };
+            out.flush().map_err(write_error)?;
+            Ok(rows)
+        })();
+        let rows = match written {
+            Ok(rows) => rows,
+            Err(e) => {
+                if let Some(previous) = started {
+                    self.write(|tx| {
+                        tx.op(Op::PutExportTime(actor.clone(), previous));
+                        Ok(())
+                    })?;
+                }
+                return Err(e);
             }
         };
-        out.flush().map_err(write_error)?;
 
         let mut detail = serde_json::json!({
             "columns": columns,

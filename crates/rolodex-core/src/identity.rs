@@ -177,6 +177,26 @@ fn unify(tx: &mut Tx, mut member: Contact, on_boot: bool) -> Result<Contact> {
                 match absorb(tx, &mut member, &lead, on_boot) {
                     Ok(()) => absorbed = true,
                     Err(e) if on_boot && e.kind() == ErrorKind::Validation => {}
+                    // Say why a write the caller made of one field broke a limit: the
+                    // unification it started (R-UNI-2), and with which lead.
+                    Err(Error::Validation {
+                        key,
+                        text,
+                        expected,
+                        message,
+                    }) => {
+                        return Err(Error::Validation {
+                            key,
+                            text,
+                            expected,
+                            message: format!(
+                                "this write unifies lead {} into member {} (R-UNI-2: they share a verified {}), and {message}; change the lead first, or make the write without that info",
+                                lead.id,
+                                member.id,
+                                if field == "profile.email" { "email" } else { "mobile number" }
+                            ),
+                        })
+                    }
                     Err(e) => return Err(e),
                 }
             }

@@ -370,6 +370,22 @@ pub(crate) fn unmerge(tx: &mut Tx, merge_id: &str) -> Result<(Contact, Contact)>
         )));
     }
     let mut restored = restore_unchanged(&current, primary, merged, tx.now);
+    // Values put back are a write like any other: one that would break a limit of R-SCH-7
+    // (the survivor may have grown since the merge) is rejected whole.
+    check_profile_limits(&restored.profile).map_err(|e| match e {
+        Error::Validation {
+            key,
+            text,
+            expected,
+            message,
+        } => Error::Validation {
+            key,
+            text,
+            expected,
+            message: format!("unmerging {merge_id} would put back values over a limit: {message}"),
+        },
+        other => other,
+    })?;
     // The survivor may get back contact info the merge took from it: it then becomes
     // countable through this write, and is hidden when there is no room (R-MU-3), so the
     // visible MU never exceeds the limit (R-MU-2).

@@ -371,6 +371,10 @@ pub(crate) fn add_tags(tx: &mut Tx, id: &str, tags: &[String]) -> Result<Contact
             format!("the contact would have {} tags", c.tags.len()),
         ));
     }
+    if c.tags == before.tags {
+        // Nothing to change: not a write (`updatedAt` stays).
+        return Ok(before);
+    }
     finish_manager_write(tx, &before, c)
 }
 
@@ -385,6 +389,10 @@ pub(crate) fn remove_tags(tx: &mut Tx, id: &str, tags: &[String]) -> Result<Cont
                     .is_some_and(|rest| rest.starts_with('/'))
         })
     });
+    if c.tags == before.tags {
+        // Nothing to change: not a write (`updatedAt` stays).
+        return Ok(before);
+    }
     finish_manager_write(tx, &before, c)
 }
 

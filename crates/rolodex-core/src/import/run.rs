@@ -197,9 +197,16 @@ impl ContactBook {
             None
         };
         let mut fatal = None;
+        // A failure log that cannot be written stops the import like a storage error: the
+        // rows already applied stay, and the activity log says so (`stoppedBy`).
         while let Some(row) = reader.next() {
             match row {
-                Err(failure) => failures.record(&mut report, failure)?,
+                Err(failure) => {
+                    if let Err(e) = failures.record(&mut report, failure) {
+                        fatal = Some(e);
+                        break;
+                    }
+                }
                 Ok(mut patch) => {
                     // The cells are kept for the failure log; the values move into the contact.
                     let cells = std::mem::take(&mut patch.cells);
@@ -228,17 +235,20 @@ impl ContactBook {
                     };
                     match outcome {
                         Ok(applied) => counts.add(&applied),
-                        Err(RowError::Row(error_columns, error_reasons)) => failures.record(
-                            &mut report,
-                            RowFailure {
+                        Err(RowError::Row(error_columns, error_reasons)) => {
+                            let failure = RowFailure {
                                 failure: Failure {
                                     row_number,
                                     error_columns,
                                     error_reasons,
                                 },
                                 cells,
-                            },
-                        )?,
+                            };
+                            if let Err(e) = failures.record(&mut report, failure) {
+                                fatal = Some(e);
+                                break;
+                            }
+                        }
                         Err(RowError::Fatal(e)) => {
                             fatal = Some(e);
                             break;
@@ -251,9 +261,14 @@ impl ContactBook {
             }
         }
         if let Some(log) = failures.log.take() {
-            log.finish()?.flush().map_err(|e| {
-                Error::storage(format!("the failure log could not be written: {e}"))
-            })?;
+            let finished = log.finish().and_then(|mut w| {
+                w.flush().map_err(|e| {
+                    Error::storage(format!("the failure log could not be written: {e}"))
+                })
+            });
+            if let Err(e) = finished {
+                fatal.get_or_insert(e);
+            }
         }
 
         report.rows = reader.progress().rows_done;

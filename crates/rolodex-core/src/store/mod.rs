@@ -138,8 +138,9 @@ pub enum Op {
     DeletePending(String, String),
     /// Append an activity log entry.
     Log(ActivityEntry),
-    /// Record when a manager last started a protected export.
-    PutExportTime(String, DateTime<Utc>),
+    /// Record when a manager last started a protected export (`None`: no start recorded,
+    /// as when an export that failed puts back the state before it).
+    PutExportTime(String, Option<DateTime<Utc>>),
 }
 
 /// The writes of one logical operation, applied whole or not at all.

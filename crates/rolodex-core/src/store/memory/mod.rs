@@ -123,8 +123,11 @@ impl Channel {
                     .retain(|x| !(&x.lead_id == lead && &x.member_id == member));
             }
             Op::Log(e) => self.activity.push(e.clone()),
-            Op::PutExportTime(m, t) => {
+            Op::PutExportTime(m, Some(t)) => {
                 self.export_times.insert(m.clone(), *t);
+            }
+            Op::PutExportTime(m, None) => {
+                self.export_times.remove(m);
             }
         }
     }
