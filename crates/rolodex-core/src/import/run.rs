@@ -261,7 +261,7 @@ impl ContactBook {
             }
         }
         if let Some(log) = failures.log.take() {
-            let finished = log.finish().and_then(|mut w| {
+            let finished = log.finish().and_then(|w| {
                 w.flush().map_err(|e| {
                     Error::storage(format!("the failure log could not be written: {e}"))
                 })
