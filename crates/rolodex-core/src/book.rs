@@ -539,20 +539,29 @@ impl ContactBook {
     pub fn rename_segment(&self, name: &str, new_name: &str) -> Result<()> {
         self.require(Permission::EditContacts, "rename a segment")?;
         check_segment_name(new_name)?;
-        let seg = self.segment(name)?;
-        if name == new_name {
-            return Ok(());
-        }
-        if self.segment(new_name).is_ok() {
-            return Err(Error::conflict(format!(
-                "a segment named {new_name:?} already exists"
-            )));
-        }
+        // Both names are checked under the channel's write lock, so two renames at once
+        // cannot both take one name.
         self.write(|tx| {
+            let segments = tx.store.segments(tx.channel)?;
+            let Some(seg) = segments.iter().find(|s| s.name == name) else {
+                return Err(Error::not_found(
+                    "segment",
+                    name,
+                    "save it first with save_segment",
+                ));
+            };
+            if name == new_name {
+                return Ok(());
+            }
+            if segments.iter().any(|s| s.name == new_name) {
+                return Err(Error::conflict(format!(
+                    "a segment named {new_name:?} already exists"
+                )));
+            }
             tx.op(Op::DeleteSegment(name.to_string()));
             tx.op(Op::PutSegment(SegmentRecord {
                 name: new_name.to_string(),
-                filter: seg.filter.to_value(),
+                filter: seg.filter.clone(),
             }));
             Ok(())
         })
