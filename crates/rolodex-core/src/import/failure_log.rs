@@ -95,7 +95,12 @@ impl<W: Write> FailureLogWriter<W> {
             out.write_all(b",")?;
             let cell = failure.cells.get(i).map_or("", String::as_str);
             let trimmed = cell.trim();
-            if super::patch::unneutralize_formula(trimmed).len() < trimmed.len() {
+            if trimmed.is_empty() {
+                // Only whitespace: an empty cell to the import (R-VAL-1) and no formula, so
+                // the original text goes unguarded (a `'` before a lone tab would survive
+                // the re-import's trim as the value `'`).
+                write_field(out, false, cell.as_bytes())?;
+            } else if super::patch::unneutralize_formula(trimmed).len() < trimmed.len() {
                 // Trimmed, as the import reads it: a leading tab stays out of the file.
                 write_field(out, false, trimmed.as_bytes())?;
             } else {
