@@ -508,7 +508,7 @@ fn r_sch_7_string_length_after_nfc_and_key_count() {
         .id;
     assert_eq!(b.get(&a).unwrap().name().unwrap().chars().count(), 512);
     let e = b
-        .add_lead(NewLead::email("b@x.com").with_name(&"é".repeat(513)))
+        .add_lead(NewLead::email("b@x.com").with_name("é".repeat(513)))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation);
     assert!(e.to_string().contains("profile.name"), "{e}");
