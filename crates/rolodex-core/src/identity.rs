@@ -93,6 +93,11 @@ pub(crate) fn absorb(
     tx.put(member.clone())?;
     if !(on_boot && member.blocked) {
         crate::mu::fill_room(tx)?;
+        // The room the lead freed may have un-hidden the member itself: the caller's copy
+        // follows, so it is neither returned nor written back stale (R-MU-3).
+        if let Some(now) = tx.get(&member.id)? {
+            *member = now;
+        }
     }
     Ok(())
 }
