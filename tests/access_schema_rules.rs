@@ -2,42 +2,14 @@
 //! inbox, order, the limits of R-SCH-7 on every path that writes a profile). Public API
 //! only; every expectation quotes RULES.md / API.md.
 
-use std::io::Cursor;
-
 use rolodex::{
-    ActivityQuery, Boot, Contact, ContactBook, ErrorKind, ExportOptions, FieldType, ImportOptions,
-    ImportReport, ImportSource, Manager, MergeChoices, NewLead, Permission, Side,
+    ActivityQuery, Boot, ContactBook, ErrorKind, ExportOptions, FieldType, ImportOptions, Manager,
+    MergeChoices, NewLead, Permission, Side,
 };
 use serde_json::json;
 
 mod support;
-use support::{all, book_at, export_text, f, leads, q, t};
-
-fn import(
-    book: &ContactBook,
-    file: &str,
-    text: &str,
-    mut o: ImportOptions,
-) -> rolodex::Result<ImportReport> {
-    o.file_name = Some(file.to_string());
-    book.import_csv(
-        ImportSource::reader(Cursor::new(text.as_bytes().to_vec())),
-        o,
-        None,
-    )
-}
-
-fn fingerprint(book: &ContactBook) -> String {
-    let contacts: Vec<_> = all(book).iter().map(Contact::to_json).collect();
-    format!(
-        "{}|{}|{:?}|{}|{:?}",
-        serde_json::to_string(&contacts).unwrap(),
-        book.mu_count().unwrap(),
-        book.pending_unifications().unwrap(),
-        book.activity_log(&ActivityQuery::default()).unwrap().len(),
-        book.schema().unwrap(),
-    )
-}
+use support::{all, book_at, export_text, f, import_named, leads, q, snapshot, t};
 
 fn obj(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
     v.as_object().unwrap().clone()
@@ -61,7 +33,7 @@ fn r_exp_5_denied_actions_name_the_permission_and_leave_the_log_alone() {
     let b = book_at("2025-06-01T00:00:00Z");
     let a = b.add_lead(NewLead::email("a@x.com")).unwrap();
     let viewer = b.as_manager(Manager::member("v", &[Permission::DownloadData]));
-    let before = fingerprint(&b);
+    let before = snapshot(&b);
     let e = viewer.delete(vec![a.id.clone()]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
     assert!(e.to_string().contains("deleteContacts"), "{e}");
@@ -76,7 +48,7 @@ fn r_exp_5_denied_actions_name_the_permission_and_leave_the_log_alone() {
         )
         .unwrap_err();
     assert!(e.to_string().contains("editContacts"), "{e}");
-    let e = import(
+    let e = import_named(
         &viewer,
         "x.csv",
         "profile.email,unsubscribeEmail,unsubscribeTexting\nn@x.com,false,false\n",
@@ -87,7 +59,7 @@ fn r_exp_5_denied_actions_name_the_permission_and_leave_the_log_alone() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("editContacts"), "{e}");
-    assert_eq!(fingerprint(&b), before);
+    assert_eq!(snapshot(&b), before);
 }
 
 /// R-EXP-5: "an owner may do everything" — the role, not a list of permissions; a
@@ -282,7 +254,7 @@ fn r_sch_5_writes_to_an_archived_key_are_rejected_on_every_manager_path() {
         .unwrap()
         .id;
     b.archive_key("profile.city").unwrap();
-    let before = fingerprint(&b);
+    let before = snapshot(&b);
     let e = b
         .add_lead(NewLead {
             profile: obj(json!({"city": "Busan"})),
@@ -300,7 +272,7 @@ fn r_sch_5_writes_to_an_archived_key_are_rejected_on_every_manager_path() {
         assert_eq!(e.kind(), ErrorKind::Validation, "{patch}");
         assert!(e.to_string().contains("profile.city"), "{e}");
     }
-    let e = import(
+    let e = import_named(
         &b,
         "c.csv",
         "profile.email,profile.city\na@x.com,Busan\n",
@@ -313,7 +285,7 @@ fn r_sch_5_writes_to_an_archived_key_are_rejected_on_every_manager_path() {
     )
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation);
-    assert_eq!(fingerprint(&b), before);
+    assert_eq!(snapshot(&b), before);
     // A boot drops it (R-CON-3) and restoring brings the old value back.
     b.boot(Boot {
         contact_id: Some(a.clone()),
@@ -382,7 +354,7 @@ fn r_sch_5_archived_key_not_shown_filtered_sorted_exported_or_auto_mapped() {
             }
         )
         .is_err());
-    let r = import(
+    let r = import_named(
         &b,
         "c.csv",
         "profile.email,profile.city\na@x.com,Busan\n",
@@ -484,14 +456,14 @@ fn r_sch_7_archived_values_count_in_the_15kb_measure_exactly() {
     assert!((1..=400).contains(&fit), "{fit}");
     // Non-ASCII counts its UTF-8 bytes: 'é' is 2.
     let over = "é".repeat(fit / 2 + 1);
-    let before = fingerprint(&b);
+    let before = snapshot(&b);
     let e = b.update(&a, &json!({"profile.note": over})).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation, "{e}");
     let e = b
         .update(&a, &json!({"profile.note": "x".repeat(fit + 1)}))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation, "{e}");
-    assert_eq!(fingerprint(&b), before);
+    assert_eq!(snapshot(&b), before);
     b.update(&a, &json!({"profile.note": "x".repeat(fit)}))
         .unwrap();
 }
@@ -527,10 +499,10 @@ fn r_sch_7_string_length_after_nfc_and_key_count() {
         patch.insert(format!("profile.k{i}"), json!(true));
     }
     b.update(&a, &serde_json::Value::Object(patch)).unwrap(); // email, name + 254 = 256
-    let before = fingerprint(&b);
+    let before = snapshot(&b);
     let e = b.update(&a, &json!({"profile.k254": true})).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation);
-    assert_eq!(fingerprint(&b), before);
+    assert_eq!(snapshot(&b), before);
 }
 
 /// R-SCH-7: "a list ≤ 200 items" on an edit of `tags` (a list-typed field) and of a list
@@ -555,7 +527,7 @@ fn r_sch_7_lists_on_edit_and_import_append() {
             .kind(),
         ErrorKind::Validation
     );
-    let r = import(
+    let r = import_named(
         &b,
         "n.csv",
         "profile.email,profile.name,profile.nums\na@x.com,New,[500]\n",
@@ -590,7 +562,7 @@ fn r_sch_7_unification_by_member_import_over_a_limit_fails_the_row() {
         .id;
     b.update(&m, &json!({"profile.l": list_of(60, "b")}))
         .unwrap();
-    let r = import(
+    let r = import_named(
         &b,
         "m.csv",
         "memberId,profile.email,profile.name\nm-1,k@x.com,Kim\n",
@@ -635,11 +607,11 @@ fn r_sch_7_merge_union_past_200_is_rejected_whole() {
         .unwrap();
     b.update(&s, &json!({"profile.l": list_of(60, "s")}))
         .unwrap();
-    let before = fingerprint(&b);
+    let before = snapshot(&b);
     let e = b.merge(&p, &s, &MergeChoices::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation);
     assert!(e.to_string().contains("profile.l"), "{e}");
-    assert_eq!(fingerprint(&b), before);
+    assert_eq!(snapshot(&b), before);
     // Choosing one side keeps the list under the limit.
     let mut ch = MergeChoices::new();
     ch.insert("profile.l".into(), Side::Secondary);
@@ -671,12 +643,12 @@ fn r_sch_7_unification_by_edit_over_a_limit_is_rejected_whole() {
         .id;
     b.update(&m, &json!({"profile.l": list_of(60, "b")}))
         .unwrap();
-    let before = fingerprint(&b);
+    let before = snapshot(&b);
     let e = b
         .update(&m, &json!({"profile.email": "k@x.com"}))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation, "{e}");
-    assert_eq!(fingerprint(&b), before);
+    assert_eq!(snapshot(&b), before);
 }
 
 /// R-SCH-7 on an unmerge (R-CON-8 puts back pre-merge values on the survivor): a put-back
@@ -721,8 +693,8 @@ fn r_sch_7_unmerge_over_a_limit_is_rejected() {
         i += 1;
     }
     assert!(size(&b) + 499 > 15_360 - 10);
-    let before = fingerprint(&b);
+    let before = snapshot(&b);
     let e = b.unmerge(&m.merge_id).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation, "{e}");
-    assert_eq!(fingerprint(&b), before);
+    assert_eq!(snapshot(&b), before);
 }

@@ -6,41 +6,14 @@ use std::io::{Cursor, Read};
 use std::time::Duration;
 
 use rolodex::{
-    ActivityQuery, Boot, Contact, ContactBook, ErrorKind, ExportOptions, FieldType, IdentifyBy,
-    ImportOptions, ImportReport, ImportSource, Manager, Medium, MergeChoices, NewLead, Permission,
-    Progress, Query,
+    ActivityQuery, Boot, ContactBook, ErrorKind, ExportOptions, FieldType, IdentifyBy,
+    ImportOptions, ImportSource, Manager, Medium, MergeChoices, NewLead, Permission, Progress,
+    Query,
 };
 use serde_json::json;
 
 mod support;
-use support::{all, book_at, export_text, f, leads, q, t};
-
-fn import(
-    book: &ContactBook,
-    file: &str,
-    text: &str,
-    mut o: ImportOptions,
-) -> rolodex::Result<ImportReport> {
-    o.file_name = Some(file.to_string());
-    book.import_csv(
-        ImportSource::reader(Cursor::new(text.as_bytes().to_vec())),
-        o,
-        None,
-    )
-}
-
-/// Everything a denied or failed call must leave as it was, the activity log included.
-fn fingerprint(book: &ContactBook) -> String {
-    let contacts: Vec<_> = all(book).iter().map(Contact::to_json).collect();
-    format!(
-        "{}|{}|{:?}|{}|{:?}",
-        serde_json::to_string(&contacts).unwrap(),
-        book.mu_count().unwrap(),
-        book.pending_unifications().unwrap(),
-        book.activity_log(&ActivityQuery::default()).unwrap().len(),
-        book.schema().unwrap(),
-    )
-}
+use support::{all, book_at, export_text, f, import_named, leads, q, snapshot, t};
 
 fn protected(pw: &str, reason: Option<&str>) -> ExportOptions {
     ExportOptions {
@@ -136,7 +109,7 @@ fn r_exp_4_password_boundary_and_zip_holds_the_csv() {
     b.add_lead(NewLead::email("a@x.com").with_name("=A"))
         .unwrap();
     let owner = b.as_manager(Manager::owner("o"));
-    let before = fingerprint(&b);
+    let before = snapshot(&b);
     for bad in [
         "a1!bc", "abcdef", "123456", "!!!!!!", "abc!de", "abc123", "12!!!!",
     ] {
@@ -147,7 +120,7 @@ fn r_exp_4_password_boundary_and_zip_holds_the_csv() {
         assert_eq!(e.kind(), ErrorKind::Validation, "{bad}");
         assert!(out.is_empty(), "{bad}");
     }
-    assert_eq!(fingerprint(&b), before, "a refused export logs nothing");
+    assert_eq!(snapshot(&b), before, "a refused export logs nothing");
     let plain = export_text(&owner, ExportOptions::default());
     let mut out = Vec::new();
     let s = owner
@@ -284,11 +257,11 @@ fn r_exp_5_each_action_needs_its_permission_and_denial_changes_nothing() {
 
     // Without editContacts (deleteContacts only): every edit-like action is denied.
     let deleter = b.as_manager(Manager::member("del", &[Permission::DeleteContacts]));
-    let before = fingerprint(&b);
+    let before = snapshot(&b);
     let denied: Vec<(&str, rolodex::Result<()>)> = vec![
         (
             "import",
-            import(&deleter, "x.csv", csv_one(), leads()).map(|_| ()),
+            import_named(&deleter, "x.csv", csv_one(), leads()).map(|_| ()),
         ),
         (
             "edit",
@@ -325,7 +298,7 @@ fn r_exp_5_each_action_needs_its_permission_and_denial_changes_nothing() {
         assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{what}: {e}");
         assert!(e.to_string().contains("editContacts"), "{what}: {e}");
     }
-    assert_eq!(fingerprint(&b), before, "denied actions changed something");
+    assert_eq!(snapshot(&b), before, "denied actions changed something");
 
     // Without deleteContacts (editContacts only): deletes are denied.
     let editor = b.as_manager(Manager::member("ed", &[Permission::EditContacts]));
@@ -352,7 +325,7 @@ fn r_exp_5_each_action_needs_its_permission_and_denial_changes_nothing() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
     assert!(out.is_empty());
-    assert_eq!(fingerprint(&b), before, "denied actions changed something");
+    assert_eq!(snapshot(&b), before, "denied actions changed something");
 
     // And the permissions held do allow their actions.
     deleter.delete(ids.clone()).unwrap();
@@ -393,7 +366,12 @@ fn r_exp_5_owner_may_do_everything() {
         .unwrap();
     o.block(vec![c.clone()]).unwrap();
     o.unblock(vec![c.clone()]).unwrap();
-    assert_eq!(import(&o, "o.csv", csv_one(), leads()).unwrap().created, 1);
+    assert_eq!(
+        import_named(&o, "o.csv", csv_one(), leads())
+            .unwrap()
+            .created,
+        1
+    );
     o.export_csv(Vec::new(), ExportOptions::default()).unwrap();
     o.export_csv(Vec::new(), protected("abc12!", Some("owner")))
         .unwrap();
@@ -425,7 +403,7 @@ fn r_exp_5_activity_log_who_what_when_how_many_reason() {
     let owner = b.as_manager(Manager::owner("boss"));
 
     b.set_clock(Some(t("2025-06-01T01:00:00Z")));
-    let r = import(
+    let r = import_named(
         &ed,
         "people.csv",
         "profile.email,profile.city,unsubscribeEmail,unsubscribeTexting\na@x.com,Seoul,false,false\nb@x.com,Seoul,false,false\nc@x.com,Busan,false,false\nbad,Busan,false,false\n",
@@ -605,7 +583,7 @@ fn r_sch_6_inbox_hidden_key_is_still_shown_collected_and_filterable() {
         "collected and shown"
     );
     assert_eq!(b.get(&a.id).unwrap().to_json()["profile"]["city"], "Seoul");
-    let r = import(
+    let r = import_named(
         &b,
         "c.csv",
         "profile.email,profile.city\nb@x.com,Busan\na@x.com,Daegu\n",
@@ -664,7 +642,7 @@ fn r_con_2_verified_info_becomes_an_identifier() {
     let e = b.add_lead(NewLead::email("v@x.com")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
     assert!(e.to_string().contains(&v.id), "{e}");
-    let r = import(
+    let r = import_named(
         &b,
         "v.csv",
         "profile.email,profile.name\nV@x.com,Vee\n",
@@ -1053,12 +1031,12 @@ fn r_imp_15_import_started_during_another_fails_at_once() {
     let mut fingerprints = Vec::new();
     let mut cb = |p: Progress| {
         if p.rows_done == 1 && errors.is_empty() {
-            let before = fingerprint(&b);
-            let e1 = import(&other, "second.csv", csv_one(), leads()).unwrap_err();
+            let before = snapshot(&b);
+            let e1 = import_named(&other, "second.csv", csv_one(), leads()).unwrap_err();
             let mut dry = leads();
             dry.dry_run = true;
-            let e2 = import(&b, "third.csv", csv_one(), dry).unwrap_err();
-            fingerprints.push((before, fingerprint(&b)));
+            let e2 = import_named(&b, "third.csv", csv_one(), dry).unwrap_err();
+            fingerprints.push((before, snapshot(&b)));
             errors.push(e1.kind());
             errors.push(e2.kind());
         }

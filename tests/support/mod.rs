@@ -157,3 +157,34 @@ mod defaults_store {
         }
     }
 }
+
+/// Imports `text` as a file named `file` (its import tag) from memory.
+pub fn import_named(
+    book: &ContactBook,
+    file: &str,
+    text: &str,
+    mut o: ImportOptions,
+) -> rolodex::Result<rolodex::ImportReport> {
+    o.file_name = Some(file.to_string());
+    book.import_csv(
+        rolodex::ImportSource::reader(std::io::Cursor::new(text.as_bytes().to_vec())),
+        o,
+        None,
+    )
+}
+
+/// Everything a denied or failed call must leave as it was: the contacts, MU, the pending
+/// unifications, the activity log and the schema.
+pub fn snapshot(book: &ContactBook) -> String {
+    let contacts: Vec<_> = all(book).iter().map(Contact::to_json).collect();
+    format!(
+        "{}|{}|{:?}|{}|{:?}",
+        serde_json::to_string(&contacts).unwrap(),
+        book.mu_count().unwrap(),
+        book.pending_unifications().unwrap(),
+        book.activity_log(&rolodex::ActivityQuery::default())
+            .unwrap()
+            .len(),
+        book.schema().unwrap(),
+    )
+}
