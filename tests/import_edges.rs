@@ -9,7 +9,7 @@ use rolodex::{
 };
 
 mod support;
-use support::{all, book_at, leads};
+use support::{all, book_at, import_with_log, leads};
 
 fn members() -> ImportOptions {
     ImportOptions {
@@ -29,24 +29,6 @@ fn import_bytes(
         options,
         None,
     )
-}
-
-fn import_log(
-    book: &ContactBook,
-    text: &str,
-    mut options: ImportOptions,
-) -> (ImportReport, String) {
-    options.file_name = Some("f.csv".into());
-    let mut log = Vec::new();
-    let r = book
-        .import_csv_with_log(
-            ImportSource::reader(Cursor::new(text.as_bytes().to_vec())),
-            options,
-            None,
-            Some(&mut log),
-        )
-        .unwrap();
-    (r, String::from_utf8(log).unwrap())
 }
 
 fn fingerprint(book: &ContactBook) -> String {
@@ -395,9 +377,9 @@ fn dry_vs_real(setup: &dyn Fn(&ContactBook), text: &str, options: ImportOptions)
     let before = fingerprint(&a);
     let mut d = options.clone();
     d.dry_run = true;
-    let (mut dry, dry_log) = import_log(&a, text, d);
+    let (mut dry, dry_log) = import_with_log(&a, "f.csv", text, d);
     assert_eq!(fingerprint(&a), before, "a dry run applies nothing");
-    let (real, real_log) = import_log(&b, text, options);
+    let (real, real_log) = import_with_log(&b, "f.csv", text, options);
     assert!(dry.dry_run && !real.dry_run);
     dry.dry_run = false;
     assert_eq!(dry, real);
@@ -451,7 +433,7 @@ fn r_imp_13_failure_log_layout_and_quoting() {
         .map("Note", Some("profile.note"))
         .map("unsubscribeEmail", Some("unsubscribeEmail"))
         .map("unsubscribeTexting", Some("unsubscribeTexting"));
-    let (r, log) = import_log(&book, text, o);
+    let (r, log) = import_with_log(&book, "f.csv", text, o);
     assert_eq!((r.created, r.failed), (2, 2));
     let recs = records(&log);
     assert_eq!(
@@ -499,7 +481,7 @@ fn log_round_trip(original: &str, fix: (&str, &str), m: &str) -> (Contact, Conta
 
     let via_log = book_at("2025-06-01T00:00:00Z");
     setup(&via_log);
-    let (r, log) = import_log(&via_log, original, members());
+    let (r, log) = import_with_log(&via_log, "f.csv", original, members());
     assert_eq!((r.created, r.failed), (0, 1), "{r:?}");
     let fixed = log.replace(fix.0, fix.1);
     let r = import_bytes(&via_log, fixed.as_bytes(), members()).unwrap();

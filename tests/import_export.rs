@@ -14,7 +14,7 @@ use rolodex::{
 use serde_json::json;
 
 mod support;
-use support::{all, book_at, export_text, leads, t};
+use support::{all, book_at, export_text, import_with_log, leads, t};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -46,26 +46,6 @@ fn import_text(
 
 fn import_ok(book: &ContactBook, file: &str, text: &str, options: ImportOptions) -> ImportReport {
     import_text(book, file, text, options).unwrap()
-}
-
-/// Imports text and returns the report and the failure log.
-fn import_with_log(
-    book: &ContactBook,
-    file: &str,
-    text: &str,
-    mut options: ImportOptions,
-) -> (ImportReport, String) {
-    options.file_name = Some(file.to_string());
-    let mut log = Vec::new();
-    let r = book
-        .import_csv_with_log(
-            ImportSource::reader(Cursor::new(text.as_bytes().to_vec())),
-            options,
-            None,
-            Some(&mut log),
-        )
-        .unwrap();
-    (r, String::from_utf8(log).unwrap())
 }
 
 /// Everything a failed call must leave as it was.

@@ -188,3 +188,23 @@ pub fn snapshot(book: &ContactBook) -> String {
         book.schema().unwrap(),
     )
 }
+
+/// Imports `text` as a file named `file` and returns the report and the failure log.
+pub fn import_with_log(
+    book: &ContactBook,
+    file: &str,
+    text: &str,
+    mut options: ImportOptions,
+) -> (rolodex::ImportReport, String) {
+    options.file_name = Some(file.to_string());
+    let mut log = Vec::new();
+    let r = book
+        .import_csv_with_log(
+            rolodex::ImportSource::reader(std::io::Cursor::new(text.as_bytes().to_vec())),
+            options,
+            None,
+            Some(&mut log),
+        )
+        .unwrap();
+    (r, String::from_utf8(log).unwrap())
+}
