@@ -266,7 +266,7 @@ impl Store for MemoryStore {
     fn visit(&self, channel: &str, id: &str, plan: &mut VisitPlan<'_>) -> Result<Option<Contact>> {
         let ch = self.channel(channel);
         let mut ch = ch.write();
-        let Some(state) = ch.table.state(id) else {
+        let Some((r, state)) = ch.table.state_with_row(id) else {
             return Ok(None);
         };
         let mu = MuStanding {
@@ -282,12 +282,24 @@ impl Store for MemoryStore {
         let Some(batch) = batch else {
             return Ok(None);
         };
+        // The visitor's state is written at the row already found, and the contact read
+        // back from it, unless some other kind of op could have moved it.
+        let mut moved = false;
         for op in &batch.ops {
-            ch.apply(op);
+            match op {
+                Op::Touch(st) if st.id == id => ch.table.touch_at(r, st),
+                op => {
+                    moved |= !matches!(op, Op::Touch(_));
+                    ch.apply(op);
+                }
+            }
         }
-        ch.table
-            .get(id)
-            .map(Some)
+        let read = if moved {
+            ch.table.get(id)
+        } else {
+            ch.table.contact_at(r)
+        };
+        read.map(Some)
             .ok_or_else(|| Error::storage("the visited contact vanished while it was written"))
     }
 

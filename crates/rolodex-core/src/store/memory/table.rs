@@ -1392,7 +1392,14 @@ impl Table {
     /// the contact sits in its MU ledger) are fetched from memory now, while the caller
     /// decides, instead of one after another then.
     pub(crate) fn state(&self, id: &str) -> Option<ContactState> {
-        let row = self.row_of(id).and_then(|r| self.row(r))?;
+        self.state_with_row(id).map(|(_, st)| st)
+    }
+
+    /// [`Table::state`], with the row it was read from (for [`Table::touch_at`] and
+    /// [`Table::contact_at`], which then need not look the id up again).
+    pub(crate) fn state_with_row(&self, id: &str) -> Option<(u32, ContactState)> {
+        let r = self.row_of(id)?;
+        let row = self.row(r)?;
         prefetch(row.heap_ptr());
         if let Some(ledger) = self.ledger_of(row) {
             ledger.prefetch(
@@ -1400,7 +1407,7 @@ impl Table {
                 row.id(),
             );
         }
-        Some(self.state_of(row))
+        Some((r, self.state_of(row)))
     }
 
     /// The MU ledger that holds a row, if any.
@@ -1418,9 +1425,13 @@ impl Table {
     /// of what changed (the ledgers, the hidden set, `updatedAt`, `lastSeenAt`,
     /// `sessionCount`).
     pub(crate) fn touch(&mut self, st: &ContactState) {
-        let Some(r) = self.row_of(&st.id) else {
-            return;
-        };
+        if let Some(r) = self.row_of(&st.id) {
+            self.touch_at(r, st);
+        }
+    }
+
+    /// [`Table::touch`] of the contact at row `r` (which must hold the contact `st.id`).
+    pub(crate) fn touch_at(&mut self, r: u32, st: &ContactState) {
         let Some(mut row) = self.rows.get_mut(r as usize).and_then(Option::take) else {
             return;
         };
