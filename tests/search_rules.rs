@@ -394,3 +394,28 @@ fn r_val_10_export_cells_are_canonical_text() {
         assert_eq!(&rolodex::parse_value(*ft, unguarded).unwrap(), v, "{k}");
     }
 }
+
+/// R-FLT-4: an empty text for `eq`, `ne`, `in` or `notIn` on a string key is an error
+/// naming the condition, not a filter that silently matches nothing (no stored value is
+/// empty, R-VAL-1); `exists` / `notExists` ask the question it meant.
+#[test]
+fn r_flt_4_empty_text_for_equality_is_an_error() {
+    let b = ContactBook::in_memory();
+    b.define_key("profile.city", FieldType::String).unwrap();
+    lead(&b, Some("Kim"), Some("kim@example.com"), None);
+    for (key, op, value) in [
+        ("profile.city", "eq", json!("")),
+        ("profile.city", "ne", json!("  ")),
+        ("profile.name", "in", json!(["Kim", ""])),
+        ("memberId", "notIn", json!([""])),
+    ] {
+        let query = q(json!({"filter": {"and": [{"key": key, "op": op, "value": value}]}}));
+        let e = b.search(&query).unwrap_err();
+        assert_eq!(e.kind(), rolodex::ErrorKind::Filter, "{key} {op}: {e}");
+        let text = e.to_string();
+        assert!(text.contains("and[0]") && text.contains("empty"), "{text}");
+    }
+    // The question it meant.
+    let none = q(json!({"filter": {"key": "profile.city", "op": "notExists"}}));
+    assert_eq!(b.search(&none).unwrap().total, 1);
+}

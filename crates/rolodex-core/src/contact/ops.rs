@@ -204,13 +204,18 @@ pub(crate) fn update(tx: &mut Tx, id: &str, patch: &serde_json::Value) -> Result
                 c.tags = if v.is_null() {
                     Vec::new()
                 } else {
-                    let list: Vec<String> = serde_json::from_value(v.clone()).map_err(|_| {
-                        Error::invalid_key(
-                            "tags",
-                            "a list of tags",
-                            "tags must be a list of strings",
-                        )
-                    })?;
+                    let list: Vec<String> =
+                        serde_json::from_value(v.clone()).map_err(|_| Error::Validation {
+                            key: Some("tags".into()),
+                            // R-VAL-9: the offending text, a string as written, any other
+                            // JSON value as JSON.
+                            text: Some(crate::error::cut_text(&match v {
+                                serde_json::Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            })),
+                            expected: "a list of tags".into(),
+                            message: "tags must be a list of strings".into(),
+                        })?;
                     parse_tags(&list)?
                 };
             }

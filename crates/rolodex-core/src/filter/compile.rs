@@ -453,6 +453,13 @@ impl Cx<'_> {
     /// Normalises one text value for equality.
     fn text_eq(&self, s: &str, item: Option<usize>) -> Result<String> {
         let at = item.map(|i| format!("value[{i}] ")).unwrap_or_default();
+        // No stored value is empty (R-VAL-1: an empty cell is no value), so an empty text
+        // would silently match nothing (R-FLT-4).
+        if s.trim().is_empty() {
+            return Err(self.err(format!(
+                "{at}the text is empty, and no stored value is; use exists or notExists to ask whether the key has a value"
+            )));
+        }
         match (self.mode, self.ft) {
             (TextMode::Exact, _) => Ok(s.to_string()),
             (TextMode::Phone, _) => vfns::normalize_phone(s).map_err(|e| {

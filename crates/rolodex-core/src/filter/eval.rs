@@ -138,12 +138,14 @@ pub(crate) fn digits(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_digit()).collect()
 }
 
-/// Whether a phone's E.164 digits or its national form (with trunk prefix) satisfy `f`.
+/// Whether a phone's E.164 digits or its national form (with trunk prefix, as the
+/// country's national format writes it) satisfy `f`.
 pub(crate) fn phone_digits_match(e164: &str, f: impl Fn(&str) -> bool) -> bool {
     if f(&digits(e164)) {
         return true;
     }
     vfns::national_number_digits(e164).is_some_and(|n| f(&n))
+        || vfns::national_format_digits(e164).is_some_and(|n| f(&n))
 }
 
 impl CompiledCondition {

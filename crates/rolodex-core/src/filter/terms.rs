@@ -34,31 +34,7 @@ fn may_be_phone(text: &str) -> bool {
         match c {
             '0'..='9' | '\u{FF10}'..='\u{FF19}' => digits += 1,
             '+' | '\u{FF0B}' => plus = true,
-            // libphonenumber's punctuation (VALID_PUNCTUATION, less its `x`): dashes of
-            // every kind, dots, slashes, brackets, tildes and the invisible separators.
-            '-'
-            | '.'
-            | '/'
-            | '('
-            | ')'
-            | '['
-            | ']'
-            | '~'
-            | '\u{2010}'..='\u{2015}'
-            | '\u{2212}'
-            | '\u{30FC}'
-            | '\u{FF0D}'..='\u{FF0F}'
-            | '\u{FF08}'
-            | '\u{FF09}'
-            | '\u{FF3B}'
-            | '\u{FF3D}'
-            | '\u{2053}'
-            | '\u{223C}'
-            | '\u{FF5E}'
-            | '\u{00AD}'
-            | '\u{200B}'
-            | '\u{2060}'
-            | '\u{3000}' => {}
+            c if crate::value::is_phone_punctuation(c) => {}
             c if c.is_whitespace() => {}
             _ => return false,
         }

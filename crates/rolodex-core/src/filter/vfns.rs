@@ -2,6 +2,6 @@
 //! filter has a single seam onto `crate::value`.
 
 pub(crate) use crate::value::{
-    check_json_number, national_number_digits, normalize_email, normalize_phone, parse_date,
-    parse_datetime,
+    check_json_number, national_format_digits, national_number_digits, normalize_email,
+    normalize_phone, parse_date, parse_datetime,
 };

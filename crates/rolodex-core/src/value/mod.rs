@@ -182,7 +182,8 @@ pub use format::{format_datetime, format_number, number_json, serde_datetime, se
 pub(crate) use list::tag_strs;
 pub(crate) use number::check_json_number;
 pub use parse::{normalize_email, normalize_phone, parse_date, parse_datetime, parse_value};
-pub use phone::national_number_digits;
+pub(crate) use phone::is_punctuation as is_phone_punctuation;
+pub use phone::{national_format_digits, national_number_digits};
 
 /// Reference implementations and fast paths, exposed for the differential tests and the
 /// benchmark. Not part of the stable API.

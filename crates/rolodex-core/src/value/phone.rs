@@ -235,6 +235,121 @@ struct CodeEntry {
     ids: Vec<String>,
     metas: Vec<&'static Metadata>,
     compiled: Vec<OnceLock<Option<Region>>>,
+    /// Some national format of these regions writes digits of its own or leaves a group
+    /// out (Argentina's mobile `011 15-…`, Belarus's `8 0…`), so a national form may be
+    /// more than the trunk prefix and the national number ([`national_format_digits`]).
+    rewrites: bool,
+    /// The national formats of each region, compiled when first needed (only where
+    /// `rewrites`).
+    formats: Vec<OnceLock<Vec<NationalFormat>>>,
+}
+
+/// One metadata number format, for the digits of a national form: the number matches
+/// `pattern` whole and its start matches `leading` (the last leading-digits pattern, as
+/// libphonenumber picks); the form is `format` with its first group written by `rule`.
+struct NationalFormat {
+    leading: Option<Regex>,
+    pattern: Regex,
+    format: String,
+    /// The national-prefix formatting rule with `$NP` filled in (`$FG` is the first group).
+    rule: Option<String>,
+}
+
+impl NationalFormat {
+    fn all(m: &Metadata) -> Vec<NationalFormat> {
+        let np = m.national_prefix().unwrap_or("");
+        m.formats()
+            .iter()
+            .filter_map(|f| {
+                let leading = match f.leading_digits().last() {
+                    Some(ld) => Some(prefix_regex(ld.as_str())?),
+                    None => None,
+                };
+                Some(NationalFormat {
+                    leading,
+                    pattern: full_regex(&format!("^(?:\n{}\n)$", f.pattern().as_str()))?,
+                    format: f.format().to_string(),
+                    rule: f
+                        .national_prefix()
+                        .filter(|r| !r.is_empty())
+                        .map(|r| r.replace("$NP", np)),
+                })
+            })
+            .collect()
+    }
+
+    /// The digits of `nsn` in this format, if the format applies to it.
+    fn digits(&self, nsn: &str) -> Option<String> {
+        if self.leading.as_ref().is_some_and(|l| !l.is_match(nsn)) {
+            return None;
+        }
+        let caps = self.pattern.captures(nsn)?;
+        let group = |k: usize| caps.get(k).map_or("", |m| m.as_str());
+        let mut out = String::with_capacity(nsn.len() + 4);
+        let mut chars = self.format.chars().peekable();
+        let mut first = true;
+        while let Some(c) = chars.next() {
+            match (c, chars.peek().and_then(|d| d.to_digit(10))) {
+                ('$', Some(k)) => {
+                    chars.next();
+                    let g = group(k as usize);
+                    match (&self.rule, first) {
+                        (Some(rule), true) => out.push_str(&rule.replace("$FG", g)),
+                        _ => out.push_str(g),
+                    }
+                    first = false;
+                }
+                _ => out.push(c),
+            }
+        }
+        out.retain(|c| c.is_ascii_digit());
+        Some(out)
+    }
+}
+
+/// The capturing groups of a metadata pattern, counted in its text (compiling each of
+/// the thousands of patterns just to ask would cost more): an unescaped `(` not followed
+/// by `?`.
+fn capture_groups(pattern: &str) -> usize {
+    let b = pattern.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'(' if b.get(i + 1) != Some(&b'?') => n += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    n
+}
+
+/// Whether a metadata number format writes digits other than its groups and the national
+/// prefix, or leaves one of its pattern's groups out.
+fn format_rewrites(m: &Metadata) -> bool {
+    m.formats().iter().any(|f| {
+        let fmt = f.format();
+        let mut refs = 0;
+        let mut literal = false;
+        let mut chars = fmt.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+                refs += 1;
+            } else if c.is_ascii_digit() {
+                literal = true;
+            }
+        }
+        let rule = f
+            .national_prefix()
+            .unwrap_or("")
+            .replace("$NP", "")
+            .replace("$FG", "");
+        literal
+            || refs != capture_groups(f.pattern().as_str())
+            || rule.chars().any(|c| c.is_ascii_digit())
+    })
 }
 
 impl CodeEntry {
@@ -261,10 +376,14 @@ fn table() -> &'static [Option<CodeEntry>] {
                     return None;
                 }
                 let compiled = metas.iter().map(|_| OnceLock::new()).collect();
+                let rewrites = metas.iter().any(|m| format_rewrites(m));
+                let formats = metas.iter().map(|_| OnceLock::new()).collect();
                 Some(CodeEntry {
                     ids,
                     metas,
                     compiled,
+                    rewrites,
+                    formats,
                 })
             })
             .collect()
@@ -418,19 +537,14 @@ fn finish(e: &'static CodeEntry, code: u32, national: &str) -> Fast {
     };
     let mut nat: Cow<'_, str> = Cow::Borrowed(national);
     if let Some(r) = meta {
-        let mut potential = match r.national_number(national) {
+        // One national prefix (and carrier code) comes off, by the region's rule, as
+        // libphonenumber strips it. The crate then strips the bare prefix a second time,
+        // so it reads `+82 0 010-…` and `+44 0 07400 …` as valid numbers; here the second
+        // prefix stays and the number is invalid, as libphonenumber finds it (R-VAL-2).
+        let potential = match r.national_number(national) {
             Ok(p) => p,
             Err(()) => return Some(Err(())),
         };
-        if let Some(p) = &r.national_prefix {
-            potential = match potential {
-                Cow::Borrowed(b) => Cow::Borrowed(b.strip_prefix(p.as_str()).unwrap_or(b)),
-                Cow::Owned(o) => match o.strip_prefix(p.as_str()) {
-                    Some(rest) => Cow::Owned(rest.to_string()),
-                    None => Cow::Owned(o),
-                },
-            };
-        }
         if !r.too_short(&potential) {
             nat = potential;
         }
@@ -586,13 +700,70 @@ fn unstripped(text: &str) -> Option<String> {
     })
 }
 
+/// A plus (ASCII or full-width) and digits with libphonenumber's punctuation between them
+/// (`VALID_PUNCTUATION`, `x` aside: it marks an extension) written as spaces, which the
+/// crate's natural parser reads the same way; `None` for any other text.
+fn natural_form(t: &str) -> Option<String> {
+    let rest = t.strip_prefix('+').or_else(|| t.strip_prefix('\u{FF0B}'))?;
+    let mut out = String::with_capacity(rest.len() + 1);
+    out.push('+');
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => out.push(c),
+            c if c.is_whitespace() || is_punctuation(c) => out.push(' '),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Whether `c` is in libphonenumber's `VALID_PUNCTUATION` (less its `x`, which marks an
+/// extension): dashes of every kind, dots, slashes, brackets, tildes and the invisible
+/// separators, in either width.
+pub(crate) fn is_punctuation(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '.'
+            | '/'
+            | '('
+            | ')'
+            | '['
+            | ']'
+            | '~'
+            | '\u{2010}'..='\u{2015}'
+            | '\u{2212}'
+            | '\u{30FC}'
+            | '\u{FF0D}'..='\u{FF0F}'
+            | '\u{FF08}'
+            | '\u{FF09}'
+            | '\u{FF3B}'
+            | '\u{FF3D}'
+            | '\u{2053}'
+            | '\u{223C}'
+            | '\u{FF5E}'
+            | '\u{00AD}'
+            | '\u{200B}'
+            | '\u{2060}'
+            | '\u{3000}'
+    )
+}
+
 /// Normalises trimmed text to E.164.
 pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
     let ascii = ascii_phone_text(t);
     let text = ascii.as_deref().unwrap_or(t);
     let r = match fast_normalize(text) {
         Some(r) => r.map_err(|()| CrateReject::Invalid),
-        None => crate_normalize(text),
+        None => match crate_normalize(text) {
+            // The crate strips a national prefix twice (see `finish`): a number it accepts
+            // is checked again by the fast path where the text is a plus, digits and
+            // separators, and an invalid reading there stands.
+            Ok(n) => match natural_form(text).and_then(|t| fast_normalize(&t)) {
+                Some(Err(())) => Err(CrateReject::Invalid),
+                _ => Ok(n),
+            },
+            e => e,
+        },
     };
     let r = match r {
         Err(CrateReject::Invalid) => unstripped(text).ok_or(CrateReject::Invalid),
@@ -649,6 +820,40 @@ pub fn national_number_digits(e164: &str) -> Option<String> {
     digits.push_str(prefix);
     digits.push_str(national);
     Some(digits)
+}
+
+/// The digits of an E.164 number's national format where that format is more than the
+/// trunk prefix and the national number ([`national_number_digits`]): `+5491123456789`
+/// (an Argentine mobile) is dialled `011 15-2345-6789` at home, so `0111523456789`;
+/// `+375291234567` is `8 029 123-45-67`. `None` for every other number, which is most:
+/// only the countries whose metadata formats write digits of their own are formatted, by
+/// libphonenumber's rule (the first format of the number's region whose leading digits
+/// and pattern fit the national number).
+pub fn national_format_digits(e164: &str) -> Option<String> {
+    let rest = e164.trim().strip_prefix('+')?;
+    if !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (code, len) = country_code(rest.as_bytes())?;
+    let e = entry(code)?;
+    if !e.rewrites {
+        return None;
+    }
+    let nsn = rest.get(len..)?;
+    let i = match source_for(e, nsn) {
+        Some(Ok(Some(r))) => {
+            (0..e.ids.len()).find(|&i| e.region(i).is_some_and(|x| std::ptr::eq(x, r)))?
+        }
+        _ => 0,
+    };
+    let formats = e.formats.get(i)?.get_or_init(|| {
+        e.metas
+            .get(i)
+            .map(|m| NationalFormat::all(m))
+            .unwrap_or_default()
+    });
+    let d = formats.iter().find_map(|f| f.digits(nsn))?;
+    (Some(&d) != national_number_digits(e164).as_ref() && !d.is_empty()).then_some(d)
 }
 
 #[cfg(test)]
@@ -726,10 +931,10 @@ mod tests {
             let e = normalize_phone_trimmed(bad).unwrap_err();
             assert!(e.to_string().contains("letters"), "{bad}: {e}");
         }
-        // A text the crate reads with one digit too many stripped: its canonical text reads
-        // back as itself.
-        let odd = normalize_phone_trimmed("+7888147755159").unwrap();
-        assert_eq!(normalize_phone_trimmed(&odd).unwrap(), odd);
+        // A text the crate reads by stripping Russia's trunk `8` twice (`+7 88 8147755159`)
+        // is invalid, as libphonenumber finds it: one `8` comes off, and 11 digits are no
+        // Russian number.
+        assert!(normalize_phone_trimmed("+7888147755159").is_err());
         for bad in ["+7 812 123", "+78", "+7 000 000-00-00", "+82 10-20"] {
             assert!(normalize_phone_trimmed(bad).is_err(), "{bad}");
         }
@@ -797,6 +1002,47 @@ mod tests {
             Some("0612345678")
         );
         assert_eq!(national_number_digits("821020203030"), None);
+        // R-FLT-1: national formats that are more than the prefix and the number.
+        assert_eq!(
+            national_format_digits("+5491123456789").as_deref(),
+            Some("0111523456789")
+        );
+        assert_eq!(
+            national_format_digits("+375291234567").as_deref(),
+            Some("80291234567")
+        );
+        assert_eq!(national_format_digits("+541123456789"), None);
+        assert_eq!(national_format_digits("+821020203030"), None);
+        // The same digits as the `phonenumber` crate's national format, over many numbers
+        // of the countries whose formats rewrite.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut checked = 0;
+        for _ in 0..8000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let cc = ["54", "549", "375", "241"][(x % 4) as usize];
+            let digits: String = (0..8 + (x >> 8) % 4)
+                .map(|k| char::from(b'0' + ((x >> (12 + 3 * k)) % 10) as u8))
+                .collect();
+            let Ok(e164) = normalize_phone_trimmed(&format!("+{cc}{digits}")) else {
+                continue;
+            };
+            let n = phonenumber::parse(None, &e164).unwrap();
+            // The crate reads some canonical texts as another number (it strips a trunk
+            // prefix that is part of the number): those say nothing of the format.
+            if format!("+{}{}", n.code().value(), n.national()) != e164 {
+                continue;
+            }
+            let text = phonenumber::format(&n)
+                .mode(phonenumber::Mode::National)
+                .to_string();
+            let d: String = text.chars().filter(char::is_ascii_digit).collect();
+            let expect = (Some(&d) != national_number_digits(&e164).as_ref()).then_some(d);
+            assert_eq!(national_format_digits(&e164), expect, "{e164}: {text}");
+            checked += 1;
+        }
+        assert!(checked > 200, "{checked}");
         assert_eq!(national_number_digits("+"), None);
     }
 }

@@ -20,7 +20,7 @@ use crate::contact::{Contact, ContactState, Verified};
 use crate::filter::{digits, Field, FieldValue};
 use crate::identity::email_key;
 use crate::text::fold_cow;
-use crate::value::{national_number_digits, Value};
+use crate::value::{national_format_digits, national_number_digits, Value};
 
 /// A contact id: the number of a `c_` + 12-digit id, or any other text. Ordered as the id
 /// text is.
@@ -633,7 +633,8 @@ impl Default for Table {
 fn phone_grams(e164: &str, out: &mut Vec<u32>) {
     let d = digits(e164);
     let n = national_number_digits(e164).unwrap_or_default();
-    grams_into([d.as_bytes(), n.as_bytes()], out);
+    let f = national_format_digits(e164).unwrap_or_default();
+    grams_into([d.as_bytes(), n.as_bytes(), f.as_bytes()], out);
 }
 
 impl Table {
