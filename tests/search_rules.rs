@@ -419,3 +419,22 @@ fn r_flt_4_empty_text_for_equality_is_an_error() {
     let none = q(json!({"filter": {"key": "profile.city", "op": "notExists"}}));
     assert_eq!(b.search(&none).unwrap().total, 1);
 }
+
+/// R-FLT-7: a page size out of 1..=1,000 is one error, `Validation` naming `limit`, whichever
+/// way it is out (API.md: a value that breaks a limit); a `limit` that is no number at all
+/// is a malformed query (`Filter`).
+#[test]
+fn r_flt_7_page_sizes_out_of_range_are_one_error() {
+    let b = ContactBook::in_memory();
+    for limit in [json!(0), json!(1001), json!(-1), json!(1.5)] {
+        let e = match Query::from_value(&json!({ "limit": limit })) {
+            Err(e) => e,
+            Ok(query) => b.search(&query).unwrap_err(),
+        };
+        assert_eq!(e.kind(), rolodex::ErrorKind::Validation, "{limit}: {e}");
+        assert_eq!(e.key(), Some("limit"), "{limit}: {e}");
+    }
+    let e = Query::from_value(&json!({"limit": "50"})).unwrap_err();
+    assert_eq!(e.kind(), rolodex::ErrorKind::Filter, "{e}");
+    assert!(b.search(&q(json!({"limit": 1000}))).is_ok());
+}
