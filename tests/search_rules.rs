@@ -438,3 +438,28 @@ fn r_flt_7_page_sizes_out_of_range_are_one_error() {
     assert_eq!(e.kind(), rolodex::ErrorKind::Filter, "{e}");
     assert!(b.search(&q(json!({"limit": 1000}))).is_ok());
 }
+
+/// R-FLT-4: a `between` of a date and a datetime that is empty in every time zone is an
+/// error, as a reversed range of one kind is; one that is empty only in some zones (the
+/// day's bounds move with the book's zone) is left to match what it matches.
+#[test]
+fn r_flt_4_mixed_between_empty_in_every_zone_is_an_error() {
+    let b = ContactBook::in_memory();
+    b.define_key("profile.seen", FieldType::Datetime).unwrap();
+    b.define_key("profile.day", FieldType::Date).unwrap();
+    for key in ["profile.seen", "profile.day"] {
+        for value in [
+            json!(["2025-05-05", "2025-05-04T00:00:00Z"]),
+            json!(["2025-05-06T00:00:00Z", "2025-05-04"]),
+        ] {
+            let query = q(json!({"filter": {"key": key, "op": "between", "value": value}}));
+            let e = b.search(&query).unwrap_err();
+            assert_eq!(e.kind(), rolodex::ErrorKind::Filter, "{key} {value}: {e}");
+            assert!(e.to_string().contains("empty"), "{e}");
+        }
+        // Within a day of each other: a real range in some zone.
+        let near = q(json!({"filter": {"key": key, "op": "between",
+            "value": ["2025-05-05", "2025-05-04T20:00:00Z"]}}));
+        assert!(b.search(&near).is_ok(), "{key}");
+    }
+}

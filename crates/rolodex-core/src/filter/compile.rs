@@ -613,10 +613,22 @@ impl Cx<'_> {
             Op::Between => {
                 let (a, b) = self.pair(v)?;
                 let (a, b) = (self.time(a, "value[0] ")?, self.time(b, "value[1] ")?);
+                // A day against an instant depends on the book's time zone, which a filter
+                // is compiled without: a range empty in every zone (none is 18 hours or
+                // more from UTC) is inverted like any other (R-FLT-4).
+                let slack = chrono::TimeDelta::hours(18);
+                let day_start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
                 let inverted = match (a, b) {
                     (TimeArg::Day(x), TimeArg::Day(y)) => x > y,
                     (TimeArg::Instant(x), TimeArg::Instant(y)) => x > y,
-                    _ => false,
+                    (TimeArg::Day(x), TimeArg::Instant(y)) => day_start(x)
+                        .and_then(|t| t.checked_sub_signed(slack))
+                        .is_some_and(|earliest| earliest > y),
+                    (TimeArg::Instant(x), TimeArg::Day(y)) => y
+                        .succ_opt()
+                        .and_then(day_start)
+                        .and_then(|t| t.checked_add_signed(slack))
+                        .is_some_and(|latest| x >= latest),
                 };
                 if inverted {
                     return Err(self.err("the range is empty; give [earlier, later]"));
