@@ -292,3 +292,28 @@ fn r15_con_6_block_hidden_then_unblock_at_limit() {
     );
     assert_eq!(b.mu_count().unwrap(), 1);
 }
+
+/// R-SCH-7: the 200-tag limit is per contact, so it counts the tags a contact keeps: 201
+/// tags of which two are the same are 200 tags; 201 different ones are too many.
+#[test]
+fn r_sch_7_tag_limit_counts_distinct_tags() {
+    let book = rolodex::ContactBook::in_memory();
+    let mut tags: Vec<String> = (0..200).map(|i| format!("t{i}")).collect();
+    tags.push("t7".into());
+    let c = book
+        .add_lead(rolodex::NewLead {
+            email: Some("kim@example.com".into()),
+            tags: tags.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(c.tags.len(), 200);
+    assert_eq!(c.tags.first().map(String::as_str), Some("t0"));
+    tags.push("t200".into());
+    let e = book
+        .update(&c.id, &serde_json::json!({ "tags": tags }))
+        .unwrap_err();
+    assert_eq!(e.kind(), rolodex::ErrorKind::Validation, "{e}");
+    assert!(e.to_string().contains("201"), "{e}");
+    assert_eq!(book.get(&c.id).unwrap().tags.len(), 200);
+}

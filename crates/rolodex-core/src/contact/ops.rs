@@ -54,14 +54,7 @@ pub(crate) fn profile_key(name: &str) -> String {
 
 /// Validates tags (R-VAL-8) given as text.
 pub(crate) fn parse_tags(tags: &[String]) -> Result<Vec<String>> {
-    let checked = crate::value::tag_strs(tags).map_err(|e| e.with_key("tags"))?;
-    let mut out: Vec<String> = Vec::with_capacity(checked.len());
-    for t in checked {
-        if !out.contains(&t) {
-            out.push(t);
-        }
-    }
-    Ok(out)
+    crate::value::tag_set(tags).map_err(|e| e.with_key("tags"))
 }
 
 /// Fails with `AlreadyExists` when a contact holds this email/number as verified info

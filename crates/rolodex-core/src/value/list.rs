@@ -174,6 +174,35 @@ pub(crate) fn tag_strs(items: &[String]) -> Result<Vec<String>> {
     Ok(tags)
 }
 
+/// A contact's `tags` (R-VAL-8) as the set it keeps: each tag normalised and checked, and
+/// duplicates dropped (first place kept) before the 200-tag limit, which counts the tags a
+/// contact holds (R-SCH-7).
+pub(crate) fn tag_set(items: &[String]) -> Result<Vec<String>> {
+    if items.len() <= MAX_LIST_ITEMS {
+        let mut out: Vec<String> = Vec::with_capacity(items.len());
+        for t in tag_strs(items)? {
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        return Ok(out);
+    }
+    // More items than a contact may hold: only duplicates can bring them within it.
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    let mut distinct = Vec::new();
+    for s in items {
+        let t = checked_string(s, EXPECTED_TAGS)?;
+        if seen.insert(t.clone()) {
+            distinct.push(t);
+        }
+    }
+    if distinct.len() > MAX_LIST_ITEMS {
+        let text = serde_json::Value::from(items.to_vec()).to_string();
+        return Err(too_many(&text, EXPECTED_TAGS, distinct.len()));
+    }
+    tag_set(&distinct)
+}
+
 /// A native JSON array as a `listOfNumber`.
 pub(crate) fn json_number_list(items: &[serde_json::Value]) -> Result<Vec<f64>> {
     if items.len() > MAX_LIST_ITEMS {
