@@ -1292,3 +1292,24 @@ fn r_flt_7_unchanged_contacts_never_repeated_or_skipped_while_others_change() {
         .collect();
     assert!(untouched.windows(2).all(|w| w[0] <= w[1]), "{untouched:?}");
 }
+
+/// R-EXP-4: an interval is never shorter than asked. A sub-second interval is kept as one
+/// second (intervals are whole seconds), not cut to none, which would turn the limit off.
+#[test]
+fn r_exp_4_sub_second_interval_still_limits() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.add_lead(NewLead::email("a@x.com")).unwrap();
+    b.set_export_interval(Duration::from_millis(500)).unwrap();
+    let owner = b.as_manager(Manager::owner("o"));
+    owner
+        .export_csv(Vec::new(), protected("abc12!", Some("one")))
+        .unwrap();
+    let e = owner
+        .export_csv(Vec::new(), protected("abc12!", Some("two")))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
+    b.set_clock(Some(t("2025-06-01T00:00:01Z")));
+    owner
+        .export_csv(Vec::new(), protected("abc12!", Some("three")))
+        .unwrap();
+}

@@ -835,11 +835,13 @@ impl ContactBook {
     }
 
     /// Sets the minimum interval between two protected exports by one manager (R-EXP-4):
-    /// whole seconds, at most [`MAX_EXPORT_INTERVAL_SECS`] (100 years); longer is a
-    /// `Validation` error.
+    /// whole seconds, rounded up (an interval is never shorter than asked, and a sub-second
+    /// one does not turn the limit off), at most [`MAX_EXPORT_INTERVAL_SECS`] (100 years);
+    /// longer is a `Validation` error.
     pub fn set_export_interval(&self, interval: std::time::Duration) -> Result<()> {
         self.require(Permission::Owner, "change the export interval")?;
-        if interval.as_secs() > MAX_EXPORT_INTERVAL_SECS {
+        let secs = interval.as_secs() + u64::from(interval.subsec_nanos() > 0);
+        if secs > MAX_EXPORT_INTERVAL_SECS {
             return Err(Error::Validation {
                 key: Some("exportInterval".into()),
                 text: Some(format!("{} seconds", interval.as_secs())),
@@ -848,7 +850,7 @@ impl ContactBook {
             });
         }
         self.write(|tx| {
-            tx.settings.export_interval_secs = interval.as_secs();
+            tx.settings.export_interval_secs = secs;
             tx.op(Op::PutSettings(tx.settings.clone()));
             Ok(())
         })
