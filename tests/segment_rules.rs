@@ -567,3 +567,23 @@ fn r_flt_12_day_starting_after_an_odd_sized_gap() {
     assert_eq!(matching(&b, "eq", json!("1972-01-07")), ["Just7"]);
     assert_eq!(matching(&b, "before", json!("1972-01-07")), ["Late6"]);
 }
+
+/// R-FLT-8 with R-VAL-1: segment names are kept and compared in NFC, so a name typed
+/// decomposed (as macOS sends Korean) is the same name as the composed one: saving it
+/// twice is `Conflict`, and either spelling runs, renames and deletes it.
+#[test]
+fn r_flt_8_segment_names_compare_in_nfc() {
+    let b = rolodex::ContactBook::in_memory();
+    let composed = "\u{D55C}\u{AE00} VIP"; // 한글
+    let decomposed = "\u{1112}\u{1161}\u{11AB}\u{1100}\u{1173}\u{11AF} VIP";
+    let all = rolodex::Filter::from_value(&serde_json::json!({})).unwrap();
+    b.save_segment(decomposed, &all).unwrap();
+    assert_eq!(b.segments().unwrap()[0].name, composed);
+    let e = b.save_segment(composed, &all).unwrap_err();
+    assert_eq!(e.kind(), rolodex::ErrorKind::Conflict, "{e}");
+    b.run_segment(composed, &rolodex::Query::default()).unwrap();
+    b.run_segment(decomposed, &rolodex::Query::default()).unwrap();
+    b.rename_segment(composed, decomposed).unwrap(); // the same name: nothing to do
+    b.delete_segment(decomposed).unwrap();
+    assert!(b.segments().unwrap().is_empty());
+}

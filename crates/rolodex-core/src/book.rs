@@ -504,6 +504,7 @@ impl ContactBook {
     }
 
     fn segment(&self, name: &str) -> Result<Segment> {
+        let name = &*crate::text::nfc_cow(name);
         self.segments()?
             .into_iter()
             .find(|s| s.name == name)
@@ -515,6 +516,9 @@ impl ContactBook {
     pub fn save_segment(&self, name: &str, filter: &Filter) -> Result<()> {
         self.require(Permission::EditContacts, "save a segment")?;
         check_segment_name(name)?;
+        // Names are kept and compared in NFC (R-VAL-1): a name typed on macOS, which
+        // arrives decomposed, is the same name.
+        let name = &*crate::text::nfc_cow(name);
         compile(filter, &*self.schema_ref()?)?;
         self.write(|tx| {
             if tx
@@ -539,6 +543,10 @@ impl ContactBook {
     pub fn rename_segment(&self, name: &str, new_name: &str) -> Result<()> {
         self.require(Permission::EditContacts, "rename a segment")?;
         check_segment_name(new_name)?;
+        let (name, new_name) = (
+            &*crate::text::nfc_cow(name),
+            &*crate::text::nfc_cow(new_name),
+        );
         // Both names are checked under the channel's write lock, so two renames at once
         // cannot both take one name.
         self.write(|tx| {
@@ -570,6 +578,7 @@ impl ContactBook {
     /// Deletes a segment (its contacts are untouched).
     pub fn delete_segment(&self, name: &str) -> Result<()> {
         self.require(Permission::EditContacts, "delete a segment")?;
+        let name = &*crate::text::nfc_cow(name);
         self.segment(name)?;
         self.write(|tx| {
             tx.op(Op::DeleteSegment(name.to_string()));
