@@ -582,7 +582,8 @@ fn r_flt_8_segment_names_compare_in_nfc() {
     let e = b.save_segment(composed, &all).unwrap_err();
     assert_eq!(e.kind(), rolodex::ErrorKind::Conflict, "{e}");
     b.run_segment(composed, &rolodex::Query::default()).unwrap();
-    b.run_segment(decomposed, &rolodex::Query::default()).unwrap();
+    b.run_segment(decomposed, &rolodex::Query::default())
+        .unwrap();
     b.rename_segment(composed, decomposed).unwrap(); // the same name: nothing to do
     b.delete_segment(decomposed).unwrap();
     assert!(b.segments().unwrap().is_empty());
