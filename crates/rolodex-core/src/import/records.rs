@@ -225,15 +225,47 @@ impl QuoteMachine {
 pub(crate) struct Tap<R> {
     inner: R,
     machine: QuoteMachine,
+    /// How many bytes of a UTF-8 BOM the stream has started with so far (0 to 3), or
+    /// [`BOM_DONE`] once that is settled. The `csv` reader drops a BOM that starts its
+    /// first record (a second one, the decoder having dropped the first), so the machine
+    /// must not see it either, or it would take a quoted first cell for a stray quote.
+    bom: usize,
 }
+
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+const BOM_DONE: usize = 4;
 
 impl<R: Read> Read for Tap<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        let Some(read) = buf.get(..n) else {
+            return Ok(n);
+        };
         if n == 0 {
+            // A stream that ends inside what could have been a BOM: those bytes are data.
+            if (1..BOM.len()).contains(&self.bom) {
+                self.machine.feed(&BOM[..self.bom]);
+            }
+            self.bom = BOM_DONE;
             self.machine.finish();
-        } else {
-            self.machine.feed(&buf[..n]);
+            return Ok(n);
+        }
+        let mut start = 0;
+        while self.bom < BOM.len() && start < n {
+            if read.get(start) == BOM.get(self.bom) {
+                self.bom += 1;
+                start += 1;
+            } else {
+                // Not a BOM after all: the bytes held back are data, in order.
+                self.machine.feed(&BOM[..self.bom]);
+                self.bom = BOM_DONE;
+            }
+        }
+        if self.bom == BOM.len() {
+            self.bom = BOM_DONE;
+        }
+        if let Some(rest) = read.get(start..) {
+            self.machine.feed(rest);
         }
         Ok(n)
     }
@@ -250,7 +282,9 @@ pub(crate) struct RecordReader<R: Read> {
 /// only delimiters and spaces (spreadsheets leave those), which is not a row (R-IMP-12).
 fn is_blank(record: &ByteRecord) -> bool {
     record.iter().all(|f| {
-        if f.iter().all(|b| b.is_ascii_whitespace()) {
+        // ASCII whitespace as `str::trim` (R-VAL-1) reads it: `is_ascii_whitespace` leaves
+        // out the vertical tab.
+        if f.iter().all(|b| b.is_ascii_whitespace() || *b == 0x0B) {
             return true;
         }
         f.iter().any(|b| !b.is_ascii()) && std::str::from_utf8(f).is_ok_and(|s| s.trim().is_empty())
@@ -263,6 +297,7 @@ impl<R: Read> RecordReader<R> {
         let tap = Tap {
             inner: Decoder::new(inner, decoding),
             machine: QuoteMachine::default(),
+            bom: 0,
         };
         let csv = csv::ReaderBuilder::new()
             .has_headers(false)
