@@ -274,10 +274,10 @@ fn r19_utf8_check_matches_python() {
         let bytes = from_hex(case["hex"].as_str().unwrap());
         let want = case["utf8"].as_bool().unwrap();
         for step in [usize::MAX, 1, 2] {
-            let got = match rolodex::preview_csv(Trickle(&bytes, step)) {
-                Err(e) if e.to_string().contains("not UTF-8") => false,
-                _ => true,
-            };
+            let got = !matches!(
+                rolodex::preview_csv(Trickle(&bytes, step)),
+                Err(e) if e.to_string().contains("not UTF-8")
+            );
             if got != want {
                 bad.push(format!("{} (step {step}): python utf8={want}", case["hex"]));
             }
