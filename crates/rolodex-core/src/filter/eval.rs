@@ -240,21 +240,40 @@ impl CompiledCondition {
                 Op::Ne => b != *x,
                 _ => return None,
             },
-            (FieldValue::Datetime(t), Arg::Time(a)) => {
-                let (lo, hi) = bounds(*a, ctx.tz);
+            // A day against a datetime is that calendar day in the book's zone (R-FLT-12):
+            // the value's local date is compared, which is the day's stretch of time
+            // wherever local dates run forward, and stays right where clocks going back
+            // across midnight repeat the end of a day after the next one began.
+            (FieldValue::Datetime(t), Arg::Time(TimeArg::Day(d))) => {
+                let local = t.with_timezone(&ctx.tz).date_naive();
                 match op {
-                    Op::Eq => lo <= t && t < hi,
-                    Op::Before => t < lo,
-                    Op::After => t >= hi,
-                    Op::OnOrBefore => t < hi,
-                    Op::OnOrAfter => t >= lo,
+                    Op::Eq => local == *d,
+                    Op::Before => local < *d,
+                    Op::After => local > *d,
+                    Op::OnOrBefore => local <= *d,
+                    Op::OnOrAfter => local >= *d,
                     _ => return None,
                 }
             }
+            (FieldValue::Datetime(t), Arg::Time(TimeArg::Instant(x))) => match op {
+                Op::Eq => t == *x,
+                Op::Before => t < *x,
+                Op::OnOrBefore => t <= *x,
+                Op::After => t > *x,
+                Op::OnOrAfter => t >= *x,
+                _ => return None,
+            },
             (FieldValue::Datetime(t), Arg::TimeRange(a, b)) => {
-                let (lo, _) = bounds(*a, ctx.tz);
-                let (_, hi) = bounds(*b, ctx.tz);
-                lo <= t && t < hi
+                let local = || t.with_timezone(&ctx.tz).date_naive();
+                let from = match a {
+                    TimeArg::Day(d) => local() >= *d,
+                    TimeArg::Instant(x) => t >= *x,
+                };
+                let to = match b {
+                    TimeArg::Day(d) => local() <= *d,
+                    TimeArg::Instant(x) => t <= *x,
+                };
+                from && to
             }
             (FieldValue::Datetime(t), Arg::Duration(d)) => {
                 let cutoff = d.before(ctx.now, ctx.tz);
@@ -324,10 +343,25 @@ impl CompiledCondition {
 
 impl CompiledCondition {
     /// For a time condition, the instants a `datetime` value must lie in to match, as
-    /// `(from, to)` bounds; `None` when the condition is not a time condition. An empty
-    /// range is `(Excluded(t), Excluded(t))`.
+    /// `(from, to)` bounds; `None` when the condition is not a time condition, or names a
+    /// day that is no one stretch of time in the book's zone (then each value is checked
+    /// with [`CompiledCondition::matches_value`]). An empty range is
+    /// `(Excluded(t), Excluded(t))`.
     pub fn instant_range(&self, ctx: &EvalCtx) -> Option<InstantRange> {
         use Bound::{Excluded, Included, Unbounded};
+        // A day whose local dates do not run forward at its edges (clocks going back across
+        // midnight) holds no one stretch of time: no range, and each value is checked.
+        let days = match &self.arg {
+            Arg::Time(a) => vec![*a],
+            Arg::TimeRange(a, b) => vec![*a, *b],
+            _ => Vec::new(),
+        };
+        if days.iter().any(|a| match a {
+            TimeArg::Day(d) => !day_is_one_stretch(*d, ctx.tz),
+            TimeArg::Instant(_) => false,
+        }) {
+            return None;
+        }
         Some(match &self.arg {
             Arg::Time(a) => {
                 let (lo, hi) = bounds(*a, ctx.tz);
@@ -394,6 +428,44 @@ impl CompiledCondition {
             _ => return None,
         })
     }
+}
+
+/// Whether day `d` in `tz` is one stretch of time with only earlier dates before it and
+/// only later dates after it: no local date runs back across the midnight that starts `d`
+/// or the one that starts the next day (as when St John's went back at 00:01 to 23:01 of
+/// the day before, until 2011). Offsets change at most once in any 27 hours, so the check
+/// looks for a backward change in the 27 hours after each midnight and asks whether it
+/// takes the local date back before that day.
+fn day_is_one_stretch(d: NaiveDate, tz: Tz) -> bool {
+    use chrono::Offset;
+    let offset = |t: DateTime<Utc>| {
+        tz.offset_from_utc_datetime(&t.naive_utc())
+            .fix()
+            .local_minus_utc()
+    };
+    let window = Duration::hours(27);
+    let goes_back = |x: NaiveDate| -> bool {
+        let start = start_of_day(x, tz);
+        let Some(end) = start.checked_add_signed(window) else {
+            return false;
+        };
+        let before = offset(start);
+        if offset(end) >= before {
+            return false;
+        }
+        // The first millisecond at the new offset.
+        let (mut lo, mut hi) = (start.timestamp_millis(), end.timestamp_millis());
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            match DateTime::<Utc>::from_timestamp_millis(mid) {
+                Some(t) if offset(t) == before => lo = mid,
+                _ => hi = mid,
+            }
+        }
+        DateTime::<Utc>::from_timestamp_millis(hi)
+            .is_some_and(|t| t.with_timezone(&tz).date_naive() < x)
+    };
+    !goes_back(d) && d.succ_opt().is_none_or(|next| !goes_back(next))
 }
 
 /// The calendar day of a filter's time value in `tz`.
