@@ -243,10 +243,7 @@ impl Region {
             // Without a rule for parsing, the national prefix itself is the rule.
             if let Some(p) = &self.national_prefix {
                 if let Some(rest) = nat.strip_prefix(p.as_str()) {
-                    if self.general.is_match(nat) && !self.general.is_match(rest) {
-                        return Ok(Cow::Borrowed(nat));
-                    }
-                    return Ok(Cow::Borrowed(rest));
+                    return Ok(Cow::Borrowed(self.cut(nat, rest)));
                 }
             }
             return Ok(Cow::Borrowed(nat));
@@ -278,17 +275,18 @@ impl Region {
                 }
                 Ok(Cow::Owned(transformed))
             }
-            // libphonenumber keeps a viable number whole when cutting the prefix would make
-            // it unviable. (The crate tests the text from the match's start, which is 0,
-            // so it always cuts.)
-            _ => {
-                let rest = nat.get(end..).unwrap_or("");
-                if viable && !self.general.is_match(rest) {
-                    Ok(Cow::Borrowed(nat))
-                } else {
-                    Ok(Cow::Borrowed(rest))
-                }
-            }
+            _ => Ok(Cow::Borrowed(self.cut(nat, nat.get(end..).unwrap_or("")))),
+        }
+    }
+
+    /// `rest`, `nat` less its national prefix, unless `nat` is a viable number and `rest`
+    /// is not: libphonenumber then keeps the number whole. (The crate tests the text from
+    /// the prefix match's start, which is 0, so it always cuts.)
+    fn cut<'a>(&self, nat: &'a str, rest: &'a str) -> &'a str {
+        if self.general.is_match(nat) && !self.general.is_match(rest) {
+            nat
+        } else {
+            rest
         }
     }
 }
