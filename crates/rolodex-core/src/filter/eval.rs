@@ -264,14 +264,17 @@ impl CompiledCondition {
                 _ => return None,
             },
             (FieldValue::Datetime(t), Arg::TimeRange(a, b)) => {
-                let local = || t.with_timezone(&ctx.tz).date_naive();
-                let from = match a {
-                    TimeArg::Day(d) => local() >= *d,
-                    TimeArg::Instant(x) => t >= *x,
+                let local = (matches!(a, TimeArg::Day(_)) || matches!(b, TimeArg::Day(_)))
+                    .then(|| t.with_timezone(&ctx.tz).date_naive());
+                let from = match (a, local) {
+                    (TimeArg::Day(d), Some(l)) => l >= *d,
+                    (TimeArg::Instant(x), _) => t >= *x,
+                    (TimeArg::Day(_), None) => false,
                 };
-                let to = match b {
-                    TimeArg::Day(d) => local() <= *d,
-                    TimeArg::Instant(x) => t <= *x,
+                let to = match (b, local) {
+                    (TimeArg::Day(d), Some(l)) => l <= *d,
+                    (TimeArg::Instant(x), _) => t <= *x,
+                    (TimeArg::Day(_), None) => false,
                 };
                 from && to
             }
@@ -351,15 +354,12 @@ impl CompiledCondition {
         use Bound::{Excluded, Included, Unbounded};
         // A day whose local dates do not run forward at its edges (clocks going back across
         // midnight) holds no one stretch of time: no range, and each value is checked.
-        let days = match &self.arg {
-            Arg::Time(a) => vec![*a],
-            Arg::TimeRange(a, b) => vec![*a, *b],
-            _ => Vec::new(),
-        };
-        if days.iter().any(|a| match a {
-            TimeArg::Day(d) => !day_is_one_stretch(*d, ctx.tz),
-            TimeArg::Instant(_) => false,
-        }) {
+        let broken = |a: &TimeArg| matches!(a, TimeArg::Day(d) if !day_is_one_stretch(*d, ctx.tz));
+        if match &self.arg {
+            Arg::Time(a) => broken(a),
+            Arg::TimeRange(a, b) => broken(a) || broken(b),
+            _ => false,
+        } {
             return None;
         }
         Some(match &self.arg {

@@ -76,6 +76,17 @@ impl CompiledQuery {
     }
 }
 
+/// A page size out of 1 to [`MAX_LIMIT`], as given (`text`): one `Validation` error
+/// whichever way it is out (0, 1001, -1, 1.5).
+pub(crate) fn page_size_error(text: &str) -> Error {
+    Error::Validation {
+        key: Some("limit".into()),
+        text: Some(text.to_string()),
+        expected: format!("a page size from 1 to {MAX_LIMIT}"),
+        message: "the page size is out of range".into(),
+    }
+}
+
 /// Compiles a whole query: the filter (`Error::Filter` with its path), the sort, the page
 /// size (1 to 1,000, default 50), the cursor and the terms (`Validation` errors).
 pub fn compile_query(q: &Query, schema: &Schema) -> Result<CompiledQuery> {
@@ -87,14 +98,7 @@ pub fn compile_query(q: &Query, schema: &Schema) -> Result<CompiledQuery> {
     let limit = match q.limit {
         None => DEFAULT_LIMIT,
         Some(n) if n >= 1 && n <= MAX_LIMIT as u64 => n as usize,
-        Some(n) => {
-            return Err(Error::Validation {
-                key: Some("limit".into()),
-                text: Some(n.to_string()),
-                expected: format!("a page size from 1 to {MAX_LIMIT}"),
-                message: "the page size is out of range".into(),
-            })
-        }
+        Some(n) => return Err(page_size_error(&n.to_string())),
     };
     let cursor = match q.cursor.as_deref() {
         None | Some("") => None,

@@ -589,14 +589,12 @@ impl Query {
                 "limit" => {
                     q.limit = match val {
                         J::Null => None,
-                        // A number out of the page sizes is the same error whichever way it
-                        // is out (0, 1001, -1, 1.5): see `compile_query`.
-                        J::Number(n) => Some(n.as_u64().ok_or_else(|| Error::Validation {
-                            key: Some("limit".into()),
-                            text: Some(n.to_string()),
-                            expected: format!("a page size from 1 to {}", super::MAX_LIMIT),
-                            message: "the page size is out of range".into(),
-                        })?),
+                        // A number out of the page sizes is the error `compile_query`
+                        // gives for 0 and 1001.
+                        J::Number(n) => Some(
+                            n.as_u64()
+                                .ok_or_else(|| super::page_size_error(&n.to_string()))?,
+                        ),
                         other => {
                             return Err(filter_err(
                                 "limit",
