@@ -34,7 +34,7 @@ pub use filter::{
     Query, QuickSearch, SortKey, SortOrder, SortSpec, TermList, Terms,
 };
 pub use import::{
-    preview_csv, template, EmptyCells, Failure, FailureLogWriter, IdentifyBy, ImportKind,
+    preview_csv, template, Cells, EmptyCells, Failure, FailureLogWriter, IdentifyBy, ImportKind,
     ImportOptions, ImportReader, ImportReport, ImportSource, Preview, Progress, RowFailure,
     RowPatch,
 };

@@ -102,7 +102,7 @@ fn r_imp_2_bom_crlf_file_from_a_path() {
     let b = patch(&rows[1]);
     assert_eq!(b.row_number, 4); // the blank line is row 3 of the sheet
     assert_eq!(b.profile_set[0].1, Value::String("Lee, Jr.".into()));
-    assert_eq!(b.cells[1], "Lee, Jr.");
+    assert_eq!(&b.cells[1], "Lee, Jr.");
 }
 
 #[test]
@@ -389,7 +389,7 @@ fn r_imp_20_formula_guard_is_undone() {
     let p = patch(&rows[0]);
     assert_eq!(p.profile_set[0].1, Value::String("=SUM(A1)".into()));
     assert_eq!(p.profile_set[1].1, Value::String("'plain".into()));
-    assert_eq!(p.cells[1], "'=SUM(A1)"); // the failure log keeps the original text
+    assert_eq!(&p.cells[1], "'=SUM(A1)"); // the failure log keeps the original text
     let p = patch(&rows[1]);
     assert_eq!(p.profile_set[0].1, Value::String("+1".into()));
     assert_eq!(p.profile_set[1].1, Value::String("'=x".into()));

@@ -93,7 +93,7 @@ impl<W: Write> FailureLogWriter<W> {
         // did, and a second guard would leave a `'` in the value.
         for i in 0..self.width {
             out.write_all(b",")?;
-            let cell = failure.cells.get(i).map_or("", String::as_str);
+            let cell = failure.cells.get(i).unwrap_or_default();
             let trimmed = cell.trim();
             if trimmed.is_empty() {
                 // Only whitespace: an empty cell to the import (R-VAL-1) and no formula, so

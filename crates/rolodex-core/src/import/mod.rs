@@ -40,7 +40,9 @@ pub use mapping::{ColumnMap, ColumnTarget, MappedColumn};
 pub use options::{
     EmptyCells, Failure, IdentifyBy, ImportKind, ImportOptions, ImportReport, Progress,
 };
-pub use patch::{normalize_member_id, unneutralize_formula, Identifier, RowFailure, RowPatch};
+pub use patch::{
+    normalize_member_id, unneutralize_formula, Cells, Identifier, RowFailure, RowPatch,
+};
 pub use preview::{preview_csv, preview_csv_with_encoding, Preview, PREVIEW_ROWS};
 pub use source::{ImportSource, ReadSeek, MAX_IMPORT_BYTES};
 pub use template::template;
@@ -242,7 +244,7 @@ impl Iterator for ImportReader<'_> {
                         error_columns: Vec::new(),
                         error_reasons: vec![reason],
                     },
-                    cells: Vec::new(),
+                    cells: Cells::default(),
                 }))
             }
         }

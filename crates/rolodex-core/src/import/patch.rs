@@ -72,7 +72,83 @@ pub struct RowPatch {
     pub unsubscribe_texting: Option<bool>,
     /// The original text of each imported column, in [`ColumnMap::columns`] order, for the
     /// failure log (R-IMP-13). Missing cells of a short row are empty.
-    pub cells: Vec<String>,
+    pub cells: Cells,
+}
+
+/// The original texts of a row's imported columns, kept in one buffer: a row keeps them for
+/// the failure log whether or not it fails, so they cost two allocations, not one a cell.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Cells {
+    text: String,
+    /// Where each cell ends in `text`.
+    ends: Vec<u32>,
+}
+
+impl Cells {
+    /// Cells of these texts.
+    pub fn new<'a>(texts: impl IntoIterator<Item = &'a str>) -> Cells {
+        let mut cells = Cells::default();
+        for t in texts {
+            cells.push(t);
+        }
+        cells
+    }
+
+    fn push(&mut self, t: &str) {
+        self.text.push_str(t);
+        // A record is far below 4 GiB (the import reads at most 100 MiB).
+        self.ends
+            .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+    }
+
+    /// The text of cell `i`.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = match i.checked_sub(1) {
+            Some(j) => self.ends.get(j).map_or(0, |e| *e as usize),
+            None => 0,
+        };
+        self.text.get(start..end)
+    }
+
+    /// How many cells there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The cells in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+impl std::fmt::Debug for Cells {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<S: AsRef<str>> PartialEq<Vec<S>> for Cells {
+    fn eq(&self, other: &Vec<S>) -> bool {
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a == b.as_ref())
+    }
+}
+
+impl std::ops::Index<usize> for Cells {
+    type Output = str;
+
+    /// The text of cell `i`; panics past the last cell, as a slice does.
+    fn index(&self, i: usize) -> &str {
+        match self.get(i) {
+            Some(t) => t,
+            None => panic!("cell {i} of a row of {} cells", self.len()),
+        }
+    }
 }
 
 /// A row that failed, with what the failure log needs (R-IMP-13).
@@ -81,7 +157,7 @@ pub struct RowFailure {
     /// The report entry: row number, keys at fault, reasons.
     pub failure: Failure,
     /// The original text of each imported column, in [`ColumnMap::columns`] order.
-    pub cells: Vec<String>,
+    pub cells: Cells,
 }
 
 impl RowPatch {
@@ -176,11 +252,26 @@ fn unexpected(key: &str, v: &Value) -> Error {
 }
 
 /// The text of a field (the stream is UTF-8 by now; anything else is shown lossily).
-fn field_text(record: &ByteRecord, index: usize) -> String {
-    record
-        .get(index)
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .unwrap_or_default()
+/// The imported columns' texts of a record (a missing cell of a short row is empty).
+fn record_cells(map: &ColumnMap, record: &ByteRecord) -> Cells {
+    let mut cells = Cells {
+        text: String::with_capacity(record.as_slice().len()),
+        ends: Vec::with_capacity(map.columns.len()),
+    };
+    // The reader hands over UTF-8 (decoded, or checked before the import began); the
+    // lossy reading is only a guard.
+    let whole = std::str::from_utf8(record.as_slice()).ok();
+    for c in &map.columns {
+        match (whole, record.range(c.index)) {
+            (Some(w), Some(r)) => cells.push(w.get(r).unwrap_or_default()),
+            (None, Some(r)) => {
+                let bytes = record.as_slice().get(r).unwrap_or_default();
+                cells.push(&String::from_utf8_lossy(bytes));
+            }
+            (_, None) => cells.push(""),
+        }
+    }
+    cells
 }
 
 /// Builds the patch of one record, or its failure. Every bad cell of the row is reported;
@@ -192,12 +283,8 @@ pub(crate) fn build_row(
     record: &ByteRecord,
 ) -> std::result::Result<RowPatch, RowFailure> {
     let row = info.row;
-    let cells: Vec<String> = map
-        .columns
-        .iter()
-        .map(|c| field_text(record, c.index))
-        .collect();
-    let fail = |columns: Vec<String>, reasons: Vec<String>, cells: Vec<String>| RowFailure {
+    let cells = record_cells(map, record);
+    let fail = |columns: Vec<String>, reasons: Vec<String>, cells: Cells| RowFailure {
         failure: Failure {
             row_number: row,
             error_columns: columns,
@@ -238,7 +325,7 @@ pub(crate) fn build_row(
         clear_tags: false,
         unsubscribe_email: None,
         unsubscribe_texting: None,
-        cells: Vec::new(),
+        cells: Cells::default(),
     };
     let mut bad_keys = Vec::new();
     let mut reasons = Vec::new();
@@ -247,7 +334,7 @@ pub(crate) fn build_row(
         reasons.push(e.to_string());
     };
 
-    for (column, cell) in map.columns.iter().zip(&cells) {
+    for (column, cell) in map.columns.iter().zip(cells.iter()) {
         let text = unneutralize_formula(cell.trim());
         if column.target == ColumnTarget::Identifier {
             match parse_identifier(map.identify_by, text) {
