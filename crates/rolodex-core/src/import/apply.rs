@@ -9,7 +9,7 @@
 use crate::contact::ops::finish_manager_write_with;
 use crate::contact::Contact;
 use crate::error::{Error, Result};
-use crate::identity::{best_match, check_identifier};
+use crate::identity::{best_match, check_identifier, is_junk_identifier};
 use crate::merge::cap_import_tags;
 use crate::schema::{check_profile_limits, MAX_LIST_ITEMS};
 use crate::tx::Tx;
@@ -186,7 +186,9 @@ fn write_row(c: &mut Contact, patch: RowPatch, import_tag: &str) -> Result<()> {
     // may change email and mobile number this way (R-IMP-19).
     for (name, value) in patch.profile_set {
         if let Value::Email(s) | Value::Phone(s) = &value {
-            check_identifier(&format!("profile.{name}"), s)?;
+            if is_junk_identifier(s) {
+                check_identifier(&format!("profile.{name}"), s)?;
+            }
         }
         match name.as_str() {
             "email" => c.verified.email = true,
@@ -200,7 +202,8 @@ fn write_row(c: &mut Contact, patch: RowPatch, import_tag: &str) -> Result<()> {
     for (name, value) in patch.profile_append {
         let merged = match c.profile.get(&name) {
             Some(old) => old.union(&value),
-            None => empty_like(&value).union(&value),
+            // Nothing stored: the row's list, its repeated items dropped.
+            None => without_repeats(value),
         };
         let merged = merged.ok_or_else(|| {
             Error::invalid_key(
@@ -209,7 +212,7 @@ fn write_row(c: &mut Contact, patch: RowPatch, import_tag: &str) -> Result<()> {
                 "the stored value is not a list of the key's type",
             )
         })?;
-        check_list_len(&format!("profile.{name}"), &merged)?;
+        check_list_len(&name, &merged)?;
         c.profile.insert(name, merged);
     }
     if !patch.tags_append.is_empty() {
@@ -244,14 +247,38 @@ pub(crate) fn add_import_tag(tags: &mut Vec<String>, tag: &str) {
     cap_import_tags(tags);
 }
 
-fn empty_like(v: &Value) -> Value {
+/// A list value with its repeated items dropped (the first of each kept), as appending it
+/// to an empty list would leave it (R-IMP-8); `None` for a value that is not a list.
+fn without_repeats(v: Value) -> Option<Value> {
+    fn keep_first<T: PartialEq>(v: &mut Vec<T>) {
+        let mut i = 0;
+        while i < v.len() {
+            let (seen, rest) = v.split_at(i);
+            if rest.first().is_some_and(|x| seen.contains(x)) {
+                v.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
     match v {
-        Value::Tag(_) => Value::Tag(Vec::new()),
-        Value::ListOfNumber(_) => Value::ListOfNumber(Vec::new()),
-        _ => Value::List(Vec::new()),
+        Value::List(mut x) => {
+            keep_first(&mut x);
+            Some(Value::List(x))
+        }
+        Value::Tag(mut x) => {
+            keep_first(&mut x);
+            Some(Value::Tag(x))
+        }
+        Value::ListOfNumber(mut x) => {
+            keep_first(&mut x);
+            Some(Value::ListOfNumber(x))
+        }
+        _ => None,
     }
 }
 
+/// Checks a list's length; `key` is the name under `profile.`.
 fn check_list_len(key: &str, v: &Value) -> Result<()> {
     let n = match v {
         Value::List(x) | Value::Tag(x) => x.len(),
@@ -259,7 +286,7 @@ fn check_list_len(key: &str, v: &Value) -> Result<()> {
         _ => 0,
     };
     if n > MAX_LIST_ITEMS {
-        return Err(too_many(key, n));
+        return Err(too_many(&format!("profile.{key}"), n));
     }
     Ok(())
 }

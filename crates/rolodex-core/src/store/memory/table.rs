@@ -1254,11 +1254,14 @@ impl Table {
         // changes in batch order (rows ascending for new contacts), gathered by key id.
         type Change<'r> = (u32, Option<Pv<'r>>, Option<Pv<'r>>);
         let mut changes: Vec<Vec<Change<'_>>> = Vec::new();
+        // Each row's old and new values, in buffers kept from row to row.
+        let mut op: Vec<(u32, Pv<'_>)> = Vec::new();
+        let mut np: Vec<(u32, Pv<'_>)> = Vec::new();
         for &(r, old, new) in batch {
-            let op: Vec<(u32, Pv<'_>)> =
-                old.map(|x| x.profile.iter().collect()).unwrap_or_default();
-            let np: Vec<(u32, Pv<'_>)> =
-                new.map(|x| x.profile.iter().collect()).unwrap_or_default();
+            op.clear();
+            np.clear();
+            op.extend(old.into_iter().flat_map(|x| x.profile.iter()));
+            np.extend(new.into_iter().flat_map(|x| x.profile.iter()));
             let (mut i, mut j) = (0, 0);
             while i < op.len() || j < np.len() {
                 let ok = op.get(i).map(|x| x.0);
