@@ -84,3 +84,26 @@ fn r_val_2_prefixes_come_off_once_and_only_where_the_rest_is_a_number() {
         assert_eq!(v.canonical(), want, "{good}");
     }
 }
+
+/// R-VAL-2/R-VAL-10: texts the fast paths leave to the `phonenumber` crate (leading junk,
+/// `tel:` URIs) are held to libphonenumber's validity too, so every stored number reads back
+/// as itself. Found by fuzzing `parse_value`: with a NUL in front, `+82 30-200-20-20.30` was
+/// accepted as `+8230200202030`, a number libphonenumber rejects and that did not parse back.
+#[test]
+fn r_val_2_the_crates_fallback_keeps_libphonenumbers_verdict() {
+    for bad in ["\0\0\0+82 30-200-20-20.30", "\0+8230200202030"] {
+        assert!(
+            parse_value(FieldType::MobileNumber, bad).is_err(),
+            "{bad:?} is no valid number"
+        );
+    }
+    for (good, want) in [
+        ("\0+82 10-2020-3030", "+821020203030"),
+        ("tel:+82-10-2020-3030", "+821020203030"),
+    ] {
+        let v = parse_value(FieldType::MobileNumber, good).unwrap();
+        assert_eq!(v.canonical(), want, "{good:?}");
+        let again = parse_value(FieldType::MobileNumber, &v.canonical()).unwrap();
+        assert_eq!(again, v, "{good:?} reads back");
+    }
+}

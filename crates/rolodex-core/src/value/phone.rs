@@ -688,6 +688,19 @@ pub(crate) fn crate_normalize(t: &str) -> std::result::Result<String, CrateRejec
     .unwrap_or(Err(CrateReject::Invalid))
 }
 
+/// The crate's reading of a text the fast paths leave to it (`tel:` URIs, leading junk,
+/// letters, extensions), held to libphonenumber's validity: the crate matches number-type
+/// patterns against a number's start, so its verdict alone would let through numbers that
+/// libphonenumber rejects (`\0+82 30-200-20-20.30`). Its E.164 must read back as itself
+/// through [`fast_normalize`], which is also what R-VAL-10 asks of a stored value.
+fn crate_checked(t: &str) -> std::result::Result<String, CrateReject> {
+    let e164 = crate_normalize(t)?;
+    match fast_normalize(&e164) {
+        Some(Ok(again)) if again == e164 => Ok(e164),
+        _ => Err(CrateReject::Invalid),
+    }
+}
+
 /// Full-width digits, minus, parentheses and the ideographic space (as East Asian input
 /// methods type them) as their ASCII forms, as libphonenumber reads them; `None` when the
 /// text has none. A full-width plus stays: the fast path reads it itself, where an ASCII
@@ -828,7 +841,7 @@ pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
         // with spaces. The crate reads only what is left (`tel:` URIs, letters, extensions).
         None => match natural_form(text).and_then(|t| fast_normalize(&t)) {
             Some(r) => r.map_err(|()| CrateReject::Invalid),
-            None => crate_normalize(text),
+            None => crate_checked(text),
         },
     };
     let r = match r {

@@ -1,0 +1,34 @@
+//! R-VAL-9/10: `parse_value` never panics, and a value's canonical text parses back to the
+//! same value.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use rolodex::{parse_value, FieldType};
+
+const TYPES: [FieldType; 11] = [
+    FieldType::String,
+    FieldType::Number,
+    FieldType::Boolean,
+    FieldType::Date,
+    FieldType::Datetime,
+    FieldType::List,
+    FieldType::ListOfNumber,
+    FieldType::Tag,
+    FieldType::MobileNumber,
+    FieldType::LandlineNumber,
+    FieldType::Email,
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&t, rest)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(rest);
+    let ty = TYPES[usize::from(t) % TYPES.len()];
+    if let Ok(v) = parse_value(ty, &text) {
+        let canonical = v.canonical();
+        match parse_value(ty, &canonical) {
+            Ok(again) => assert_eq!(again, v, "{ty:?} {text:?} → {canonical:?}"),
+            Err(e) => panic!("{ty:?} {text:?}: canonical {canonical:?} does not parse: {e}"),
+        }
+    }
+});
