@@ -36,8 +36,14 @@ fn book() -> &'static (ContactBook, Vec<Contact>) {
                 profile.insert("n".into(), json!(f64::from(i) * 1.5 - 20.0));
             }
             if i % 4 != 1 {
-                profile.insert("d".into(), json!(format!("2025-0{}-1{}", 1 + i % 9, i % 10)));
-                profile.insert("dt".into(), json!(format!("2025-02-{:02}T0{}:30:00+09:00", 1 + i % 28, i % 10)));
+                profile.insert(
+                    "d".into(),
+                    json!(format!("2025-0{}-1{}", 1 + i % 9, i % 10)),
+                );
+                profile.insert(
+                    "dt".into(),
+                    json!(format!("2025-02-{:02}T0{}:30:00+09:00", 1 + i % 28, i % 10)),
+                );
             }
             if i % 5 != 2 {
                 profile.insert("b".into(), json!(i % 2 == 0));
@@ -50,15 +56,29 @@ fn book() -> &'static (ContactBook, Vec<Contact>) {
                 profile.insert("city".into(), json!(city));
             }
             let lead = NewLead {
-                email: (i % 7 != 3).then(|| format!("user{i}@{}.com", ["gmail", "naver", "Example"][(i % 3) as usize])),
-                mobile_number: (i % 7 == 3 || i % 2 == 0).then(|| format!("+82 10-{:04}-{:04}", 2000 + i, 3000 + i * 7)),
+                email: (i % 7 != 3).then(|| {
+                    format!(
+                        "user{i}@{}.com",
+                        ["gmail", "naver", "Example"][(i % 3) as usize]
+                    )
+                }),
+                mobile_number: (i % 7 == 3 || i % 2 == 0)
+                    .then(|| format!("+82 10-{:04}-{:04}", 2000 + i, 3000 + i * 7)),
                 name: (i % 6 != 5).then(|| format!("Kim {i}")),
                 profile,
-                tags: if i % 3 == 0 { vec!["vip".into(), "a/b".into()] } else { vec![] },
+                tags: if i % 3 == 0 {
+                    vec!["vip".into(), "a/b".into()]
+                } else {
+                    vec![]
+                },
             };
             let c = book.add_lead(lead).unwrap();
             if i % 4 == 0 {
-                book.boot(Boot { contact_id: Some(c.id.clone()), ..Boot::default() }).unwrap();
+                book.boot(Boot {
+                    contact_id: Some(c.id.clone()),
+                    ..Boot::default()
+                })
+                .unwrap();
             }
             ids.push(c.id);
         }

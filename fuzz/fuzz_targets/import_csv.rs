@@ -2,9 +2,7 @@
 //! holds exactly the contacts it reports created.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rolodex::{
-    ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource, Query,
-};
+use rolodex::{ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource, Query};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, csv)) = data.split_first() else {

@@ -1,0 +1,84 @@
+//! R-CON-1/2/3, API.md: arbitrary JSON as a manager's `update` patch, as a new lead and as
+//! a visitor's boot profile never panics. A rejected update or add changes nothing; a boot
+//! drops bad values instead of failing (R-CON-3), and what it keeps reads back.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use rolodex::{Boot, Contact, ContactBook, FieldType, NewLead, Query};
+use serde_json::json;
+
+fn everyone(book: &ContactBook) -> Vec<Contact> {
+    let all = Query::from_value(&json!({"limit": 1000})).unwrap();
+    let mut cs = book.search(&all).unwrap().contacts;
+    cs.sort_by(|a, b| a.id.cmp(&b.id));
+    cs
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let book = ContactBook::in_memory();
+    book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
+    for (k, t) in [
+        ("profile.n", FieldType::Number),
+        ("profile.d", FieldType::Date),
+        ("profile.dt", FieldType::Datetime),
+        ("profile.b", FieldType::Boolean),
+        ("profile.l", FieldType::List),
+        ("profile.ln", FieldType::ListOfNumber),
+        ("profile.t", FieldType::Tag),
+        ("profile.s", FieldType::String),
+        ("profile.land", FieldType::LandlineNumber),
+    ] {
+        book.define_key(k, t).unwrap();
+    }
+    let a = book
+        .add_lead(NewLead::email("a@x.com").with_name("A"))
+        .unwrap();
+    book.add_lead(NewLead {
+        mobile_number: Some("+82 10-2020-3030".into()),
+        ..NewLead::default()
+    })
+    .unwrap();
+    let before = everyone(&book);
+
+    if book.update(&a.id, &value).is_err() {
+        assert_eq!(
+            everyone(&book),
+            before,
+            "a failed update changed the book: {value}"
+        );
+    }
+
+    let before = everyone(&book);
+    let lead = serde_json::from_value::<NewLead>(value.clone());
+    if let Ok(lead) = lead {
+        if book.add_lead(lead).is_err() {
+            assert_eq!(
+                everyone(&book),
+                before,
+                "a failed add changed the book: {value}"
+            );
+        }
+    }
+
+    if let Some(profile) = value.as_object() {
+        let boot = Boot {
+            contact_id: Some(a.id.clone()),
+            profile: profile.clone(),
+            ..Boot::default()
+        };
+        let booted = book
+            .boot(boot)
+            .expect("a boot drops bad data, it does not fail");
+        assert_eq!(book.get(&booted.id).unwrap(), booted, "{value}");
+        let anonymous = Boot {
+            profile: profile.clone(),
+            ..Boot::default()
+        };
+        let visitor = book
+            .boot(anonymous)
+            .expect("a visitor's boot does not fail");
+        assert_eq!(book.get(&visitor.id).unwrap(), visitor, "{value}");
+    }
+});
