@@ -44,14 +44,19 @@ pub fn is_junk_identifier(text: &str) -> bool {
 /// Rejects a junk identifier with a clear error naming the key (R-UNI-6).
 pub fn check_identifier(key: &str, text: &str) -> Result<()> {
     if is_junk_identifier(text) {
-        return Err(Error::Validation {
-            key: Some(key.to_string()),
-            text: Some(crate::error::cut_text(text)),
-            expected: "a real identifier (not empty, zeros, dashes, null, undefined, none, anonymous, unknown or -1)".into(),
-            message: "junk identifiers never identify anyone".into(),
-        });
+        return Err(junk_identifier_error(key, text));
     }
     Ok(())
+}
+
+/// The error of a junk identifier (R-UNI-6) under `key`.
+pub(crate) fn junk_identifier_error(key: &str, text: &str) -> Error {
+    Error::Validation {
+        key: Some(key.to_string()),
+        text: Some(crate::error::cut_text(text)),
+        expected: "a real identifier (not empty, zeros, dashes, null, undefined, none, anonymous, unknown or -1)".into(),
+        message: "junk identifiers never identify anyone".into(),
+    }
 }
 
 /// Orders contacts that hold the same verified identifier for an import match (R-IMP-5):

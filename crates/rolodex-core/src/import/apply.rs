@@ -9,7 +9,7 @@
 use crate::contact::ops::finish_manager_write_with;
 use crate::contact::Contact;
 use crate::error::{Error, Result};
-use crate::identity::{best_match, check_identifier, is_junk_identifier};
+use crate::identity::{best_match, is_junk_identifier, junk_identifier_error};
 use crate::merge::cap_import_tags;
 use crate::schema::{check_profile_limits, MAX_LIST_ITEMS};
 use crate::tx::Tx;
@@ -187,7 +187,7 @@ fn write_row(c: &mut Contact, patch: RowPatch, import_tag: &str) -> Result<()> {
     for (name, value) in patch.profile_set {
         if let Value::Email(s) | Value::Phone(s) = &value {
             if is_junk_identifier(s) {
-                check_identifier(&format!("profile.{name}"), s)?;
+                return Err(junk_identifier_error(&format!("profile.{name}"), s));
             }
         }
         match name.as_str() {

@@ -251,7 +251,6 @@ fn unexpected(key: &str, v: &Value) -> Error {
     )
 }
 
-/// The text of a field (the stream is UTF-8 by now; anything else is shown lossily).
 /// The imported columns' texts of a record (a missing cell of a short row is empty).
 fn record_cells(map: &ColumnMap, record: &ByteRecord) -> Cells {
     let mut cells = Cells {
