@@ -1,0 +1,105 @@
+//! R-IMP-18: a dry run reports exactly what the import would do — the same counts, failures,
+//! hidden contacts and MU after — and changes nothing; the real import keeps visible MU
+//! within the limit (R-MU-2). Both run on the same small book: leads, a member, a booted
+//! visitor with unverified contact info, and an MU limit.
+#![no_main]
+use std::io::Cursor;
+
+use libfuzzer_sys::fuzz_target;
+use rolodex::{
+    Boot, Contact, ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource,
+    NewLead, Query,
+};
+use serde_json::json;
+
+const LIMIT: u64 = 5;
+
+fn book() -> ContactBook {
+    let book = ContactBook::in_memory();
+    book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
+    for (k, t) in [
+        ("profile.n", FieldType::Number),
+        ("profile.l", FieldType::List),
+        ("profile.s", FieldType::String),
+    ] {
+        book.define_key(k, t).unwrap();
+    }
+    book.add_lead(NewLead::email("a@x.com").with_name("A"))
+        .unwrap();
+    book.add_lead(NewLead {
+        mobile_number: Some("+82 10-2020-3030".into()),
+        ..NewLead::default()
+    })
+    .unwrap();
+    let mut profile = serde_json::Map::new();
+    profile.insert("email".into(), json!("v@x.com"));
+    book.boot(Boot {
+        profile,
+        ..Boot::default()
+    })
+    .unwrap();
+    let mut profile = serde_json::Map::new();
+    profile.insert("email".into(), json!("m@x.com"));
+    book.boot(Boot {
+        member_id: Some("m1".into()),
+        profile,
+        ..Boot::default()
+    })
+    .unwrap();
+    book.set_mu_limit(Some(LIMIT)).unwrap();
+    book.set_clock(Some("2025-03-02T12:00:00Z".parse().unwrap()));
+    book
+}
+
+fn state(book: &ContactBook) -> String {
+    let mut contacts: Vec<Contact> = Vec::new();
+    for include in ["visible", "hidden", "blocked"] {
+        let q = Query::from_value(&json!({"limit": 1000, "include": include})).unwrap();
+        contacts.extend(book.search(&q).unwrap().contacts);
+    }
+    contacts.sort_by(|a, b| a.id.cmp(&b.id));
+    format!(
+        "{}|{}|{:?}",
+        serde_json::to_string(&contacts).unwrap(),
+        book.mu_count().unwrap(),
+        book.pending_unifications().unwrap()
+    )
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, csv)) = data.split_first() else {
+        return;
+    };
+    let options = || {
+        let mut o = match mode % 3 {
+            0 => ImportOptions::leads(IdentifyBy::Email),
+            1 => ImportOptions::leads(IdentifyBy::MobileNumber),
+            _ => ImportOptions::members(),
+        };
+        o.auto_map = true;
+        if mode & 4 != 0 {
+            o.empty_cells = EmptyCells::Clear;
+        }
+        o.file_name = Some("f.csv".into());
+        o
+    };
+    let source = || ImportSource::reader(Cursor::new(csv.to_vec()));
+    let (dry_book, real_book) = (book(), book());
+    let before = state(&dry_book);
+    let mut dry_options = options();
+    dry_options.dry_run = true;
+    let dry = dry_book.import_csv(source(), dry_options, None);
+    assert_eq!(state(&dry_book), before, "a dry run changed the book");
+    let real = real_book.import_csv(source(), options(), None);
+    match (dry, real) {
+        (Ok(mut d), Ok(r)) => {
+            assert!(d.dry_run && !r.dry_run);
+            d.dry_run = false;
+            assert_eq!(d, r, "the dry run's report differs from the import's");
+            assert!(real_book.mu_count().unwrap() <= LIMIT);
+            assert_eq!(r.mu_after, real_book.mu_count().unwrap());
+        }
+        (Err(d), Err(r)) => assert_eq!(d.kind(), r.kind()),
+        (d, r) => panic!("dry run {d:?} against import {r:?}"),
+    }
+});
