@@ -83,6 +83,10 @@ fn book() -> &'static (ContactBook, Vec<Contact>) {
             ids.push(c.id);
         }
         book.set_clock(Some(start + chrono::TimeDelta::days(30)));
+        // Some blocked, some hidden by the MU limit: every listing has members.
+        book.block(vec![ids[5].clone(), ids[17].clone(), ids[40].clone()])
+            .unwrap();
+        book.set_mu_limit(Some(45)).unwrap();
         let contacts = ids.iter().map(|id| book.get(id).unwrap()).collect();
         (book, contacts)
     })
