@@ -4,26 +4,12 @@
 use libfuzzer_sys::fuzz_target;
 use rolodex::{parse_value, FieldType};
 
-const TYPES: [FieldType; 11] = [
-    FieldType::String,
-    FieldType::Number,
-    FieldType::Boolean,
-    FieldType::Date,
-    FieldType::Datetime,
-    FieldType::List,
-    FieldType::ListOfNumber,
-    FieldType::Tag,
-    FieldType::MobileNumber,
-    FieldType::LandlineNumber,
-    FieldType::Email,
-];
-
 fuzz_target!(|data: &[u8]| {
     let Some((&t, rest)) = data.split_first() else {
         return;
     };
     let text = String::from_utf8_lossy(rest);
-    let ty = TYPES[usize::from(t) % TYPES.len()];
+    let ty = FieldType::ALL[usize::from(t) % FieldType::ALL.len()];
     if let Ok(v) = parse_value(ty, &text) {
         let canonical = v.canonical();
         match parse_value(ty, &canonical) {
