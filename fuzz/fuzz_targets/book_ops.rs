@@ -4,33 +4,13 @@
 //! contact info (R-MU-1) and stays within a set limit (R-MU-2); a step that fails changes
 //! nothing.
 #![no_main]
+#[path = "common.rs"]
+mod common;
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use rolodex::{
-    Boot, Contact, ContactBook, IdentifyBy, ImportOptions, ImportSource, MergeChoices, NewLead,
-    Query,
-};
+use rolodex::{Boot, ContactBook, IdentifyBy, ImportOptions, ImportSource, MergeChoices, NewLead};
 use serde_json::json;
-
-fn everyone(book: &ContactBook) -> Vec<Contact> {
-    let mut cs = Vec::new();
-    for include in ["visible", "hidden", "blocked"] {
-        let q = Query::from_value(&json!({"limit": 1000, "include": include})).unwrap();
-        cs.extend(book.search(&q).unwrap().contacts);
-    }
-    cs.sort_by(|a, b| a.id.cmp(&b.id));
-    cs
-}
-
-fn state(book: &ContactBook) -> String {
-    format!(
-        "{}|{}|{:?}",
-        serde_json::to_string(&everyone(book)).unwrap(),
-        book.mu_count().unwrap(),
-        book.pending_unifications().unwrap()
-    )
-}
 
 fuzz_target!(|data: &[u8]| {
     let book = ContactBook::in_memory();
@@ -54,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         );
         let email = format!("u{}@x.com", a % 6);
         let mobile = format!("+82 10-2000-{:04}", b % 6);
-        let before = state(&book);
+        let before = common::state(&book);
         let ok = match op {
             0 => book
                 .add_lead(NewLead {
@@ -138,9 +118,13 @@ fuzz_target!(|data: &[u8]| {
             _ => book.delete_by_member_id(&format!("m{}", a % 4)).is_ok(),
         };
         if !ok {
-            assert_eq!(state(&book), before, "op {op} failed and changed the book");
+            assert_eq!(
+                common::state(&book),
+                before,
+                "op {op} failed and changed the book"
+            );
         }
-        let all = everyone(&book);
+        let all = common::everyone(&book);
         let counted = all.iter().filter(|c| c.counts_for_mu()).count() as u64;
         assert_eq!(
             book.mu_count().unwrap(),

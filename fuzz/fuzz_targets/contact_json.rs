@@ -2,16 +2,10 @@
 //! a visitor's boot profile never panics. A rejected update or add changes nothing; a boot
 //! drops bad values instead of failing (R-CON-3), and what it keeps reads back.
 #![no_main]
+#[path = "common.rs"]
+mod common;
 use libfuzzer_sys::fuzz_target;
-use rolodex::{Boot, Contact, ContactBook, FieldType, NewLead, Query};
-use serde_json::json;
-
-fn everyone(book: &ContactBook) -> Vec<Contact> {
-    let all = Query::from_value(&json!({"limit": 1000})).unwrap();
-    let mut cs = book.search(&all).unwrap().contacts;
-    cs.sort_by(|a, b| a.id.cmp(&b.id));
-    cs
-}
+use rolodex::{Boot, ContactBook, FieldType, NewLead};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
@@ -19,19 +13,20 @@ fuzz_target!(|data: &[u8]| {
     };
     let book = ContactBook::in_memory();
     book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
-    for (k, t) in [
-        ("profile.n", FieldType::Number),
-        ("profile.d", FieldType::Date),
-        ("profile.dt", FieldType::Datetime),
-        ("profile.b", FieldType::Boolean),
-        ("profile.l", FieldType::List),
-        ("profile.ln", FieldType::ListOfNumber),
-        ("profile.t", FieldType::Tag),
-        ("profile.s", FieldType::String),
-        ("profile.land", FieldType::LandlineNumber),
-    ] {
-        book.define_key(k, t).unwrap();
-    }
+    common::define(
+        &book,
+        &[
+            ("profile.n", FieldType::Number),
+            ("profile.d", FieldType::Date),
+            ("profile.dt", FieldType::Datetime),
+            ("profile.b", FieldType::Boolean),
+            ("profile.l", FieldType::List),
+            ("profile.ln", FieldType::ListOfNumber),
+            ("profile.t", FieldType::Tag),
+            ("profile.s", FieldType::String),
+            ("profile.land", FieldType::LandlineNumber),
+        ],
+    );
     let a = book
         .add_lead(NewLead::email("a@x.com").with_name("A"))
         .unwrap();
@@ -40,22 +35,22 @@ fuzz_target!(|data: &[u8]| {
         ..NewLead::default()
     })
     .unwrap();
-    let before = everyone(&book);
+    let before = common::everyone(&book);
 
     if book.update(&a.id, &value).is_err() {
         assert_eq!(
-            everyone(&book),
+            common::everyone(&book),
             before,
             "a failed update changed the book: {value}"
         );
     }
 
-    let before = everyone(&book);
+    let before = common::everyone(&book);
     let lead = serde_json::from_value::<NewLead>(value.clone());
     if let Ok(lead) = lead {
         if book.add_lead(lead).is_err() {
             assert_eq!(
-                everyone(&book),
+                common::everyone(&book),
                 before,
                 "a failed add changed the book: {value}"
             );

@@ -3,21 +3,15 @@
 //! contact `updated`, no row failed, and every value as it was; a second export is
 //! byte-identical to the first.
 #![no_main]
+#[path = "common.rs"]
+mod common;
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 use rolodex::{
-    Contact, ContactBook, ExportOptions, FieldType, IdentifyBy, ImportOptions, ImportSource,
-    NewLead, Query,
+    ContactBook, ExportOptions, FieldType, IdentifyBy, ImportOptions, ImportSource, NewLead,
 };
 use serde_json::json;
-
-fn everyone(book: &ContactBook) -> Vec<Contact> {
-    let all = Query::from_value(&json!({"limit": 1000})).unwrap();
-    let mut cs = book.search(&all).unwrap().contacts;
-    cs.sort_by(|a, b| a.id.cmp(&b.id));
-    cs
-}
 
 fn export(book: &ContactBook) -> Vec<u8> {
     let mut out = Vec::new();
@@ -32,14 +26,15 @@ fn export(book: &ContactBook) -> Vec<u8> {
 fuzz_target!(|data: &[u8]| {
     let book = ContactBook::in_memory();
     book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
-    for (k, t) in [
-        ("profile.s", FieldType::String),
-        ("profile.l", FieldType::List),
-        ("profile.t", FieldType::Tag),
-        ("profile.n", FieldType::Number),
-    ] {
-        book.define_key(k, t).unwrap();
-    }
+    common::define(
+        &book,
+        &[
+            ("profile.s", FieldType::String),
+            ("profile.l", FieldType::List),
+            ("profile.t", FieldType::Tag),
+            ("profile.n", FieldType::Number),
+        ],
+    );
     // Each 0xFF-separated piece of the input is one contact's texts (lossy UTF-8).
     for (i, piece) in data.split(|b| *b == 0xFF).take(8).enumerate() {
         let text = String::from_utf8_lossy(piece).into_owned();
@@ -58,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = book.update(&c.id, &patch);
         }
     }
-    let before = everyone(&book);
+    let before = common::everyone(&book);
     let first = export(&book);
     book.set_clock(Some("2025-04-01T12:00:00Z".parse().unwrap()));
     let mut options = ImportOptions::leads(IdentifyBy::Email);
@@ -77,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
         "{report:?}\n{}",
         String::from_utf8_lossy(&first)
     );
-    let after = everyone(&book);
+    let after = common::everyone(&book);
     for (b, a) in before.iter().zip(&after) {
         assert_eq!(a.profile, b.profile, "{}", String::from_utf8_lossy(&first));
         assert_eq!(a.tags, b.tags);

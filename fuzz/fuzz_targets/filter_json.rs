@@ -1,6 +1,8 @@
 //! FILTER.md / R-FLT: arbitrary filter and query JSON never panics; a query the book
 //! accepts finds the same contacts through the indexes as the plain evaluator does.
 #![no_main]
+#[path = "common.rs"]
+mod common;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
@@ -15,18 +17,19 @@ fn book() -> &'static (ContactBook, Vec<Contact>) {
         let start: chrono::DateTime<chrono::Utc> = "2025-03-01T12:00:00Z".parse().unwrap();
         book.set_clock(Some(start));
         book.set_time_zone("Asia/Seoul").unwrap();
-        for (k, t) in [
-            ("profile.n", FieldType::Number),
-            ("profile.d", FieldType::Date),
-            ("profile.dt", FieldType::Datetime),
-            ("profile.b", FieldType::Boolean),
-            ("profile.l", FieldType::List),
-            ("profile.ln", FieldType::ListOfNumber),
-            ("profile.t", FieldType::Tag),
-            ("profile.city", FieldType::String),
-        ] {
-            book.define_key(k, t).unwrap();
-        }
+        common::define(
+            &book,
+            &[
+                ("profile.n", FieldType::Number),
+                ("profile.d", FieldType::Date),
+                ("profile.dt", FieldType::Datetime),
+                ("profile.b", FieldType::Boolean),
+                ("profile.l", FieldType::List),
+                ("profile.ln", FieldType::ListOfNumber),
+                ("profile.t", FieldType::Tag),
+                ("profile.city", FieldType::String),
+            ],
+        );
         let cities = ["Seoul", "Busan", "seoul", "Ünïcode", ""];
         let mut ids = Vec::new();
         for i in 0..60u32 {

@@ -1,6 +1,8 @@
 //! R-IMP-12/16: an import of arbitrary bytes never panics; its counts add up, and the book
 //! holds exactly the contacts it reports created.
 #![no_main]
+#[path = "common.rs"]
+mod common;
 use libfuzzer_sys::fuzz_target;
 use rolodex::{ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource, Query};
 
@@ -9,15 +11,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let book = ContactBook::in_memory();
-    for (k, t) in [
-        ("profile.n", FieldType::Number),
-        ("profile.d", FieldType::Datetime),
-        ("profile.l", FieldType::List),
-        ("profile.t", FieldType::Tag),
-        ("profile.s", FieldType::String),
-    ] {
-        book.define_key(k, t).unwrap();
-    }
+    common::define(
+        &book,
+        &[
+            ("profile.n", FieldType::Number),
+            ("profile.d", FieldType::Datetime),
+            ("profile.l", FieldType::List),
+            ("profile.t", FieldType::Tag),
+            ("profile.s", FieldType::String),
+        ],
+    );
     let mut options = match mode % 3 {
         0 => ImportOptions::leads(IdentifyBy::Email),
         1 => ImportOptions::leads(IdentifyBy::MobileNumber),

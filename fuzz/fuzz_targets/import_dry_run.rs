@@ -3,12 +3,13 @@
 //! within the limit (R-MU-2). Both run on the same small book: leads, a member, a booted
 //! visitor with unverified contact info, and an MU limit.
 #![no_main]
+#[path = "common.rs"]
+mod common;
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 use rolodex::{
-    Boot, Contact, ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource,
-    NewLead, Query,
+    Boot, ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource, NewLead,
 };
 use serde_json::json;
 
@@ -17,13 +18,14 @@ const LIMIT: u64 = 5;
 fn book() -> ContactBook {
     let book = ContactBook::in_memory();
     book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
-    for (k, t) in [
-        ("profile.n", FieldType::Number),
-        ("profile.l", FieldType::List),
-        ("profile.s", FieldType::String),
-    ] {
-        book.define_key(k, t).unwrap();
-    }
+    common::define(
+        &book,
+        &[
+            ("profile.n", FieldType::Number),
+            ("profile.l", FieldType::List),
+            ("profile.s", FieldType::String),
+        ],
+    );
     book.add_lead(NewLead::email("a@x.com").with_name("A"))
         .unwrap();
     book.add_lead(NewLead {
@@ -51,21 +53,6 @@ fn book() -> ContactBook {
     book
 }
 
-fn state(book: &ContactBook) -> String {
-    let mut contacts: Vec<Contact> = Vec::new();
-    for include in ["visible", "hidden", "blocked"] {
-        let q = Query::from_value(&json!({"limit": 1000, "include": include})).unwrap();
-        contacts.extend(book.search(&q).unwrap().contacts);
-    }
-    contacts.sort_by(|a, b| a.id.cmp(&b.id));
-    format!(
-        "{}|{}|{:?}",
-        serde_json::to_string(&contacts).unwrap(),
-        book.mu_count().unwrap(),
-        book.pending_unifications().unwrap()
-    )
-}
-
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, csv)) = data.split_first() else {
         return;
@@ -85,11 +72,15 @@ fuzz_target!(|data: &[u8]| {
     };
     let source = || ImportSource::reader(Cursor::new(csv.to_vec()));
     let (dry_book, real_book) = (book(), book());
-    let before = state(&dry_book);
+    let before = common::state(&dry_book);
     let mut dry_options = options();
     dry_options.dry_run = true;
     let dry = dry_book.import_csv(source(), dry_options, None);
-    assert_eq!(state(&dry_book), before, "a dry run changed the book");
+    assert_eq!(
+        common::state(&dry_book),
+        before,
+        "a dry run changed the book"
+    );
     let real = real_book.import_csv(source(), options(), None);
     match (dry, real) {
         (Ok(mut d), Ok(r)) => {
