@@ -1,7 +1,7 @@
 //! Helpers the fuzz targets share (included with `#[path]`; not a target of its own).
 #![allow(dead_code)]
 
-use rolodex::{Contact, ContactBook, FieldType, Query};
+use rolodex::{Boot, Contact, ContactBook, FieldType, NewLead, Query};
 use serde_json::json;
 
 /// Defines each `(key, type)` on `book`.
@@ -30,4 +30,47 @@ pub fn state(book: &ContactBook) -> String {
         book.mu_count().unwrap(),
         book.pending_unifications().unwrap()
     )
+}
+
+/// The small book the import targets start from: a lead by email, a lead by mobile number,
+/// a booted visitor holding an unverified email and mobile number, a member with an
+/// email, keys `profile.n` (number), `profile.l` (list), `profile.s` (string), the MU
+/// `limit`, and the clock a day on.
+pub fn import_book(limit: Option<u64>) -> ContactBook {
+    let book = ContactBook::in_memory();
+    book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
+    define(
+        &book,
+        &[
+            ("profile.n", FieldType::Number),
+            ("profile.l", FieldType::List),
+            ("profile.s", FieldType::String),
+        ],
+    );
+    book.add_lead(NewLead::email("a@x.com").with_name("A"))
+        .unwrap();
+    book.add_lead(NewLead {
+        mobile_number: Some("+82 10-2020-3030".into()),
+        ..NewLead::default()
+    })
+    .unwrap();
+    let mut profile = serde_json::Map::new();
+    profile.insert("email".into(), json!("v@x.com"));
+    profile.insert("mobileNumber".into(), json!("+82 10-5555-6666"));
+    book.boot(Boot {
+        profile,
+        ..Boot::default()
+    })
+    .unwrap();
+    let mut profile = serde_json::Map::new();
+    profile.insert("email".into(), json!("m@x.com"));
+    book.boot(Boot {
+        member_id: Some("m1".into()),
+        profile,
+        ..Boot::default()
+    })
+    .unwrap();
+    book.set_mu_limit(limit).unwrap();
+    book.set_clock(Some("2025-03-02T12:00:00Z".parse().unwrap()));
+    book
 }

@@ -8,50 +8,9 @@ mod common;
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use rolodex::{
-    Boot, ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource, NewLead,
-};
-use serde_json::json;
+use rolodex::{EmptyCells, IdentifyBy, ImportOptions, ImportSource};
 
 const LIMIT: u64 = 5;
-
-fn book() -> ContactBook {
-    let book = ContactBook::in_memory();
-    book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
-    common::define(
-        &book,
-        &[
-            ("profile.n", FieldType::Number),
-            ("profile.l", FieldType::List),
-            ("profile.s", FieldType::String),
-        ],
-    );
-    book.add_lead(NewLead::email("a@x.com").with_name("A"))
-        .unwrap();
-    book.add_lead(NewLead {
-        mobile_number: Some("+82 10-2020-3030".into()),
-        ..NewLead::default()
-    })
-    .unwrap();
-    let mut profile = serde_json::Map::new();
-    profile.insert("email".into(), json!("v@x.com"));
-    book.boot(Boot {
-        profile,
-        ..Boot::default()
-    })
-    .unwrap();
-    let mut profile = serde_json::Map::new();
-    profile.insert("email".into(), json!("m@x.com"));
-    book.boot(Boot {
-        member_id: Some("m1".into()),
-        profile,
-        ..Boot::default()
-    })
-    .unwrap();
-    book.set_mu_limit(Some(LIMIT)).unwrap();
-    book.set_clock(Some("2025-03-02T12:00:00Z".parse().unwrap()));
-    book
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, csv)) = data.split_first() else {
@@ -71,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
         o
     };
     let source = || ImportSource::reader(Cursor::new(csv.to_vec()));
-    let (dry_book, real_book) = (book(), book());
+    let (dry_book, real_book) = (
+        common::import_book(Some(LIMIT)),
+        common::import_book(Some(LIMIT)),
+    );
     let before = common::state(&dry_book);
     let mut dry_options = options();
     dry_options.dry_run = true;

@@ -11,49 +11,7 @@ mod common;
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use rolodex::{
-    Boot, ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource, NewLead,
-};
-use serde_json::json;
-
-fn book(limit: Option<u64>) -> ContactBook {
-    let book = ContactBook::in_memory();
-    book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
-    common::define(
-        &book,
-        &[
-            ("profile.n", FieldType::Number),
-            ("profile.l", FieldType::List),
-            ("profile.s", FieldType::String),
-        ],
-    );
-    book.add_lead(NewLead::email("a@x.com").with_name("A"))
-        .unwrap();
-    book.add_lead(NewLead {
-        mobile_number: Some("+82 10-2020-3030".into()),
-        ..NewLead::default()
-    })
-    .unwrap();
-    let mut profile = serde_json::Map::new();
-    profile.insert("email".into(), json!("v@x.com"));
-    profile.insert("mobileNumber".into(), json!("+82 10-5555-6666"));
-    book.boot(Boot {
-        profile,
-        ..Boot::default()
-    })
-    .unwrap();
-    let mut profile = serde_json::Map::new();
-    profile.insert("email".into(), json!("m@x.com"));
-    book.boot(Boot {
-        member_id: Some("m1".into()),
-        profile,
-        ..Boot::default()
-    })
-    .unwrap();
-    book.set_mu_limit(limit).unwrap();
-    book.set_clock(Some("2025-03-02T12:00:00Z".parse().unwrap()));
-    book
-}
+use rolodex::{EmptyCells, IdentifyBy, ImportOptions, ImportSource};
 
 const EMAILS: [&str; 7] = [
     "a@x.com",
@@ -129,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
 
-    let whole = book(limit);
+    let whole = common::import_book(limit);
     let file = format!("{header}{}\n", lines.join("\n"));
     if whole
         .import_csv(
@@ -141,7 +99,7 @@ fuzz_target!(|data: &[u8]| {
     {
         return;
     }
-    let split = book(limit);
+    let split = common::import_book(limit);
     for line in &lines {
         let file = format!("{header}{line}\n");
         split
