@@ -1,7 +1,9 @@
 //! Helpers the fuzz targets share (included with `#[path]`; not a target of its own).
 #![allow(dead_code)]
 
-use rolodex::{Boot, Contact, ContactBook, FieldType, NewLead, Query};
+use rolodex::{
+    Boot, Contact, ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, NewLead, Query,
+};
 use serde_json::json;
 
 /// Defines each `(key, type)` on `book`.
@@ -73,4 +75,20 @@ pub fn import_book(limit: Option<u64>) -> ContactBook {
     book.set_mu_limit(limit).unwrap();
     book.set_clock(Some("2025-03-02T12:00:00Z".parse().unwrap()));
     book
+}
+
+/// Import options from a mode byte: leads by email, leads by mobile number or members
+/// (`mode % 3`), clearing empty cells when bit 2 is set; `autoMap`, file `f.csv`.
+pub fn import_options(mode: u8) -> ImportOptions {
+    let mut o = match mode % 3 {
+        0 => ImportOptions::leads(IdentifyBy::Email),
+        1 => ImportOptions::leads(IdentifyBy::MobileNumber),
+        _ => ImportOptions::members(),
+    };
+    o.auto_map = true;
+    if mode & 4 != 0 {
+        o.empty_cells = EmptyCells::Clear;
+    }
+    o.file_name = Some("f.csv".into());
+    o
 }

@@ -8,7 +8,7 @@ mod common;
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use rolodex::{EmptyCells, IdentifyBy, ImportOptions, ImportSource};
+use rolodex::ImportSource;
 
 const LIMIT: u64 = 5;
 
@@ -16,19 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, csv)) = data.split_first() else {
         return;
     };
-    let options = || {
-        let mut o = match mode % 3 {
-            0 => ImportOptions::leads(IdentifyBy::Email),
-            1 => ImportOptions::leads(IdentifyBy::MobileNumber),
-            _ => ImportOptions::members(),
-        };
-        o.auto_map = true;
-        if mode & 4 != 0 {
-            o.empty_cells = EmptyCells::Clear;
-        }
-        o.file_name = Some("f.csv".into());
-        o
-    };
+    let options = || common::import_options(mode);
     let source = || ImportSource::reader(Cursor::new(csv.to_vec()));
     let (dry_book, real_book) = (
         common::import_book(Some(LIMIT)),

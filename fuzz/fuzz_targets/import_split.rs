@@ -11,7 +11,7 @@ mod common;
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use rolodex::{EmptyCells, IdentifyBy, ImportOptions, ImportSource};
+use rolodex::ImportSource;
 
 const EMAILS: [&str; 7] = [
     "a@x.com",
@@ -45,19 +45,7 @@ fuzz_target!(|data: &[u8]| {
         1 => ("mobileNumber", &MOBILES),
         _ => ("memberId", &MEMBERS),
     };
-    let options = || {
-        let mut o = match mode % 3 {
-            0 => ImportOptions::leads(IdentifyBy::Email),
-            1 => ImportOptions::leads(IdentifyBy::MobileNumber),
-            _ => ImportOptions::members(),
-        };
-        o.auto_map = true;
-        if mode & 4 != 0 {
-            o.empty_cells = EmptyCells::Clear;
-        }
-        o.file_name = Some("f.csv".into());
-        o
-    };
+    let options = || common::import_options(mode);
     let limit = (mode & 8 != 0).then_some(u64::from(mode >> 4) % 6 + 1);
     let header = format!("{id_col},name,n,l,s,unsubscribeEmail\n");
     let lines: Vec<String> = rows
