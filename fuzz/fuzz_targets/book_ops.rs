@@ -4,7 +4,7 @@
 //! contact info (R-MU-1) and stays within a set limit (R-MU-2); a step that fails changes
 //! nothing.
 #![no_main]
-#[path = "common.rs"]
+#[path = "../../tests/oracles/mod.rs"]
 mod common;
 use std::io::Cursor;
 

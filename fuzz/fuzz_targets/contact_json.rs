@@ -2,7 +2,7 @@
 //! a visitor's boot profile never panics. A rejected update or add changes nothing; a boot
 //! drops bad values instead of failing (R-CON-3), and what it keeps reads back.
 #![no_main]
-#[path = "common.rs"]
+#[path = "../../tests/oracles/mod.rs"]
 mod common;
 use libfuzzer_sys::fuzz_target;
 use rolodex::{Boot, ContactBook, FieldType, NewLead};

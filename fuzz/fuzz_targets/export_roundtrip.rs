@@ -3,7 +3,7 @@
 //! contact `updated`, no row failed, and every value as it was; a second export is
 //! byte-identical to the first.
 #![no_main]
-#[path = "common.rs"]
+#[path = "../../tests/oracles/mod.rs"]
 mod common;
 use std::io::Cursor;
 

@@ -1,7 +1,7 @@
 //! FILTER.md / R-FLT: arbitrary filter and query JSON never panics; a query the book
 //! accepts finds the same contacts through the indexes as the plain evaluator does.
 #![no_main]
-#[path = "common.rs"]
+#[path = "../../tests/oracles/mod.rs"]
 mod common;
 use std::sync::OnceLock;
 

@@ -1,7 +1,7 @@
 //! R-IMP-12/16: an import of arbitrary bytes never panics; its counts add up, and the book
 //! holds exactly the contacts it reports created.
 #![no_main]
-#[path = "common.rs"]
+#[path = "../../tests/oracles/mod.rs"]
 mod common;
 use libfuzzer_sys::fuzz_target;
 use rolodex::{ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource, Query};

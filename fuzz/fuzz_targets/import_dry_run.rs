@@ -3,7 +3,7 @@
 //! within the limit (R-MU-2). Both run on the same small book: leads, a member, a booted
 //! visitor with unverified contact info, and an MU limit.
 #![no_main]
-#[path = "common.rs"]
+#[path = "../../tests/oracles/mod.rs"]
 mod common;
 use std::io::Cursor;
 

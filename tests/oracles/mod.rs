@@ -1,5 +1,11 @@
-//! Helpers the fuzz targets share (included with `#[path]`; not a target of its own).
+//! Rule checks over arbitrary input bytes, and the helpers they share. The fuzz targets
+//! (`fuzz/`, included with `#[path]`) and the property tests of `tests/oracle_rules.rs`
+//! both drive them; each helper is used by some of them.
 #![allow(dead_code)]
+
+pub mod import_split;
+pub mod merge_unmerge;
+pub mod search_paging;
 
 use rolodex::{
     Boot, Contact, ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, NewLead, Query,

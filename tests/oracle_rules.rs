@@ -1,0 +1,32 @@
+//! The rule checks of `tests/oracles/` (also the fuzz targets' checks, `fuzz/`) as
+//! property tests over arbitrary bytes, so that every run of the suite tries them:
+//! R-FLT-7 cursors while contacts change, R-CON-8 merge choices and exact unmerge, and
+//! R-IMP-11/16 a file importing as its rows one by one.
+mod oracles;
+
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// R-FLT-7: "a contact whose sort values did not change is never repeated or skipped
+    /// while others change".
+    #[test]
+    fn r_flt_7_cursor_walks_while_contacts_change(data in prop::collection::vec(any::<u8>(), 4..90)) {
+        oracles::search_paging::check(&data);
+    }
+
+    /// R-CON-8: each key follows the merge rule; unmerge brings the secondary back exactly
+    /// and gives the survivor back what did not change since.
+    #[test]
+    fn r_con_8_merge_choices_and_exact_unmerge(data in prop::collection::vec(any::<u8>(), 0..40)) {
+        oracles::merge_unmerge::check(&data);
+    }
+
+    /// R-IMP-11, R-IMP-16: file order, last row wins, each row whole: one import of a file
+    /// equals its rows imported one file at a time.
+    #[test]
+    fn r_imp_11_a_file_imports_as_its_rows_one_by_one(data in prop::collection::vec(any::<u8>(), 1..40)) {
+        oracles::import_split::check(&data);
+    }
+}
