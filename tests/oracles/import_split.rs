@@ -37,22 +37,26 @@ pub fn check(data: &[u8]) {
     let Some((&mode, rows)) = data.split_first() else {
         return;
     };
-    let (id_col, ids): (&str, &[&str]) = match mode % 3 {
-        0 => ("email", &EMAILS),
-        1 => ("mobileNumber", &MOBILES),
-        _ => ("memberId", &MEMBERS),
+    // The identifier column, and the other contact column a row may change (R-IMP-5,
+    // R-IMP-19), which can make a lead share a member's verified info (R-UNI-2).
+    let (id_col, ids, other_col, others): (&str, &[&str], &str, &[&str]) = match mode % 3 {
+        0 => ("email", &EMAILS, "mobileNumber", &MOBILES),
+        1 => ("mobileNumber", &MOBILES, "email", &EMAILS),
+        _ => ("memberId", &MEMBERS, "email", &EMAILS),
     };
     let options = || super::import_options(mode);
     let limit = (mode & 8 != 0).then_some(u64::from(mode >> 4) % 6 + 1);
-    let header = format!("{id_col},name,n,l,s,unsubscribeEmail\n");
+    let header =
+        format!("{id_col},name,n,l,s,unsubscribeEmail,unsubscribeTexting,{other_col},tags\n");
     let lines: Vec<String> = rows
-        .chunks(3)
+        .chunks(4)
         .take(12)
         .map(|r| {
-            let (a, b, c) = (
+            let (a, b, c, d) = (
                 r[0],
                 r.get(1).copied().unwrap_or(0),
                 r.get(2).copied().unwrap_or(0),
+                r.get(3).copied().unwrap_or(0),
             );
             [
                 ids[usize::from(a) % ids.len()],
@@ -61,6 +65,13 @@ pub fn check(data: &[u8]) {
                 ["", "a", "a, b", "b"][usize::from(b >> 2) % 4],
                 ["", "x", "=cmd", "y"][usize::from(b >> 4) % 4],
                 ["", "true", "false", "maybe"][usize::from(c) % 4],
+                ["", "true", "false"][usize::from(c >> 2) % 3],
+                // Mostly empty, so that rows keep their other contact info.
+                match d % 4 {
+                    0 => others[usize::from(d >> 2) % others.len()],
+                    _ => "",
+                },
+                ["", "vip", "a/b, vip", "x"][usize::from(c >> 4) % 4],
             ]
             .iter()
             .map(|s| cell(s))
