@@ -15,7 +15,9 @@
 //! - a second unmerge of the same merge is a `Conflict` that changes nothing.
 use std::collections::BTreeSet;
 
-use rolodex::{Boot, Contact, ContactBook, ErrorKind, FieldType, MergeChoices, NewLead, Side};
+use rolodex::{
+    Boot, Contact, ContactBook, ErrorKind, FieldType, ImportSource, MergeChoices, NewLead, Side,
+};
 use serde_json::{json, Map, Value};
 
 /// A value an edit after the merge writes, from a byte.
@@ -256,6 +258,84 @@ pub fn check(data: &[u8]) {
             edited.insert(key);
         }
     }
+    // One more change between merge and unmerge, by another door.
+    let field_now = |key: &str| field(&book.get(&p.id).unwrap(), key);
+    match byte(data, 24) % 10 {
+        4 => {
+            let was = field_now("tags");
+            if book
+                .add_tags(vec![p.id.clone()], &["added".to_string()])
+                .is_ok()
+                && field_now("tags") != was
+            {
+                edited.insert("tags");
+            }
+        }
+        5 => {
+            // An import row that matches the survivor by its email (R-IMP-5).
+            if let Some(email) = book.get(&p.id).unwrap().email() {
+                let was = field_now("profile.city");
+                let csv = format!("profile.email,profile.city\n{email},Busan\n");
+                let report = book
+                    .import_csv(
+                        ImportSource::reader(std::io::Cursor::new(csv.into_bytes())),
+                        super::import_options(0),
+                        None,
+                    )
+                    .unwrap();
+                assert_eq!(report.updated, 1, "{report:?}");
+                if field_now("profile.city") != was {
+                    edited.insert("profile.city");
+                }
+            }
+        }
+        6 => {
+            book.boot(Boot {
+                contact_id: Some(p.id.clone()),
+                ..Boot::default()
+            })
+            .unwrap();
+        }
+        7 | 8 => {
+            // The survivor deleted, or merged again: the merge can no longer be undone.
+            if byte(data, 24) % 10 == 7 {
+                book.delete(vec![p.id.clone()]).unwrap();
+            } else {
+                let Some(t) = contact(&book, 3, [byte(data, 25), 0, 0, 0]) else {
+                    return;
+                };
+                if book.merge(&p.id, &t.id, &MergeChoices::new()).is_err() {
+                    return;
+                }
+            }
+            let before = super::state(&book);
+            let e = book.unmerge(&merged.merge_id).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+            assert_eq!(
+                super::state(&book),
+                before,
+                "a refused unmerge changed the book"
+            );
+            return;
+        }
+        9 => {
+            // The secondary's memberId reaches the survivor until unmerge (R-CON-8): as an alias
+            // when both were members, as the survivor's own when only the secondary was.
+            if let Some(sm) = &s.member_id {
+                let c = book
+                    .boot(Boot {
+                        member_id: Some(sm.clone()),
+                        ..Boot::default()
+                    })
+                    .unwrap();
+                assert_eq!(
+                    c.id, p.id,
+                    "a login as the secondary's member reaches the survivor"
+                );
+            }
+        }
+        _ => {}
+    }
     let survivor_then = book.get(&p.id).unwrap();
 
     let before = super::state(&book);
@@ -279,6 +359,19 @@ pub fn check(data: &[u8]) {
         );
     }
     assert_ne!(super::state(&book), before);
+    if let Some(sm) = &s.member_id {
+        // After unmerge, the secondary's memberId reaches the secondary again.
+        let c = book
+            .boot(Boot {
+                member_id: Some(sm.clone()),
+                ..Boot::default()
+            })
+            .unwrap();
+        assert_eq!(
+            c.id, s.id,
+            "after unmerge, a login as the secondary's member reaches it"
+        );
+    }
     let again = super::state(&book);
     assert_eq!(
         book.unmerge(&merged.merge_id).unwrap_err().kind(),

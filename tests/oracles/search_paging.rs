@@ -36,11 +36,11 @@ const SORT_KEYS: [&str; 16] = [
 const CITIES: [&str; 4] = ["Seoul", "busan", "Busan", "Ähm"];
 
 fn filter(b: u8) -> Value {
-    match b % 6 {
-        0 | 1 => Value::Null,
-        2 => json!({"key": "profile.city", "op": "eq", "value": "Seoul"}),
-        3 => json!({"key": "profile.score", "op": "gt", "value": 0}),
-        4 => json!({"key": "tags", "op": "contains", "value": "vip"}),
+    match b % 8 {
+        0..=2 => Value::Null,
+        3 => json!({"key": "profile.city", "op": "eq", "value": "Seoul"}),
+        4 => json!({"key": "profile.score", "op": "gt", "value": 0}),
+        5 => json!({"key": "tags", "op": "containsAny", "value": ["vip"]}),
         _ => json!({"or": [
             {"key": "profile.flag", "op": "eq", "value": true},
             {"key": "sessionCount", "op": "gte", "value": 2}
@@ -186,7 +186,8 @@ pub fn check(data: &[u8]) {
             json!({"key": k, "order": if desc { "desc" } else { "asc" }})
         })
         .collect();
-    let limit = 1 + u64::from(head[3] % 7);
+    // Small pages, so that a walk has many pages and writes between them.
+    let limit = 1 + u64::from(head[3] % 7) / 2;
     let include = ["visible", "visible", "hidden", "blocked"][usize::from(head[3] >> 3) % 4];
     let mut query = json!({"sort": sort, "limit": limit, "include": include});
     let f = filter(head[3] >> 5);
