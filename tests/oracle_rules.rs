@@ -1,7 +1,8 @@
 //! The rule checks of `tests/oracles/` (also the fuzz targets' checks, `fuzz/`) as
 //! property tests over arbitrary bytes, so that every run of the suite tries them:
 //! R-FLT-7 cursors while contacts change, R-CON-8 merge choices and exact unmerge, and
-//! R-IMP-11/16 a file importing as its rows one by one.
+//! R-IMP-11/16 a file importing as its rows one by one, and any sequence of book operations
+//! keeping MU exact (R-MU-1/2) and giving the same book when run again (R-UNI-5).
 mod oracles;
 
 use proptest::prelude::*;
@@ -28,5 +29,18 @@ proptest! {
     #[test]
     fn r_imp_11_a_file_imports_as_its_rows_one_by_one(data in prop::collection::vec(any::<u8>(), 1..40)) {
         oracles::import_split::check(&data);
+    }
+}
+
+proptest! {
+    // Up to 30 steps a case, each followed by three listings: fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// R-MU-1, R-MU-2, R-UNI-5: after every step of any sequence of operations MU is the
+    /// visible count and within the limit, a failed step changes nothing, and the same steps
+    /// give the same book, ids included.
+    #[test]
+    fn r_uni_5_the_same_steps_give_the_same_book(data in prop::collection::vec(any::<u8>(), 0..90)) {
+        oracles::book_ops::check(&data);
     }
 }

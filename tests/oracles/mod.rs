@@ -3,6 +3,7 @@
 //! both drive them; each helper is used by some of them.
 #![allow(dead_code)]
 
+pub mod book_ops;
 pub mod import_split;
 pub mod merge_unmerge;
 pub mod search_paging;
