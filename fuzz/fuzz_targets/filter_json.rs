@@ -1,5 +1,7 @@
 //! FILTER.md / R-FLT: arbitrary filter and query JSON never panics; a query the book
-//! accepts finds the same contacts through the indexes as the plain evaluator does.
+//! accepts finds the same contacts through the indexes as the plain evaluator does; and a
+//! filter the book accepts and its `not` split every listing between them, with no contact
+//! in both ("the exact logical complement").
 #![no_main]
 #[path = "../../tests/oracles/mod.rs"]
 mod common;
@@ -124,5 +126,37 @@ fuzz_target!(|data: &[u8]| {
         if page.next_cursor.is_none() && scan.next_cursor.is_none() {
             assert_eq!(ids(&page.contacts), ids(&scan.contacts), "{v}");
         }
+    }
+    // The complement, in every listing.
+    for include in ["visible", "hidden", "blocked"] {
+        let q = |f: serde_json::Value| {
+            Query::from_value(&json!({"filter": f, "limit": 1000, "include": include}))
+        };
+        let (Ok(yes), Ok(no), Ok(all)) = (q(value.clone()), q(json!({"not": value})), q(json!({})))
+        else {
+            continue;
+        };
+        let Ok(yes) = book.search(&yes) else {
+            continue;
+        };
+        // Its `not` may be refused only for the depth the wrapping adds.
+        let no = match book.search(&no) {
+            Ok(no) => no,
+            Err(e) if e.to_string().contains("nested deeper") => continue,
+            Err(e) => panic!("{value} is accepted, its not is refused: {e}"),
+        };
+        let all = book.search(&all).unwrap();
+        let (yes, no) = (ids(&yes.contacts), ids(&no.contacts));
+        assert!(
+            yes.iter().all(|id| no.binary_search(id).is_err()),
+            "{value} and its not overlap ({include})"
+        );
+        let mut both: Vec<String> = yes.into_iter().chain(no).collect();
+        both.sort();
+        assert_eq!(
+            both,
+            ids(&all.contacts),
+            "{value} and its not miss contacts ({include})"
+        );
     }
 });
