@@ -333,6 +333,53 @@ fn check(store: &MemoryStore, schema: &Schema, q: &Query, ctx: &EvalCtx) {
     }
 }
 
+/// The ids the store's search finds for `filter` in the `include` listing, in id order.
+fn found(
+    store: &MemoryStore,
+    schema: &Schema,
+    filter: Filter,
+    include: Include,
+    ctx: &EvalCtx,
+) -> Option<Vec<String>> {
+    let q = Query {
+        filter: Some(filter),
+        sort: vec![SortKey::new("id", SortOrder::Asc)],
+        limit: Some(1000),
+        include,
+        ..Query::default()
+    };
+    let cq = compile_query(&q, schema).ok()?;
+    let page = store.search("ch", &cq, ctx).unwrap();
+    assert!(page.next_cursor.is_none());
+    Some(page.contacts.into_iter().map(|c| c.id).collect())
+}
+
+/// FILTER.md: `{"not": F}` is "the exact logical complement" of F: the two split the
+/// listing, and no contact is in both.
+fn complement(store: &MemoryStore, schema: &Schema, f: &Filter, include: Include, ctx: &EvalCtx) {
+    let Some(yes) = found(store, schema, f.clone(), include, ctx) else {
+        return;
+    };
+    // The wrapping may pass the depth limit; then there is nothing to compare.
+    let Some(no) = found(
+        store,
+        schema,
+        Filter::Not(Box::new(f.clone())),
+        include,
+        ctx,
+    ) else {
+        return;
+    };
+    let all = found(store, schema, Filter::default(), include, ctx).unwrap();
+    assert!(
+        yes.iter().all(|id| no.binary_search(id).is_err()),
+        "{f:?} and its not overlap"
+    );
+    let mut both: Vec<String> = yes.into_iter().chain(no).collect();
+    both.sort();
+    assert_eq!(both, all, "{f:?} and its not miss contacts");
+}
+
 fn run(seed: u64) {
     let mut r = Rng(seed | 1);
     let mut schema = Schema::new();
@@ -427,6 +474,9 @@ fn run(seed: u64) {
             q.limit = Some(1 + r.below(7) as u64);
             q.include = [Include::Visible, Include::Blocked, Include::Hidden][r.below(3)];
             check(&store, &schema, &q, &ctx);
+            if let Some(f) = &q.filter {
+                complement(&store, &schema, f, q.include, &ctx);
+            }
         }
         if round == 2 {
             break;
