@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use rolodex::filter::operators_for;
-use rolodex::filter::{Field, FieldValue};
+use rolodex::filter::{Condition, Field, FieldValue};
 use rolodex::store::{for_each_view_by_search, Batch, ContactView, Op as StoreOp, ViewValue};
 use rolodex::{
     compile_query, search_scan, Contact, EvalCtx, FieldType, Filter, Include, MemoryStore, Op,
@@ -380,6 +380,54 @@ fn complement(store: &MemoryStore, schema: &Schema, f: &Filter, include: Include
     assert_eq!(both, all, "{f:?} and its not miss contacts");
 }
 
+/// FILTER.md: "A missing value fails every positive operator; the negative operators `ne`,
+/// `notIn`, `notContains`, `containsNone` match it", and `isEmpty` "matches a missing or
+/// empty list": so each negative operator finds exactly what `not` of its positive twin
+/// finds. Checked for every condition of `f`.
+fn negatives_are_complements(
+    store: &MemoryStore,
+    schema: &Schema,
+    f: &Filter,
+    include: Include,
+    ctx: &EvalCtx,
+) {
+    match f {
+        Filter::And(fs) | Filter::Or(fs) => {
+            for f in fs {
+                negatives_are_complements(store, schema, f, include, ctx);
+            }
+        }
+        Filter::Not(f) => negatives_are_complements(store, schema, f, include, ctx),
+        Filter::Condition(c) => {
+            let positive = match c.op {
+                Op::Ne => Op::Eq,
+                Op::NotIn => Op::In,
+                Op::NotContains => Op::Contains,
+                Op::ContainsNone => Op::ContainsAny,
+                Op::NotExists | Op::IsEmpty => Op::Exists,
+                _ => return,
+            };
+            let twin = Condition {
+                op: positive,
+                value: if positive == Op::Exists {
+                    None
+                } else {
+                    c.value.clone()
+                },
+                ..c.clone()
+            };
+            let Some(neg) = found(store, schema, f.clone(), include, ctx) else {
+                return;
+            };
+            let not_twin = Filter::Not(Box::new(Filter::Condition(twin)));
+            let Some(want) = found(store, schema, not_twin, include, ctx) else {
+                return;
+            };
+            assert_eq!(neg, want, "{c:?} against not {positive:?}");
+        }
+    }
+}
+
 fn run(seed: u64) {
     let mut r = Rng(seed | 1);
     let mut schema = Schema::new();
@@ -476,6 +524,7 @@ fn run(seed: u64) {
             check(&store, &schema, &q, &ctx);
             if let Some(f) = &q.filter {
                 complement(&store, &schema, f, q.include, &ctx);
+                negatives_are_complements(&store, &schema, f, q.include, &ctx);
             }
         }
         if round == 2 {
