@@ -24,6 +24,13 @@ proptest! {
         oracles::merge_unmerge::check(&data);
     }
 
+    /// R-FLT-1, R-FLT-2: quick search and multi-term search find what models written
+    /// from the rule text find, and list the terms that matched nothing.
+    #[test]
+    fn r_flt_1_quick_and_multi_term_search_follow_the_rule_text(data in prop::collection::vec(any::<u8>(), 0..140)) {
+        oracles::quick_search::check(&data);
+    }
+
     /// R-IMP-11, R-IMP-16: file order, last row wins, each row whole: one import of a file
     /// equals its rows imported one file at a time.
     #[test]

@@ -6,6 +6,7 @@
 pub mod book_ops;
 pub mod import_split;
 pub mod merge_unmerge;
+pub mod quick_search;
 pub mod search_paging;
 
 use rolodex::{
