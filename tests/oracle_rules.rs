@@ -31,6 +31,13 @@ proptest! {
         oracles::quick_search::check(&data);
     }
 
+    /// R-IMP-5: the verified holder seen last (ties: created last, then the larger id) is
+    /// updated; with only unverified holders, a new verified lead is created.
+    #[test]
+    fn r_imp_5_the_verified_holder_seen_last_is_updated(data in prop::collection::vec(any::<u8>(), 1..20)) {
+        oracles::import_match::check(&data);
+    }
+
     /// R-IMP-11, R-IMP-16: file order, last row wins, each row whole: one import of a file
     /// equals its rows imported one file at a time.
     #[test]

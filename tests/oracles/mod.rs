@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod book_ops;
+pub mod import_match;
 pub mod import_split;
 pub mod merge_unmerge;
 pub mod quick_search;
