@@ -38,7 +38,7 @@ pub fn check(data: &[u8]) {
                     ..NewLead::default()
                 }
             };
-            match book.add_lead(lead.with_name(&format!("Lead {i}"))) {
+            match book.add_lead(lead.with_name(format!("Lead {i}"))) {
                 Ok(c) => c.id,
                 Err(_) => continue,
             }
