@@ -38,6 +38,13 @@ proptest! {
         oracles::import_match::check(&data);
     }
 
+    /// R-UNI-1…4: a member gaining verified info unifies never-booted verified leads at once,
+    /// records booted ones as pending until their login, and leaves unverified holders.
+    #[test]
+    fn r_uni_3_4_unification_now_or_at_login(data in prop::collection::vec(any::<u8>(), 1..7)) {
+        oracles::unification::check(&data);
+    }
+
     /// R-IMP-11, R-IMP-16: file order, last row wins, each row whole: one import of a file
     /// equals its rows imported one file at a time.
     #[test]

@@ -9,6 +9,7 @@ pub mod import_split;
 pub mod merge_unmerge;
 pub mod quick_search;
 pub mod search_paging;
+pub mod unification;
 
 use rolodex::{
     Boot, Contact, ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, NewLead, Query,
