@@ -45,6 +45,13 @@ proptest! {
         oracles::unification::check(&data);
     }
 
+    /// R-IMP-5…10, R-IMP-16: one row updating a lead — kept and cleared cells, appended
+    /// lists, opt-outs, the identifier, the import tag and times — or failing whole.
+    #[test]
+    fn r_imp_7_8_one_row_updates_as_the_rules_say(data in prop::collection::vec(any::<u8>(), 0..12)) {
+        oracles::import_row::check(&data);
+    }
+
     /// R-IMP-11, R-IMP-16: file order, last row wins, each row whole: one import of a file
     /// equals its rows imported one file at a time.
     #[test]

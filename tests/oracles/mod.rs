@@ -5,6 +5,7 @@
 
 pub mod book_ops;
 pub mod import_match;
+pub mod import_row;
 pub mod import_split;
 pub mod merge_unmerge;
 pub mod quick_search;
