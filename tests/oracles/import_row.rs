@@ -9,7 +9,8 @@
 //!   other fields are replaced (R-IMP-8);
 //! - the contact gets the import tag (R-IMP-9) and a new `updatedAt`, not a new
 //!   `lastSeenAt` (R-IMP-10), and is counted `updated` (R-IMP-12);
-//! - a row with a bad cell fails whole: the contact is exactly as it was (R-IMP-16).
+//! - a row with a bad cell fails whole: the contact is exactly as it was (R-IMP-16);
+//! - a blocked lead is updated alike and stays blocked (R-CON-6).
 use std::io::Cursor;
 
 use rolodex::{
@@ -119,6 +120,11 @@ pub fn check(data: &[u8]) {
             &json!({"unsubscribeEmail": true, "unsubscribeTexting": false}),
         )
         .unwrap();
+    }
+    if b(1) & 2 != 0 {
+        // R-CON-6: "An import row that matches a blocked contact updates it; it stays
+        // blocked."
+        book.block(vec![id.clone()]).unwrap();
     }
     let before = serde_json::to_value(book.get(&id).unwrap()).unwrap();
     book.set_clock(Some("2025-03-02T08:00:00Z".parse().unwrap()));

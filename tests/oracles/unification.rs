@@ -6,7 +6,8 @@
 //!   to the member, and its tag is the member's (R-UNI-3);
 //! - every verified lead that booted stays, with a pending unification listed (R-UNI-4);
 //! - unverified holders are left alone (R-UNI-1, R-CON-2);
-//! - a booted lead's login as the member completes its unification (R-UNI-4).
+//! - a booted lead's login as the member completes its unification (R-UNI-4);
+//! - deleting a lead purges its pending unification (R-CON-5).
 use std::collections::BTreeSet;
 use std::io::Cursor;
 
@@ -148,6 +149,18 @@ pub fn check(data: &[u8]) {
                 assert_eq!(c.id, l.id, "unverified info unifies nothing");
                 assert!(!pending.contains(&l.id));
             }
+        }
+    }
+    // R-CON-5: deleting a contact purges the pending unifications that hold it.
+    if mode & 4 != 0 {
+        if let Some(gone) = leads.iter().position(|l| l.verified && l.booted) {
+            let l = leads.remove(gone);
+            book.delete(vec![l.id.clone()]).unwrap();
+            assert!(book
+                .pending_unifications()
+                .unwrap()
+                .iter()
+                .all(|p| p.lead_id != l.id));
         }
     }
     // The booted leads log in as the member, one by one.
