@@ -52,6 +52,13 @@ proptest! {
         oracles::import_row::check(&data);
     }
 
+    /// R-EXP-3: a text cell is its value with one `'` in front exactly when it starts with a
+    /// formula character or `'`; numbers are plain; no other cell starts like a formula.
+    #[test]
+    fn r_exp_3_cells_are_neutralised_as_the_rule_says(data in prop::collection::vec(any::<u8>(), 0..24)) {
+        oracles::export_cells::check(&data);
+    }
+
     /// R-IMP-11, R-IMP-16: file order, last row wins, each row whole: one import of a file
     /// equals its rows imported one file at a time.
     #[test]

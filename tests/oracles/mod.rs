@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod book_ops;
+pub mod export_cells;
 pub mod import_match;
 pub mod import_row;
 pub mod import_split;
