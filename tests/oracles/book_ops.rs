@@ -15,7 +15,7 @@ use serde_json::json;
 fn run(data: &[u8]) -> Vec<String> {
     let mut trace = Vec::new();
     let book = ContactBook::in_memory();
-    let mut clock: chrono::DateTime<chrono::Utc> = "2025-03-01T12:00:00Z".parse().unwrap();
+    let mut clock = super::start();
     book.set_clock(Some(clock));
     let mut ids: Vec<String> = Vec::new();
     let mut merges: Vec<String> = Vec::new();

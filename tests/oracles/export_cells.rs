@@ -5,7 +5,7 @@
 //! `number` type are written as plain numbers". So a text cell is its value, with one `'` in
 //! front exactly when the value starts with one of those, and no cell but a number's starts
 //! with a formula character.
-use rolodex::{ContactBook, ExportOptions, FieldType, NewLead};
+use rolodex::{ExportOptions, FieldType, NewLead};
 use serde_json::{json, Map, Value};
 
 const TEXTS: [&str; 14] = [
@@ -34,15 +34,10 @@ fn neutralised(text: &str) -> String {
 
 /// Runs the check on one input; panics where a rule is broken.
 pub fn check(data: &[u8]) {
-    let book = ContactBook::in_memory();
-    book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
-    super::define(
-        &book,
-        &[
-            ("profile.s", FieldType::String),
-            ("profile.n", FieldType::Number),
-        ],
-    );
+    let book = super::book_with(&[
+        ("profile.s", FieldType::String),
+        ("profile.n", FieldType::Number),
+    ]);
     let mut stored: Vec<Value> = Vec::new();
     for (i, c) in data.chunks(3).take(8).enumerate() {
         let b = |k: usize| c.get(k).copied().unwrap_or(0);

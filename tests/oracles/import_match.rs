@@ -21,7 +21,7 @@ pub fn check(data: &[u8]) {
         ("mobileNumber", "+821020203030", "+82 10-2020-3030")
     };
     let book = ContactBook::in_memory();
-    let start: chrono::DateTime<chrono::Utc> = "2025-03-01T12:00:00Z".parse().unwrap();
+    let start = super::start();
     for (i, c) in rest.chunks(3).take(6).enumerate() {
         let b = |k: usize| c.get(k).copied().unwrap_or(0);
         // Few distinct times, so that `lastSeenAt` and `createdAt` tie.

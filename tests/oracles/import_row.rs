@@ -13,9 +13,7 @@
 //! - a blocked lead is updated alike and stays blocked (R-CON-6).
 use std::io::Cursor;
 
-use rolodex::{
-    ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource, NewLead,
-};
+use rolodex::{EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource, NewLead};
 use serde_json::{json, Map, Value};
 
 /// (column, cells a row may hold; the last is not a valid value of the key, except for the
@@ -81,16 +79,11 @@ fn set(c: &mut Value, column: &str, v: Value) {
 /// Runs the check on one input; panics where a rule is broken.
 pub fn check(data: &[u8]) {
     let b = |k: usize| data.get(k).copied().unwrap_or(0);
-    let book = ContactBook::in_memory();
-    book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
-    super::define(
-        &book,
-        &[
-            ("profile.s", FieldType::String),
-            ("profile.n", FieldType::Number),
-            ("profile.l", FieldType::List),
-        ],
-    );
+    let book = super::book_with(&[
+        ("profile.s", FieldType::String),
+        ("profile.n", FieldType::Number),
+        ("profile.l", FieldType::List),
+    ]);
     // The existing lead: some values set, from the input.
     let mut profile = Map::new();
     if b(0) & 1 != 0 {

@@ -142,17 +142,13 @@ fn union(p: &Value, s: &Value) -> Value {
 
 /// Runs the check on one input; panics where a rule is broken.
 pub fn check(data: &[u8]) {
-    let book = ContactBook::in_memory();
-    super::define(
-        &book,
-        &[
-            ("profile.city", FieldType::String),
-            ("profile.score", FieldType::Number),
-            ("profile.items", FieldType::List),
-            ("profile.joined", FieldType::Date),
-        ],
-    );
-    let start: chrono::DateTime<chrono::Utc> = "2025-03-01T12:00:00Z".parse().unwrap();
+    let book = super::book_with(&[
+        ("profile.city", FieldType::String),
+        ("profile.score", FieldType::Number),
+        ("profile.items", FieldType::List),
+        ("profile.joined", FieldType::Date),
+    ]);
+    let start = super::start();
     book.set_clock(Some(
         start + chrono::TimeDelta::hours(i64::from(byte(data, 0) % 4)),
     ));

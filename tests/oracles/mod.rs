@@ -18,6 +18,19 @@ use rolodex::{
 };
 use serde_json::json;
 
+/// The instant the checks' books start at: 2025-03-01 12:00 UTC.
+pub fn start() -> chrono::DateTime<chrono::Utc> {
+    "2025-03-01T12:00:00Z".parse().unwrap()
+}
+
+/// A new in-memory book whose clock stands at [`start`], with `keys` defined.
+pub fn book_with(keys: &[(&str, FieldType)]) -> ContactBook {
+    let book = ContactBook::in_memory();
+    book.set_clock(Some(start()));
+    define(&book, keys);
+    book
+}
+
 /// Defines each `(key, type)` on `book`.
 pub fn define(book: &ContactBook, keys: &[(&str, FieldType)]) {
     for (k, t) in keys {
@@ -51,16 +64,11 @@ pub fn state(book: &ContactBook) -> String {
 /// email, keys `profile.n` (number), `profile.l` (list), `profile.s` (string), the MU
 /// `limit`, and the clock a day on.
 pub fn import_book(limit: Option<u64>) -> ContactBook {
-    let book = ContactBook::in_memory();
-    book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
-    define(
-        &book,
-        &[
-            ("profile.n", FieldType::Number),
-            ("profile.l", FieldType::List),
-            ("profile.s", FieldType::String),
-        ],
-    );
+    let book = book_with(&[
+        ("profile.n", FieldType::Number),
+        ("profile.l", FieldType::List),
+        ("profile.s", FieldType::String),
+    ]);
     book.add_lead(NewLead::email("a@x.com").with_name("A"))
         .unwrap();
     book.add_lead(NewLead {

@@ -49,19 +49,15 @@ fn filter(b: u8) -> Value {
 }
 
 fn book(seed: &[u8]) -> (ContactBook, Vec<String>) {
-    let book = ContactBook::in_memory();
-    super::define(
-        &book,
-        &[
-            ("profile.city", FieldType::String),
-            ("profile.score", FieldType::Number),
-            ("profile.joined", FieldType::Date),
-            ("profile.seen", FieldType::Datetime),
-            ("profile.flag", FieldType::Boolean),
-            ("profile.items", FieldType::List),
-        ],
-    );
-    let start: chrono::DateTime<chrono::Utc> = "2025-03-01T12:00:00Z".parse().unwrap();
+    let book = super::book_with(&[
+        ("profile.city", FieldType::String),
+        ("profile.score", FieldType::Number),
+        ("profile.joined", FieldType::Date),
+        ("profile.seen", FieldType::Datetime),
+        ("profile.flag", FieldType::Boolean),
+        ("profile.items", FieldType::List),
+    ]);
+    let start = super::start();
     let mut ids = Vec::new();
     for i in 0..24u8 {
         // Few distinct values, so that sort values tie and the id decides.

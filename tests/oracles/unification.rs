@@ -29,7 +29,7 @@ pub fn check(data: &[u8]) {
         return;
     };
     let book = ContactBook::in_memory();
-    let start: chrono::DateTime<chrono::Utc> = "2025-03-01T12:00:00Z".parse().unwrap();
+    let start = super::start();
     book.set_clock(Some(start));
     let mut leads: Vec<Lead> = Vec::new();
     for (i, &b) in rest.iter().take(5).enumerate() {
