@@ -318,12 +318,7 @@ pub fn check(data: &[u8]) {
             // The secondary's memberId reaches the survivor until unmerge (R-CON-8): as an alias
             // when both were members, as the survivor's own when only the secondary was.
             if let Some(sm) = &s.member_id {
-                let c = book
-                    .boot(Boot {
-                        member_id: Some(sm.clone()),
-                        ..Boot::default()
-                    })
-                    .unwrap();
+                let c = super::login(&book, sm);
                 assert_eq!(
                     c.id, p.id,
                     "a login as the secondary's member reaches the survivor"
@@ -357,12 +352,7 @@ pub fn check(data: &[u8]) {
     assert_ne!(super::state(&book), before);
     if let Some(sm) = &s.member_id {
         // After unmerge, the secondary's memberId reaches the secondary again.
-        let c = book
-            .boot(Boot {
-                member_id: Some(sm.clone()),
-                ..Boot::default()
-            })
-            .unwrap();
+        let c = super::login(&book, sm);
         assert_eq!(
             c.id, s.id,
             "after unmerge, a login as the secondary's member reaches it"

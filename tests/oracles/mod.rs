@@ -31,6 +31,15 @@ pub fn book_with(keys: &[(&str, FieldType)]) -> ContactBook {
     book
 }
 
+/// A login (R-CON-4) with nothing but a `memberId`: the contact it reaches.
+pub fn login(book: &ContactBook, member_id: &str) -> Contact {
+    book.boot(Boot {
+        member_id: Some(member_id.to_string()),
+        ..Boot::default()
+    })
+    .unwrap()
+}
+
 /// Defines each `(key, type)` on `book`.
 pub fn define(book: &ContactBook, keys: &[(&str, FieldType)]) {
     for (k, t) in keys {

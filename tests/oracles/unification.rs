@@ -84,12 +84,7 @@ pub fn check(data: &[u8]) {
                 .import_csv(ImportSource::reader(Cursor::new(csv.into_bytes())), o, None)
                 .unwrap();
             assert_eq!(r.failed, 0, "{r:?}");
-            book.boot(Boot {
-                member_id: Some("m1".into()),
-                ..Boot::default()
-            })
-            .unwrap()
-            .id
+            super::login(&book, "m1").id
         }
         1 => {
             let mut profile = serde_json::Map::new();
@@ -106,13 +101,7 @@ pub fn check(data: &[u8]) {
             id
         }
         _ => {
-            let id = book
-                .boot(Boot {
-                    member_id: Some("m1".into()),
-                    ..Boot::default()
-                })
-                .unwrap()
-                .id;
+            let id = super::login(&book, "m1").id;
             book.update(&id, &json!({"profile": {"email": EMAIL}}))
                 .unwrap();
             id
