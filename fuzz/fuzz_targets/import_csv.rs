@@ -4,7 +4,7 @@
 #[path = "../../tests/oracles/mod.rs"]
 mod common;
 use libfuzzer_sys::fuzz_target;
-use rolodex::{ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, ImportSource, Query};
+use rolodex::{ContactBook, FieldType, ImportSource, Query};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, csv)) = data.split_first() else {
@@ -21,15 +21,7 @@ fuzz_target!(|data: &[u8]| {
             ("profile.s", FieldType::String),
         ],
     );
-    let mut options = match mode % 3 {
-        0 => ImportOptions::leads(IdentifyBy::Email),
-        1 => ImportOptions::leads(IdentifyBy::MobileNumber),
-        _ => ImportOptions::members(),
-    };
-    options.auto_map = true;
-    if mode & 8 != 0 {
-        options.empty_cells = EmptyCells::Clear;
-    }
+    let mut options = common::import_options(mode);
     options.dry_run = mode & 16 != 0;
     let source = ImportSource::reader(std::io::Cursor::new(csv.to_vec()));
     let Ok(report) = book.import_csv(source, options, None) else {
