@@ -59,6 +59,13 @@ proptest! {
         oracles::export_cells::check(&data);
     }
 
+    /// R-IMP-13: the failure log lists exactly the failed rows as the rule lays them out,
+    /// and once fixed, imports again as is.
+    #[test]
+    fn r_imp_13_the_failure_log_lists_failed_rows_and_reimports_fixed(data in prop::collection::vec(any::<u8>(), 0..20)) {
+        oracles::failure_log::check(&data);
+    }
+
     /// R-IMP-11, R-IMP-16: file order, last row wins, each row whole: one import of a file
     /// equals its rows imported one file at a time.
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod book_ops;
 pub mod export_cells;
+pub mod failure_log;
 pub mod import_match;
 pub mod import_row;
 pub mod import_split;
