@@ -66,6 +66,13 @@ proptest! {
         oracles::failure_log::check(&data);
     }
 
+    /// R-EXP-5: each action is allowed exactly when the permission table says; a refusal
+    /// names the permission and changes nothing.
+    #[test]
+    fn r_exp_5_actions_follow_the_permission_table(data in prop::collection::vec(any::<u8>(), 1..14)) {
+        oracles::permissions::check(&data);
+    }
+
     /// R-IMP-11, R-IMP-16: file order, last row wins, each row whole: one import of a file
     /// equals its rows imported one file at a time.
     #[test]

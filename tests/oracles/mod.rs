@@ -10,6 +10,7 @@ pub mod import_match;
 pub mod import_row;
 pub mod import_split;
 pub mod merge_unmerge;
+pub mod permissions;
 pub mod quick_search;
 pub mod search_paging;
 pub mod unification;
