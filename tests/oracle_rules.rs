@@ -73,6 +73,13 @@ proptest! {
         oracles::permissions::check(&data);
     }
 
+    /// R-CON-2: a boot's info is unverified, never overwrites verified info, and changes no
+    /// other contact.
+    #[test]
+    fn r_con_2_unverified_input_never_overwrites_verified_info(data in prop::collection::vec(any::<u8>(), 0..20)) {
+        oracles::verified_info::check(&data);
+    }
+
     /// R-IMP-11, R-IMP-16: file order, last row wins, each row whole: one import of a file
     /// equals its rows imported one file at a time.
     #[test]

@@ -14,6 +14,7 @@ pub mod permissions;
 pub mod quick_search;
 pub mod search_paging;
 pub mod unification;
+pub mod verified_info;
 
 use rolodex::{
     Boot, Contact, ContactBook, EmptyCells, FieldType, IdentifyBy, ImportOptions, NewLead, Query,
