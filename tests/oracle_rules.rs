@@ -1,8 +1,7 @@
-//! The rule checks of `tests/oracles/` (also the fuzz targets' checks, `fuzz/`) as
-//! property tests over arbitrary bytes, so that every run of the suite tries them:
-//! R-FLT-7 cursors while contacts change, R-CON-8 merge choices and exact unmerge, and
-//! R-IMP-11/16 a file importing as its rows one by one, and any sequence of book operations
-//! keeping MU exact (R-MU-1/2) and giving the same book when run again (R-UNI-5).
+//! The rule checks of `tests/oracles/` as property tests over arbitrary bytes, so that
+//! every run of the suite tries them; the fuzz targets of `fuzz/` run the same checks for
+//! longer. Each compares the library with a model of a rule's text, or with an equality
+//! the text implies (see each check's module documentation).
 mod oracles;
 
 use proptest::prelude::*;
