@@ -79,6 +79,20 @@ proptest! {
         oracles::verified_info::check(&data);
     }
 
+    /// R-IMP-9, R-IMP-20: import tags append, a re-used one moves to the newest position,
+    /// and past 30 the oldest is dropped.
+    #[test]
+    fn r_imp_9_import_tags_keep_the_newest_30(data in prop::collection::vec(any::<u8>(), 0..60)) {
+        oracles::import_tags::check(&data);
+    }
+
+    /// R-CON-3: sessions follow the 30-minute window from the previous boot; edits and
+    /// imports are not boots.
+    #[test]
+    fn r_con_3_sessions_follow_the_30_minute_window(data in prop::collection::vec(any::<u8>(), 0..40)) {
+        oracles::sessions::check(&data);
+    }
+
     /// R-IMP-11, R-IMP-16: file order, last row wins, each row whole: one import of a file
     /// equals its rows imported one file at a time.
     #[test]

@@ -9,10 +9,12 @@ pub mod failure_log;
 pub mod import_match;
 pub mod import_row;
 pub mod import_split;
+pub mod import_tags;
 pub mod merge_unmerge;
 pub mod permissions;
 pub mod quick_search;
 pub mod search_paging;
+pub mod sessions;
 pub mod unification;
 pub mod verified_info;
 
