@@ -93,6 +93,13 @@ proptest! {
         oracles::sessions::check(&data);
     }
 
+    /// R-MU-2, R-MU-5: new contacts that do not fit are created hidden, in file order, and a
+    /// manager's write hides no visible contact.
+    #[test]
+    fn r_mu_5_new_rows_beyond_the_room_are_created_hidden_in_file_order(data in prop::collection::vec(any::<u8>(), 0..4)) {
+        oracles::mu_room::check(&data);
+    }
+
     /// R-IMP-11, R-IMP-16: file order, last row wins, each row whole: one import of a file
     /// equals its rows imported one file at a time.
     #[test]

@@ -11,6 +11,7 @@ pub mod import_row;
 pub mod import_split;
 pub mod import_tags;
 pub mod merge_unmerge;
+pub mod mu_room;
 pub mod permissions;
 pub mod quick_search;
 pub mod search_paging;
