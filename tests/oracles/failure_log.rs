@@ -27,10 +27,6 @@ fn read(text: &str) -> &str {
     }
 }
 
-fn cell(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 /// Runs the check on one input; panics where a rule is broken.
 pub fn check(data: &[u8]) {
     let book = super::book_with(&[
@@ -67,7 +63,11 @@ pub fn check(data: &[u8]) {
     let file = |rows: &[Vec<String>]| {
         let mut f = header.join(",") + "\n";
         for r in rows {
-            f += &r.iter().map(|s| cell(s)).collect::<Vec<_>>().join(",");
+            f += &r
+                .iter()
+                .map(|s| super::csv_cell(s))
+                .collect::<Vec<_>>()
+                .join(",");
             f += "\n";
         }
         f.into_bytes()
@@ -160,8 +160,8 @@ pub fn check(data: &[u8]) {
     // columns left in.
     let mut again = log_header.join(",") + "\n";
     for (e, f) in entries.iter().zip(&fixed) {
-        let mut r: Vec<String> = e.iter().take(3).map(cell).collect();
-        r.extend(f.iter().map(|s| cell(s)));
+        let mut r: Vec<String> = e.iter().take(3).map(super::csv_cell).collect();
+        r.extend(f.iter().map(|s| super::csv_cell(s)));
         again += &r.join(",");
         again += "\n";
     }

@@ -35,10 +35,6 @@ const COLUMNS: [(&str, [&str; 4]); 8] = [
     ),
 ];
 
-fn cell(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 /// The value a valid cell gives the key, as contact JSON writes it.
 fn parsed(column: &str, text: &str) -> Value {
     let text = text.trim();
@@ -126,7 +122,7 @@ pub fn check(data: &[u8]) {
     let clear = b(1) & 1 != 0;
     let mut bad = false;
     let mut header = vec!["profile.email".to_string()];
-    let mut cells = vec![cell("KIM@X.com")];
+    let mut cells = vec![super::csv_cell("KIM@X.com")];
     let mut row: Vec<(&str, &str)> = Vec::new();
     for (i, (column, choices)) in COLUMNS.iter().enumerate() {
         let pick = b(2 + i);
@@ -139,7 +135,7 @@ pub fn check(data: &[u8]) {
         };
         bad |= k == 3 && !matches!(*column, "profile.name" | "profile.s");
         header.push(column.to_string());
-        cells.push(cell(choices[k]));
+        cells.push(super::csv_cell(choices[k]));
         row.push((column, choices[k]));
     }
     let csv = format!("{}\n{}\n", header.join(","), cells.join(","));

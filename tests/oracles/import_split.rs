@@ -30,10 +30,6 @@ const MOBILES: [&str; 8] = [
 ];
 const MEMBERS: [&str; 6] = ["m1", "m2", "m3", "m2", "m4", ""];
 
-fn cell(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 /// Runs the check on one input; panics where a rule is broken.
 pub fn check(data: &[u8]) {
     let Some((&mode, rows)) = data.split_first() else {
@@ -81,7 +77,7 @@ pub fn check(data: &[u8]) {
                 ["", r#"["vip"]"#, r#"["a/b", "vip"]"#, r#"["x"]"#][usize::from(c >> 6) % 4],
             ]
             .iter()
-            .map(|s| cell(s))
+            .map(|s| super::csv_cell(s))
             .collect::<Vec<_>>()
             .join(",")
         })

@@ -46,6 +46,11 @@ pub fn login(book: &ContactBook, member_id: &str) -> Contact {
     .unwrap()
 }
 
+/// A CSV cell holding `text`: quoted, with its quotes doubled.
+pub fn csv_cell(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
 /// Defines each `(key, type)` on `book`.
 pub fn define(book: &ContactBook, keys: &[(&str, FieldType)]) {
     for (k, t) in keys {
