@@ -5,24 +5,16 @@
 #[path = "../../tests/oracles/mod.rs"]
 mod common;
 use libfuzzer_sys::fuzz_target;
-use rolodex::{Boot, ContactBook, FieldType, NewLead};
+use rolodex::{Boot, FieldType, NewLead};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let book = ContactBook::in_memory();
-    book.set_clock(Some("2025-03-01T12:00:00Z".parse().unwrap()));
+    let book = common::book_with(&common::EVERY_TYPE);
     common::define(
         &book,
         &[
-            ("profile.n", FieldType::Number),
-            ("profile.d", FieldType::Date),
-            ("profile.dt", FieldType::Datetime),
-            ("profile.b", FieldType::Boolean),
-            ("profile.l", FieldType::List),
-            ("profile.ln", FieldType::ListOfNumber),
-            ("profile.t", FieldType::Tag),
             ("profile.s", FieldType::String),
             ("profile.land", FieldType::LandlineNumber),
         ],

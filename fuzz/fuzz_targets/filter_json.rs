@@ -15,23 +15,10 @@ use serde_json::json;
 fn book() -> &'static (ContactBook, Vec<Contact>) {
     static BOOK: OnceLock<(ContactBook, Vec<Contact>)> = OnceLock::new();
     BOOK.get_or_init(|| {
-        let book = ContactBook::in_memory();
-        let start: chrono::DateTime<chrono::Utc> = "2025-03-01T12:00:00Z".parse().unwrap();
-        book.set_clock(Some(start));
+        let start = common::start();
+        let book = common::book_with(&common::EVERY_TYPE);
         book.set_time_zone("Asia/Seoul").unwrap();
-        common::define(
-            &book,
-            &[
-                ("profile.n", FieldType::Number),
-                ("profile.d", FieldType::Date),
-                ("profile.dt", FieldType::Datetime),
-                ("profile.b", FieldType::Boolean),
-                ("profile.l", FieldType::List),
-                ("profile.ln", FieldType::ListOfNumber),
-                ("profile.t", FieldType::Tag),
-                ("profile.city", FieldType::String),
-            ],
-        );
+        common::define(&book, &[("profile.city", FieldType::String)]);
         let cities = ["Seoul", "Busan", "seoul", "Ünïcode", ""];
         let mut ids = Vec::new();
         for i in 0..60u32 {

@@ -29,6 +29,18 @@ pub fn start() -> chrono::DateTime<chrono::Utc> {
     "2025-03-01T12:00:00Z".parse().unwrap()
 }
 
+/// A key of each type that the value rules read differently (numbers, dates, datetimes,
+/// booleans, and the three kinds of list), for checks that want every kind of value.
+pub const EVERY_TYPE: [(&str, FieldType); 7] = [
+    ("profile.n", FieldType::Number),
+    ("profile.d", FieldType::Date),
+    ("profile.dt", FieldType::Datetime),
+    ("profile.b", FieldType::Boolean),
+    ("profile.l", FieldType::List),
+    ("profile.ln", FieldType::ListOfNumber),
+    ("profile.t", FieldType::Tag),
+];
+
 /// A new in-memory book whose clock stands at [`start`], with `keys` defined.
 pub fn book_with(keys: &[(&str, FieldType)]) -> ContactBook {
     let book = ContactBook::in_memory();
