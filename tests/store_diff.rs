@@ -173,7 +173,7 @@ fn contact(r: &mut Rng, id: String, keys: &[(String, FieldType)]) -> Contact {
             p.insert(k.trim_start_matches("profile.").to_string(), value_of(r, t));
         }
     }
-    c.profile = p;
+    c.profile = p.into();
     c.tags = (0..r.below(3)).map(|_| r.pick(TAGS).to_string()).collect();
     c.user_import_tags = (0..r.below(2)).map(|_| r.pick(LIST).to_string()).collect();
     c.unsubscribe_email = [None, Some(true), Some(false)][r.below(3)];

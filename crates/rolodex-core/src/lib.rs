@@ -25,7 +25,7 @@ pub use access::{ActivityEntry, ActivityQuery, Manager, Permission, Role};
 pub use book::{ContactBook, Segment, Target, MAX_EXPORT_INTERVAL_SECS};
 
 pub use contact::{
-    Boot, BulkFailure, BulkResult, Contact, ContactState, Medium, NewLead, Verified,
+    Boot, BulkFailure, BulkResult, Contact, ContactState, Medium, NewLead, Profile, Verified,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use export::{write_export, CsvExporter, ExportOptions, ExportSummary, ProtectedZipWriter};

@@ -102,7 +102,7 @@ pub(crate) fn combine(
         }
     }
     check_profile_limits(&profile)?;
-    out.profile = profile;
+    out.profile = profile.into();
 
     // Verification follows the side the surviving value came from.
     let from = |field: &str, pv: Option<&str>, sv: Option<&str>| -> Side {

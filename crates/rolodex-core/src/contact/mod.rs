@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::value::Value;
 
+mod profile;
+pub(crate) use profile::EncodedProfile;
+pub use profile::Profile;
+
 /// Per-field verification flags of contact info (R-CON-2).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,7 +38,7 @@ pub struct Contact {
     pub member: bool,
     /// Profile values by name under `profile.`.
     #[serde(default, deserialize_with = "deserialize_profile")]
-    pub profile: BTreeMap<String, Value>,
+    pub profile: Profile,
     /// Hierarchical tags.
     #[serde(default)]
     pub tags: Vec<String>,
@@ -88,7 +92,7 @@ pub struct Contact {
 /// ([`Value`]'s `Deserialize`), as no schema is at hand.
 fn deserialize_profile<'de, D: serde::Deserializer<'de>>(
     d: D,
-) -> std::result::Result<BTreeMap<String, Value>, D::Error> {
+) -> std::result::Result<Profile, D::Error> {
     use serde::de::Error as _;
     use serde::Deserialize as _;
     let raw = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
@@ -104,7 +108,7 @@ fn deserialize_profile<'de, D: serde::Deserializer<'de>>(
         };
         out.insert(name, v);
     }
-    Ok(out)
+    Ok(Profile::from(out))
 }
 
 impl Contact {
@@ -114,7 +118,7 @@ impl Contact {
             id,
             member_id: None,
             member: false,
-            profile: BTreeMap::new(),
+            profile: Profile::default(),
             tags: Vec::new(),
             user_import_tags: Vec::new(),
             verified: Verified::default(),

@@ -16,7 +16,7 @@ use super::index::{
 };
 use super::ledger::Ledger;
 use super::tags::{TagInterner, TagLists};
-use crate::contact::{Contact, ContactState, Verified};
+use crate::contact::{Contact, ContactState, EncodedProfile, Profile as ContactProfile, Verified};
 use crate::filter::{digits, Field, FieldValue};
 use crate::identity::email_key;
 use crate::text::fold_cow;
@@ -507,6 +507,66 @@ impl FieldIx {
     }
 }
 
+/// The profile key names of a table by interned key id, and each id's place among the
+/// names in text order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyNames {
+    names: Vec<Box<str>>,
+    rank: Vec<u32>,
+}
+
+impl KeyNames {
+    /// A profile as a map. The entries are put in name order first, so that the map
+    /// is built in one pass over them, not by an insert (and its search) for each.
+    fn map(&self, profile: &Profile) -> BTreeMap<String, Value> {
+        const INLINE: usize = 16;
+        let name = |k: u32| {
+            self.names
+                .get(k as usize)
+                .map(|s| String::from(&**s))
+                .unwrap_or_default()
+        };
+        let mut slots: [Option<(u32, u32, Pv<'_>)>; INLINE] = [None; INLINE];
+        let mut n = 0;
+        for (k, v) in profile.iter() {
+            let Some(slot) = slots.get_mut(n) else {
+                // More keys than fit here: one insert each.
+                return profile
+                    .iter()
+                    .map(|(k, v)| (name(k), v.to_value()))
+                    .collect();
+            };
+            *slot = Some((self.rank.get(k as usize).copied().unwrap_or(u32::MAX), k, v));
+            n += 1;
+        }
+        let items = slots.get_mut(..n).unwrap_or_default();
+        items.sort_unstable_by_key(|s| s.map(|(rank, _, _)| rank));
+        let mut entries = Vec::with_capacity(n);
+        for (_, k, v) in items.iter().flatten() {
+            entries.push((name(*k), v.to_value()));
+        }
+        // Already in order: the map's own sort finds one run, and the map is built whole.
+        BTreeMap::from_iter(entries)
+    }
+}
+
+/// A row's profile handed out with a contact: a copy of its bytes, decoded when the
+/// contact's profile is first read ([`crate::contact::Profile`]).
+#[derive(Debug, Clone)]
+struct RowProfile {
+    profile: Profile,
+    keys: Arc<KeyNames>,
+}
+
+impl EncodedProfile for RowProfile {
+    fn decode(&self) -> BTreeMap<String, Value> {
+        self.keys.map(&self.profile)
+    }
+    fn clone_box(&self) -> Box<dyn EncodedProfile> {
+        Box::new(self.clone())
+    }
+}
+
 /// One channel's contacts and their indexes.
 #[derive(Debug)]
 pub(crate) struct Table {
@@ -514,9 +574,9 @@ pub(crate) struct Table {
     free: Vec<u32>,
     by_seq: SeqRows,
     by_other: FxMap<Box<str>, u32>,
-    key_names: Vec<Box<str>>,
-    /// Each key id's place among the key names in text order.
-    key_rank: Vec<u32>,
+    /// The profile key names by interned id, shared with the contacts handed out with
+    /// their profiles still encoded ([`RowProfile`]).
+    keys: Arc<KeyNames>,
     key_ids: FxMap<Box<str>, u32>,
     tag_names: Vec<Box<str>>,
     tag_ids: FxMap<Box<str>, u32>,
@@ -592,8 +652,7 @@ impl Default for Table {
             free: Vec::new(),
             by_seq: SeqRows::default(),
             by_other: FxMap::default(),
-            key_names: Vec::new(),
-            key_rank: Vec::new(),
+            keys: Arc::default(),
             key_ids: FxMap::default(),
             tag_names: Vec::new(),
             tag_ids: FxMap::default(),
@@ -642,19 +701,21 @@ impl Table {
         if let Some(k) = self.key_ids.get(name) {
             return *k;
         }
-        let k = self.key_names.len() as u32;
-        self.key_names.push(name.into());
+        // Copied first if a contact handed out still holds the names (a new key is rare).
+        let keys = Arc::make_mut(&mut self.keys);
+        let k = keys.names.len() as u32;
+        keys.names.push(name.into());
         self.key_ids.insert(name.into(), k);
         self.prof.push(FieldIx::default());
         let mut order: Vec<u32> = (0..=k).collect();
         order.sort_by(|a, b| {
-            self.key_names
+            keys.names
                 .get(*a as usize)
-                .cmp(&self.key_names.get(*b as usize))
+                .cmp(&keys.names.get(*b as usize))
         });
-        self.key_rank = vec![0; order.len()];
+        keys.rank = vec![0; order.len()];
         for (rank, key) in order.into_iter().enumerate() {
-            if let Some(r) = self.key_rank.get_mut(key as usize) {
+            if let Some(r) = keys.rank.get_mut(key as usize) {
                 *r = rank as u32;
             }
         }
@@ -869,47 +930,12 @@ impl Table {
         row
     }
 
-    /// A row's profile as a map. The entries are put in name order first, so that the map
-    /// is built in one pass over them, not by an insert (and its search) for each.
-    fn profile_map(&self, row: &Row) -> BTreeMap<String, Value> {
-        const INLINE: usize = 16;
-        let name = |k: u32| {
-            self.key_names
-                .get(k as usize)
-                .map(|s| String::from(&**s))
-                .unwrap_or_default()
-        };
-        let mut slots: [Option<(u32, u32, Pv<'_>)>; INLINE] = [None; INLINE];
-        let mut n = 0;
-        for (k, v) in row.profile.iter() {
-            let Some(slot) = slots.get_mut(n) else {
-                // More keys than fit here: one insert each.
-                return row
-                    .profile
-                    .iter()
-                    .map(|(k, v)| (name(k), v.to_value()))
-                    .collect();
-            };
-            *slot = Some((
-                self.key_rank.get(k as usize).copied().unwrap_or(u32::MAX),
-                k,
-                v,
-            ));
-            n += 1;
-        }
-        let items = slots.get_mut(..n).unwrap_or_default();
-        items.sort_unstable_by_key(|s| s.map(|(rank, _, _)| rank));
-        let mut entries = Vec::with_capacity(n);
-        for (_, k, v) in items.iter().flatten() {
-            entries.push((name(*k), v.to_value()));
-        }
-        // Already in order: the map's own sort finds one run, and the map is built whole.
-        BTreeMap::from_iter(entries)
-    }
-
     /// The contact of a row.
     pub(crate) fn contact(&self, row: &Row) -> Contact {
-        let profile = self.profile_map(row);
+        let profile = ContactProfile::encoded(Box::new(RowProfile {
+            profile: row.profile.clone(),
+            keys: Arc::clone(&self.keys),
+        }));
         Contact {
             id: row.id().text(),
             member_id: row.member_id().map(str::to_string),
@@ -1545,7 +1571,7 @@ impl Table {
     }
     /// How many profile keys are interned (key ids are below it).
     pub(crate) fn key_count(&self) -> usize {
-        self.key_names.len()
+        self.keys.names.len()
     }
 }
 
