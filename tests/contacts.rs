@@ -1151,3 +1151,53 @@ fn r_con_3_session_window_counts_from_the_previous_boot_after_a_merge() {
     b.set_clock(Some(t("2025-06-01T01:10:00Z")));
     assert_eq!(b.boot(boot_id(&p.id)).unwrap().session_count, 2);
 }
+
+/// API.md: a returned contact is the contact as it was when returned. The memory store
+/// hands the profile over still encoded (`Profile`), to be decoded on the first read; that
+/// read must still give the values of that moment, after later edits, new keys and more
+/// contacts, and copies made before the read must decode alike.
+#[test]
+fn a_returned_contact_keeps_its_profile_as_returned_whatever_is_written_later() {
+    let book = book_at("2025-03-01T12:00:00Z");
+    book.define_key("profile.city", FieldType::String).unwrap();
+    let lead = book
+        .add_lead(NewLead {
+            email: Some("kim@example.com".into()),
+            name: Some("Kim".into()),
+            profile: json!({"city": "Seoul"}).as_object().unwrap().clone(),
+            ..NewLead::default()
+        })
+        .unwrap();
+    let booted = book.boot(boot_id(&lead.id)).unwrap();
+    let copy = booted.clone();
+    // Later writes: the city changes, a new key is defined and used, another contact comes.
+    book.update(&lead.id, &json!({"profile": {"city": "Busan", "name": null}}))
+        .unwrap();
+    book.define_key("profile.plan", FieldType::String).unwrap();
+    book.update(&lead.id, &json!({"profile": {"plan": "pro"}}))
+        .unwrap();
+    book.add_lead(NewLead {
+        email: Some("lee@example.com".into()),
+        ..NewLead::default()
+    })
+    .unwrap();
+    let as_booted = json!({"city": "Seoul", "email": "kim@example.com", "name": "Kim"});
+    for c in [&booted, &copy] {
+        assert_eq!(serde_json::to_value(&c.profile).unwrap(), as_booted);
+        assert_eq!(c.name(), Some("Kim"));
+        assert_eq!(c.email(), Some("kim@example.com"));
+    }
+    assert_eq!(booted, copy);
+    assert_eq!(booted.profile, lead.profile);
+    // The book itself has moved on.
+    let now = book.get(&lead.id).unwrap();
+    assert_eq!(
+        serde_json::to_value(&now.profile).unwrap(),
+        json!({"city": "Busan", "email": "kim@example.com", "plan": "pro"})
+    );
+    // A returned profile is the caller's to edit.
+    let mut mine = now.clone();
+    mine.profile.remove("plan");
+    assert_eq!(mine.profile.len(), 2);
+    assert_eq!(book.get(&lead.id).unwrap().profile, now.profile);
+}
