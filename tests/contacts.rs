@@ -1171,8 +1171,11 @@ fn a_returned_contact_keeps_its_profile_as_returned_whatever_is_written_later() 
     let booted = book.boot(boot_id(&lead.id)).unwrap();
     let copy = booted.clone();
     // Later writes: the city changes, a new key is defined and used, another contact comes.
-    book.update(&lead.id, &json!({"profile": {"city": "Busan", "name": null}}))
-        .unwrap();
+    book.update(
+        &lead.id,
+        &json!({"profile": {"city": "Busan", "name": null}}),
+    )
+    .unwrap();
     book.define_key("profile.plan", FieldType::String).unwrap();
     book.update(&lead.id, &json!({"profile": {"plan": "pro"}}))
         .unwrap();

@@ -325,3 +325,59 @@ fn r_mu_3_update_that_unifies_reports_the_stored_hidden_flag() {
         "update returned {returned:?}"
     );
 }
+
+/// R-MU-2 at a scale where the MU ledgers drop and rebuild their stale entries (a boot
+/// leaves its old place in a ledger to be dropped later; a rebuild comes once stale places
+/// outnumber the contacts and a few thousand): through 14,000 random boots of 3,000
+/// contacts under a limit that hides 300, the hidden contacts are always exactly the 300
+/// least recently seen, and the count is the limit.
+#[test]
+fn r_mu_2_hidden_stay_the_least_recently_seen_through_many_boots() {
+    let book = book_at("2025-03-01T12:00:00Z");
+    let n = 3000;
+    let ids: Vec<String> = (0..n)
+        .map(|i| {
+            book.add_lead(NewLead {
+                email: Some(format!("u{i}@example.com")),
+                ..NewLead::default()
+            })
+            .unwrap()
+            .id
+        })
+        .collect();
+    let limit = n - 300;
+    book.set_mu_limit(Some(limit as u64)).unwrap();
+    let mut clock = t("2025-03-02T00:00:00Z");
+    let mut rng = Rng(11);
+    let check = |book: &ContactBook| {
+        let mut cs = all(book);
+        assert_eq!(cs.len(), n);
+        cs.sort_by_key(key);
+        for (i, c) in cs.iter().enumerate() {
+            assert_eq!(c.hidden, i < n - limit, "{} at {i} of the seen order", c.id);
+        }
+        assert_eq!(book.mu_count().unwrap(), limit as u64);
+    };
+    check(&book);
+    for round in 0..14 {
+        for _ in 0..1000 {
+            clock += chrono::TimeDelta::milliseconds(1);
+            book.set_clock(Some(clock));
+            // Mostly the oldest tenth, hidden or about to be, so that boots swap.
+            let i = if rng.below(2) == 0 {
+                rng.below(n as u64 / 10)
+            } else {
+                rng.below(n as u64)
+            } as usize;
+            let c = book
+                .boot(Boot {
+                    contact_id: Some(ids[i].clone()),
+                    ..Boot::default()
+                })
+                .unwrap();
+            assert!(!c.hidden);
+        }
+        check(&book);
+        let _ = round;
+    }
+}

@@ -206,16 +206,6 @@ impl BlockSet {
         true
     }
 
-    /// Asks the processor to fetch the lines that finding `k` in its block reads first
-    /// (every run's last key), so that a later insert or remove of `k` finds them cached.
-    pub(crate) fn prefetch(&self, k: u128) {
-        if let Some(b) = self.blocks.get(self.block_of(k)) {
-            for l in b.keys.iter().skip(RUN - 1).step_by(RUN) {
-                super::index::prefetch(l);
-            }
-        }
-    }
-
     /// Removes `k`; `false` if it was not held.
     pub(crate) fn remove(&mut self, k: u128) -> bool {
         let i = self.block_of(k);
@@ -258,6 +248,15 @@ impl BlockSet {
             if let (Some(l), Some(last)) = (self.lasts.get_mut(into), b.keys.last()) {
                 *l = *last;
             }
+        }
+    }
+
+    /// Keeps only the keys `f` accepts (a rebuild: the kept keys fill their blocks).
+    pub(crate) fn retain(&mut self, mut f: impl FnMut(u128) -> bool) {
+        let keys: Vec<u128> = self.iter().filter(|k| f(*k)).collect();
+        *self = BlockSet::default();
+        for k in keys {
+            self.insert(k);
         }
     }
 

@@ -274,7 +274,7 @@ impl Store for MemoryStore {
             count: ch.table.mu_count(),
         };
         let batch = {
-            let table = &ch.table;
+            let table = &mut ch.table;
             plan(state, mu, &mut || {
                 Ok(table.ledger(false, 1).into_iter().next())
             })?
@@ -313,7 +313,8 @@ impl Store for MemoryStore {
 
     fn ledger(&self, channel: &str, which: Ledger, n: usize) -> Result<Vec<ContactState>> {
         let ch = self.channel(channel);
-        let ch = ch.read();
+        // A write lock: the read drops the stale keys it meets (see `Ledger`).
+        let mut ch = ch.write();
         Ok(ch.table.ledger(which == Ledger::NewestHidden, n))
     }
 

@@ -1024,6 +1024,7 @@ impl Table {
             *slot = Some(new);
         }
         self.defer(r, old);
+        self.compact_ledgers();
     }
 
     /// Removes a contact for good.
@@ -1051,6 +1052,7 @@ impl Table {
             self.reindex_now(r, Some(o), None);
             self.free.push(r);
             self.defer(r, old);
+            self.compact_ledgers();
         }
     }
 
@@ -1107,7 +1109,39 @@ impl Table {
         if add {
             set.insert(at, row.id());
         } else {
-            set.remove(at, row.id());
+            set.forget(at, row.id());
+        }
+    }
+
+    /// Whether (`seen`, `created`, sequence number `seq`) is a contact's current place in
+    /// the hidden ledger (`hidden`) or the visible one.
+    fn ledger_current<'a>(
+        rows: &'a [Option<Row>],
+        by_seq: &'a SeqRows,
+        hidden: bool,
+    ) -> impl Fn(i64, i64, u64) -> bool + 'a {
+        move |seen, created, seq| {
+            by_seq
+                .get(seq, |x| seq_of(rows, x))
+                .and_then(|r| rows.get(r as usize)?.as_ref())
+                .is_some_and(|row| {
+                    ledger_side(row) == Some(hidden)
+                        && row.last_seen_at.millis() == seen
+                        && row.created_at.millis() == created
+                })
+        }
+    }
+
+    /// Rebuilds a ledger whose stale keys have grown as many as its contacts
+    /// ([`Ledger::compaction_due`]). Called once a write has put its rows back.
+    fn compact_ledgers(&mut self) {
+        if self.visible.compaction_due() {
+            self.visible
+                .compact(Self::ledger_current(&self.rows, &self.by_seq, false));
+        }
+        if self.hidden_ledger.compaction_due() {
+            self.hidden_ledger
+                .compact(Self::ledger_current(&self.rows, &self.by_seq, true));
         }
     }
 
@@ -1389,11 +1423,13 @@ impl Table {
     }
 
     /// The states of the first `n` contacts of a ledger.
-    pub(crate) fn ledger(&self, newest_hidden: bool, n: usize) -> Vec<ContactState> {
+    pub(crate) fn ledger(&mut self, newest_hidden: bool, n: usize) -> Vec<ContactState> {
         let ids = if newest_hidden {
-            self.hidden_ledger.last(n)
+            let current = Self::ledger_current(&self.rows, &self.by_seq, true);
+            self.hidden_ledger.last(n, current)
         } else {
-            self.visible.first(n)
+            let current = Self::ledger_current(&self.rows, &self.by_seq, false);
+            self.visible.first(n, current)
         };
         ids.iter()
             .filter_map(|id| self.row_of_id(id.as_ref()))
@@ -1431,24 +1467,7 @@ impl Table {
         let r = self.row_of(id)?;
         let row = self.row(r)?;
         prefetch(row.heap_ptr());
-        if let Some(ledger) = self.ledger_of(row) {
-            ledger.prefetch(
-                (row.last_seen_at.millis(), row.created_at.millis()),
-                row.id(),
-            );
-        }
         Some((r, self.state_of(row)))
-    }
-
-    /// The MU ledger that holds a row, if any.
-    fn ledger_of(&self, row: &Row) -> Option<&Ledger> {
-        ledger_side(row).map(|hidden| {
-            if hidden {
-                &self.hidden_ledger
-            } else {
-                &self.visible
-            }
-        })
     }
 
     /// Writes the changeable part of a contact's state in place, updating only the indexes
@@ -1519,6 +1538,9 @@ impl Table {
         }
         if let Some(slot) = self.rows.get_mut(r as usize) {
             *slot = Some(row);
+        }
+        if ledger_moves {
+            self.compact_ledgers();
         }
     }
 
