@@ -11,8 +11,8 @@
 //!
 //! A removed key stays in its block, marked dead, until the block is rewritten (a merge,
 //! or an insert into its middle): removing it from the array would move half a block
-//! (2 KiB, lines of a block that a boot of a random contact finds in no cache), and a
-//! boot removes its contact's key from a random place in a ledger.
+//! (2 KiB). The ledgers remove keys only where a read has just walked (see
+//! `Ledger::forget`), or rebuild the whole set ([`BlockSet::retain`]).
 /// Keys a block holds at most (dead ones included).
 const BLOCK: usize = 256;
 
