@@ -499,3 +499,17 @@ fn api_sort_by_unknown_key_is_not_found() {
     ));
     assert_eq!(kind(r), ErrorKind::NotFound, "sort key");
 }
+
+/// The book and what it hands out cross threads (bindings hold them from other threads):
+/// checked at compile time, including a contact whose profile is still encoded.
+#[test]
+fn book_and_contacts_are_send_and_sync() {
+    fn send_sync<T: Send + Sync + 'static>(_: &T) {}
+    let book = rolodex::ContactBook::in_memory();
+    let c = book.boot(rolodex::Boot::default()).unwrap();
+    send_sync(&book);
+    send_sync(&c);
+    send_sync(&c.profile);
+    let moved = std::thread::spawn(move || c.profile.len()).join().unwrap();
+    assert_eq!(moved, 0);
+}
