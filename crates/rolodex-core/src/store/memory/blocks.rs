@@ -12,7 +12,7 @@
 //! A removed key stays in its block, marked dead, until the block is rewritten (a merge,
 //! or an insert into its middle): removing it from the array would move half a block
 //! (2 KiB). The ledgers remove keys only where a read has just walked (see
-//! `Ledger::forget`), or rebuild the whole set ([`BlockSet::retain`]).
+//! `Ledger::forget`), or rebuild the whole set ([`BlockSet::from_sorted`]).
 /// Keys a block holds at most (dead ones included).
 const BLOCK: usize = 256;
 
@@ -251,13 +251,13 @@ impl BlockSet {
         }
     }
 
-    /// Keeps only the keys `f` accepts (a rebuild: the kept keys fill their blocks).
-    pub(crate) fn retain(&mut self, mut f: impl FnMut(u128) -> bool) {
-        let keys: Vec<u128> = self.iter().filter(|k| f(*k)).collect();
-        *self = BlockSet::default();
+    /// The set of `keys`, which are strictly ascending; each block is filled to the brim.
+    pub(crate) fn from_sorted(keys: Vec<u128>) -> BlockSet {
+        let mut s = BlockSet::default();
         for k in keys {
-            self.insert(k);
+            s.insert(k);
         }
+        s
     }
 
     /// The keys in ascending order (reversible).

@@ -19,7 +19,7 @@ pub(crate) type LedgerAt = (i64, i64);
 /// A packed key is forgotten lazily: [`Ledger::forget`] only counts it stale, and it stays
 /// in `packed` until a read meets it ([`Ledger::first`], [`Ledger::last`], which ask the
 /// caller whether each key is still a contact's current key and drop the stale ones they
-/// pass) or the ledger is rebuilt ([`Ledger::compact`]). A boot moves its contact from a
+/// pass) or the ledger is rebuilt ([`Ledger::rebuild`]). A boot moves its contact from a
 /// random place in the visible ledger to its end; finding that place (a search of the
 /// blocks' last keys, then of a block of 64 cache lines) was most of a boot's waits for
 /// memory in a large book, and the end is always at hand.
@@ -94,21 +94,26 @@ impl Ledger {
     }
 
     /// Whether stale keys are as many as the contacts held (and a few thousand), so that
-    /// a rebuild ([`Ledger::compact`]) is due: the ledger then holds at most twice its
+    /// a rebuild ([`Ledger::rebuild`]) is due: the ledger then holds at most twice its
     /// contacts' keys, and a rebuild's cost is spread over as many writes as it drops keys.
     pub(crate) fn compaction_due(&self) -> bool {
         self.stale > 4096 && self.stale > self.len()
     }
 
-    /// Rebuilds the packed keys without the stale ones; `current(seen, created, seq)` says
-    /// whether that is a contact's current place in this ledger.
-    pub(crate) fn compact(&mut self, mut current: impl FnMut(i64, i64, u64) -> bool) {
-        self.packed.retain(|k| with_parts(k, &mut current));
+    /// Rebuilds the packed keys from every contact's current place in this ledger (all of
+    /// them, in any order), dropping the stale ones.
+    pub(crate) fn rebuild<'a>(&mut self, current: impl Iterator<Item = (LedgerAt, IdRef<'a>)>) {
+        let mut keys: Vec<u128> = current.filter_map(|(at, id)| pack(at, id)).collect();
+        // Mostly in order already (contacts are created and seen in time order), which the
+        // pattern-defeating sort takes in long runs.
+        keys.sort_unstable();
+        self.packed = BlockSet::from_sorted(keys);
         self.stale = 0;
     }
 
     /// The ids of the first `n` contacts (the oldest), in order. Stale keys met on the way
-    /// are dropped (see [`Ledger::compact`] for `current`).
+    /// are dropped: `current(seen, created, seq)` says whether that is a contact's current
+    /// place in this ledger.
     pub(crate) fn first(
         &mut self,
         n: usize,
@@ -275,7 +280,7 @@ mod tests {
                         };
                         prop_assert_eq!(got, want);
                     }
-                    6 => l.compact(|s, c, q| model.contains(&(s, c, IdKey::Seq(q)))),
+                    6 => l.rebuild(model.iter().rev().map(|(s, c, id)| ((*s, *c), id.as_ref()))),
                     _ => {}
                 }
                 prop_assert_eq!(l.len(), model.len());
@@ -286,7 +291,7 @@ mod tests {
             let last: Vec<IdKey> = model.iter().rev().take(n).map(|k| k.2.clone()).collect();
             prop_assert_eq!(l.last(n, current), last);
             // After a rebuild only current keys are held.
-            l.compact(current);
+            l.rebuild(model.iter().map(|(s, c, id)| ((*s, *c), id.as_ref())));
             prop_assert_eq!(l.packed.len(), l.len() - l.other.len());
         }
     }

@@ -1133,15 +1133,29 @@ impl Table {
     }
 
     /// Rebuilds a ledger whose stale keys have grown as many as its contacts
-    /// ([`Ledger::compaction_due`]). Called once a write has put its rows back.
+    /// ([`Ledger::compaction_due`]) from the rows, read in order (checking each stale key
+    /// would read a row at random for each). Called once a write has put its rows back.
     fn compact_ledgers(&mut self) {
-        if self.visible.compaction_due() {
-            self.visible
-                .compact(Self::ledger_current(&self.rows, &self.by_seq, false));
-        }
-        if self.hidden_ledger.compaction_due() {
-            self.hidden_ledger
-                .compact(Self::ledger_current(&self.rows, &self.by_seq, true));
+        for hidden in [false, true] {
+            let ledger = if hidden {
+                &mut self.hidden_ledger
+            } else {
+                &mut self.visible
+            };
+            if ledger.compaction_due() {
+                ledger.rebuild(
+                    self.rows
+                        .iter()
+                        .flatten()
+                        .filter(|row| ledger_side(row) == Some(hidden))
+                        .map(|row| {
+                            (
+                                (row.last_seen_at.millis(), row.created_at.millis()),
+                                row.id(),
+                            )
+                        }),
+                );
+            }
         }
     }
 
