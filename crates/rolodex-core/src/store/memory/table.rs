@@ -611,6 +611,11 @@ pub(crate) struct Table {
     pending: Vec<(u32, Option<Row>)>,
     /// The rows of `pending`.
     pending_rows: RoaringBitmap,
+    /// Rows not in `pending` whose `updatedAt`, `lastSeenAt` and `sessionCount` indexes lag
+    /// behind visits ([`Table::touch_at`]), each with the keys those indexes hold for it:
+    /// moved in batches ([`Table::flush_touched`]) instead of each visit reading a random
+    /// bucket of each.
+    touched: FxMap<u32, [u64; 3]>,
     /// Last boots kept apart from `lastSeenAt` ([`Contact::last_boot_at`]), by contact id:
     /// only a merge sets one, and the next boot clears it, so the row holds no room for it.
     last_boot: FxMap<IdKey, Micros>,
@@ -676,6 +681,7 @@ impl Default for Table {
             hidden_ledger: Ledger::default(),
             pending: Vec::new(),
             pending_rows: RoaringBitmap::new(),
+            touched: FxMap::default(),
             last_boot: FxMap::default(),
         };
         for k in ["name", "email", "mobileNumber"] {
@@ -1060,6 +1066,12 @@ impl Table {
     /// already noted an older state), and brings all waiting rows up to date once
     /// [`FLUSH_AT`] of them wait.
     fn defer(&mut self, r: u32, indexed: Option<Row>) {
+        // The row's time indexes first catch up with `indexed`, which the flush diffs from.
+        if let Some(old) = self.touched.remove(&r) {
+            if let Some(row) = &indexed {
+                self.move_times(r, old, row);
+            }
+        }
         if self.pending_rows.insert(r) {
             self.pending.push((r, indexed));
         }
@@ -1070,7 +1082,44 @@ impl Table {
 
     /// Whether some rows wait for their search indexes.
     pub(crate) fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
+        !self.pending.is_empty() || !self.touched.is_empty()
+    }
+
+    /// The keys row `row`'s `updatedAt`, `lastSeenAt` and `sessionCount` indexes hold.
+    fn time_keys(row: &Row) -> [u64; 3] {
+        [
+            millis_key(row.updated_at.millis()),
+            millis_key(row.last_seen_at.millis()),
+            num_key(row.session_count() as f64),
+        ]
+    }
+
+    /// Moves row `r` in the `updatedAt`, `lastSeenAt` and `sessionCount` indexes from the
+    /// keys `old` to `row`'s. These fields always hold a value of their one kind, so only
+    /// the ordered index moves (the presence bitmap and the kind counts stay as they are).
+    fn move_times(&mut self, r: u32, old: [u64; 3], row: &Row) {
+        let [u, l, n] = Self::time_keys(row);
+        self.sys[S_UPDATED].dt.move_key(old[0], u, r);
+        self.sys[S_LAST_SEEN].dt.move_key(old[1], l, r);
+        self.sys[S_SESSIONS].num.move_key(old[2], n, r);
+    }
+
+    /// Brings the time indexes of every touched row up to date, in row order (rows near
+    /// each other share their bitmaps' containers).
+    fn flush_touched(&mut self) {
+        if self.touched.is_empty() {
+            return;
+        }
+        let mut touched: Vec<(u32, [u64; 3])> = self.touched.drain().collect();
+        touched.sort_unstable_by_key(|(r, _)| *r);
+        let rows = std::mem::take(&mut self.rows);
+        for (r, old) in touched {
+            // A touched row is neither pending nor deleted (`defer` takes it out first).
+            if let Some(row) = rows.get(r as usize).and_then(Option::as_ref) {
+                self.move_times(r, old, row);
+            }
+        }
+        self.rows = rows;
     }
 
     /// Brings the search indexes of every waiting row up to date. Writes keep the identity
@@ -1080,6 +1129,7 @@ impl Table {
     /// touches each index structure once per batch instead of once per row. A search
     /// flushes first, so it never sees a lagging index.
     pub(crate) fn flush(&mut self) {
+        self.flush_touched();
         if self.pending.is_empty() {
             return;
         }
@@ -1520,28 +1570,14 @@ impl Table {
                 self.hidden.remove(r);
             }
         }
-        // A row waiting for its search indexes gets them from the flush.
-        let indexed = !self.pending_rows.contains(r);
-        let dts = [
-            (S_UPDATED, row.updated_at, st_updated),
-            (S_LAST_SEEN, row.last_seen_at, st_last_seen),
-        ];
-        // These fields always hold a value of their one kind, so only the ordered index
-        // moves (the presence bitmap and the kind counts stay as they are).
-        for (i, o, n) in dts {
-            if o != n && indexed {
-                self.sys[i]
-                    .dt
-                    .move_key(millis_key(o.millis()), millis_key(n.millis()), r);
-            }
-        }
+        // A row waiting for its search indexes gets them from the flush; any other row
+        // notes the keys its time indexes hold, and they move in the next batch.
         let sessions = st.session_count.min(MAX_SESSIONS);
-        if row.session_count() != sessions && indexed {
-            self.sys[S_SESSIONS].num.move_key(
-                num_key(row.session_count() as f64),
-                num_key(sessions as f64),
-                r,
-            );
+        let times_move = row.updated_at != st_updated
+            || row.last_seen_at != st_last_seen
+            || row.session_count() != sessions;
+        if times_move && !self.pending_rows.contains(r) && !self.touched.contains_key(&r) {
+            self.touched.insert(r, Self::time_keys(&row));
         }
         row.updated_at = st_updated;
         row.last_seen_at = st_last_seen;
@@ -1555,6 +1591,9 @@ impl Table {
         }
         if ledger_moves {
             self.compact_ledgers();
+        }
+        if self.touched.len() >= FLUSH_AT {
+            self.flush_touched();
         }
     }
 
