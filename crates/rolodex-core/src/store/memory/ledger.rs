@@ -64,7 +64,7 @@ fn unpack(k: u128) -> (i64, i64, IdKey) {
 impl Ledger {
     /// How many contacts are held.
     pub(crate) fn len(&self) -> usize {
-        self.packed.len() - self.stale + self.other.len()
+        self.packed.len().saturating_sub(self.stale) + self.other.len()
     }
 
     /// Adds a contact at its place.
