@@ -14,7 +14,7 @@ use super::index::{
     prefetch, Fingerprints, FxMap, Ordered, Posting, SeqRows, Trigrams, DATE_SHIFT, DT_SHIFT,
     NUM_SHIFT,
 };
-use super::ledger::Ledger;
+use super::ledger::{Ledger, LedgerAt};
 use super::tags::{TagInterner, TagLists};
 use crate::contact::{Contact, ContactState, EncodedProfile, Profile as ContactProfile, Verified};
 use crate::filter::{digits, Field, FieldValue};
@@ -252,6 +252,10 @@ impl Row {
     }
     fn has_contact_info(&self) -> bool {
         self.flag(F_INFO)
+    }
+    /// Where the row sits in its MU ledger: (`lastSeenAt`, `createdAt`) in milliseconds.
+    fn ledger_at(&self) -> LedgerAt {
+        (self.last_seen_at.millis(), self.created_at.millis())
     }
 }
 
@@ -1150,7 +1154,7 @@ impl Table {
     }
 
     fn ledger_update(&mut self, row: &Row, add: bool) {
-        let at = (row.last_seen_at.millis(), row.created_at.millis());
+        let at = row.ledger_at();
         let set = match ledger_side(row) {
             Some(true) => &mut self.hidden_ledger,
             Some(false) => &mut self.visible,
@@ -1175,9 +1179,7 @@ impl Table {
                 .get(seq, |x| seq_of(rows, x))
                 .and_then(|r| rows.get(r as usize)?.as_ref())
                 .is_some_and(|row| {
-                    ledger_side(row) == Some(hidden)
-                        && row.last_seen_at.millis() == seen
-                        && row.created_at.millis() == created
+                    ledger_side(row) == Some(hidden) && row.ledger_at() == (seen, created)
                 })
         }
     }
@@ -1198,12 +1200,7 @@ impl Table {
                         .iter()
                         .flatten()
                         .filter(|row| ledger_side(row) == Some(hidden))
-                        .map(|row| {
-                            (
-                                (row.last_seen_at.millis(), row.created_at.millis()),
-                                row.id(),
-                            )
-                        }),
+                        .map(|row| (row.ledger_at(), row.id())),
                 );
             }
         }
