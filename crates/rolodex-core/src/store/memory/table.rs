@@ -1573,8 +1573,11 @@ impl Table {
         let times_move = row.updated_at != st_updated
             || row.last_seen_at != st_last_seen
             || row.session_count() != sessions;
-        if times_move && !self.pending_rows.contains(r) && !self.touched.contains_key(&r) {
-            self.touched.insert(r, Self::time_keys(&row));
+        if times_move && !self.pending_rows.contains(r) {
+            // The first keys noted since the last batch are the ones the indexes hold.
+            self.touched
+                .entry(r)
+                .or_insert_with(|| Self::time_keys(&row));
         }
         row.updated_at = st_updated;
         row.last_seen_at = st_last_seen;
