@@ -440,15 +440,20 @@ pub(crate) fn grams_of<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> Vec<u32
     out
 }
 
-/// The distinct trigrams of some texts, into `out` (cleared first; its buffer is reused).
-pub(crate) fn grams_into<'a>(texts: impl IntoIterator<Item = &'a [u8]>, out: &mut Vec<u32>) {
-    out.clear();
+/// The trigrams of some texts, repeats kept, appended to `out`.
+pub(crate) fn grams_push<'a>(texts: impl IntoIterator<Item = &'a [u8]>, out: &mut Vec<u32>) {
     for t in texts {
         out.extend(
             t.windows(3)
                 .map(|w| u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2])),
         );
     }
+}
+
+/// The distinct trigrams of some texts, into `out` (cleared first; its buffer is reused).
+pub(crate) fn grams_into<'a>(texts: impl IntoIterator<Item = &'a [u8]>, out: &mut Vec<u32>) {
+    out.clear();
+    grams_push(texts, out);
     out.sort_unstable();
     out.dedup();
 }
@@ -464,7 +469,9 @@ impl Trigrams {
 
     /// Applies many rows' changes at once: `removes` then `adds`, as (gram, row) pairs,
     /// grouped by gram first (in a small map that stays in cache) so each gram's bitmap in
-    /// the big index is looked up once per batch.
+    /// the big index is looked up once per batch. A pair may come more than once (a gram
+    /// twice in one text): each gram's rows are sorted and deduplicated here, once, rather
+    /// than each text's grams.
     pub(crate) fn apply_batch(&mut self, removes: Vec<(u32, u32)>, adds: Vec<(u32, u32)>) {
         let group = |v: Vec<(u32, u32)>| {
             let mut m: FxMap<u32, Vec<u32>> = FxMap::default();

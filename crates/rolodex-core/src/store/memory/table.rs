@@ -10,7 +10,7 @@ use roaring::RoaringBitmap;
 
 use super::blob::{PhoneStr, Profile, Pv};
 use super::index::{
-    date_key, dt_key, fingerprint, grams_into, millis_key, num_key, post_insert, post_remove,
+    date_key, dt_key, fingerprint, grams_push, millis_key, num_key, post_insert, post_remove,
     prefetch, Fingerprints, FxMap, Ordered, Posting, SeqRows, Trigrams, DATE_SHIFT, DT_SHIFT,
     NUM_SHIFT,
 };
@@ -699,11 +699,14 @@ impl Default for Table {
     }
 }
 
+/// The trigrams of a phone number's digits as searched (E.164, national, national format),
+/// repeats kept, into `out` (cleared first).
 fn phone_grams(e164: &str, out: &mut Vec<u32>) {
     let d = digits(e164);
     let n = national_number_digits(e164).unwrap_or_default();
     let f = national_format_digits(e164).unwrap_or_default();
-    grams_into([d.as_bytes(), n.as_bytes(), f.as_bytes()], out);
+    out.clear();
+    grams_push([d.as_bytes(), n.as_bytes(), f.as_bytes()], out);
 }
 
 impl Table {
@@ -1331,9 +1334,13 @@ impl Table {
                 if o == n {
                     continue;
                 }
+                // Repeats are kept here; the batch drops them ([`Trigrams::apply_batch`]).
                 let grams = |s: &str, buf: &mut Vec<u32>| match which {
                     2 => phone_grams(s, buf),
-                    _ => grams_into([fold_cow(s).as_bytes()], buf),
+                    _ => {
+                        buf.clear();
+                        grams_push([fold_cow(s).as_bytes()], buf);
+                    }
                 };
                 let has = match which {
                     0 => &mut self.has_name,
