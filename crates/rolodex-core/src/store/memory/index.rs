@@ -256,6 +256,23 @@ pub(crate) const DT_SHIFT: u32 = 26;
 /// Shift of the day buckets: 16 days.
 pub(crate) const DATE_SHIFT: u32 = 4;
 
+/// Adds `rows` to a bitmap: appended in place when they ascend past its last row (a
+/// batch of new rows), else one by one.
+pub(crate) fn add_rows(bm: &mut RoaringBitmap, rows: &[u32]) {
+    let ascending = rows.windows(2).all(|w| w[0] < w[1]);
+    match rows.first() {
+        Some(&first) if ascending && bm.max().is_none_or(|m| first > m) => {
+            // Cannot fail: sorted, distinct and above the maximum.
+            let _ = bm.append(rows.iter().copied());
+        }
+        _ => {
+            for r in rows {
+                bm.insert(*r);
+            }
+        }
+    }
+}
+
 /// An ordered index: rows by bucket of an order-preserving key. Ranges are answered by the
 /// union of the buckets strictly inside (exact) and the edge buckets (to be verified).
 #[derive(Debug, Clone)]
@@ -287,6 +304,22 @@ impl Ordered {
             if bm.is_empty() {
                 self.buckets.remove(&b);
             }
+        }
+    }
+
+    /// Adds rows with their keys, as [`Ordered::insert`] would one by one: sorted by
+    /// bucket, each bucket's rows go in at once, each bucket looked up once.
+    pub(crate) fn add_many(&mut self, pairs: &mut [(u64, u32)]) {
+        let shift = self.shift;
+        pairs.sort_unstable_by_key(|&(k, r)| (k >> shift, r));
+        let mut rows: Vec<u32> = Vec::new();
+        for run in pairs.chunk_by(|a, b| a.0 >> shift == b.0 >> shift) {
+            let Some(&(key, _)) = run.first() else {
+                continue;
+            };
+            rows.clear();
+            rows.extend(run.iter().map(|p| p.1));
+            add_rows(self.buckets.entry(key >> shift).or_default(), &rows);
         }
     }
 

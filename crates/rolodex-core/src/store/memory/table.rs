@@ -10,9 +10,9 @@ use roaring::RoaringBitmap;
 
 use super::blob::{PhoneStr, Profile, Pv};
 use super::index::{
-    date_key, dt_key, fingerprint, grams_push, millis_key, num_key, post_insert, post_remove,
-    prefetch, Fingerprints, FxMap, Ordered, Posting, SeqRows, Trigrams, DATE_SHIFT, DT_SHIFT,
-    NUM_SHIFT,
+    add_rows, date_key, dt_key, fingerprint, grams_push, millis_key, num_key, post_insert,
+    post_remove, prefetch, Fingerprints, FxMap, Ordered, Posting, SeqRows, Trigrams, DATE_SHIFT,
+    DT_SHIFT, NUM_SHIFT,
 };
 use super::ledger::{Ledger, LedgerAt};
 use super::tags::{TagInterner, TagLists};
@@ -367,6 +367,8 @@ pub(crate) const K_NUM: usize = 1;
 pub(crate) const K_BOOL: usize = 2;
 pub(crate) const K_DATE: usize = 3;
 pub(crate) const K_DT: usize = 4;
+/// The kind count of string and tag lists.
+const K_STRINGS: usize = 5;
 
 impl FieldIx {
     /// Whether some text value of this field might fold to a text of this shape (holding
@@ -508,6 +510,55 @@ impl FieldIx {
         } else {
             self.kinds[kind] = self.kinds[kind].saturating_sub(1);
         }
+    }
+}
+
+impl FieldIx {
+    /// Adds the values of rows that held none before (a batch's new rows), leaving the
+    /// index as [`FieldIx::update`] would one row at a time: numbers, dates, instants and
+    /// booleans go to their bitmaps a run of rows at a time (runs of one bucket for the
+    /// ordered indexes), and so does `exists`; texts and lists go one by one.
+    fn add_many(&mut self, items: &[(u32, FieldValue<'_>)]) {
+        let mut exists: Vec<u32> = Vec::with_capacity(items.len());
+        let mut bools: [Vec<u32>; 2] = Default::default();
+        let mut nums: Vec<(u64, u32)> = Vec::new();
+        let mut dts: Vec<(u64, u32)> = Vec::new();
+        let mut dates: Vec<(u64, u32)> = Vec::new();
+        for &(r, v) in items {
+            let kind = match v {
+                FieldValue::Missing => continue,
+                FieldValue::Number(n) => {
+                    nums.push((num_key(n), r));
+                    K_NUM
+                }
+                FieldValue::Datetime(t) => {
+                    dts.push((dt_key(&t), r));
+                    K_DT
+                }
+                FieldValue::Date(d) => {
+                    dates.push((date_key(&d), r));
+                    K_DATE
+                }
+                FieldValue::Boolean(b) => {
+                    bools[usize::from(b)].push(r);
+                    K_BOOL
+                }
+                _ => {
+                    self.update(r, v, true);
+                    continue;
+                }
+            };
+            // Never empty: only a missing value or an empty list is.
+            exists.push(r);
+            self.kinds[kind] += 1;
+        }
+        add_rows(&mut self.exists, &exists);
+        for (b, rows) in self.bools.iter_mut().zip(&bools) {
+            add_rows(b, rows);
+        }
+        self.num.add_many(&mut nums);
+        self.dt.add_many(&mut dts);
+        self.date.add_many(&mut dates);
     }
 }
 
@@ -1363,19 +1414,27 @@ impl Table {
         self.tri_name.apply_batch(name.0, name.1);
         self.tri_email.apply_batch(email.0, email.1);
         self.tri_phone.apply_batch(phone.0, phone.1);
-        // System fields, one field at a time.
+        // System fields, one field at a time: the values of new rows in bulk
+        // ([`FieldIx::add_many`]), a changed row's old and new values one by one.
+        let mut adds: Vec<(u32, FieldValue<'_>)> = Vec::with_capacity(batch.len());
         for i in 0..N_SYS {
             let s = Slot::Sys(i);
             if Self::indexed_now(s) {
                 continue;
             }
+            if i == S_TAGS || i == S_IMPORT_TAGS {
+                self.reindex_tags(i, batch);
+                continue;
+            }
+            adds.clear();
             for &(r, old, new) in batch {
-                // Tags are interned: equal ids need no tag texts built to compare.
-                let (o, n) = (old.map(|x| interned(x, i)), new.map(|x| interned(x, i)));
-                if (i == S_TAGS || i == S_IMPORT_TAGS) && o == n {
-                    continue;
+                match (old, new.map(|x| self.value(x, s))) {
+                    (None, Some(Fv::B(v))) => adds.push((r, v)),
+                    _ => self.reindex_slot(r, s, old, new),
                 }
-                self.reindex_slot(r, s, old, new);
+            }
+            if let Some(ix) = self.sys.get_mut(i) {
+                ix.add_many(&adds);
             }
         }
         // Profile fields, one key at a time over the batch's changed values: each key's
@@ -1423,16 +1482,73 @@ impl Table {
                 }
             }
         }
-        for (k, key_changes) in changes.into_iter().enumerate() {
+        for (k, key_changes) in changes.iter().enumerate() {
             let Some(ix) = self.prof.get_mut(k) else {
                 continue;
             };
+            let mut adds: Vec<(u32, FieldValue<'_>)> = Vec::new();
             for (r, ov, nv) in key_changes {
-                if let Some(v) = ov {
-                    ix.update(r, v.field_value(), false);
+                match (ov, nv) {
+                    (None, Some(v)) => adds.push((*r, v.field_value())),
+                    _ => {
+                        if let Some(v) = ov {
+                            ix.update(*r, v.field_value(), false);
+                        }
+                        if let Some(v) = nv {
+                            ix.update(*r, v.field_value(), true);
+                        }
+                    }
                 }
-                if let Some(v) = nv {
-                    ix.update(r, v.field_value(), true);
+            }
+            ix.add_many(&adds);
+        }
+    }
+
+    /// Brings the index of `tags` or `userImportTags` (system field `i`) of a batch of
+    /// rows up to date. Tags are interned: a row whose tag ids did not change is skipped,
+    /// with no tag texts built to compare; a changed row goes through
+    /// [`Table::reindex_slot`]; a new row's tags are gathered by tag, and each tag's
+    /// bitmap then takes all its new rows at once (what [`FieldIx::update`] does for each
+    /// row's list, item by item).
+    fn reindex_tags(&mut self, i: usize, batch: &[(u32, Option<&Row>, Option<&Row>)]) {
+        let mut by_tag: FxMap<u32, Vec<u32>> = FxMap::default();
+        let mut listed: Vec<u32> = Vec::new();
+        let mut counted = 0;
+        for &(r, old, new) in batch {
+            let (o, n) = (old.map(|x| interned(x, i)), new.map(|x| interned(x, i)));
+            if o == n {
+                continue;
+            }
+            match (old, n) {
+                (None, Some(ids)) => {
+                    let ids = ids.unwrap_or_default();
+                    counted += 1;
+                    if !ids.is_empty() {
+                        listed.push(r);
+                    }
+                    for id in ids {
+                        by_tag.entry(*id).or_default().push(r);
+                    }
+                }
+                _ => self.reindex_slot(r, Slot::Sys(i), old, new),
+            }
+        }
+        let Some(ix) = self.sys.get_mut(i) else {
+            return;
+        };
+        add_rows(&mut ix.exists, &listed);
+        ix.kinds[K_STRINGS] += counted;
+        let mut by_tag: Vec<(u32, Vec<u32>)> = by_tag.into_iter().collect();
+        by_tag.sort_unstable_by_key(|(id, _)| *id);
+        for (id, rows) in by_tag {
+            let name = self.tag_names.get(id as usize).map_or("", |n| &**n);
+            let k = fold_cow(name);
+            match ix.list.get_mut(k.as_ref()) {
+                Some(b) => add_rows(b, &rows),
+                None => {
+                    let mut b = RoaringBitmap::new();
+                    add_rows(&mut b, &rows);
+                    ix.list.insert(k.as_ref().into(), b);
                 }
             }
         }

@@ -385,3 +385,166 @@ fn equality_filters_and_identity_lookups_check_rows_behind_colliding_fingerprint
     assert!(t.member_rows("m-2").is_empty());
     assert_eq!(t.member_rows("m-1"), [ra]);
 }
+
+/// Everything one field's indexes hold, in a fixed order (hash maps sorted), to compare two
+/// tables' indexes.
+fn index_digest(t: &Table, s: Slot) -> String {
+    let Some(ix) = t.ix(s) else {
+        return "none".into();
+    };
+    let sorted_postings = |m: &super::index::FxMap<Box<str>, Posting>| {
+        let mut v: Vec<(String, Vec<u32>)> =
+            m.iter().map(|(k, p)| (k.to_string(), p.rows())).collect();
+        v.sort();
+        v
+    };
+    let mut numlist: Vec<(u64, Vec<u32>)> = ix
+        .numlist
+        .iter()
+        .map(|(k, b)| (*k, b.iter().collect()))
+        .collect();
+    numlist.sort();
+    let bm = |b: &RoaringBitmap| b.iter().collect::<Vec<u32>>();
+    let ordered = |o: &Ordered| {
+        o.buckets
+            .iter()
+            .map(|(k, b)| (*k, bm(b)))
+            .collect::<Vec<_>>()
+    };
+    format!(
+        "exists {:?}\nkinds {:?}\nbools {:?} {:?}\nnum {:?}\ndt {:?}\ndate {:?}\nlist {:?}\nnumlist {:?}\ntext {:?}\nat {:?}\nat_multi {:?}\nno_at {} plus {}\nfps {:?}",
+        bm(&ix.exists),
+        ix.kinds,
+        bm(&ix.bools[0]),
+        bm(&ix.bools[1]),
+        ordered(&ix.num),
+        ordered(&ix.dt),
+        ordered(&ix.date),
+        ix.list.iter().map(|(k, b)| (k.to_string(), bm(b))).collect::<Vec<_>>(),
+        numlist,
+        sorted_postings(&ix.text),
+        sorted_postings(&ix.at),
+        bm(&ix.at_multi),
+        ix.no_at,
+        ix.plus,
+        ix.fps.as_ref().map(|f| f.len()),
+    )
+}
+
+/// A contact with values of every kind, each present or not by `seed`'s bits; `decoy`
+/// gives other values under the same keys.
+fn varied(n: u64, seed: u64, decoy: bool) -> Contact {
+    let at = |d: i64| Utc.timestamp_opt(1_700_000_000 + d * 3_600, 0).unwrap();
+    let mut c = Contact::new(format!("c_{n:012}"), at((seed % 97) as i64));
+    let v = |k: u64| (seed >> k) % 7 + u64::from(decoy) * 11;
+    let has = |bit: u64| (seed >> bit) & 1 == 1 || decoy;
+    if has(1) {
+        c.profile
+            .insert("score".into(), Value::Number(v(2) as f64 * 1.5 - 4.0));
+    }
+    if has(3) {
+        let d = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + chrono::Days::new(v(4) * 40);
+        c.profile.insert("day".into(), Value::Date(d));
+    }
+    if has(5) {
+        c.profile
+            .insert("seen".into(), Value::Datetime(at(v(6) as i64 * 500)));
+    }
+    if has(7) {
+        c.profile.insert("ok".into(), Value::Boolean(v(8) % 2 == 0));
+    }
+    if has(9) {
+        let city = ["Seoul", "seoul", "Busan", "a@b.c", "x@y@z", "+82"][(v(10) % 6) as usize];
+        c.profile.insert("city".into(), Value::String(city.into()));
+    }
+    if has(11) {
+        let items = (0..v(12) % 4)
+            .map(|i| format!("i{}", (v(13) + i) % 5))
+            .collect();
+        c.profile.insert("list".into(), Value::List(items));
+    }
+    if has(14) {
+        let items = (0..v(15) % 3).map(|i| (v(16) + i) as f64).collect();
+        c.profile.insert("nums".into(), Value::ListOfNumber(items));
+    }
+    let tags = ["vip", "VIP", "sale/x", "beta", "new"];
+    c.tags = (0..v(17) % 4)
+        .map(|i| tags[((v(18) + i) % 5) as usize].to_string())
+        .collect();
+    c.user_import_tags = (0..v(19) % 2)
+        .map(|i| format!("file{}", v(20) + i))
+        .collect();
+    c.blocked = has(21) && v(22) % 3 == 0;
+    c.member = has(23);
+    c.unsubscribe_email = has(24).then_some(v(25) % 2 == 0);
+    c.session_count = v(26);
+    c.last_seen_at = at(v(27) as i64 * 1_000);
+    c
+}
+
+proptest::proptest! {
+    /// New rows are indexed in bulk (`FieldIx::add_many`, the tag lists by tag); a
+    /// changed row goes value by value (`FieldIx::update`). Both must leave the same
+    /// indexes, whatever the values, kinds, tag cases and rows (reused rows below the
+    /// bitmaps' maximum included).
+    #[test]
+    fn bulk_adds_of_new_rows_index_as_one_by_one_updates(
+        seeds in proptest::collection::vec(proptest::prelude::any::<u64>(), 1..40),
+        reuse in 0usize..8,
+    ) {
+        let n = seeds.len() as u64;
+        // Bulk: every contact new, some written again into freed (lower) rows.
+        let mut bulk = Table::default();
+        for (i, s) in seeds.iter().enumerate() {
+            bulk.put(&varied(i as u64, *s, true));
+        }
+        bulk.flush();
+        let reused = reuse.min(seeds.len());
+        for i in 0..reused {
+            bulk.delete(&format!("c_{i:012}"));
+        }
+        bulk.flush();
+        for (i, s) in seeds.iter().enumerate().take(reused) {
+            bulk.put(&varied(n + i as u64, *s, false));
+        }
+        for (i, s) in seeds.iter().enumerate().skip(reused) {
+            bulk.put(&varied(i as u64, *s, false));
+        }
+        bulk.flush();
+        // One by one: the same rows, each first written with other values, then changed.
+        let mut each = Table::default();
+        for (i, s) in seeds.iter().enumerate() {
+            each.put(&varied(i as u64, *s, true));
+        }
+        each.flush();
+        for i in 0..reused {
+            each.delete(&format!("c_{i:012}"));
+        }
+        each.flush();
+        for (i, s) in seeds.iter().enumerate().take(reused) {
+            each.put(&varied(n + i as u64, *s, true));
+        }
+        each.flush();
+        for (i, s) in seeds.iter().enumerate() {
+            let id = if i < reused { n + i as u64 } else { i as u64 };
+            each.put(&varied(id, *s, false));
+        }
+        each.flush();
+        use crate::filter::Field;
+        let mut fields = vec![
+            Field::MemberId, Field::Member, Field::Tags, Field::UserImportTags,
+            Field::UnsubscribeEmail, Field::UnsubscribeTexting, Field::Blocked,
+            Field::CreatedAt, Field::UpdatedAt, Field::LastSeenAt, Field::SessionCount,
+        ];
+        for k in ["score", "day", "seen", "ok", "city", "list", "nums", "email"] {
+            fields.push(Field::Profile(k.into()));
+        }
+        for f in &fields {
+            proptest::prop_assert_eq!(
+                index_digest(&bulk, bulk.slot(f)),
+                index_digest(&each, each.slot(f)),
+                "{:?}", f
+            );
+        }
+    }
+}
