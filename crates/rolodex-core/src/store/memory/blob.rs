@@ -312,10 +312,26 @@ impl Profile {
 
     /// The value of one key.
     pub(crate) fn get(&self, key: u32) -> Option<Pv<'_>> {
-        self.iter()
-            .take_while(|(k, _)| *k <= key)
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v)
+        // The entries before it are stepped over by their lengths, not decoded (a row's
+        // mobile number comes after its name and email).
+        let b: &[u8] = &self.blob;
+        let mut at = self.iter().at;
+        loop {
+            let head = *b.get(at)?;
+            let (t, k) = (head & 0x0f, head >> 4);
+            let (k, p) = if k < KEY_FOLLOWS {
+                (u32::from(k), at + 1)
+            } else {
+                get_var(b, at + 1)?
+            };
+            if k == key {
+                return ProfileIter { p: self, at }.next().map(|(_, v)| v);
+            }
+            if k > key {
+                return None;
+            }
+            at = value_end(b, t, p)?;
+        }
     }
 }
 
@@ -373,6 +389,24 @@ fn get_var64(b: &[u8], at: usize) -> Option<(u64, usize)> {
             return None;
         }
     }
+}
+
+/// Where a value of type `t` that starts at `p` ends, read from its length alone (the
+/// lengths [`ProfileIter`] reads, without decoding the value).
+fn value_end(b: &[u8], t: u8, p: usize) -> Option<usize> {
+    Some(match t {
+        T_STRING | T_EMAIL | T_PHONE => {
+            let (n, start) = get_var(b, p)?;
+            start.checked_add(n as usize)?
+        }
+        T_NUMBER => p + 8,
+        T_BOOL => p + 1,
+        T_DATE | T_SCALED..=T_SCALED_LAST => get_var64(b, p)?.1,
+        T_PACKED_PHONE => p + 1 + usize::from(*b.get(p)?).div_ceil(2),
+        T_DATETIME => p + 12,
+        T_LIST => get_var(b, p)?.1,
+        _ => return None,
+    })
 }
 
 impl<'a> Iterator for ProfileIter<'a> {
@@ -504,8 +538,17 @@ mod tests {
                     _ => prop_assert_eq!(v, bv),
                 }
             }
-            for (k, _) in &entries {
-                prop_assert!(p.get(*k).is_some());
+            // A lookup by key, which steps over the entries before it, finds what the
+            // iteration finds, for every key held and for keys between and past them.
+            let mut keys: Vec<u32> = entries.iter().map(|(k, _)| *k).collect();
+            keys.extend(entries.iter().map(|(k, _)| k.saturating_add(1)));
+            keys.extend([0, u32::MAX]);
+            for k in keys {
+                let found = p.iter().find(|(x, _)| *x == k).map(|(_, v)| v.to_value());
+                match (p.get(k).map(|v| v.to_value()), found) {
+                    (Some(Value::Number(a)), Some(Value::Number(b))) => prop_assert_eq!(a.to_bits(), b.to_bits()),
+                    (got, want) => prop_assert_eq!(got, want, "key {}", k),
+                }
             }
         }
     }
