@@ -756,8 +756,18 @@ fn phone_grams(e164: &str, out: &mut Vec<u32>) {
     let d = digits(e164);
     let n = national_number_digits(e164).unwrap_or_default();
     let f = national_format_digits(e164).unwrap_or_default();
+    // The national digits end as the E.164 digits do (the trunk prefix then the national
+    // number): the grams inside that common end are the E.164 digits' grams already.
+    let (d, n) = (d.as_bytes(), n.as_bytes());
+    let common = d
+        .iter()
+        .rev()
+        .zip(n.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let own = n.get(..(n.len() - common + 2).min(n.len())).unwrap_or(n);
     out.clear();
-    grams_push([d.as_bytes(), n.as_bytes(), f.as_bytes()], out);
+    grams_push([d, own, f.as_bytes()], out);
 }
 
 impl Table {
@@ -1851,6 +1861,28 @@ mod row_tests {
             let text = crate::contact::sequence_id(n);
             prop_assert_eq!(text.as_bytes(), &bytes[..]);
             prop_assert_eq!(parse_seq(&text), Some(n));
+        }
+
+        /// A phone number's indexed grams are every gram of its E.164, national and
+        /// national-format digits, though the national digits' common end with the E.164
+        /// digits is cut into grams once.
+        #[test]
+        fn phone_grams_are_every_gram_of_the_three_digit_forms(
+            e164 in prop_oneof![
+                "\\+(82|1|44|81|54|375|7|39|86)[0-9]{4,12}",
+                "\\+[1-9][0-9]{0,15}",
+            ],
+        ) {
+            let mut got = Vec::new();
+            phone_grams(&e164, &mut got);
+            got.sort_unstable();
+            got.dedup();
+            let d = digits(&e164);
+            let n = national_number_digits(&e164).unwrap_or_default();
+            let f = national_format_digits(&e164).unwrap_or_default();
+            let mut want = Vec::new();
+            super::super::index::grams_into([d.as_bytes(), n.as_bytes(), f.as_bytes()], &mut want);
+            prop_assert_eq!(got, want);
         }
     }
 }
