@@ -511,9 +511,7 @@ impl FieldIx {
             self.kinds[kind] = self.kinds[kind].saturating_sub(1);
         }
     }
-}
 
-impl FieldIx {
     /// Adds the values of rows that held none before (a batch's new rows), leaving the
     /// index as [`FieldIx::update`] would one row at a time: numbers, dates, instants and
     /// booleans go to their bitmaps a run of rows at a time (runs of one bucket for the
@@ -1438,8 +1436,11 @@ impl Table {
             }
             adds.clear();
             for &(r, old, new) in batch {
-                match (old, new.map(|x| self.value(x, s))) {
-                    (None, Some(Fv::B(v))) => adds.push((r, v)),
+                match (old, new) {
+                    (None, Some(x)) => match self.value(x, s) {
+                        Fv::B(v) => adds.push((r, v)),
+                        _ => self.reindex_slot(r, s, old, new),
+                    },
                     _ => self.reindex_slot(r, s, old, new),
                 }
             }
