@@ -257,13 +257,17 @@ pub(crate) const DT_SHIFT: u32 = 26;
 pub(crate) const DATE_SHIFT: u32 = 4;
 
 /// Adds `rows` to a bitmap: appended in place when they ascend past its last row (a
-/// batch of new rows), else one by one.
+/// batch of new rows), merged in as one bitmap when they ascend (container by container
+/// rather than a search and insert per row), else one by one.
 pub(crate) fn add_rows(bm: &mut RoaringBitmap, rows: &[u32]) {
     let ascending = rows.windows(2).all(|w| w[0] < w[1]);
     match rows.first() {
         Some(&first) if ascending && bm.max().is_none_or(|m| first > m) => {
             // Cannot fail: sorted, distinct and above the maximum.
             let _ = bm.append(rows.iter().copied());
+        }
+        Some(_) if ascending => {
+            *bm |= RoaringBitmap::from_sorted_iter(rows.iter().copied()).unwrap_or_default();
         }
         _ => {
             for r in rows {
@@ -523,27 +527,11 @@ impl Trigrams {
                 }
             }
         }
-        // A gram's new rows are merged in as one bitmap: container by container rather than
-        // a search and insert per row (a batch's rows mostly share one or two containers).
+        // A gram's new rows, sorted and distinct, go in at once ([`add_rows`]).
         for (g, mut rows) in group(adds) {
             rows.sort_unstable();
             rows.dedup();
-            match self.grams.get_mut(&g) {
-                // Rows past the bitmap's last (new contacts take new rows): appended in
-                // place, which cannot fail on sorted, distinct rows above the maximum.
-                Some(bm)
-                    if bm
-                        .max()
-                        .is_none_or(|m| rows.first().is_some_and(|f| *f > m)) =>
-                {
-                    let _ = bm.append(rows);
-                }
-                Some(bm) => *bm |= RoaringBitmap::from_sorted_iter(rows).unwrap_or_default(),
-                None => {
-                    let add = RoaringBitmap::from_sorted_iter(rows).unwrap_or_default();
-                    self.grams.insert(g, add);
-                }
-            }
+            add_rows(self.grams.entry(g).or_default(), &rows);
         }
     }
 
