@@ -277,6 +277,28 @@ pub(crate) fn add_rows(bm: &mut RoaringBitmap, rows: &[u32]) {
     }
 }
 
+/// Rows grouped by bucket, each group in the order its rows were pushed.
+#[derive(Default)]
+struct BucketRuns {
+    runs: Vec<(u64, Vec<u32>)>,
+    at: FxMap<u64, usize>,
+}
+
+impl BucketRuns {
+    fn push(&mut self, bucket: u64, r: u32) {
+        let i = match self.runs.last() {
+            Some((b, _)) if *b == bucket => self.runs.len() - 1,
+            _ => *self.at.entry(bucket).or_insert_with(|| {
+                self.runs.push((bucket, Vec::new()));
+                self.runs.len() - 1
+            }),
+        };
+        if let Some((_, rows)) = self.runs.get_mut(i) {
+            rows.push(r);
+        }
+    }
+}
+
 /// An ordered index: rows by bucket of an order-preserving key. Ranges are answered by the
 /// union of the buckets strictly inside (exact) and the edge buckets (to be verified).
 #[derive(Debug, Clone)]
@@ -324,6 +346,36 @@ impl Ordered {
             rows.clear();
             rows.extend(run.iter().map(|p| p.1));
             add_rows(self.buckets.entry(key >> shift).or_default(), &rows);
+        }
+    }
+
+    /// Moves rows from their old keys to new ones, as [`Ordered::move_key`] would one by
+    /// one. `moves` holds `(old, new, row)`, each row once, in ascending row order: the
+    /// rows leaving a bucket come out of it together and those entering one go in as one
+    /// ascending run, each bucket looked up once (a batch of boots sends all its rows to
+    /// the bucket of about now).
+    pub(crate) fn move_many(&mut self, moves: &[(u64, u64, u32)]) {
+        let shift = self.shift;
+        let mut leaving = BucketRuns::default();
+        let mut entering = BucketRuns::default();
+        for &(old, new, r) in moves {
+            if old >> shift != new >> shift {
+                leaving.push(old >> shift, r);
+                entering.push(new >> shift, r);
+            }
+        }
+        for (b, rows) in leaving.runs {
+            if let Some(bm) = self.buckets.get_mut(&b) {
+                for r in rows {
+                    bm.remove(r);
+                }
+                if bm.is_empty() {
+                    self.buckets.remove(&b);
+                }
+            }
+        }
+        for (b, rows) in entering.runs {
+            add_rows(self.buckets.entry(b).or_default(), &rows);
         }
     }
 

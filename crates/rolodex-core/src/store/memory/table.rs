@@ -1176,16 +1176,25 @@ impl Table {
         if self.touched.is_empty() {
             return;
         }
+        // Each index's moves together, in row order (rows near each other share their
+        // bitmaps' containers).
+        let mut moves: [Vec<(u64, u64, u32)>; 3] =
+            std::array::from_fn(|_| Vec::with_capacity(self.touched.len()));
         let mut touched: Vec<(u32, [u64; 3])> = self.touched.drain().collect();
         touched.sort_unstable_by_key(|(r, _)| *r);
-        let rows = std::mem::take(&mut self.rows);
         for (r, old) in touched {
             // A touched row is neither pending nor deleted (`defer` takes it out first).
-            if let Some(row) = rows.get(r as usize).and_then(Option::as_ref) {
-                self.move_times(r, old, row);
+            if let Some(row) = self.rows.get(r as usize).and_then(Option::as_ref) {
+                let new = Self::time_keys(row);
+                for (m, (o, n)) in moves.iter_mut().zip(old.into_iter().zip(new)) {
+                    m.push((o, n, r));
+                }
             }
         }
-        self.rows = rows;
+        let [updated, seen, sessions] = &moves;
+        self.sys[S_UPDATED].dt.move_many(updated);
+        self.sys[S_LAST_SEEN].dt.move_many(seen);
+        self.sys[S_SESSIONS].num.move_many(sessions);
     }
 
     /// Brings the search indexes of every waiting row up to date. Writes keep the identity

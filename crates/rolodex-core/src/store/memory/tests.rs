@@ -547,4 +547,35 @@ proptest::proptest! {
             );
         }
     }
+
+    /// A batch of moves (`Ordered::move_many`, the boots' time indexes) leaves the same
+    /// buckets as the moves made one by one, whatever the keys: rows staying in their
+    /// bucket, leaving one bucket for many or many for one, and buckets left empty.
+    #[test]
+    fn batched_moves_leave_the_buckets_of_moves_one_by_one(
+        start in proptest::collection::btree_map(0u32..5_000, 0u64..64, 0..120),
+        to in proptest::collection::vec(0u64..64, 120),
+        shift in 0u32..5,
+    ) {
+        let mut batch = Ordered::new(shift);
+        for (&r, &k) in &start {
+            batch.insert(k, r);
+        }
+        let mut each = batch.clone();
+        let moves: Vec<(u64, u64, u32)> = start
+            .iter()
+            .zip(&to)
+            .map(|((&r, &old), &new)| (old, new, r))
+            .collect();
+        batch.move_many(&moves);
+        for &(old, new, r) in &moves {
+            each.move_key(old, new, r);
+        }
+        let buckets = |o: &Ordered| -> Vec<(u64, Vec<u32>)> {
+            o.buckets.iter().map(|(b, bm)| (*b, bm.iter().collect())).collect()
+        };
+        proptest::prop_assert_eq!(buckets(&batch), buckets(&each));
+        // No bucket is left empty.
+        proptest::prop_assert!(batch.buckets.values().all(|bm| !bm.is_empty()));
+    }
 }
