@@ -13,6 +13,8 @@
 //! or an insert into its middle): removing it from the array would move half a block
 //! (2 KiB). The ledgers remove keys only where a read has just walked (see
 //! `Ledger::forget`), or rebuild the whole set ([`BlockSet::from_sorted`]).
+use std::collections::VecDeque;
+
 /// Keys a block holds at most (dead ones included).
 const BLOCK: usize = 256;
 
@@ -80,11 +82,14 @@ impl Block {
 /// The ordered set.
 #[derive(Debug, Default)]
 pub(crate) struct BlockSet {
-    /// Sorted blocks, in order, each with a key that is not dead.
-    blocks: Vec<Block>,
+    /// Sorted blocks, in order, each with a key that is not dead. A double-ended queue:
+    /// a block emptied or merged away near the front (where the ledgers' reads drop the
+    /// stale keys of the oldest contacts) moves only the blocks before it, not the
+    /// thousands after it, as removing from a `Vec` would.
+    blocks: VecDeque<Block>,
     /// The last key of each block (dead or not): every key of block `i` is at most
     /// `lasts[i]`, and every key of the blocks after it is greater.
-    lasts: Vec<u128>,
+    lasts: VecDeque<u128>,
     len: usize,
 }
 
@@ -135,7 +140,7 @@ impl BlockSet {
         let i = self.block_of(k);
         if i == self.blocks.len() {
             // Past every key: onto the end of the last block while it has room.
-            match self.blocks.last_mut() {
+            match self.blocks.back_mut() {
                 Some(b) if b.keys.len() < BLOCK => {
                     b.keys.push(k);
                     b.live += 1;
@@ -144,11 +149,11 @@ impl BlockSet {
                     let mut b = Block::new();
                     b.keys.push(k);
                     b.live = 1;
-                    self.blocks.push(b);
-                    self.lasts.push(k);
+                    self.blocks.push_back(b);
+                    self.lasts.push_back(k);
                 }
             }
-            if let Some(l) = self.lasts.last_mut() {
+            if let Some(l) = self.lasts.back_mut() {
                 *l = k;
             }
             self.len += 1;
@@ -207,25 +212,43 @@ impl BlockSet {
     }
 
     /// Removes `k`; `false` if it was not held.
-    pub(crate) fn remove(&mut self, k: u128) -> bool {
-        let i = self.block_of(k);
-        let Some(b) = self.blocks.get_mut(i) else {
-            return false;
-        };
-        let at = match find(&b.keys, k) {
-            Ok(at) if !b.is_dead(at) => at,
-            _ => return false,
-        };
-        b.set_dead(at, true);
-        b.live -= 1;
-        self.len -= 1;
-        if b.live == 0 {
-            self.blocks.remove(i);
-            self.lasts.remove(i);
-        } else if b.live < BLOCK / 2 {
-            self.merge_around(i);
+    #[cfg(test)]
+    fn remove(&mut self, k: u128) -> bool {
+        self.remove_sorted(&[k]) == 1
+    }
+
+    /// Removes every key of `keys`, which ascend; returns how many were held. The keys of one block are found with one search for
+    /// the block, and the block is merged with a neighbour (or dropped) once, after all of
+    /// them: a ledger read drops the stale keys it walked past this way, a run of keys
+    /// that often shares its blocks.
+    pub(crate) fn remove_sorted(&mut self, keys: &[u128]) -> usize {
+        let mut removed = 0;
+        let mut rest = keys;
+        while let Some(&first) = rest.first() {
+            let i = self.block_of(first);
+            let (Some(b), Some(&last)) = (self.blocks.get_mut(i), self.lasts.get(i)) else {
+                break; // past every key held
+            };
+            let here = rest.partition_point(|k| *k <= last);
+            for &k in &rest[..here] {
+                if let Ok(at) = find(&b.keys, k) {
+                    if !b.is_dead(at) {
+                        b.set_dead(at, true);
+                        b.live -= 1;
+                        self.len -= 1;
+                        removed += 1;
+                    }
+                }
+            }
+            if b.live == 0 {
+                self.blocks.remove(i);
+                self.lasts.remove(i);
+            } else if b.live < BLOCK / 2 {
+                self.merge_around(i);
+            }
+            rest = &rest[here..];
         }
-        true
+        removed
     }
 
     /// Merges block `i` into a neighbour when the live keys of both fit in one block.
@@ -239,7 +262,9 @@ impl BlockSet {
         } else {
             return;
         };
-        let moved = self.blocks.remove(from);
+        let Some(moved) = self.blocks.remove(from) else {
+            return;
+        };
         self.lasts.remove(from);
         if let Some(b) = self.blocks.get_mut(into) {
             b.compact();
@@ -325,15 +350,25 @@ mod tests {
         /// `BTreeSet` does, and every block stays sorted, within size and in order.
         #[test]
         fn holds_what_a_btreeset_holds(
-            ops in proptest::collection::vec((any::<bool>(), prop_oneof![0u128..600, any::<u128>()]), 0..3000),
+            ops in proptest::collection::vec((0u8..5, prop_oneof![0u128..600, any::<u128>()]), 0..3000),
         ) {
             let mut s = BlockSet::default();
             let mut model = BTreeSet::new();
-            for (add, k) in ops {
-                if add {
-                    prop_assert_eq!(s.insert(k), model.insert(k));
-                } else {
-                    prop_assert_eq!(s.remove(k), model.remove(&k));
+            for (op, k) in ops {
+                match op {
+                    0 | 1 => prop_assert_eq!(s.insert(k), model.insert(k)),
+                    2 | 3 => prop_assert_eq!(s.remove(k), model.remove(&k)),
+                    _ => {
+                        // A run of keys, some held and some not, over one block or several.
+                        let run: Vec<u128> = (0..k % 400)
+                            .map(|d| k.saturating_add(d * (1 + k % 3)))
+                            .filter(|x| x % 5 != 0)
+                            .collect::<BTreeSet<_>>()
+                            .into_iter()
+                            .collect();
+                        let held = run.iter().filter(|x| model.remove(*x)).count();
+                        prop_assert_eq!(s.remove_sorted(&run), held);
+                    }
                 }
             }
             prop_assert_eq!(s.len(), model.len());
@@ -345,7 +380,7 @@ mod tests {
                 prop_assert!(b.keys.windows(2).all(|w| w[0] < w[1]));
                 prop_assert_eq!(b.keys.last(), Some(l));
             }
-            prop_assert!(s.lasts.windows(2).all(|w| w[0] < w[1]));
+            prop_assert!(s.lasts.iter().zip(s.lasts.iter().skip(1)).all(|(a, b)| a < b));
             prop_assert_eq!(s.blocks.len(), s.lasts.len());
         }
     }

@@ -164,11 +164,12 @@ impl Ledger {
                 )
             }
         };
-        for k in gone {
-            if self.packed.remove(k) {
-                self.stale = self.stale.saturating_sub(1);
-            }
+        // Met in the order of the walk: descending when it ran from the newest.
+        if desc {
+            gone.reverse();
         }
+        let dropped = self.packed.remove_sorted(&gone);
+        self.stale = self.stale.saturating_sub(dropped);
         ids
     }
 }
