@@ -7,7 +7,8 @@
 //! ```
 //!
 //! [`ImportReader::open`] does every check that comes before any change: the size limit,
-//! the options, the encoding of the whole file (first pass, which also counts rows), the
+//! the options, the encoding of the whole file (first pass, which also counts rows with the
+//! quote machine alone, no fields copied), the
 //! header and the mapping. Then it yields one [`RowPatch`] or [`RowFailure`] per data row
 //! (second pass).
 //!
@@ -121,17 +122,9 @@ impl<'a> ImportReader<'a> {
         let mut records = RecordReader::new(opened.reader, decoding);
         let header = read_header(&mut records)?;
         let map = ColumnMap::resolve(&header, options, schema)?;
-        let mut rows_total = 0;
-        while records
-            .next_record()
-            .map_err(|e| io_to_error(&e))?
-            .is_some()
-        {
-            rows_total += 1;
-        }
+        let (rows_total, mut reader) = records.count_rest().map_err(|e| io_to_error(&e))?;
 
         // Second pass: from the start again, past the header.
-        let mut reader = records.into_inner();
         reader
             .seek(SeekFrom::Start(opened.start))
             .map_err(|e| io_to_error(&e))?;

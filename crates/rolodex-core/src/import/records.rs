@@ -72,6 +72,9 @@ pub(crate) struct RecordInfo {
     pub row: u64,
     /// The first quoting fault, if any.
     pub malformed: Option<Malformed>,
+    /// Whether every field is empty once trimmed (R-IMP-12), as [`is_blank`] reads the
+    /// fields the `csv` reader returns: a blank line, or delimiters and spaces only.
+    pub blank: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +95,11 @@ pub(crate) struct QuoteMachine {
     field: usize,
     quote_field: usize,
     current: RecordInfo,
+    /// A byte of the current record's content was seen that is not whitespace.
+    filled: bool,
+    /// The current record's non-ASCII content bytes while it may still be blank (they
+    /// may be Unicode spaces); dropped once it is not.
+    wide: Vec<u8>,
     done: VecDeque<RecordInfo>,
 }
 
@@ -106,7 +114,10 @@ impl Default for QuoteMachine {
             current: RecordInfo {
                 row: 0,
                 malformed: None,
+                blank: true,
             },
+            filled: false,
+            wide: Vec::new(),
             done: VecDeque::new(),
         }
     }
@@ -128,7 +139,10 @@ impl QuoteMachine {
                         self.current = RecordInfo {
                             row: self.next_row,
                             malformed: None,
+                            blank: true,
                         };
+                        self.filled = false;
+                        self.wide.clear();
                         self.next_row += 1;
                         self.field = 0;
                         self.start_field(b);
@@ -146,6 +160,7 @@ impl QuoteMachine {
                             .iter()
                             .position(|&c| matches!(c, b',' | b'\r' | b'\n' | b'"'))
                             .unwrap_or(rest.len());
+                        self.content(&bytes[i..=i + skip]);
                         i += skip;
                     }
                 },
@@ -154,11 +169,17 @@ impl QuoteMachine {
                         self.state = State::AfterQuote;
                     } else {
                         let rest = &bytes[i + 1..];
-                        i += memchr::memchr(b'"', rest).unwrap_or(rest.len());
+                        let skip = memchr::memchr(b'"', rest).unwrap_or(rest.len());
+                        self.content(&bytes[i..=i + skip]);
+                        i += skip;
                     }
                 }
                 State::AfterQuote => match b {
-                    b'"' => self.state = State::InQuoted,
+                    b'"' => {
+                        // A doubled quote: a `"` in the cell.
+                        self.filled = true;
+                        self.state = State::InQuoted;
+                    }
                     b',' => self.next_field(),
                     b'\r' | b'\n' => self.end_record(),
                     _ => {
@@ -200,7 +221,29 @@ impl QuoteMachine {
             }
             b',' => self.next_field(),
             b'\r' | b'\n' => self.end_record(),
-            _ => self.state = State::InField,
+            _ => {
+                self.content(&[b]);
+                self.state = State::InField;
+            }
+        }
+    }
+
+    /// Notes bytes of a cell's content, for [`RecordInfo::blank`]: ASCII whitespace
+    /// (with the vertical tab, as `str::trim` has it) keeps the record blank, any other
+    /// ASCII byte fills it, and non-ASCII bytes wait for the record's end, where they
+    /// must all be whitespace characters.
+    fn content(&mut self, bytes: &[u8]) {
+        if self.filled {
+            return;
+        }
+        for &c in bytes {
+            if c >= 0x80 {
+                self.wide.push(c);
+            } else if !(c.is_ascii_whitespace() || c == 0x0B) {
+                self.filled = true;
+                self.wide.clear();
+                return;
+            }
         }
     }
 
@@ -210,6 +253,13 @@ impl QuoteMachine {
     }
 
     fn end_record(&mut self) {
+        // The non-ASCII bytes are whole characters (the stream is UTF-8 and cells are cut
+        // at ASCII bytes), so they read as text together as they do cell by cell.
+        self.current.blank = self.current.malformed.is_none()
+            && !self.filled
+            && (self.wide.is_empty()
+                || std::str::from_utf8(&self.wide).is_ok_and(|s| s.trim().is_empty()));
+        self.wide.clear();
         self.done.push_back(self.current);
         self.state = State::StartRecord;
     }
@@ -329,13 +379,36 @@ impl<R: Read> RecordReader<R> {
                 // Unreachable while the machine mirrors csv-core; stay sane regardless.
                 row: self.last_row + 1,
                 malformed: None,
+                blank: is_blank(&self.record),
             });
             self.last_row = info.row;
-            if info.malformed.is_none() && is_blank(&self.record) {
+            if info.blank {
                 continue;
             }
             return Ok(Some((info, &self.record)));
         }
+    }
+
+    /// Reads the rest of the stream and counts its records that are not blank, with
+    /// the quote machine alone: the `csv` reader is not run, and no field is copied out.
+    /// Records the `csv` reader has buffered but not returned yet are counted too.
+    pub(crate) fn count_rest(self) -> io::Result<(u64, R)> {
+        let mut tap = self.csv.into_inner();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut n = 0u64;
+        loop {
+            while let Some(info) = tap.machine.pop() {
+                n += u64::from(!info.blank);
+            }
+            if tap.read(&mut buf)? == 0 {
+                break;
+            }
+        }
+        // The end of the stream ended the last record (`Tap::read` finished the machine).
+        while let Some(info) = tap.machine.pop() {
+            n += u64::from(!info.blank);
+        }
+        Ok((n, tap.inner.into_inner()))
     }
 
     /// The spreadsheet row number of the last record read (0 before any).
@@ -346,11 +419,6 @@ impl<R: Read> RecordReader<R> {
     /// Raw bytes of the source read so far (the reader reads ahead of the records).
     pub(crate) fn raw_bytes(&self) -> u64 {
         self.csv.get_ref().inner.raw_bytes()
-    }
-
-    /// The source, for another pass.
-    pub(crate) fn into_inner(self) -> R {
-        self.csv.into_inner().inner.into_inner()
     }
 }
 
@@ -384,6 +452,35 @@ mod tests {
         assert_eq!(rows("\nh\na\n"), vec![2, 3]);
         // Lines of only commas and spaces are blank too.
         assert_eq!(rows("h,i\n,\n  , \na,b\n"), vec![1, 4]);
+        // Quoted spaces, tabs, vertical tabs and Unicode spaces are blank; a quote (doubled
+        // in a quoted cell) or any other character is not.
+        assert_eq!(rows("h\n\" \"\n\t,\u{0B}\n\"\u{3000}\",\u{A0}\n"), vec![1]);
+        assert_eq!(rows("h\n\"\"\"\"\n ,\"\"\"\"\n"), vec![1, 2, 3]);
+        assert_eq!(rows("h\n\u{A0}é\n,\u{3000}x\n"), vec![1, 2, 3]);
+        // A quoted line break is whitespace too (a record over several lines is one row).
+        assert_eq!(rows("h\n\"\r\n\",\"\n\"\nz\n"), vec![1, 3]);
+    }
+
+    /// The first pass counts rows with the quote machine alone; it must count what the
+    /// second pass reads, whatever the bytes.
+    #[test]
+    fn r_imp_12_counting_pass_counts_the_rows_read() {
+        for text in [
+            "h\n\n a ,\n,\n\"\"\n\"x\n",
+            "\u{FEFF}h\n\u{3000}\n\"\"\"\"\n",
+            "h",
+            "h\n\"unterminated\n,\n",
+        ] {
+            let mut r = RecordReader::new(text.as_bytes(), Decoding::Utf8);
+            r.next_record().unwrap();
+            let mut again = RecordReader::new(text.as_bytes(), Decoding::Utf8);
+            again.next_record().unwrap();
+            let mut n = 0;
+            while again.next_record().unwrap().is_some() {
+                n += 1;
+            }
+            assert_eq!(r.count_rest().unwrap().0, n, "{text:?}");
+        }
     }
 
     #[test]
@@ -438,19 +535,27 @@ mod tests {
 
     /// Bytes rich in CSV syntax.
     fn csv_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let piece = |s: &'static str| Just(s.as_bytes().to_vec());
         prop::collection::vec(
             prop_oneof![
-                Just(b','),
-                Just(b'"'),
-                Just(b'\r'),
-                Just(b'\n'),
-                Just(b' '),
-                Just(b'a'),
-                Just(b'b'),
-                any::<u8>()
+                piece(","),
+                piece("\""),
+                piece("\r"),
+                piece("\n"),
+                piece(" "),
+                piece("a"),
+                piece("b"),
+                // Whitespace that is not ASCII, and other ASCII and wide characters.
+                piece("\t"),
+                piece("\u{0B}"),
+                piece("\u{A0}"),
+                piece("\u{3000}"),
+                piece("é"),
+                any::<u8>().prop_map(|b| vec![b]),
             ],
             0..200,
         )
+        .prop_map(|pieces| pieces.concat())
     }
 
     proptest! {
@@ -472,11 +577,29 @@ mod tests {
             }
             m.finish();
             let mut rows = Vec::new();
+            let mut infos = Vec::new();
             while let Some(info) = m.pop() {
                 rows.push(info.row);
+                infos.push(info);
             }
             prop_assert_eq!(rows.len(), n);
             prop_assert!(rows.windows(2).all(|w| w[0] < w[1]));
+            // The machine's blank records are those whose fields, as `csv` reads them,
+            // are all empty once trimmed, less the malformed ones.
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&bytes[..]);
+            let mut i = 0;
+            while rdr.read_byte_record(&mut rec).unwrap() {
+                let info = infos[i];
+                prop_assert_eq!(
+                    info.blank,
+                    info.malformed.is_none() && is_blank(&rec),
+                    "record {} {:?}", i, rec
+                );
+                i += 1;
+            }
         }
 
         /// Arbitrary bytes never panic the reader; errors are only decoding errors.
