@@ -8,9 +8,8 @@
 //!
 //! [`ImportReader::open`] does every check that comes before any change: the size limit,
 //! the options, the encoding of the whole file (first pass, which also counts rows with the
-//! quote machine alone, no fields copied), the
-//! header and the mapping. Then it yields one [`RowPatch`] or [`RowFailure`] per data row
-//! (second pass).
+//! quote machine alone, no fields copied), the header and the mapping. Then it yields one
+//! [`RowPatch`] or [`RowFailure`] per data row (second pass).
 //!
 //! On the book ([`crate::ContactBook::import_csv`], in `run.rs`): permission, the channel's
 //! import lock (R-IMP-15), one transaction per row committed alone — or, for a dry run,
