@@ -217,10 +217,10 @@ impl BlockSet {
         self.remove_sorted(&[k]) == 1
     }
 
-    /// Removes every key of `keys`, which ascend; returns how many were held. The keys of one block are found with one search for
-    /// the block, and the block is merged with a neighbour (or dropped) once, after all of
-    /// them: a ledger read drops the stale keys it walked past this way, a run of keys
-    /// that often shares its blocks.
+    /// Removes every key of `keys`, which ascend; returns how many were held. The keys of
+    /// one block are found with one search for the block, and the block is merged with a
+    /// neighbour (or dropped) once, after all of them: a ledger read drops the stale keys
+    /// it walked past this way, a run of keys that often shares its blocks.
     pub(crate) fn remove_sorted(&mut self, keys: &[u128]) -> usize {
         let mut removed = 0;
         let mut rest = keys;
