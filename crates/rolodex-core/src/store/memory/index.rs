@@ -333,19 +333,23 @@ impl Ordered {
         }
     }
 
-    /// Adds rows with their keys, as [`Ordered::insert`] would one by one: sorted by
-    /// bucket, each bucket's rows go in at once, each bucket looked up once.
-    pub(crate) fn add_many(&mut self, pairs: &mut [(u64, u32)]) {
-        let shift = self.shift;
-        pairs.sort_unstable_by_key(|&(k, r)| (k >> shift, r));
-        let mut rows: Vec<u32> = Vec::new();
-        for run in pairs.chunk_by(|a, b| a.0 >> shift == b.0 >> shift) {
-            let Some(&(key, _)) = run.first() else {
-                continue;
-            };
-            rows.clear();
-            rows.extend(run.iter().map(|p| p.1));
-            add_rows(self.buckets.entry(key >> shift).or_default(), &rows);
+    /// Adds rows with their keys, as [`Ordered::insert`] would one by one: grouped by
+    /// bucket, each bucket looked up once and its rows going in at once.
+    pub(crate) fn add_many(&mut self, pairs: &[(u64, u32)]) {
+        let mut runs = BucketRuns::default();
+        for &(k, r) in pairs {
+            runs.push(k >> self.shift, r);
+        }
+        self.add_runs(runs);
+    }
+
+    /// Adds each run's rows to its bucket, sorted (a batch's new rows mostly come sorted).
+    fn add_runs(&mut self, runs: BucketRuns) {
+        for (b, mut rows) in runs.runs {
+            if !rows.is_sorted() {
+                rows.sort_unstable();
+            }
+            add_rows(self.buckets.entry(b).or_default(), &rows);
         }
     }
 
@@ -374,9 +378,7 @@ impl Ordered {
                 }
             }
         }
-        for (b, rows) in entering.runs {
-            add_rows(self.buckets.entry(b).or_default(), &rows);
-        }
+        self.add_runs(entering);
     }
 
     /// Moves row `r` from key `old` to key `new`: nothing to do when both fall in one

@@ -554,9 +554,9 @@ impl FieldIx {
         for (b, rows) in self.bools.iter_mut().zip(&bools) {
             add_rows(b, rows);
         }
-        self.num.add_many(&mut nums);
-        self.dt.add_many(&mut dts);
-        self.date.add_many(&mut dates);
+        self.num.add_many(&nums);
+        self.dt.add_many(&dts);
+        self.date.add_many(&dates);
     }
 }
 
