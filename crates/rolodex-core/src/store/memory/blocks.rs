@@ -11,8 +11,9 @@
 //!
 //! A removed key stays in its block, marked dead, until the block is rewritten (a merge,
 //! or an insert into its middle): removing it from the array would move half a block
-//! (2 KiB). The ledgers remove keys only where a read has just walked (see
-//! `Ledger::forget`), or rebuild the whole set ([`BlockSet::from_sorted`]).
+//! (2 KiB); only the last key held leaves at once. The ledgers remove keys only at the
+//! ends or where a read has just walked (see `Ledger::forget`), or rebuild the whole set
+//! ([`BlockSet::from_sorted`]).
 use std::collections::VecDeque;
 
 /// Keys a block holds at most (dead ones included).
@@ -61,6 +62,17 @@ impl Block {
             .enumerate()
             .filter(|(i, _)| !self.is_dead(*i))
             .map(|(_, k)| *k)
+    }
+
+    /// The index of the first key that is not dead.
+    fn first_live(&self) -> Option<usize> {
+        let i = self
+            .dead
+            .iter()
+            .enumerate()
+            .find(|(_, w)| **w != u64::MAX)
+            .map(|(wi, w)| wi * 64 + (!w).trailing_zeros() as usize)?;
+        (i < self.keys.len()).then_some(i)
     }
 
     /// Drops the dead keys.
@@ -211,6 +223,63 @@ impl BlockSet {
         true
     }
 
+    /// Removes `k` if it is the first key held, without a search: a ledger forgets its
+    /// oldest contact this way when a limit hides it. `false` (and nothing changes) if the
+    /// first key is another.
+    pub(crate) fn remove_if_first(&mut self, k: u128) -> bool {
+        let Some(b) = self.blocks.front_mut() else {
+            return false;
+        };
+        let Some(at) = b.first_live().filter(|at| b.keys.get(*at) == Some(&k)) else {
+            return false;
+        };
+        b.set_dead(at, true);
+        b.live -= 1;
+        self.len -= 1;
+        if b.live == 0 {
+            self.blocks.pop_front();
+            self.lasts.pop_front();
+        } else if b.live < BLOCK / 2 {
+            self.merge_around(0);
+        }
+        true
+    }
+
+    /// Removes `k` if it is the last key held, without a search: a ledger forgets its
+    /// newest hidden contact this way when room un-hides it. The key leaves its block,
+    /// with any dead keys after it (nothing moves), so a key past the end is appended as
+    /// before. `false` (and nothing changes) if the last key is another.
+    pub(crate) fn remove_if_last(&mut self, k: u128) -> bool {
+        let i = self.blocks.len().saturating_sub(1);
+        let Some(b) = self.blocks.back_mut() else {
+            return false;
+        };
+        let Some(at) = (0..b.keys.len()).rev().find(|at| !b.is_dead(*at)) else {
+            return false;
+        };
+        if b.keys.get(at) != Some(&k) {
+            return false;
+        }
+        for dead in at..b.keys.len() {
+            b.set_dead(dead, false);
+        }
+        b.keys.truncate(at);
+        b.live -= 1;
+        self.len -= 1;
+        if b.live == 0 {
+            self.blocks.pop_back();
+            self.lasts.pop_back();
+        } else {
+            if let (Some(l), Some(last)) = (self.lasts.back_mut(), b.keys.last()) {
+                *l = *last;
+            }
+            if b.live < BLOCK / 2 {
+                self.merge_around(i);
+            }
+        }
+        true
+    }
+
     /// Removes `k`; `false` if it was not held.
     #[cfg(test)]
     fn remove(&mut self, k: u128) -> bool {
@@ -331,6 +400,25 @@ mod tests {
         assert!(s.iter().eq((0..8 * BLOCK as u128).step_by(8)));
     }
 
+    #[test]
+    fn the_ends_leave_without_a_search() {
+        let mut s = BlockSet::default();
+        for k in 0..4 * BLOCK as u128 {
+            s.insert(k);
+        }
+        // Oldest first from the front, newest first from the back, meeting in the middle.
+        assert!(!s.remove_if_first(1));
+        assert!(!s.remove_if_last(0));
+        for k in 0..2 * BLOCK as u128 {
+            assert!(s.remove_if_first(k));
+            assert!(s.remove_if_last(4 * BLOCK as u128 - 1 - k));
+        }
+        assert_eq!(s.len(), 0);
+        assert_eq!(s.block_count(), 0);
+        assert!(s.insert(7));
+        assert!(s.iter().eq([7]));
+    }
+
     proptest! {
         /// `find` answers as `binary_search` does on any sorted block of up to a block's
         /// size, for keys held, between, below and above.
@@ -350,7 +438,7 @@ mod tests {
         /// `BTreeSet` does, and every block stays sorted, within size and in order.
         #[test]
         fn holds_what_a_btreeset_holds(
-            ops in proptest::collection::vec((0u8..5, prop_oneof![0u128..600, any::<u128>()]), 0..3000),
+            ops in proptest::collection::vec((0u8..7, prop_oneof![0u128..600, any::<u128>()]), 0..3000),
         ) {
             let mut s = BlockSet::default();
             let mut model = BTreeSet::new();
@@ -358,6 +446,17 @@ mod tests {
                 match op {
                     0 | 1 => prop_assert_eq!(s.insert(k), model.insert(k)),
                     2 | 3 => prop_assert_eq!(s.remove(k), model.remove(&k)),
+                    4 | 5 => {
+                        // The end key most of the time, any key otherwise.
+                        let end = if op == 4 { model.first() } else { model.last() };
+                        let k = end.copied().filter(|_| k % 4 != 0).unwrap_or(k);
+                        let is_end = end == Some(&k);
+                        let got = if op == 4 { s.remove_if_first(k) } else { s.remove_if_last(k) };
+                        prop_assert_eq!(got, is_end);
+                        if is_end {
+                            model.remove(&k);
+                        }
+                    }
                     _ => {
                         // A run of keys, some held and some not, over one block or several.
                         let run: Vec<u128> = (0..k % 400)

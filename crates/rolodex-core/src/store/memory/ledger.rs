@@ -16,10 +16,11 @@ pub(crate) type LedgerAt = (i64, i64);
 
 /// One MU ledger.
 ///
-/// A packed key is forgotten lazily: [`Ledger::forget`] only counts it stale, and it stays
-/// in `packed` until a read meets it ([`Ledger::first`], [`Ledger::last`], which ask the
-/// caller whether each key is still a contact's current key and drop the stale ones they
-/// pass) or the ledger is rebuilt ([`Ledger::rebuild`]). A boot moves its contact from a
+/// A packed key is forgotten lazily: unless it is the first or last key held,
+/// [`Ledger::forget`] only counts it stale, and it stays in `packed` until a read meets
+/// it ([`Ledger::first`], [`Ledger::last`], which ask the caller whether each key is still
+/// a contact's current key and drop the stale ones they pass) or the ledger is rebuilt
+/// ([`Ledger::rebuild`]). A boot moves its contact from a
 /// random place in the visible ledger to its end; finding that place (a search of the
 /// blocks' last keys, then of a block of 64 cache lines) was most of a boot's waits for
 /// memory in a large book, and the end is always at hand.
@@ -86,11 +87,21 @@ impl Ledger {
     /// caller has moved the contact, or will before the next read).
     pub(crate) fn forget(&mut self, at: LedgerAt, id: IdRef<'_>) {
         match pack(at, id) {
+            // At either end the key goes at once, as cheaply as it is counted: a limit
+            // hides the oldest visible contacts and room un-hides the newest hidden ones,
+            // so those runs of keys do not wait, stale, for the next read to walk them.
+            Some(k) if self.packed.remove_if_first(k) || self.packed.remove_if_last(k) => {}
             Some(_) => self.stale += 1,
             None => {
                 self.other.remove(&(at.0, at.1, id.to_key()));
             }
         }
+    }
+
+    /// How many keys of `packed` are stale.
+    #[cfg(test)]
+    pub(crate) fn stale(&self) -> usize {
+        self.stale
     }
 
     /// Whether stale keys are as many as the contacts held (and a few thousand), so that
@@ -255,7 +266,7 @@ mod tests {
         /// forgotten only while held, and added only while not held.
         #[test]
         fn ledger_orders_as_one_set_of_full_keys(
-            ops in proptest::collection::vec((0u8..8, time(), time(), id()), 0..300),
+            ops in proptest::collection::vec((0u8..10, time(), time(), id()), 0..300),
             n in 0usize..60,
         ) {
             let mut l = Ledger::default();
@@ -282,6 +293,20 @@ mod tests {
                         prop_assert_eq!(got, want);
                     }
                     6 => l.rebuild(model.iter().rev().map(|(s, c, id)| ((*s, *c), id.as_ref()))),
+                    7 | 8 => {
+                        // The oldest or the newest contact leaves, as a limit hides the
+                        // oldest and room un-hides the newest hidden; with no stale keys
+                        // before it, it leaves at once and none becomes stale.
+                        let end = if op == 7 { model.first() } else { model.last() };
+                        if let Some((s, c, id)) = end.cloned() {
+                            let stale = l.stale;
+                            l.forget((s, c), id.as_ref());
+                            model.remove(&(s, c, id));
+                            if stale == 0 {
+                                prop_assert_eq!(l.stale, 0);
+                            }
+                        }
+                    }
                     _ => {}
                 }
                 prop_assert_eq!(l.len(), model.len());

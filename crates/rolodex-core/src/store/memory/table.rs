@@ -1626,6 +1626,12 @@ impl Table {
         self.visible.len() as u64
     }
 
+    /// The stale keys of the visible and the hidden ledger.
+    #[cfg(test)]
+    pub(crate) fn stale_ledger_keys(&self) -> (usize, usize) {
+        (self.visible.stale(), self.hidden_ledger.stale())
+    }
+
     /// The states of the first `n` contacts of a ledger.
     pub(crate) fn ledger(&mut self, newest_hidden: bool, n: usize) -> Vec<ContactState> {
         let ids = if newest_hidden {

@@ -103,6 +103,55 @@ fn trigrams_find_supersets_and_forget_removed_rows() {
     assert_eq!(t.candidates(".com").unwrap_or_default().len(), 1);
 }
 
+/// R-MU-2: a limit hides the oldest visible contacts and room un-hides the newest hidden
+/// ones; both leave their ledger at once, so the next boot that asks for the oldest
+/// visible contact does not first walk the keys of all those just hidden.
+#[test]
+fn hides_and_unhides_leave_no_stale_ledger_keys() {
+    let mut t = Table::default();
+    let start = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    for i in 0..2_000u64 {
+        let mut x = c(&format!("c_{i:012}"), &format!("u{i}@x.com"), &[]);
+        x.last_seen_at = start + chrono::TimeDelta::seconds(i as i64);
+        t.put(&x);
+    }
+    let hide = t.ledger(false, 600);
+    assert_eq!(hide.first().map(|s| s.id.as_str()), Some("c_000000000000"));
+    for mut s in hide {
+        s.hidden = true;
+        t.touch(&s);
+    }
+    assert_eq!(t.mu_count(), 1_400);
+    assert_eq!(t.stale_ledger_keys(), (0, 0));
+    let unhide = t.ledger(true, 250);
+    assert_eq!(
+        unhide.first().map(|s| s.id.as_str()),
+        Some("c_000000000599")
+    );
+    for mut s in unhide {
+        s.hidden = false;
+        t.touch(&s);
+    }
+    assert_eq!(t.mu_count(), 1_650);
+    assert_eq!(t.stale_ledger_keys(), (0, 0));
+    // The ledgers still answer in order: the oldest visible is the first un-hidden.
+    let oldest = t.ledger(false, 1);
+    assert_eq!(
+        oldest.first().map(|s| s.id.as_str()),
+        Some("c_000000000350")
+    );
+    let newest_hidden = t.ledger(true, 1);
+    assert_eq!(
+        newest_hidden.first().map(|s| s.id.as_str()),
+        Some("c_000000000349")
+    );
+    // A contact moved from the middle is counted stale, as before.
+    let mut mid = t.state("c_000000001000").unwrap();
+    mid.last_seen_at = start + chrono::TimeDelta::days(1);
+    t.touch(&mid);
+    assert_eq!(t.stale_ledger_keys(), (1, 0));
+}
+
 #[test]
 fn updates_move_every_index_and_deletes_free_rows() {
     let mut t = Table::default();
