@@ -75,6 +75,11 @@ impl Block {
         (i < self.keys.len()).then_some(i)
     }
 
+    /// The index of the last key that is not dead.
+    fn last_live(&self) -> Option<usize> {
+        (0..self.keys.len()).rev().find(|i| !self.is_dead(*i))
+    }
+
     /// Drops the dead keys.
     fn compact(&mut self) {
         if self.live == self.keys.len() {
@@ -254,12 +259,9 @@ impl BlockSet {
         let Some(b) = self.blocks.back_mut() else {
             return false;
         };
-        let Some(at) = (0..b.keys.len()).rev().find(|at| !b.is_dead(*at)) else {
+        let Some(at) = b.last_live().filter(|at| b.keys.get(*at) == Some(&k)) else {
             return false;
         };
-        if b.keys.get(at) != Some(&k) {
-            return false;
-        }
         for dead in at..b.keys.len() {
             b.set_dead(dead, false);
         }
