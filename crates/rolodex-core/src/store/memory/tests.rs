@@ -115,23 +115,21 @@ fn hides_and_unhides_leave_no_stale_ledger_keys() {
         x.last_seen_at = start + chrono::TimeDelta::seconds(i as i64);
         t.put(&x);
     }
-    let hide = t.ledger(false, 600);
-    assert_eq!(hide.first().map(|s| s.id.as_str()), Some("c_000000000000"));
-    for mut s in hide {
-        s.hidden = true;
-        t.touch(&s);
-    }
+    // Takes the first `n` of a ledger (the oldest visible, or the newest hidden) and moves
+    // them to the other ledger, as a limit or freed room does; returns the first one's id.
+    let flip = |t: &mut Table, newest_hidden: bool, n: usize| {
+        let states = t.ledger(newest_hidden, n);
+        let first = states.first().map(|s| s.id.clone());
+        for mut s in states {
+            s.hidden = !newest_hidden;
+            t.touch(&s);
+        }
+        first
+    };
+    assert_eq!(flip(&mut t, false, 600).as_deref(), Some("c_000000000000"));
     assert_eq!(t.mu_count(), 1_400);
     assert_eq!(t.stale_ledger_keys(), (0, 0));
-    let unhide = t.ledger(true, 250);
-    assert_eq!(
-        unhide.first().map(|s| s.id.as_str()),
-        Some("c_000000000599")
-    );
-    for mut s in unhide {
-        s.hidden = false;
-        t.touch(&s);
-    }
+    assert_eq!(flip(&mut t, true, 250).as_deref(), Some("c_000000000599"));
     assert_eq!(t.mu_count(), 1_650);
     assert_eq!(t.stale_ledger_keys(), (0, 0));
     // The ledgers still answer in order: the oldest visible is the first un-hidden.
