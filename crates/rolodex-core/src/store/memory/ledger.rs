@@ -20,10 +20,10 @@ pub(crate) type LedgerAt = (i64, i64);
 /// [`Ledger::forget`] only counts it stale, and it stays in `packed` until a read meets
 /// it ([`Ledger::first`], [`Ledger::last`], which ask the caller whether each key is still
 /// a contact's current key and drop the stale ones they pass) or the ledger is rebuilt
-/// ([`Ledger::rebuild`]). A boot moves its contact from a
-/// random place in the visible ledger to its end; finding that place (a search of the
-/// blocks' last keys, then of a block of 64 cache lines) was most of a boot's waits for
-/// memory in a large book, and the end is always at hand.
+/// ([`Ledger::rebuild`]). A boot moves its contact from a random place in the visible
+/// ledger to its end; finding that place (a search of the blocks' last keys, then of a
+/// block of 64 cache lines) was most of a boot's waits for memory in a large book, and the
+/// end is always at hand.
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
     packed: BlockSet,
