@@ -1,7 +1,7 @@
 //! `list`, `listOfNumber` and `tag` values (R-VAL-7, R-VAL-8, limits of R-SCH-7).
 
 use super::number;
-use super::parse::checked_string;
+use super::parse::{checked_owned, checked_string};
 use crate::error::{Error, Result};
 use crate::schema::MAX_LIST_ITEMS;
 
@@ -39,7 +39,10 @@ fn check_items(t: &str, items: Vec<String>, expected: &str) -> Result<Vec<String
     if items.len() > MAX_LIST_ITEMS {
         return Err(too_many(t, expected, items.len()));
     }
-    items.iter().map(|s| checked_string(s, expected)).collect()
+    items
+        .into_iter()
+        .map(|s| checked_owned(s, expected))
+        .collect()
 }
 
 /// Parses a `list` cell.
@@ -55,10 +58,14 @@ fn check_tag(tag: &str) -> Result<()> {
     if tag.is_empty() {
         return bad("a tag may not be empty");
     }
-    if let Some(c) = tag
-        .chars()
-        .find(|c| matches!(c, '.' | ',' | '$' | '\\') || c.is_whitespace())
-    {
+    let refused = |c: char| matches!(c, '.' | ',' | '$' | '\\') || c.is_whitespace();
+    // ASCII (nearly every tag) is checked byte by byte, without decoding characters.
+    let found = if tag.is_ascii() {
+        tag.bytes().map(char::from).find(|&c| refused(c))
+    } else {
+        tag.chars().find(|&c| refused(c))
+    };
+    if let Some(c) = found {
         return bad(&format!("the character {c:?} is not allowed in a tag"));
     }
     let mut levels = 0;

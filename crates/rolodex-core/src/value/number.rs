@@ -9,6 +9,10 @@ pub(crate) const EXPECTED_NUMBER: &str =
 /// 2^53: the largest magnitude up to which every integer is exact in an f64.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
+/// The error for an integer part beyond ±2^53.
+const BEYOND: &str =
+    "the number is beyond ±2^53 (9007199254740992) and would lose digits; store it as text";
+
 fn bad(text: &str, message: &str) -> Error {
     Error::validation(Some(text), EXPECTED_NUMBER, message)
 }
@@ -61,10 +65,7 @@ pub(crate) fn parse_number(t: &str) -> Result<f64> {
     if int_digits.len() > MAX_DIGITS.len()
         || (int_digits.len() == MAX_DIGITS.len() && int_digits > MAX_DIGITS)
     {
-        return Err(bad(
-            t,
-            "the number is beyond ±2^53 (9007199254740992) and would lose digits; store it as text",
-        ));
+        return Err(bad(t, BEYOND));
     }
     // A value too small for a 64-bit float would silently become 0.
     if n == 0.0 && t.bytes().any(|c| matches!(c, b'1'..=b'9')) {
@@ -76,41 +77,32 @@ pub(crate) fn parse_number(t: &str) -> Result<f64> {
     Ok(if n == 0.0 { 0.0 } else { n })
 }
 
-/// Checks a finite JSON number against the limits of R-VAL-4.
-pub(crate) fn check_number(n: f64, text: &str) -> Result<f64> {
+/// Checks a JSON number's value against the limits of R-VAL-4; `text` writes the number out
+/// for an error (only then: formatting a float costs more than the checks).
+fn check_number(n: f64, text: impl FnOnce() -> String) -> Result<f64> {
     if !n.is_finite() {
-        return Err(bad(text, "not a finite number"));
+        return Err(bad(&text(), "not a finite number"));
     }
     if n.abs().trunc() > MAX_EXACT {
-        return Err(bad(
-            text,
-            "the number is beyond ±2^53 (9007199254740992) and would lose digits; store it as text",
-        ));
+        return Err(bad(&text(), BEYOND));
     }
     Ok(if n == 0.0 { 0.0 } else { n })
 }
 
 /// A native JSON number as a value (R-VAL-4 limits).
 pub(crate) fn check_json_number(n: &serde_json::Number) -> Result<f64> {
-    let text = n.to_string();
     if let Some(i) = n.as_i64() {
         if i.unsigned_abs() > MAX_EXACT as u64 {
-            return Err(bad(
-                &text,
-                "the number is beyond ±2^53 (9007199254740992) and would lose digits; store it as text",
-            ));
+            return Err(bad(&n.to_string(), BEYOND));
         }
         return Ok(i as f64);
     }
     if n.as_u64().is_some() {
-        return Err(bad(
-            &text,
-            "the number is beyond ±2^53 (9007199254740992) and would lose digits; store it as text",
-        ));
+        return Err(bad(&n.to_string(), BEYOND));
     }
     match n.as_f64() {
-        Some(f) => check_number(f, &text),
-        None => Err(bad(&text, "not a finite number")),
+        Some(f) => check_number(f, || n.to_string()),
+        None => Err(bad(&n.to_string(), "not a finite number")),
     }
 }
 
@@ -179,5 +171,42 @@ mod tests {
             assert_eq!(parse_number(zero).unwrap(), 0.0, "{zero}");
         }
         assert!(parse_number(&format!("0.{}1", "0".repeat(300))).unwrap() > 0.0);
+    }
+
+    #[test]
+    fn r_val_4_native_json_numbers_keep_the_limits_and_name_the_number() {
+        let n = |v: serde_json::Value| match v {
+            serde_json::Value::Number(n) => n,
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            check_json_number(&n(serde_json::json!(123.45))).unwrap(),
+            123.45
+        );
+        assert_eq!(check_json_number(&n(serde_json::json!(-7))).unwrap(), -7.0);
+        assert!(check_json_number(&n(serde_json::json!(-0.0)))
+            .unwrap()
+            .is_sign_positive());
+        assert_eq!(
+            check_json_number(&n(serde_json::json!(9_007_199_254_740_992i64))).unwrap(),
+            MAX_EXACT
+        );
+        // Beyond ±2^53 as an i64, a u64 and a float: the error quotes the number as given.
+        for (v, text) in [
+            (
+                serde_json::json!(9_007_199_254_740_993i64),
+                "9007199254740993",
+            ),
+            (
+                serde_json::json!(-9_007_199_254_740_993i64),
+                "-9007199254740993",
+            ),
+            (serde_json::json!(u64::MAX), "18446744073709551615"),
+            (serde_json::json!(1e20), "1e+20"),
+        ] {
+            let e = check_json_number(&n(v)).unwrap_err();
+            assert!(e.to_string().contains(text), "{e}");
+            assert!(e.to_string().contains("2^53"), "{e}");
+        }
     }
 }

@@ -81,12 +81,29 @@ pub(crate) fn nfc(s: &str) -> String {
 /// NFC-normalises a string and checks the 512-character limit (R-SCH-7).
 pub(crate) fn checked_string(s: &str, expected: &str) -> Result<String> {
     let n = nfc(s);
+    check_chars(&n, s, expected)?;
+    Ok(n)
+}
+
+/// [`checked_string`] of a string the caller owns: kept as it is when it is already NFC
+/// (nearly always), instead of copied.
+pub(crate) fn checked_owned(s: String, expected: &str) -> Result<String> {
+    let normalised = match crate::text::nfc_cow(&s) {
+        std::borrow::Cow::Borrowed(_) => None,
+        std::borrow::Cow::Owned(n) => Some(n),
+    };
+    check_chars(normalised.as_deref().unwrap_or(&s), &s, expected)?;
+    Ok(normalised.unwrap_or(s))
+}
+
+/// The 512-character limit (R-SCH-7) on `n`, the NFC form of the caller's `text`.
+fn check_chars(n: &str, text: &str, expected: &str) -> Result<()> {
     // Bytes ≥ characters, so only long texts need counting.
     if n.len() > MAX_STRING_CHARS {
         let chars = n.chars().count();
         if chars > MAX_STRING_CHARS {
             return Err(Error::validation(
-                Some(s),
+                Some(text),
                 expected,
                 format!(
                     "the text has {chars} characters, more than the limit of {MAX_STRING_CHARS}"
@@ -94,7 +111,7 @@ pub(crate) fn checked_string(s: &str, expected: &str) -> Result<String> {
             ));
         }
     }
-    Ok(n)
+    Ok(())
 }
 
 fn parse_string(t: &str) -> Result<String> {
