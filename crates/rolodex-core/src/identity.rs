@@ -17,11 +17,14 @@ use crate::value::Value;
 /// default case folding on NFC text). Lower-casing alone would tell `ΑΣ@…` (a final sigma
 /// once lower-cased) from `ασ@…`.
 pub fn email_key(email: &str) -> String {
-    if email.is_ascii() {
-        email.to_ascii_lowercase()
-    } else {
-        crate::text::fold(email)
-    }
+    email_key_cow(email).into_owned()
+}
+
+/// [`email_key`], borrowing when the address is already its own key (lower-case ASCII, as
+/// nearly every stored address is), so lookups and comparisons need not allocate.
+pub(crate) fn email_key_cow(email: &str) -> std::borrow::Cow<'_, str> {
+    // Case folding ASCII is lower-casing it; `fold_cow` borrows folded ASCII as it is.
+    crate::text::fold_cow(email)
 }
 
 /// Whether `text` is a junk identifier (R-UNI-6): empty, only zeros or dashes, or one of
@@ -231,9 +234,9 @@ fn apply_boot_profile(
     c: &mut Contact,
     profile: &serde_json::Map<String, serde_json::Value>,
 ) {
+    let mut key = String::new();
     for (k, v) in profile {
-        let key = crate::contact::ops::profile_key(k);
-        let Some(def) = tx.schema.get(&key) else {
+        let Some(def) = tx.schema.get(crate::contact::ops::profile_key(k, &mut key)) else {
             continue;
         };
         if def.archived || def.system {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::contact::{Contact, ContactState};
 use crate::error::Result;
-use crate::identity::email_key;
+use crate::identity::{email_key, email_key_cow};
 use crate::schema::Schema;
 use crate::store::memory::FxMap;
 use crate::store::{Batch, Ledger, Op, Settings, Store};
@@ -31,12 +31,14 @@ pub(crate) struct Tx<'s> {
     pub(crate) now: DateTime<Utc>,
     pub(crate) schema: Arc<Schema>,
     pub(crate) settings: Settings,
-    overlay: FxMap<String, Entry>,
+    /// Each written contact by id (`Arc<str>`: the overlay, the journal and the op list
+    /// share one copy of the id).
+    overlay: FxMap<Arc<str>, Entry>,
     /// The identifiers of the contacts in `overlay`, built once the overlay holds
     /// [`INDEX_AT`] contacts, so that lookups stay cheap in a transaction that writes many
     /// contacts (an import's dry run); small transactions scan the overlay.
     index: Option<OverlayIndex>,
-    journal: Vec<(String, Option<Entry>)>,
+    journal: Vec<(Arc<str>, Option<Entry>)>,
     ops: Vec<TxOp>,
     mu_delta: i64,
 }
@@ -125,7 +127,7 @@ impl Entry {
 
 /// A write of the transaction: contacts are written in their final state at commit.
 enum TxOp {
-    Contact(String),
+    Contact(Arc<str>),
     Other(Op),
 }
 
@@ -211,7 +213,7 @@ impl<'s> Tx<'s> {
                 TxOp::Other(op) => ops.push(op),
                 TxOp::Contact(id) => match self.overlay.remove(&id) {
                     Some(Entry::Whole(Some(c))) => ops.push(Op::PutContact(c)),
-                    Some(Entry::Whole(None)) => ops.push(Op::DeleteContact(id)),
+                    Some(Entry::Whole(None)) => ops.push(Op::DeleteContact(id.to_string())),
                     Some(Entry::State(s)) => ops.push(Op::Touch(s)),
                     None => {} // already emitted at its first write
                 },
@@ -229,7 +231,7 @@ impl<'s> Tx<'s> {
 
     /// A stored contact with this transaction's state write applied, if any.
     fn patched(&self, mut c: Contact) -> Contact {
-        if let Some(Entry::State(s)) = self.overlay.get(&c.id) {
+        if let Some(Entry::State(s)) = self.overlay.get(c.id.as_str()) {
             s.apply_to(&mut c);
         }
         c
@@ -278,12 +280,12 @@ impl<'s> Tx<'s> {
     ) -> Vec<Contact> {
         let mut out: Vec<Contact> = found
             .into_iter()
-            .filter(|c| !matches!(self.overlay.get(&c.id), Some(Entry::Whole(_))))
+            .filter(|c| !matches!(self.overlay.get(c.id.as_str()), Some(Entry::Whole(_))))
             .map(|c| self.patched(c))
             .collect();
         match ids {
             Candidates::Indexed(ids) => out.extend(
-                ids.filter_map(|id| self.overlay.get(id).and_then(Entry::whole))
+                ids.filter_map(|id| self.overlay.get(id.as_str()).and_then(Entry::whole))
                     .filter(|c| pred(c))
                     .cloned(),
             ),
@@ -295,14 +297,14 @@ impl<'s> Tx<'s> {
 
     /// Every contact holding this email (any verification), as this transaction sees it.
     pub(crate) fn find_by_email(&self, email: &str) -> Result<Vec<Contact>> {
-        let key = email_key(email);
+        let key = email_key_cow(email);
         let found = self.store.find_by_email(self.channel, email)?;
         let ids = match &self.index {
             Some(index) => Candidates::Indexed(Box::new(OverlayIndex::ids(&index.email, &key))),
             None => Candidates::All,
         };
         Ok(self.merge_found(found, ids, |c| {
-            c.email().is_some_and(|e| email_key(e) == key)
+            c.email().is_some_and(|e| email_key_cow(e) == key)
         }))
     }
 
@@ -321,7 +323,7 @@ impl<'s> Tx<'s> {
         let is_member = |c: &&Contact| c.member_id.as_deref() == Some(member_id);
         let in_overlay = match &self.index {
             Some(index) => OverlayIndex::ids(&index.member, member_id)
-                .filter_map(|id| self.overlay.get(id).and_then(Entry::whole))
+                .filter_map(|id| self.overlay.get(id.as_str()).and_then(Entry::whole))
                 .find(is_member),
             None => self.live().find(is_member),
         };
@@ -329,7 +331,7 @@ impl<'s> Tx<'s> {
             return Ok(Some(c.clone()));
         }
         match self.store.find_member(self.channel, member_id)? {
-            Some(c) => match self.overlay.get(&c.id) {
+            Some(c) => match self.overlay.get(c.id.as_str()) {
                 Some(Entry::Whole(Some(o))) if o.member_id.as_deref() == Some(member_id) => {
                     Ok(Some((**o).clone()))
                 }
@@ -364,7 +366,7 @@ impl<'s> Tx<'s> {
         };
         let mut all: Vec<ContactState> = from_store
             .into_iter()
-            .filter(|s| !self.overlay.contains_key(&s.id))
+            .filter(|s| !self.overlay.contains_key(s.id.as_str()))
             .collect();
         for e in self.overlay.values() {
             let s = match e {
@@ -384,7 +386,7 @@ impl<'s> Tx<'s> {
         Ok(all)
     }
 
-    fn record(&mut self, id: String, new: Entry) -> Result<()> {
+    fn record(&mut self, id: Arc<str>, new: Entry) -> Result<()> {
         let prev_counts = match self.overlay.get(&id) {
             Some(e) => counts(e),
             None => self.store.is_counted(self.channel, &id)? as i64,
@@ -398,7 +400,7 @@ impl<'s> Tx<'s> {
                 index.add(c);
             }
         }
-        let prev_overlay = self.overlay.insert(id.clone(), new);
+        let prev_overlay = self.overlay.insert(Arc::clone(&id), new);
         if self.index.is_none() && self.overlay.len() >= INDEX_AT {
             let mut index = OverlayIndex::default();
             for c in self.live() {
@@ -406,7 +408,7 @@ impl<'s> Tx<'s> {
             }
             self.index = Some(index);
         }
-        self.journal.push((id.clone(), prev_overlay));
+        self.journal.push((Arc::clone(&id), prev_overlay));
         self.ops.push(TxOp::Contact(id));
         Ok(())
     }
@@ -414,25 +416,25 @@ impl<'s> Tx<'s> {
     /// Writes a contact's state (a boot, a hide or un-hide): over the whole contact when
     /// this transaction already holds it, else as a state write the store applies in place.
     pub(crate) fn put_state(&mut self, s: ContactState) -> Result<()> {
-        match self.overlay.get(&s.id) {
+        match self.overlay.get(s.id.as_str()) {
             Some(Entry::Whole(Some(c))) => {
                 let mut c = (**c).clone();
                 s.apply_to(&mut c);
                 self.put(c)
             }
             Some(Entry::Whole(None)) => Ok(()),
-            _ => self.record(s.id.clone(), Entry::State(s)),
+            _ => self.record(Arc::from(s.id.as_str()), Entry::State(s)),
         }
     }
 
     /// Inserts or replaces a contact.
     pub(crate) fn put(&mut self, c: Contact) -> Result<()> {
-        self.record(c.id.clone(), Entry::Whole(Some(Box::new(c))))
+        self.record(Arc::from(c.id.as_str()), Entry::Whole(Some(Box::new(c))))
     }
 
     /// Removes a contact for good.
     pub(crate) fn delete(&mut self, id: &str) -> Result<()> {
-        self.record(id.to_string(), Entry::Whole(None))
+        self.record(Arc::from(id), Entry::Whole(None))
     }
 
     /// Adds a non-contact write.

@@ -40,16 +40,15 @@ fn manager_parsed(
     Ok((name, value))
 }
 
-/// Full key of a profile name given as `city` or `profile.city`.
-pub(crate) fn profile_key(name: &str) -> String {
-    if name.starts_with("profile.") {
-        name.to_string()
-    } else {
-        let mut key = String::with_capacity("profile.".len() + name.len());
-        key.push_str("profile.");
-        key.push_str(name);
-        key
+/// Full key of a profile name given as `city` or `profile.city`, written into `buf`
+/// (cleared first), so a loop over a profile's values reuses one buffer.
+pub(crate) fn profile_key<'a>(name: &str, buf: &'a mut String) -> &'a str {
+    buf.clear();
+    if !name.starts_with("profile.") {
+        buf.push_str("profile.");
     }
+    buf.push_str(name);
+    buf
 }
 
 /// Validates tags (R-VAL-8) given as text.
@@ -82,11 +81,12 @@ fn check_not_held(tx: &Tx, field: &str, holders: Vec<Contact>, value: &str) -> R
 /// Returns the new contact's id.
 pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<String> {
     let mut c = Contact::new(String::new(), tx.now);
+    let mut key = String::new();
     for (k, v) in &lead.profile {
         if v.is_null() {
             continue;
         }
-        let (name, v) = manager_value(tx, &profile_key(k), v)?;
+        let (name, v) = manager_value(tx, profile_key(k, &mut key), v)?;
         c.profile.insert(name, v);
     }
     let texts = [
@@ -271,8 +271,9 @@ pub(crate) fn update(tx: &mut Tx, id: &str, patch: &serde_json::Value) -> Result
                     "`profile` must be an object",
                 )
             })?;
+            let mut key = String::new();
             for (name, v) in inner {
-                apply(tx, &mut c, &profile_key(name), v)?;
+                apply(tx, &mut c, profile_key(name, &mut key), v)?;
             }
         } else {
             apply(tx, &mut c, k, v)?;

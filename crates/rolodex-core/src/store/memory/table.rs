@@ -18,7 +18,7 @@ use super::ledger::{Ledger, LedgerAt};
 use super::tags::{TagInterner, TagLists};
 use crate::contact::{Contact, ContactState, EncodedProfile, Profile as ContactProfile, Verified};
 use crate::filter::{digits, Field, FieldValue};
-use crate::identity::email_key;
+use crate::identity::{email_key, email_key_cow};
 use crate::text::fold_cow;
 use crate::value::{national_format_digits, national_number_digits, Value};
 
@@ -1576,17 +1576,17 @@ impl Table {
 
     /// Every contact holding this email (by `email_key`).
     pub(crate) fn find_by_email(&self, email: &str) -> Vec<Contact> {
-        let key = email_key(email);
+        let key = email_key_cow(email);
         let mut rows: Vec<u32> = Vec::new();
         self.prof[KEY_EMAIL as usize].text_rows(&fold_cow(&key), |r| rows.push(r));
-        if let Some(p) = self.email_nonascii.get(key.as_str()) {
+        if let Some(p) = self.email_nonascii.get(key.as_ref()) {
             rows.extend(p.rows());
         }
         rows.sort_unstable();
         rows.dedup();
         rows.into_iter()
             .filter_map(|r| self.row(r))
-            .filter(|row| row.email().is_some_and(|e| email_key(e) == key))
+            .filter(|row| row.email().is_some_and(|e| email_key_cow(e) == key))
             .map(|row| self.contact(row))
             .collect()
     }
