@@ -4,7 +4,6 @@
 //! `list`); this module trims, dispatches and converts JSON.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use super::{datetime, email, list, number, phone, FieldType, Value};
 use crate::error::{Error, Result};
@@ -69,18 +68,9 @@ pub(crate) fn expected_for(ft: FieldType) -> &'static str {
     }
 }
 
-/// NFC-normalises `s` (without copying when it is already NFC).
-pub(crate) fn nfc(s: &str) -> String {
-    if s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes {
-        s.to_string()
-    } else {
-        s.nfc().collect()
-    }
-}
-
 /// NFC-normalises a string and checks the 512-character limit (R-SCH-7).
 pub(crate) fn checked_string(s: &str, expected: &str) -> Result<String> {
-    let n = nfc(s);
+    let n = crate::text::nfc(s);
     check_chars(&n, s, expected)?;
     Ok(n)
 }
