@@ -116,7 +116,7 @@ pub(crate) fn combine(
     // A value both sides hold is verified when either side verified it: unverified input
     // never overwrites verified info (R-CON-2), and equal values are no conflict.
     let same_email = matches!((primary.email(), secondary.email()),
-        (Some(a), Some(b)) if crate::identity::email_key(a) == crate::identity::email_key(b));
+        (Some(a), Some(b)) if crate::identity::email_key_cow(a) == crate::identity::email_key_cow(b));
     let same_mobile = matches!((primary.mobile_number(), secondary.mobile_number()),
         (Some(a), Some(b)) if a == b);
     out.verified.email = (match from("profile.email", primary.email(), secondary.email()) {

@@ -3,7 +3,7 @@
 
 use crate::contact::{Contact, Medium, NewLead};
 use crate::error::{Error, Result};
-use crate::identity::{check_identifier, email_key, unify_member};
+use crate::identity::{check_identifier, email_key_cow, unify_member};
 use crate::merge::{purge_pending_of, void_merges_of};
 use crate::schema::{check_profile_limits, MAX_LIST_ITEMS};
 use crate::tx::Tx;
@@ -100,7 +100,7 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<String> {
             // Given twice (as a field and under `profile`): both must say the same (emails
             // compare case-insensitively, R-VAL-3).
             let same = |given: &Value| match (given, &v) {
-                (Value::Email(a), Value::Email(b)) => email_key(a) == email_key(b),
+                (Value::Email(a), Value::Email(b)) => email_key_cow(a) == email_key_cow(b),
                 _ => *given == v,
             };
             if c.profile.get(&name).is_some_and(|given| !same(given)) {
