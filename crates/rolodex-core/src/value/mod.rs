@@ -183,6 +183,7 @@ pub(crate) use list::tag_set;
 pub(crate) use number::check_json_number;
 pub use parse::{normalize_email, normalize_phone, parse_date, parse_datetime, parse_value};
 pub(crate) use phone::is_punctuation as is_phone_punctuation;
+pub(crate) use phone::national_number_parts;
 pub use phone::{national_format_digits, national_number_digits};
 
 /// Reference implementations and fast paths, exposed for the differential tests and the

@@ -878,6 +878,12 @@ pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
 /// has no trunk prefix; its leading 0 is part of the number). Used for quick search by
 /// domestic digits. `None` if `e164` is not `+` and digits with a known country code.
 pub fn national_number_digits(e164: &str) -> Option<String> {
+    national_number_parts(e164).map(|(prefix, national)| [prefix, national].concat())
+}
+
+/// [`national_number_digits`] as its two parts, the trunk prefix (`""` where the country
+/// has none) and the national number, without building the text.
+pub(crate) fn national_number_parts(e164: &str) -> Option<(&'static str, &str)> {
     let rest = e164.trim().strip_prefix('+')?;
     let b = rest.as_bytes();
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) || b[0] == b'0' {
@@ -895,10 +901,7 @@ pub fn national_number_digits(e164: &str) -> Option<String> {
     let prefix = region
         .and_then(|r| r.national_prefix.as_deref())
         .unwrap_or("");
-    let mut digits = String::with_capacity(prefix.len() + national.len());
-    digits.push_str(prefix);
-    digits.push_str(national);
-    Some(digits)
+    Some((prefix, national))
 }
 
 /// The digits of an E.164 number's national format where that format is more than the

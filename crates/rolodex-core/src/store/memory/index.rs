@@ -161,6 +161,26 @@ impl Posting {
         }
     }
 
+    /// Inserts each of `rows`, which hold no row twice: in one append or merge when they
+    /// ascend ([`add_rows`]).
+    pub(crate) fn insert_many(&mut self, rows: &[u32]) {
+        match (&*self, rows) {
+            (_, []) => {}
+            (_, [r]) => self.insert(*r),
+            (Posting::One(x), _) => {
+                let mut b = RoaringBitmap::new();
+                b.insert(*x);
+                add_rows(&mut b, rows);
+                *self = Posting::Many(Box::new(b));
+            }
+            (Posting::Many(_), _) => {
+                if let Posting::Many(b) = self {
+                    add_rows(b, rows);
+                }
+            }
+        }
+    }
+
     /// Removes `r`; returns whether the posting is now empty.
     pub(crate) fn remove(&mut self, r: u32) -> bool {
         match self {
@@ -210,6 +230,22 @@ pub(crate) fn post_insert(map: &mut FxMap<Box<str>, Posting>, key: &str, r: u32)
         p.insert(r);
     } else {
         map.insert(key.into(), Posting::One(r));
+    }
+}
+
+/// Inserts `rows` (no row twice) under `key` of a text posting map.
+pub(crate) fn post_insert_many(map: &mut FxMap<Box<str>, Posting>, key: &str, rows: &[u32]) {
+    match (map.get_mut(key), rows) {
+        (_, []) => {}
+        (Some(p), _) => p.insert_many(rows),
+        (None, [r]) => {
+            map.insert(key.into(), Posting::One(*r));
+        }
+        (None, _) => {
+            let mut b = RoaringBitmap::new();
+            add_rows(&mut b, rows);
+            map.insert(key.into(), Posting::Many(Box::new(b)));
+        }
     }
 }
 
@@ -539,6 +575,16 @@ pub(crate) fn grams_push<'a>(texts: impl IntoIterator<Item = &'a [u8]>, out: &mu
                 .map(|w| u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2])),
         );
     }
+}
+
+/// The trigrams of an ASCII text's lower case, repeats kept, appended to `out`: the grams
+/// of its folded text, without building that text.
+pub(crate) fn grams_push_lower(t: &[u8], out: &mut Vec<u32>) {
+    out.extend(t.windows(3).map(|w| {
+        u32::from(w[0].to_ascii_lowercase()) << 16
+            | u32::from(w[1].to_ascii_lowercase()) << 8
+            | u32::from(w[2].to_ascii_lowercase())
+    }));
 }
 
 /// The distinct trigrams of some texts, into `out` (cleared first; its buffer is reused).
@@ -912,6 +958,54 @@ mod seq_rows_tests {
                 let got = t.get(n, |x| rows.get(x as usize).copied().flatten());
                 prop_assert_eq!(got, model.get(&n).copied(), "{}", n);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod gram_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The grams of an ASCII text taken byte by byte in lower case are the grams of
+        /// its folded text (R-FLT-1 quick search reads names folded).
+        #[test]
+        fn lower_case_grams_of_ascii_are_the_grams_of_its_folding(s in "[ -~]{0,40}") {
+            let mut got = Vec::new();
+            grams_push_lower(s.as_bytes(), &mut got);
+            let mut want = Vec::new();
+            grams_push([crate::text::fold(&s).as_bytes()], &mut want);
+            prop_assert_eq!(got, want);
+        }
+
+        /// A posting given rows in bulk holds what it holds given them one by one.
+        #[test]
+        fn bulk_posting_inserts_hold_the_rows_of_single_inserts(
+            first in 0u32..50,
+            rows in proptest::collection::btree_set(50u32..200, 0..20),
+            shuffle in any::<u64>(),
+        ) {
+            let mut rows: Vec<u32> = rows.into_iter().collect();
+            if shuffle % 2 == 0 {
+                rows.reverse();
+            }
+            let mut bulk: FxMap<Box<str>, Posting> = FxMap::default();
+            let mut each: FxMap<Box<str>, Posting> = FxMap::default();
+            if shuffle % 3 == 0 {
+                post_insert(&mut bulk, "k", first);
+                post_insert(&mut each, "k", first);
+            }
+            post_insert_many(&mut bulk, "k", &rows);
+            for r in &rows {
+                post_insert(&mut each, "k", *r);
+            }
+            prop_assert_eq!(bulk.get("k").map(Posting::rows), each.get("k").map(Posting::rows));
+            // A posting of one row is `One`, as the single inserts leave it.
+            prop_assert_eq!(
+                matches!(bulk.get("k"), Some(Posting::One(_))),
+                matches!(each.get("k"), Some(Posting::One(_)))
+            );
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The contacts of one channel as compact rows, with every index kept up to date by diffing
 //! a row's old and new values.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,9 +11,9 @@ use roaring::RoaringBitmap;
 
 use super::blob::{PhoneStr, Profile, Pv};
 use super::index::{
-    add_rows, date_key, dt_key, fingerprint, grams_push, millis_key, num_key, post_insert,
-    post_remove, prefetch, Fingerprints, FxMap, Ordered, Posting, SeqRows, Trigrams, DATE_SHIFT,
-    DT_SHIFT, NUM_SHIFT,
+    add_rows, date_key, dt_key, fingerprint, grams_push, grams_push_lower, millis_key, num_key,
+    post_insert, post_insert_many, post_remove, prefetch, Fingerprints, FxMap, Ordered, Posting,
+    SeqRows, Trigrams, DATE_SHIFT, DT_SHIFT, NUM_SHIFT,
 };
 use super::ledger::{Ledger, LedgerAt};
 use super::tags::{TagInterner, TagLists};
@@ -20,7 +21,7 @@ use crate::contact::{Contact, ContactState, EncodedProfile, Profile as ContactPr
 use crate::filter::{digits, Field, FieldValue};
 use crate::identity::{email_key, email_key_cow};
 use crate::text::fold_cow;
-use crate::value::{national_format_digits, national_number_digits, Value};
+use crate::value::{national_format_digits, national_number_parts, Value};
 
 /// A contact id: the number of a `c_` + 12-digit id, or any other text. Ordered as the id
 /// text is.
@@ -515,8 +516,11 @@ impl FieldIx {
     /// Adds the values of rows that held none before (a batch's new rows), leaving the
     /// index as [`FieldIx::update`] would one row at a time: numbers, dates, instants and
     /// booleans go to their bitmaps a run of rows at a time (runs of one bucket for the
-    /// ordered indexes), and so does `exists`; texts and lists go one by one.
+    /// ordered indexes), and so does `exists`; texts are gathered by text, so each distinct
+    /// text is folded and its postings looked up once ([`FieldIx::add_text_rows`]); lists,
+    /// and the texts of a field with a fingerprint table, go one by one.
     fn add_many(&mut self, items: &[(u32, FieldValue<'_>)]) {
+        let mut texts: FxMap<&str, Vec<u32>> = FxMap::default();
         let mut exists: Vec<u32> = Vec::with_capacity(items.len());
         let mut bools: [Vec<u32>; 2] = Default::default();
         let mut nums: Vec<(u64, u32)> = Vec::new();
@@ -541,6 +545,10 @@ impl FieldIx {
                     bools[usize::from(b)].push(r);
                     K_BOOL
                 }
+                FieldValue::Text(s) if self.fps.is_none() => {
+                    texts.entry(s).or_default().push(r);
+                    continue;
+                }
                 _ => {
                     self.update(r, v, true);
                     continue;
@@ -557,6 +565,37 @@ impl FieldIx {
         self.num.add_many(&nums);
         self.dt.add_many(&dts);
         self.date.add_many(&dates);
+        for (s, rows) in texts {
+            self.add_text_rows(s, &rows);
+        }
+    }
+
+    /// [`FieldIx::update`] adding the text `s` for each of `rows` (no row twice) of a field
+    /// without a fingerprint table: the text folded, and each of its postings looked up,
+    /// once for all of them.
+    fn add_text_rows(&mut self, s: &str, rows: &[u32]) {
+        let n = rows.len() as u64;
+        self.kinds[K_TEXT] += n;
+        if s.is_empty() {
+            return;
+        }
+        add_rows(&mut self.exists, rows);
+        let k = fold_cow(s);
+        post_insert_many(&mut self.text, &k, rows);
+        if k.starts_with('+') {
+            self.plus += n;
+        }
+        match k.find('@') {
+            None => self.no_at += n,
+            Some(i) => {
+                let after = &k[i + 1..];
+                if after.contains('@') {
+                    add_rows(&mut self.at_multi, rows);
+                } else {
+                    post_insert_many(&mut self.at, after, rows);
+                }
+            }
+        }
     }
 }
 
@@ -749,14 +788,23 @@ impl Default for Table {
 }
 
 /// The trigrams of a phone number's digits as searched (E.164, national, national format),
-/// repeats kept, into `out` (cleared first).
-fn phone_grams(e164: &str, out: &mut Vec<u32>) {
-    let d = digits(e164);
-    let n = national_number_digits(e164).unwrap_or_default();
+/// repeats kept, into `out` (cleared first); `national` is a buffer for the national digits,
+/// kept from number to number.
+fn phone_grams(e164: &str, out: &mut Vec<u32>, national: &mut Vec<u8>) {
+    // A stored number is `+` and its digits, which are then the text after the `+`.
+    let d = match e164.strip_prefix('+') {
+        Some(rest) if rest.bytes().all(|b| b.is_ascii_digit()) => Cow::Borrowed(rest),
+        _ => Cow::Owned(digits(e164)),
+    };
+    national.clear();
+    if let Some((prefix, number)) = national_number_parts(e164) {
+        national.extend_from_slice(prefix.as_bytes());
+        national.extend_from_slice(number.as_bytes());
+    }
     let f = national_format_digits(e164).unwrap_or_default();
     // The national digits end as the E.164 digits do (the trunk prefix then the national
     // number): the grams inside that common end are the E.164 digits' grams already.
-    let (d, n) = (d.as_bytes(), n.as_bytes());
+    let (d, n) = (d.as_bytes(), national.as_slice());
     let common = d
         .iter()
         .rev()
@@ -1386,8 +1434,16 @@ impl Table {
     /// trigrams, then each system field, then each profile key, over all rows of the batch.
     fn reindex_later(&mut self, batch: &[(u32, Option<&Row>, Option<&Row>)]) {
         // Quick-search trigrams: every gram change of the batch, applied gram by gram.
-        let mut tri: [GramChanges; 3] = Default::default();
+        // Room for the grams of the batch's new rows (a name, an email and a phone number
+        // give about 10, 20 and 15), so the lists do not grow by copying along the way.
+        let new_rows = batch
+            .iter()
+            .filter(|(_, o, n)| o.is_none() && n.is_some())
+            .count();
+        let mut tri: [GramChanges; 3] =
+            [12, 24, 16].map(|per| (Vec::new(), Vec::with_capacity(new_rows * per)));
         let mut buf: Vec<u32> = Vec::with_capacity(64);
+        let mut national: Vec<u8> = Vec::new();
         for &(r, old, new) in batch {
             let mobiles = (old.and_then(Row::mobile), new.and_then(Row::mobile));
             let texts: [(Option<&str>, Option<&str>); 3] = [
@@ -1403,11 +1459,16 @@ impl Table {
                     continue;
                 }
                 // Repeats are kept here; the batch drops them ([`Trigrams::apply_batch`]).
-                let grams = |s: &str, buf: &mut Vec<u32>| match which {
-                    2 => phone_grams(s, buf),
+                let mut grams = |s: &str, buf: &mut Vec<u32>| match which {
+                    2 => phone_grams(s, buf, &mut national),
                     _ => {
                         buf.clear();
-                        grams_push([fold_cow(s).as_bytes()], buf);
+                        if s.is_ascii() {
+                            // ASCII folds to its lower case, taken byte by byte here.
+                            grams_push_lower(s.as_bytes(), buf);
+                        } else {
+                            grams_push([fold_cow(s).as_bytes()], buf);
+                        }
                     }
                 };
                 let has = match which {
@@ -1802,6 +1863,7 @@ impl Table {
 #[cfg(test)]
 mod row_tests {
     use super::*;
+    use crate::value::national_number_digits;
     use chrono::SubsecRound;
     use proptest::prelude::*;
 
@@ -1890,7 +1952,7 @@ mod row_tests {
             ],
         ) {
             let mut got = Vec::new();
-            phone_grams(&e164, &mut got);
+            phone_grams(&e164, &mut got, &mut Vec::new());
             got.sort_unstable();
             got.dedup();
             let d = digits(&e164);
