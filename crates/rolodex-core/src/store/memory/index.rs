@@ -635,6 +635,18 @@ impl Trigrams {
         }
     }
 
+    /// Every gram with its rows, in gram order.
+    #[cfg(test)]
+    pub(crate) fn digest(&self) -> Vec<(u32, Vec<u32>)> {
+        let mut v: Vec<(u32, Vec<u32>)> = self
+            .grams
+            .iter()
+            .map(|(g, b)| (*g, b.iter().collect()))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Removes one row's grams.
     #[cfg(test)]
     pub(crate) fn remove(&mut self, grams: &[u32], r: u32) {

@@ -730,6 +730,36 @@ fn ledger_side(row: &Row) -> Option<bool> {
     }
 }
 
+/// The value of key `k` among a row's profile values as [`Profile::iter`] lists them (the
+/// name, email and mobile number, keys 0 to 2, come first).
+fn listed<'r>(vals: &[(u32, Pv<'r>)], k: u32) -> Option<Pv<'r>> {
+    vals.iter().find(|x| x.0 == k).map(|x| x.1)
+}
+
+/// [`Row::name`] of listed profile values.
+fn listed_name<'r>(vals: &[(u32, Pv<'r>)]) -> Option<&'r str> {
+    match listed(vals, KEY_NAME) {
+        Some(Pv::Str(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// [`Row::email`] of listed profile values.
+fn listed_email<'r>(vals: &[(u32, Pv<'r>)]) -> Option<&'r str> {
+    match listed(vals, KEY_EMAIL) {
+        Some(Pv::Email(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// [`Row::mobile`] of listed profile values.
+fn listed_mobile<'r>(vals: &[(u32, Pv<'r>)]) -> Option<PhoneStr<'r>> {
+    match listed(vals, KEY_MOBILE) {
+        Some(Pv::Phone(p)) => Some(p),
+        _ => None,
+    }
+}
+
 /// The interned ids of a row's tag field (`S_TAGS` or `S_IMPORT_TAGS`).
 fn interned(x: &Row, i: usize) -> Option<&[u32]> {
     match i {
@@ -1444,11 +1474,23 @@ impl Table {
             [12, 24, 16].map(|per| (Vec::new(), Vec::with_capacity(new_rows * per)));
         let mut buf: Vec<u32> = Vec::with_capacity(64);
         let mut national: Vec<u8> = Vec::new();
+        // Profile fields, one key at a time over the batch's changed values: each key's
+        // changes in batch order (rows ascending for new contacts), gathered by key id.
+        type Change<'r> = (u32, Option<Pv<'r>>, Option<Pv<'r>>);
+        let mut changes: Vec<Vec<Change<'_>>> = Vec::new();
+        // Each row's old and new values, read once for both, in buffers kept from row to
+        // row.
+        let mut op: Vec<(u32, Pv<'_>)> = Vec::new();
+        let mut np: Vec<(u32, Pv<'_>)> = Vec::new();
         for &(r, old, new) in batch {
-            let mobiles = (old.and_then(Row::mobile), new.and_then(Row::mobile));
+            op.clear();
+            np.clear();
+            op.extend(old.into_iter().flat_map(|x| x.profile.iter()));
+            np.extend(new.into_iter().flat_map(|x| x.profile.iter()));
+            let mobiles = (listed_mobile(&op), listed_mobile(&np));
             let texts: [(Option<&str>, Option<&str>); 3] = [
-                (old.and_then(Row::name), new.and_then(Row::name)),
-                (old.and_then(Row::email), new.and_then(Row::email)),
+                (listed_name(&op), listed_name(&np)),
+                (listed_email(&op), listed_email(&np)),
                 (
                     mobiles.0.as_ref().map(PhoneStr::as_str),
                     mobiles.1.as_ref().map(PhoneStr::as_str),
@@ -1487,49 +1529,6 @@ impl Table {
                     has.insert(r);
                 }
             }
-        }
-        let [name, email, phone] = tri;
-        self.tri_name.apply_batch(name.0, name.1);
-        self.tri_email.apply_batch(email.0, email.1);
-        self.tri_phone.apply_batch(phone.0, phone.1);
-        // System fields, one field at a time: the values of new rows in bulk
-        // ([`FieldIx::add_many`]), a changed row's old and new values one by one.
-        let mut adds: Vec<(u32, FieldValue<'_>)> = Vec::with_capacity(batch.len());
-        for i in 0..N_SYS {
-            let s = Slot::Sys(i);
-            if Self::indexed_now(s) {
-                continue;
-            }
-            if i == S_TAGS || i == S_IMPORT_TAGS {
-                self.reindex_tags(i, batch);
-                continue;
-            }
-            adds.clear();
-            for &(r, old, new) in batch {
-                match (old, new) {
-                    (None, Some(x)) => match self.value(x, s) {
-                        Fv::B(v) => adds.push((r, v)),
-                        _ => self.reindex_slot(r, s, old, new),
-                    },
-                    _ => self.reindex_slot(r, s, old, new),
-                }
-            }
-            if let Some(ix) = self.sys.get_mut(i) {
-                ix.add_many(&adds);
-            }
-        }
-        // Profile fields, one key at a time over the batch's changed values: each key's
-        // changes in batch order (rows ascending for new contacts), gathered by key id.
-        type Change<'r> = (u32, Option<Pv<'r>>, Option<Pv<'r>>);
-        let mut changes: Vec<Vec<Change<'_>>> = Vec::new();
-        // Each row's old and new values, in buffers kept from row to row.
-        let mut op: Vec<(u32, Pv<'_>)> = Vec::new();
-        let mut np: Vec<(u32, Pv<'_>)> = Vec::new();
-        for &(r, old, new) in batch {
-            op.clear();
-            np.clear();
-            op.extend(old.into_iter().flat_map(|x| x.profile.iter()));
-            np.extend(new.into_iter().flat_map(|x| x.profile.iter()));
             let (mut i, mut j) = (0, 0);
             while i < op.len() || j < np.len() {
                 let ok = op.get(i).map(|x| x.0);
@@ -1561,6 +1560,36 @@ impl Table {
                         c.push((r, ov, nv));
                     }
                 }
+            }
+        }
+        let [name, email, phone] = tri;
+        self.tri_name.apply_batch(name.0, name.1);
+        self.tri_email.apply_batch(email.0, email.1);
+        self.tri_phone.apply_batch(phone.0, phone.1);
+        // System fields, one field at a time: the values of new rows in bulk
+        // ([`FieldIx::add_many`]), a changed row's old and new values one by one.
+        let mut adds: Vec<(u32, FieldValue<'_>)> = Vec::with_capacity(batch.len());
+        for i in 0..N_SYS {
+            let s = Slot::Sys(i);
+            if Self::indexed_now(s) {
+                continue;
+            }
+            if i == S_TAGS || i == S_IMPORT_TAGS {
+                self.reindex_tags(i, batch);
+                continue;
+            }
+            adds.clear();
+            for &(r, old, new) in batch {
+                match (old, new) {
+                    (None, Some(x)) => match self.value(x, s) {
+                        Fv::B(v) => adds.push((r, v)),
+                        _ => self.reindex_slot(r, s, old, new),
+                    },
+                    _ => self.reindex_slot(r, s, old, new),
+                }
+            }
+            if let Some(ix) = self.sys.get_mut(i) {
+                ix.add_many(&adds);
             }
         }
         for (k, key_changes) in changes.iter().enumerate() {

@@ -595,6 +595,60 @@ proptest::proptest! {
         }
     }
 
+    /// The quick-search indexes (the trigrams of names, emails and mobile numbers, and
+    /// the rows holding each) of rows written, then changed (values replaced, added or
+    /// removed), hold exactly what a table given only the final rows holds (R-FLT-1).
+    #[test]
+    fn quick_search_indexes_follow_changes_as_a_fresh_build(
+        first in proptest::collection::vec((0usize..5, 0usize..5, 0usize..6), 1..30),
+        then in proptest::collection::vec((0usize..5, 0usize..5, 0usize..6), 30),
+    ) {
+        const NAMES: [&str; 4] = ["Kim", "kim Lee", "\u{dc}nal Ko", "ab"];
+        const EMAILS: [&str; 4] = ["a@x.com", "Bo@y.org", "kim@x.com", "\u{e9}l@z.kr"];
+        const MOBILES: [&str; 5] = [
+            "+821012345678", "+14155550100", "+5491123456789", "+375291234567",
+            "+390612345678",
+        ];
+        let contact = |i: usize, (n, e, m): (usize, usize, usize)| {
+            let mut c = Contact::new(
+                format!("c_{i:012}"),
+                Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+            );
+            if let Some(n) = NAMES.get(n) {
+                c.profile.insert("name".into(), Value::String((*n).into()));
+            }
+            if let Some(e) = EMAILS.get(e) {
+                c.profile.insert("email".into(), Value::Email((*e).into()));
+            }
+            if let Some(m) = MOBILES.get(m) {
+                c.profile.insert("mobileNumber".into(), Value::Phone((*m).into()));
+            }
+            c
+        };
+        let mut changed = Table::default();
+        for (i, v) in first.iter().enumerate() {
+            changed.put(&contact(i, *v));
+        }
+        changed.flush();
+        for (i, v) in then.iter().enumerate().take(first.len()) {
+            changed.put(&contact(i, *v));
+        }
+        changed.flush();
+        let mut fresh = Table::default();
+        for (i, v) in then.iter().enumerate().take(first.len()) {
+            fresh.put(&contact(i, *v));
+        }
+        fresh.flush();
+        let digest = |t: &Table| {
+            let bm = |b: &RoaringBitmap| b.iter().collect::<Vec<u32>>();
+            (
+                [t.tri_name.digest(), t.tri_email.digest(), t.tri_phone.digest()],
+                [bm(&t.has_name), bm(&t.has_email), bm(&t.has_mobile)],
+            )
+        };
+        proptest::prop_assert_eq!(digest(&changed), digest(&fresh));
+    }
+
     /// A batch of moves (`Ordered::move_many`, the boots' time indexes) leaves the same
     /// buckets as the moves made one by one, whatever the keys: rows staying in their
     /// bucket, leaving one bucket for many or many for one, and buckets left empty.
