@@ -427,6 +427,41 @@ fn r_con_1_a_field_given_twice_with_different_values_is_an_error() {
     assert_eq!(c.email(), Some("new@example.com"));
 }
 
+/// R-CON-1: a key given under both of its names (`city` and `profile.city`) is one key:
+/// the lead keeps one value, the later of the two as the profile map lists them, and no
+/// error, while the other keys keep their values.
+#[test]
+fn r_con_1_a_key_under_both_its_names_keeps_the_later_value() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.define_key("profile.city", FieldType::String).unwrap();
+    b.define_key("profile.plan", FieldType::String).unwrap();
+    let profile = json!({"city": "Seoul", "profile.city": "Busan", "plan": "pro"});
+    let profile = profile.as_object().unwrap().clone();
+    let later = profile
+        .iter()
+        .filter(|(k, _)| k.ends_with("city"))
+        .last()
+        .map(|(_, v)| v.as_str().unwrap().to_string())
+        .unwrap();
+    let c = b
+        .add_lead(NewLead {
+            email: Some("a@example.com".into()),
+            profile,
+            ..NewLead::default()
+        })
+        .unwrap();
+    assert_eq!(c.profile.get("city"), Some(&rolodex::Value::String(later)));
+    assert_eq!(
+        c.profile.get("plan"),
+        Some(&rolodex::Value::String("pro".into()))
+    );
+    assert_eq!(
+        c.profile.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["city", "email", "plan"]
+    );
+    assert_eq!(b.get(&c.id).unwrap().profile, c.profile);
+}
+
 /// R-CON-8 with R-CON-2: unmerge keeps a field changed since the merge, and a contact
 /// field's verification goes with its value — an email edited by a manager after the merge
 /// stays verified.

@@ -1,6 +1,8 @@
 //! Contact lifecycle rules (R-CON): hand-added leads, manager edits, verification, blocking,
 //! deletion, tags and opt-outs. Each function works inside one transaction.
 
+use std::collections::BTreeMap;
+
 use crate::contact::{Contact, Medium, NewLead};
 use crate::error::{Error, Result};
 use crate::identity::{check_identifier, email_key_cow, unify_member};
@@ -81,13 +83,16 @@ fn check_not_held(tx: &Tx, field: &str, holders: Vec<Contact>, value: &str) -> R
 /// Returns the new contact's id.
 pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<String> {
     let mut c = Contact::new(String::new(), tx.now);
+    // The values in the order given, a later one for a name replacing an earlier (`city`
+    // and `profile.city` are one key), then the map built whole from them: one sort of a
+    // few entries instead of a search and insert for each.
+    let mut values: Vec<(String, Value)> = Vec::with_capacity(lead.profile.len() + 3);
     let mut key = String::new();
     for (k, v) in &lead.profile {
         if v.is_null() {
             continue;
         }
-        let (name, v) = manager_value(tx, profile_key(k, &mut key), v)?;
-        c.profile.insert(name, v);
+        values.push(manager_value(tx, profile_key(k, &mut key), v)?);
     }
     let texts = [
         ("profile.email", &lead.email),
@@ -103,7 +108,8 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<String> {
                 (Value::Email(a), Value::Email(b)) => email_key_cow(a) == email_key_cow(b),
                 _ => *given == v,
             };
-            if c.profile.get(&name).is_some_and(|given| !same(given)) {
+            let given = values.iter().rev().find(|(n, _)| *n == name);
+            if given.is_some_and(|(_, given)| !same(given)) {
                 return Err(Error::Validation {
                     key: Some(key.to_string()),
                     text: Some(crate::error::cut_text(t)),
@@ -111,9 +117,21 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<String> {
                     message: format!("the lead gives {key} twice, with different values"),
                 });
             }
-            c.profile.insert(name, v);
+            values.push((name, v));
         }
     }
+    // The last value of each name, as inserts in this order would keep. The sort is stable:
+    // values of one name stay in the order given.
+    values.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut kept: Vec<(String, Value)> = Vec::with_capacity(values.len());
+    for (name, v) in values {
+        match kept.last_mut() {
+            Some(last) if last.0 == name => last.1 = v,
+            _ => kept.push((name, v)),
+        }
+    }
+    // Already in order: the map's own sort finds one run, and the map is built whole.
+    c.profile = BTreeMap::from_iter(kept).into();
     if c.email().is_none() && c.mobile_number().is_none() {
         return Err(Error::Validation {
             key: None,
