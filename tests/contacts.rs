@@ -439,8 +439,7 @@ fn r_con_1_a_key_under_both_its_names_keeps_the_later_value() {
     let profile = profile.as_object().unwrap().clone();
     let later = profile
         .iter()
-        .filter(|(k, _)| k.ends_with("city"))
-        .next_back()
+        .rfind(|(k, _)| k.ends_with("city"))
         .map(|(_, v)| v.as_str().unwrap().to_string())
         .unwrap();
     let c = b
