@@ -520,7 +520,7 @@ impl FieldIx {
     /// text is folded and its postings looked up once ([`FieldIx::add_text_rows`]); lists,
     /// and the texts of a field with a fingerprint table, go one by one.
     fn add_many(&mut self, items: &[(u32, FieldValue<'_>)]) {
-        let mut texts: FxMap<&str, Vec<u32>> = FxMap::default();
+        let mut texts = TextGroups::default();
         let mut exists: Vec<u32> = Vec::with_capacity(items.len());
         let mut bools: [Vec<u32>; 2] = Default::default();
         let mut nums: Vec<(u64, u32)> = Vec::new();
@@ -545,9 +545,13 @@ impl FieldIx {
                     bools[usize::from(b)].push(r);
                     K_BOOL
                 }
-                FieldValue::Text(s) if self.fps.is_none() => {
-                    texts.entry(s).or_default().push(r);
+                FieldValue::Text("") if self.fps.is_none() => {
+                    self.kinds[K_TEXT] += 1;
                     continue;
+                }
+                FieldValue::Text(s) if self.fps.is_none() => {
+                    texts.push(s, r);
+                    K_TEXT
                 }
                 _ => {
                     self.update(r, v, true);
@@ -565,21 +569,14 @@ impl FieldIx {
         self.num.add_many(&nums);
         self.dt.add_many(&dts);
         self.date.add_many(&dates);
-        for (s, rows) in texts {
-            self.add_text_rows(s, &rows);
-        }
+        texts.each(|s, rows| self.add_text_rows(s, rows));
     }
 
-    /// [`FieldIx::update`] adding the text `s` for each of `rows` (no row twice) of a field
-    /// without a fingerprint table: the text folded, and each of its postings looked up,
-    /// once for all of them.
+    /// [`FieldIx::update`] adding the non-empty text `s` for each of `rows` (no row twice,
+    /// already counted and in `exists`) of a field without a fingerprint table: the text
+    /// folded, and each of its postings looked up, once for all of them.
     fn add_text_rows(&mut self, s: &str, rows: &[u32]) {
         let n = rows.len() as u64;
-        self.kinds[K_TEXT] += n;
-        if s.is_empty() {
-            return;
-        }
-        add_rows(&mut self.exists, rows);
         let k = fold_cow(s);
         post_insert_many(&mut self.text, &k, rows);
         if k.starts_with('+') {
@@ -595,6 +592,58 @@ impl FieldIx {
                     post_insert_many(&mut self.at, after, rows);
                 }
             }
+        }
+    }
+}
+
+/// The rows of a batch's new texts gathered by text, each text's rows in the order they
+/// came: one list of rows cut by text (a count, then a placement), not a list for each text,
+/// since a field of free text has about as many texts as rows.
+#[derive(Default)]
+struct TextGroups<'a> {
+    /// Each text's place in `texts`.
+    at: FxMap<&'a str, u32>,
+    /// Each text with its number of rows.
+    texts: Vec<(&'a str, usize)>,
+    /// Each row with its text's place.
+    rows: Vec<(u32, u32)>,
+}
+
+impl<'a> TextGroups<'a> {
+    fn push(&mut self, s: &'a str, r: u32) {
+        let texts = &mut self.texts;
+        let i = *self.at.entry(s).or_insert_with(|| {
+            texts.push((s, 0));
+            texts.len() as u32 - 1
+        });
+        if let Some(t) = self.texts.get_mut(i as usize) {
+            t.1 += 1;
+        }
+        self.rows.push((r, i));
+    }
+
+    /// Calls `f` with each text and its rows, texts in the order they first came.
+    fn each(self, mut f: impl FnMut(&str, &[u32])) {
+        // Where each text's rows start, then each row put at its text's next place.
+        let mut next: Vec<usize> = Vec::with_capacity(self.texts.len());
+        let mut end = 0;
+        for (_, n) in &self.texts {
+            next.push(end);
+            end += n;
+        }
+        let mut placed = vec![0u32; self.rows.len()];
+        for (r, i) in &self.rows {
+            if let Some(at) = next.get_mut(*i as usize) {
+                if let Some(slot) = placed.get_mut(*at) {
+                    *slot = *r;
+                }
+                *at += 1;
+            }
+        }
+        let mut start = 0;
+        for (s, n) in self.texts {
+            f(s, placed.get(start..start + n).unwrap_or_default());
+            start += n;
         }
     }
 }
