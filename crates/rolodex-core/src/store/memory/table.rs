@@ -232,24 +232,15 @@ impl Row {
     }
     /// `Contact::name`.
     pub(crate) fn name(&self) -> Option<&str> {
-        match self.profile(KEY_NAME) {
-            Some(Pv::Str(s)) => Some(s),
-            _ => None,
-        }
+        as_name(self.profile(KEY_NAME))
     }
     /// `Contact::email`.
     pub(crate) fn email(&self) -> Option<&str> {
-        match self.profile(KEY_EMAIL) {
-            Some(Pv::Email(s)) => Some(s),
-            _ => None,
-        }
+        as_email(self.profile(KEY_EMAIL))
     }
     /// `Contact::mobile_number`.
     pub(crate) fn mobile(&self) -> Option<PhoneStr<'_>> {
-        match self.profile(KEY_MOBILE) {
-            Some(Pv::Phone(p)) => Some(p),
-            _ => None,
-        }
+        as_mobile(self.profile(KEY_MOBILE))
     }
     fn has_contact_info(&self) -> bool {
         self.flag(F_INFO)
@@ -412,31 +403,9 @@ impl FieldIx {
                 match &mut self.fps {
                     Some(fps) if add => fps.insert(fingerprint(&k), r),
                     Some(fps) => fps.remove(fingerprint(&k), r),
-                    None if add => post_insert(&mut self.text, &k, r),
-                    None => post_remove(&mut self.text, &k, r),
+                    None => {}
                 }
-                let count = |n: &mut u64| {
-                    *n = if add { *n + 1 } else { n.saturating_sub(1) };
-                };
-                if k.starts_with('+') {
-                    count(&mut self.plus);
-                }
-                match k.find('@') {
-                    None => count(&mut self.no_at),
-                    Some(i) => {
-                        let after = &k[i + 1..];
-                        match (after.contains('@'), add) {
-                            (true, true) => {
-                                self.at_multi.insert(r);
-                            }
-                            (true, false) => {
-                                self.at_multi.remove(r);
-                            }
-                            (false, true) => post_insert(&mut self.at, after, r),
-                            (false, false) => post_remove(&mut self.at, after, r),
-                        }
-                    }
-                }
+                self.text_postings(&k, &[r], add);
                 K_TEXT
             }
             FieldValue::Number(n) => {
@@ -517,7 +486,7 @@ impl FieldIx {
     /// index as [`FieldIx::update`] would one row at a time: numbers, dates, instants and
     /// booleans go to their bitmaps a run of rows at a time (runs of one bucket for the
     /// ordered indexes), and so does `exists`; texts are gathered by text, so each distinct
-    /// text is folded and its postings looked up once ([`FieldIx::add_text_rows`]); lists,
+    /// text is folded and its postings looked up once ([`FieldIx::text_postings`]); lists,
     /// and the texts of a field with a fingerprint table, go one by one.
     fn add_many(&mut self, items: &[(u32, FieldValue<'_>)]) {
         let mut texts = TextGroups::default();
@@ -569,27 +538,50 @@ impl FieldIx {
         self.num.add_many(&nums);
         self.dt.add_many(&dts);
         self.date.add_many(&dates);
-        texts.each(|s, rows| self.add_text_rows(s, rows));
+        // A batch's new texts, each folded and its postings looked up once for its rows.
+        texts.each(|s, rows| self.text_postings(&fold_cow(s), rows, true));
     }
 
-    /// [`FieldIx::update`] adding the non-empty text `s` for each of `rows` (no row twice,
-    /// already counted and in `exists`) of a field without a fingerprint table: the text
-    /// folded, and each of its postings looked up, once for all of them.
-    fn add_text_rows(&mut self, s: &str, rows: &[u32]) {
+    /// The postings and shape counts of the folded text `k` (not empty) for each of `rows`
+    /// (no row twice): added, or removed. The posting map by text is kept only for a field
+    /// without a fingerprint table; [`FieldIx::update`] keeps the table.
+    fn text_postings(&mut self, k: &str, rows: &[u32], add: bool) {
         let n = rows.len() as u64;
-        let k = fold_cow(s);
-        post_insert_many(&mut self.text, &k, rows);
-        if k.starts_with('+') {
-            self.plus += n;
+        let count = |c: &mut u64| {
+            *c = if add { *c + n } else { c.saturating_sub(n) };
+        };
+        match (&self.fps, add) {
+            (Some(_), _) => {}
+            (None, true) => post_insert_many(&mut self.text, k, rows),
+            (None, false) => {
+                for r in rows {
+                    post_remove(&mut self.text, k, *r);
+                }
+            }
         }
-        match k.find('@') {
-            None => self.no_at += n,
-            Some(i) => {
-                let after = &k[i + 1..];
-                if after.contains('@') {
-                    add_rows(&mut self.at_multi, rows);
-                } else {
-                    post_insert_many(&mut self.at, after, rows);
+        if k.starts_with('+') {
+            count(&mut self.plus);
+        }
+        let Some(i) = k.find('@') else {
+            count(&mut self.no_at);
+            return;
+        };
+        let after = &k[i + 1..];
+        match (after.contains('@'), add) {
+            (true, true) => {
+                for r in rows {
+                    self.at_multi.insert(*r);
+                }
+            }
+            (true, false) => {
+                for r in rows {
+                    self.at_multi.remove(*r);
+                }
+            }
+            (false, true) => post_insert_many(&mut self.at, after, rows),
+            (false, false) => {
+                for r in rows {
+                    post_remove(&mut self.at, after, *r);
                 }
             }
         }
@@ -785,25 +777,25 @@ fn listed<'r>(vals: &[(u32, Pv<'r>)], k: u32) -> Option<Pv<'r>> {
     vals.iter().find(|x| x.0 == k).map(|x| x.1)
 }
 
-/// [`Row::name`] of listed profile values.
-fn listed_name<'r>(vals: &[(u32, Pv<'r>)]) -> Option<&'r str> {
-    match listed(vals, KEY_NAME) {
+/// A name, if the value is one (the value of `KEY_NAME`).
+fn as_name(v: Option<Pv<'_>>) -> Option<&str> {
+    match v {
         Some(Pv::Str(s)) => Some(s),
         _ => None,
     }
 }
 
-/// [`Row::email`] of listed profile values.
-fn listed_email<'r>(vals: &[(u32, Pv<'r>)]) -> Option<&'r str> {
-    match listed(vals, KEY_EMAIL) {
+/// An email, if the value is one (the value of `KEY_EMAIL`).
+fn as_email(v: Option<Pv<'_>>) -> Option<&str> {
+    match v {
         Some(Pv::Email(s)) => Some(s),
         _ => None,
     }
 }
 
-/// [`Row::mobile`] of listed profile values.
-fn listed_mobile<'r>(vals: &[(u32, Pv<'r>)]) -> Option<PhoneStr<'r>> {
-    match listed(vals, KEY_MOBILE) {
+/// A phone number, if the value is one (the value of `KEY_MOBILE`).
+fn as_mobile(v: Option<Pv<'_>>) -> Option<PhoneStr<'_>> {
+    match v {
         Some(Pv::Phone(p)) => Some(p),
         _ => None,
     }
@@ -1536,10 +1528,19 @@ impl Table {
             np.clear();
             op.extend(old.into_iter().flat_map(|x| x.profile.iter()));
             np.extend(new.into_iter().flat_map(|x| x.profile.iter()));
-            let mobiles = (listed_mobile(&op), listed_mobile(&np));
+            let mobiles = (
+                as_mobile(listed(&op, KEY_MOBILE)),
+                as_mobile(listed(&np, KEY_MOBILE)),
+            );
             let texts: [(Option<&str>, Option<&str>); 3] = [
-                (listed_name(&op), listed_name(&np)),
-                (listed_email(&op), listed_email(&np)),
+                (
+                    as_name(listed(&op, KEY_NAME)),
+                    as_name(listed(&np, KEY_NAME)),
+                ),
+                (
+                    as_email(listed(&op, KEY_EMAIL)),
+                    as_email(listed(&np, KEY_EMAIL)),
+                ),
                 (
                     mobiles.0.as_ref().map(PhoneStr::as_str),
                     mobiles.1.as_ref().map(PhoneStr::as_str),
