@@ -164,20 +164,18 @@ impl Posting {
     /// Inserts each of `rows`, which hold no row twice: in one append or merge when they
     /// ascend ([`add_rows`]).
     pub(crate) fn insert_many(&mut self, rows: &[u32]) {
-        match (&*self, rows) {
-            (_, []) => {}
-            (_, [r]) => self.insert(*r),
-            (Posting::One(x), _) => {
-                let mut b = RoaringBitmap::new();
-                b.insert(*x);
-                add_rows(&mut b, rows);
-                *self = Posting::Many(Box::new(b));
-            }
-            (Posting::Many(_), _) => {
-                if let Posting::Many(b) = self {
-                    add_rows(b, rows);
-                }
-            }
+        match rows {
+            [] => return,
+            [r] => return self.insert(*r),
+            _ => {}
+        }
+        if let Posting::One(x) = *self {
+            let mut b = RoaringBitmap::new();
+            b.insert(x);
+            *self = Posting::Many(Box::new(b));
+        }
+        if let Posting::Many(b) = self {
+            add_rows(b, rows);
         }
     }
 
@@ -235,16 +233,13 @@ pub(crate) fn post_insert(map: &mut FxMap<Box<str>, Posting>, key: &str, r: u32)
 
 /// Inserts `rows` (no row twice) under `key` of a text posting map.
 pub(crate) fn post_insert_many(map: &mut FxMap<Box<str>, Posting>, key: &str, rows: &[u32]) {
-    match (map.get_mut(key), rows) {
-        (_, []) => {}
+    match (map.get_mut(key), rows.split_first()) {
+        (_, None) => {}
         (Some(p), _) => p.insert_many(rows),
-        (None, [r]) => {
-            map.insert(key.into(), Posting::One(*r));
-        }
-        (None, _) => {
-            let mut b = RoaringBitmap::new();
-            add_rows(&mut b, rows);
-            map.insert(key.into(), Posting::Many(Box::new(b)));
+        (None, Some((first, rest))) => {
+            let mut p = Posting::One(*first);
+            p.insert_many(rest);
+            map.insert(key.into(), p);
         }
     }
 }
@@ -570,21 +565,23 @@ pub(crate) fn grams_of<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> Vec<u32
 /// The trigrams of some texts, repeats kept, appended to `out`.
 pub(crate) fn grams_push<'a>(texts: impl IntoIterator<Item = &'a [u8]>, out: &mut Vec<u32>) {
     for t in texts {
-        out.extend(
-            t.windows(3)
-                .map(|w| u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2])),
-        );
+        out.extend(t.windows(3).map(|w| gram(w[0], w[1], w[2])));
     }
+}
+
+/// The trigram of three bytes.
+fn gram(a: u8, b: u8, c: u8) -> u32 {
+    u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c)
 }
 
 /// The trigrams of an ASCII text's lower case, repeats kept, appended to `out`: the grams
 /// of its folded text, without building that text.
 pub(crate) fn grams_push_lower(t: &[u8], out: &mut Vec<u32>) {
-    out.extend(t.windows(3).map(|w| {
-        u32::from(w[0].to_ascii_lowercase()) << 16
-            | u32::from(w[1].to_ascii_lowercase()) << 8
-            | u32::from(w[2].to_ascii_lowercase())
-    }));
+    let lower = u8::to_ascii_lowercase;
+    out.extend(
+        t.windows(3)
+            .map(|w| gram(lower(&w[0]), lower(&w[1]), lower(&w[2]))),
+    );
 }
 
 /// The distinct trigrams of some texts, into `out` (cleared first; its buffer is reused).
