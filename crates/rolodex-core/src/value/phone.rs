@@ -9,14 +9,15 @@
 //! threads. So the text — a `+`, then digits and the separators libphonenumber skips — is
 //! read here by libphonenumber's steps (country code, the main country's prefix rule with
 //! its viability and length tests, region choice, whole-number type patterns) against
-//! patterns compiled once per region from the crate's metadata. Only other text (`tel:`
-//! URIs, letters, extensions) goes to the crate's parser. `tests/phone_rules.rs` checks
+//! patterns compiled once per region from the crate's metadata file, read with the crate's
+//! loader (its `DATABASE` compiles every pattern up front: [`METADATA_XML`]). Only other
+//! text (`tel:` URIs, letters, extensions) goes to the crate's parser. `tests/phone_rules.rs` checks
 //! every verdict against libphonenumber's own on 9,244 texts.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
+use phonenumber::metadata::loader::{Descriptor, Metadata};
 use regex::{Regex, RegexBuilder};
 use regex_automata::dfa::{dense, Automaton, StartKind};
 use regex_automata::nfa::thompson;
@@ -103,8 +104,8 @@ struct Desc {
 impl Desc {
     fn new(d: &Descriptor) -> Option<Desc> {
         Some(Desc {
-            lengths: d.possible_length().to_vec(),
-            re: Prefix::whole(d.national_number().as_str())?,
+            lengths: d.possible_length.clone(),
+            re: Prefix::whole(d.national_number.as_deref()?)?,
         })
     }
 
@@ -144,20 +145,20 @@ struct Region {
 
 impl Region {
     fn new(m: &Metadata) -> Option<Region> {
-        let d = m.descriptors();
-        let general = Desc::new(d.general())?;
+        let general_desc = m.general.as_ref()?;
+        let general = Desc::new(general_desc)?;
         // The types `number_type` tests; a number is valid when one of them matches.
         let descs: Vec<&Descriptor> = [
-            d.fixed_line(),
-            d.mobile(),
-            d.premium_rate(),
-            d.toll_free(),
-            d.shared_cost(),
-            d.voip(),
-            d.personal_number(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
+            &m.fixed_line,
+            &m.mobile,
+            &m.premium_rate,
+            &m.toll_free,
+            &m.shared_cost,
+            &m.voip,
+            &m.personal_number,
+            &m.pager,
+            &m.uan,
+            &m.voicemail,
         ]
         .into_iter()
         .flatten()
@@ -169,34 +170,34 @@ impl Region {
         // The region's possible lengths as libphonenumber's metadata build sets them on the
         // general description: every type's, and the types' local-only lengths that are no
         // type's full length. (The crate loads the general description without them.)
-        let mut general_possible: Vec<u16> = match d.general().possible_length() {
+        let mut general_possible: Vec<u16> = match general_desc.possible_length.as_slice() {
             [] => descs
                 .iter()
-                .flat_map(|t| t.possible_length().iter().copied())
+                .flat_map(|t| t.possible_length.iter().copied())
                 .collect(),
             given => given.to_vec(),
         };
         general_possible.sort_unstable();
         general_possible.dedup();
-        let mut general_local: Vec<u16> = match d.general().possible_local_length() {
+        let mut general_local: Vec<u16> = match general_desc.possible_local_length.as_slice() {
             [] => descs
                 .iter()
-                .flat_map(|t| t.possible_local_length().iter().copied())
+                .flat_map(|t| t.possible_local_length.iter().copied())
                 .filter(|l| !general_possible.contains(l))
                 .collect(),
             given => given.to_vec(),
         };
         general_local.sort_unstable();
         general_local.dedup();
-        let npp = match m.national_prefix_for_parsing() {
-            Some(r) => Some((full_regex(r.as_str())?, Prefix::new(r.as_str())?)),
+        let npp = match m.national_prefix_for_parsing.as_deref() {
+            Some(r) => Some((full_regex(r)?, Prefix::new(r)?)),
             None => None,
         };
-        let leading = match m.leading_digits() {
-            Some(r) => Some(Prefix::new(r.as_str())?),
+        let leading = match m.leading_digits.as_deref() {
+            Some(r) => Some(Prefix::new(r)?),
             None => None,
         };
-        let id = m.id();
+        let id = m.id.as_deref()?;
         let nameable = id == "001"
             || id
                 .parse::<phonenumber::country::Id>()
@@ -204,9 +205,9 @@ impl Region {
                 .unwrap_or(false);
         Some(Region {
             nameable,
-            national_prefix: m.national_prefix().map(str::to_string),
+            national_prefix: m.national_prefix.clone(),
             npp,
-            transform: m.national_prefix_transform_rule().map(str::to_string),
+            transform: m.national_prefix_transform_rule.clone(),
             leading,
             general,
             general_possible,
@@ -294,7 +295,7 @@ impl Region {
 /// The regions sharing one country calling code, in the crate's order (main country first).
 struct CodeEntry {
     ids: Vec<String>,
-    metas: Vec<&'static Metadata>,
+    metas: Vec<Metadata>,
     compiled: Vec<OnceLock<Option<Region>>>,
     /// Some national format of these regions writes digits of its own or leaves a group
     /// out (Argentina's mobile `011 15-…`, Belarus's `8 0…`), so a national form may be
@@ -318,20 +319,21 @@ struct NationalFormat {
 
 impl NationalFormat {
     fn all(m: &Metadata) -> Vec<NationalFormat> {
-        let np = m.national_prefix().unwrap_or("");
-        m.formats()
+        let np = m.national_prefix.as_deref().unwrap_or("");
+        m.formats
             .iter()
             .filter_map(|f| {
-                let leading = match f.leading_digits().last() {
-                    Some(ld) => Some(prefix_regex(ld.as_str())?),
+                let leading = match f.leading_digits.last() {
+                    Some(ld) => Some(prefix_regex(ld)?),
                     None => None,
                 };
                 Some(NationalFormat {
                     leading,
-                    pattern: full_regex(&format!("^(?:\n{}\n)$", f.pattern().as_str()))?,
-                    format: f.format().to_string(),
+                    pattern: full_regex(&format!("^(?:\n{}\n)$", f.pattern.as_deref()?))?,
+                    format: f.format.clone()?,
                     rule: f
-                        .national_prefix()
+                        .national_prefix_formatting_rule
+                        .as_deref()
                         .filter(|r| !r.is_empty())
                         .map(|r| r.replace("$NP", np)),
                 })
@@ -389,8 +391,8 @@ fn capture_groups(pattern: &str) -> usize {
 /// Whether a metadata number format writes digits other than its groups and the national
 /// prefix, or leaves one of its pattern's groups out.
 fn format_rewrites(m: &Metadata) -> bool {
-    m.formats().iter().any(|f| {
-        let fmt = f.format();
+    m.formats.iter().any(|f| {
+        let fmt = f.format.as_deref().unwrap_or("");
         let mut refs = 0;
         let mut literal = false;
         let mut chars = fmt.chars().peekable();
@@ -403,12 +405,13 @@ fn format_rewrites(m: &Metadata) -> bool {
             }
         }
         let rule = f
-            .national_prefix()
+            .national_prefix_formatting_rule
+            .as_deref()
             .unwrap_or("")
             .replace("$NP", "")
             .replace("$FG", "");
         literal
-            || refs != capture_groups(f.pattern().as_str())
+            || refs != capture_groups(f.pattern.as_deref().unwrap_or(""))
             || rule.chars().any(|c| c.is_ascii_digit())
     })
 }
@@ -419,25 +422,51 @@ impl CodeEntry {
     fn region(&self, i: usize) -> Option<&Region> {
         self.compiled
             .get(i)?
-            .get_or_init(|| self.metas.get(i).and_then(|m| Region::new(m)))
+            .get_or_init(|| self.metas.get(i).and_then(Region::new))
             .as_ref()
     }
 }
 
-/// Country calling code → regions, built once from `phonenumber::metadata::DATABASE`.
+/// libphonenumber's metadata, the very file the `phonenumber` crate bundles (its version's
+/// `assets/PhoneNumberMetadata.xml`; `data/README.md` says how to refresh it). The crate
+/// offers its metadata only as its `DATABASE`, whose loading compiles every one of its
+/// ~4,800 patterns up front (about 0.15 s, on the first number a process reads); the file
+/// read with the crate's own loader takes about 10 ms, and this module compiles only the
+/// patterns of the regions it meets. A test holds this file to the crate's `DATABASE`.
+const METADATA_XML: &str = include_str!("../../data/PhoneNumberMetadata.xml");
+
+/// Country calling code → regions, built once from [`METADATA_XML`] in the crate's order:
+/// the main country of a code first, then the others in file order (as `Database::from`).
 fn table() -> &'static [Option<CodeEntry>] {
     static TABLE: OnceLock<Vec<Option<CodeEntry>>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let db: &'static phonenumber::metadata::Database = &DATABASE;
-        (0u16..1000)
-            .map(|code| {
-                let metas = db.by_code(&code)?;
-                let ids: Vec<String> = db.region(&code)?.into_iter().map(str::to_string).collect();
-                if ids.len() != metas.len() {
+        // The bundled file always loads (a test checks); if it did not, every number would
+        // go to the crate's parser instead.
+        let all = phonenumber::metadata::loader::load(std::io::Cursor::new(METADATA_XML))
+            .unwrap_or_default();
+        let mut by_code: Vec<Vec<Metadata>> = (0..1000).map(|_| Vec::new()).collect();
+        for m in all {
+            let Some(list) = m.country_code.and_then(|c| by_code.get_mut(c as usize)) else {
+                continue;
+            };
+            if m.id.is_none() {
+                continue;
+            }
+            if m.main_country_for_code {
+                list.insert(0, m);
+            } else {
+                list.push(m);
+            }
+        }
+        by_code
+            .into_iter()
+            .map(|metas| {
+                if metas.is_empty() {
                     return None;
                 }
+                let ids = metas.iter().filter_map(|m| m.id.clone()).collect();
                 let compiled = metas.iter().map(|_| OnceLock::new()).collect();
-                let rewrites = metas.iter().any(|m| format_rewrites(m));
+                let rewrites = metas.iter().any(format_rewrites);
                 let formats = metas.iter().map(|_| OnceLock::new()).collect();
                 Some(CodeEntry {
                     ids,
@@ -928,12 +957,10 @@ pub fn national_format_digits(e164: &str) -> Option<String> {
         }
         _ => 0,
     };
-    let formats = e.formats.get(i)?.get_or_init(|| {
-        e.metas
-            .get(i)
-            .map(|m| NationalFormat::all(m))
-            .unwrap_or_default()
-    });
+    let formats = e
+        .formats
+        .get(i)?
+        .get_or_init(|| e.metas.get(i).map(NationalFormat::all).unwrap_or_default());
     let d = formats.iter().find_map(|f| f.digits(nsn))?;
     (Some(&d) != national_number_digits(e164).as_ref() && !d.is_empty()).then_some(d)
 }
@@ -1053,6 +1080,113 @@ mod tests {
             normalize_phone_trimmed("+82 10 2020 3030").unwrap(),
             "+821020203030"
         );
+    }
+
+    /// The bundled metadata file is the one the crate's `DATABASE` was built from: the same
+    /// regions for each code in the same order, and every field this module reads equal.
+    /// (After an upgrade of the crate, copy its `assets/PhoneNumberMetadata.xml` to
+    /// `data/`.)
+    #[test]
+    fn bundled_metadata_is_the_crates_database() {
+        use phonenumber::metadata::DATABASE;
+        let mut regions = 0;
+        for code in 0u16..1000 {
+            let ours = entry(u32::from(code));
+            let (Some(theirs), Some(ids)) = (DATABASE.by_code(&code), DATABASE.region(&code))
+            else {
+                assert!(ours.is_none(), "+{code} is no code of the crate's");
+                continue;
+            };
+            let ours = ours.unwrap_or_else(|| panic!("+{code} is missing"));
+            assert_eq!(ours.ids, ids, "+{code}");
+            for (m, t) in ours.metas.iter().zip(&theirs) {
+                regions += 1;
+                let id = t.id();
+                let pattern = |d: &Option<Descriptor>| {
+                    d.as_ref().map(|d| {
+                        let p = d.national_number.clone().unwrap_or_default();
+                        (
+                            p,
+                            d.possible_length.clone(),
+                            d.possible_local_length.clone(),
+                        )
+                    })
+                };
+                let crate_pattern = |d: Option<&phonenumber::metadata::Descriptor>| {
+                    d.map(|d| {
+                        (
+                            d.national_number().as_str().to_string(),
+                            d.possible_length().to_vec(),
+                            d.possible_local_length().to_vec(),
+                        )
+                    })
+                };
+                let d = t.descriptors();
+                let pairs = [
+                    (&m.general, Some(d.general())),
+                    (&m.fixed_line, d.fixed_line()),
+                    (&m.mobile, d.mobile()),
+                    (&m.premium_rate, d.premium_rate()),
+                    (&m.toll_free, d.toll_free()),
+                    (&m.shared_cost, d.shared_cost()),
+                    (&m.voip, d.voip()),
+                    (&m.personal_number, d.personal_number()),
+                    (&m.pager, d.pager()),
+                    (&m.uan, d.uan()),
+                    (&m.voicemail, d.voicemail()),
+                ];
+                for (k, (a, b)) in pairs.into_iter().enumerate() {
+                    assert_eq!(pattern(a), crate_pattern(b), "{id}: descriptor {k}");
+                }
+                assert_eq!(m.id.as_deref(), Some(id));
+                assert_eq!(m.national_prefix.as_deref(), t.national_prefix(), "{id}");
+                assert_eq!(
+                    m.national_prefix_for_parsing.as_deref(),
+                    t.national_prefix_for_parsing().map(|r| r.as_str()),
+                    "{id}"
+                );
+                assert_eq!(
+                    m.national_prefix_transform_rule.as_deref(),
+                    t.national_prefix_transform_rule(),
+                    "{id}"
+                );
+                assert_eq!(
+                    m.leading_digits.as_deref(),
+                    t.leading_digits().map(|r| r.as_str()),
+                    "{id}"
+                );
+                let formats: Vec<_> = m
+                    .formats
+                    .iter()
+                    .map(|f| {
+                        (
+                            f.pattern.clone().unwrap_or_default(),
+                            f.format.clone().unwrap_or_default(),
+                            f.leading_digits.clone(),
+                            f.national_prefix_formatting_rule.clone(),
+                        )
+                    })
+                    .collect();
+                let crate_formats: Vec<_> = t
+                    .formats()
+                    .iter()
+                    .map(|f| {
+                        (
+                            f.pattern().as_str().to_string(),
+                            f.format().to_string(),
+                            f.leading_digits()
+                                .iter()
+                                .map(|r| r.as_str().to_string())
+                                .collect::<Vec<_>>(),
+                            f.national_prefix().map(str::to_string),
+                        )
+                    })
+                    .collect();
+                assert_eq!(formats, crate_formats, "{id}");
+            }
+            assert_eq!(ours.metas.len(), theirs.len(), "+{code}");
+        }
+        assert!(regions > 240, "{regions} regions");
     }
 
     #[test]
