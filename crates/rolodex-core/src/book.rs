@@ -335,7 +335,7 @@ impl ContactBook {
     /// Adds a lead by hand (R-CON-1).
     pub fn add_lead(&self, lead: NewLead) -> Result<Contact> {
         self.require(Permission::EditContacts, "add a lead")?;
-        let c = self.write_contact(|tx| ops::add_lead(tx, &lead))?;
+        let c = self.write_contact(|tx| ops::add_lead(tx, lead))?;
         Ok(c)
     }
 

@@ -81,18 +81,21 @@ fn check_not_held(tx: &Tx, field: &str, holders: Vec<Contact>, value: &str) -> R
 /// Adds a lead by hand (R-CON-1): verified contact info, `createdAt` = `lastSeenAt` = now,
 /// never booted; created hidden when the MU limit leaves no room (R-MU-2).
 /// Returns the new contact's id.
-pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<String> {
+pub(crate) fn add_lead(tx: &mut Tx, lead: NewLead) -> Result<String> {
     let mut c = Contact::new(String::new(), tx.now);
     // The values in the order given, a later one for a name replacing an earlier (`city`
     // and `profile.city` are one key), then the map built whole from them: one sort of a
     // few entries instead of a search and insert for each.
     let mut values: Vec<(String, Value)> = Vec::with_capacity(lead.profile.len() + 3);
     let mut key = String::new();
-    for (k, v) in &lead.profile {
+    for (k, v) in lead.profile {
         if v.is_null() {
             continue;
         }
-        values.push(manager_value(tx, profile_key(k, &mut key), v)?);
+        // The value moves in: a string that is already normal is kept, not copied.
+        values.push(manager_parsed(tx, profile_key(&k, &mut key), |ft| {
+            crate::value::from_json_owned(ft, v)
+        })?);
     }
     let texts = [
         ("profile.email", &lead.email),
@@ -140,7 +143,7 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: &NewLead) -> Result<String> {
             message: "a lead needs contact information to be added".into(),
         });
     }
-    c.tags = parse_tags(&lead.tags)?;
+    c.tags = crate::value::tag_set_owned(lead.tags).map_err(|e| e.with_key("tags"))?;
     check_profile_limits(&c.profile)?;
     if let Some(e) = c.email().map(str::to_string) {
         check_not_held(tx, "profile.email", tx.find_by_email(&e)?, &e)?;

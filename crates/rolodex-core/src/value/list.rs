@@ -166,14 +166,12 @@ pub(crate) fn json_tag_list(items: &[serde_json::Value]) -> Result<Vec<String>> 
 
 /// Tags given as Rust strings (a new lead's `tags`): exactly the checks and errors of
 /// [`json_tag_list`] on the same strings as a JSON array, without building one.
-pub(crate) fn tag_strs(items: &[String]) -> Result<Vec<String>> {
-    if items.len() > MAX_LIST_ITEMS {
-        let text = serde_json::Value::from(items.to_vec()).to_string();
-        return Err(too_many(&text, EXPECTED_TAGS, items.len()));
-    }
+/// Each tag is kept as it is when already NFC (nearly always), instead of copied.
+fn tag_strs(items: Vec<String>) -> Result<Vec<String>> {
+    check_tag_count(&items)?;
     let tags = items
-        .iter()
-        .map(|s| checked_string(s, EXPECTED_TAGS))
+        .into_iter()
+        .map(|s| checked_owned(s, EXPECTED_TAGS))
         .collect::<Result<Vec<String>>>()?;
     for tag in &tags {
         check_tag(tag)?;
@@ -181,10 +179,24 @@ pub(crate) fn tag_strs(items: &[String]) -> Result<Vec<String>> {
     Ok(tags)
 }
 
+/// At most [`MAX_LIST_ITEMS`] tags in one list.
+fn check_tag_count(items: &[String]) -> Result<()> {
+    if items.len() > MAX_LIST_ITEMS {
+        let text = serde_json::Value::from(items.to_vec()).to_string();
+        return Err(too_many(&text, EXPECTED_TAGS, items.len()));
+    }
+    Ok(())
+}
+
 /// A contact's `tags` (R-VAL-8) as the set it keeps: each tag normalised and checked, and
 /// duplicates dropped (first place kept) before the 200-tag limit, which counts the tags a
 /// contact holds (R-SCH-7).
 pub(crate) fn tag_set(items: &[String]) -> Result<Vec<String>> {
+    tag_set_owned(items.to_vec())
+}
+
+/// [`tag_set`] of tags the caller owns, kept as they are where already normal.
+pub(crate) fn tag_set_owned(items: Vec<String>) -> Result<Vec<String>> {
     if items.len() <= MAX_LIST_ITEMS {
         let mut out: Vec<String> = Vec::with_capacity(items.len());
         for t in tag_strs(items)? {
@@ -197,17 +209,17 @@ pub(crate) fn tag_set(items: &[String]) -> Result<Vec<String>> {
     // More items than a contact may hold: only duplicates can bring them within it.
     let mut seen = std::collections::HashSet::with_capacity(items.len());
     let mut distinct = Vec::new();
-    for s in items {
+    for s in &items {
         let t = checked_string(s, EXPECTED_TAGS)?;
         if seen.insert(t.clone()) {
             distinct.push(t);
         }
     }
     if distinct.len() > MAX_LIST_ITEMS {
-        let text = serde_json::Value::from(items.to_vec()).to_string();
+        let text = serde_json::Value::from(items).to_string();
         return Err(too_many(&text, EXPECTED_TAGS, distinct.len()));
     }
-    tag_set(&distinct)
+    tag_set_owned(distinct)
 }
 
 /// A native JSON array as a `listOfNumber`.
@@ -257,7 +269,7 @@ mod tests {
             }
             let json: Vec<serde_json::Value> =
                 items.iter().cloned().map(serde_json::Value::String).collect();
-            let a = tag_strs(&items).map_err(|e| e.to_string());
+            let a = tag_strs(items.clone()).map_err(|e| e.to_string());
             let b = json_tag_list(&json).map_err(|e| e.to_string());
             prop_assert_eq!(a, b);
         }

@@ -52,6 +52,15 @@ pub fn parse_value(ft: FieldType, text: &str) -> Result<Value> {
     }
 }
 
+/// [`parse_value`] of text the caller owns: a string value that needs no trimming and is
+/// already NFC (nearly every one) is kept as it is instead of copied.
+pub(crate) fn parse_value_owned(ft: FieldType, text: String) -> Result<Value> {
+    if ft == FieldType::String && !text.is_empty() && text.trim().len() == text.len() {
+        return checked_owned(text, EXPECTED_STRING).map(Value::String);
+    }
+    parse_value(ft, &text)
+}
+
 /// The format expected for a field type, as named in error messages (R-VAL-9).
 pub(crate) fn expected_for(ft: FieldType) -> &'static str {
     match ft {
@@ -168,6 +177,15 @@ pub(crate) fn from_json(ft: FieldType, json: &serde_json::Value) -> Result<Value
     }
 }
 
+/// [`from_json`] of a value the caller owns (its string kept where [`parse_value_owned`]
+/// can).
+pub(crate) fn from_json_owned(ft: FieldType, json: serde_json::Value) -> Result<Value> {
+    match json {
+        serde_json::Value::String(s) => parse_value_owned(ft, s),
+        other => from_json(ft, &other),
+    }
+}
+
 /// Parses a datetime in any form of R-VAL-5 (trimmed first).
 pub fn parse_datetime(text: &str) -> Result<DateTime<Utc>> {
     datetime::parse_datetime_trimmed(text.trim())
@@ -247,6 +265,32 @@ mod tests {
             let v = parse_value(ft, input).unwrap();
             assert_eq!(v.canonical(), want, "{ft} {input}");
             assert_eq!(parse_value(ft, want).unwrap(), v);
+        }
+    }
+
+    proptest::proptest! {
+        /// A value the caller hands over (`add_lead`'s profile) parses exactly as the same
+        /// value lent: the same value or the same error, for text with spaces, decomposed
+        /// accents and more than 512 characters.
+        #[test]
+        fn owned_values_parse_as_lent_ones(
+            text in "[ a-e\u{0301}\u{00E9}]{0,6}|a{510,514}",
+            number in proptest::num::f64::ANY,
+            which in 0usize..3,
+        ) {
+            let json = match which {
+                0 => serde_json::Value::String(text.clone()),
+                1 => serde_json::json!(number),
+                _ => serde_json::json!([text.clone()]),
+            };
+            for ft in [FieldType::String, FieldType::Number, FieldType::Tag, FieldType::Date] {
+                let lent = from_json(ft, &json).map_err(|e| e.to_string());
+                let owned = from_json_owned(ft, json.clone()).map_err(|e| e.to_string());
+                proptest::prop_assert_eq!(lent, owned);
+            }
+            let lent = parse_value(FieldType::String, &text).map_err(|e| e.to_string());
+            let owned = parse_value_owned(FieldType::String, text).map_err(|e| e.to_string());
+            proptest::prop_assert_eq!(lent, owned);
         }
     }
 }
