@@ -710,7 +710,7 @@ impl ContactBook {
     /// Adds tags to contacts (R-CON-7).
     pub fn add_tags(&self, target: impl Into<Target>, tags: &[String]) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "tag contacts")?;
-        let tags = ops::parse_tags(tags)?;
+        let tags = ops::parse_tags(tags.to_vec())?;
         self.bulk("addTags", &target.into(), |tx, id| {
             ops::add_tags(tx, id, &tags).map(|_| ())
         })
@@ -721,7 +721,7 @@ impl ContactBook {
         self.require(Permission::EditContacts, "tag contacts")?;
         // Tags to remove are held to R-VAL-8 as tags to add are: a malformed one can name
         // no tag a contact holds, and is the caller's mistake.
-        let tags = ops::parse_tags(tags)?;
+        let tags = ops::parse_tags(tags.to_vec())?;
         self.bulk("removeTags", &target.into(), |tx, id| {
             ops::remove_tags(tx, id, &tags).map(|_| ())
         })

@@ -54,7 +54,7 @@ pub(crate) fn profile_key<'a>(name: &str, buf: &'a mut String) -> &'a str {
 }
 
 /// Validates tags (R-VAL-8) given as text.
-pub(crate) fn parse_tags(tags: &[String]) -> Result<Vec<String>> {
+pub(crate) fn parse_tags(tags: Vec<String>) -> Result<Vec<String>> {
     crate::value::tag_set(tags).map_err(|e| e.with_key("tags"))
 }
 
@@ -143,7 +143,7 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: NewLead) -> Result<String> {
             message: "a lead needs contact information to be added".into(),
         });
     }
-    c.tags = crate::value::tag_set_owned(lead.tags).map_err(|e| e.with_key("tags"))?;
+    c.tags = parse_tags(lead.tags)?;
     check_profile_limits(&c.profile)?;
     if let Some(e) = c.email().map(str::to_string) {
         check_not_held(tx, "profile.email", tx.find_by_email(&e)?, &e)?;
@@ -230,7 +230,7 @@ pub(crate) fn update(tx: &mut Tx, id: &str, patch: &serde_json::Value) -> Result
                             expected: "a list of tags".into(),
                             message: "tags must be a list of strings".into(),
                         })?;
-                    parse_tags(&list)?
+                    parse_tags(list)?
                 };
             }
             "unsubscribeEmail" | "unsubscribeTexting" => {

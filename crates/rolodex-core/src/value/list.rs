@@ -190,13 +190,8 @@ fn check_tag_count(items: &[String]) -> Result<()> {
 
 /// A contact's `tags` (R-VAL-8) as the set it keeps: each tag normalised and checked, and
 /// duplicates dropped (first place kept) before the 200-tag limit, which counts the tags a
-/// contact holds (R-SCH-7).
-pub(crate) fn tag_set(items: &[String]) -> Result<Vec<String>> {
-    tag_set_owned(items.to_vec())
-}
-
-/// [`tag_set`] of tags the caller owns, kept as they are where already normal.
-pub(crate) fn tag_set_owned(items: Vec<String>) -> Result<Vec<String>> {
+/// contact holds (R-SCH-7). Tags already normal are kept, not copied.
+pub(crate) fn tag_set(items: Vec<String>) -> Result<Vec<String>> {
     if items.len() <= MAX_LIST_ITEMS {
         let mut out: Vec<String> = Vec::with_capacity(items.len());
         for t in tag_strs(items)? {
@@ -219,7 +214,7 @@ pub(crate) fn tag_set_owned(items: Vec<String>) -> Result<Vec<String>> {
         let text = serde_json::Value::from(items).to_string();
         return Err(too_many(&text, EXPECTED_TAGS, distinct.len()));
     }
-    tag_set_owned(distinct)
+    tag_set(distinct)
 }
 
 /// A native JSON array as a `listOfNumber`.

@@ -179,7 +179,7 @@ mod parse;
 mod phone;
 
 pub use format::{format_datetime, format_number, number_json, serde_datetime, serde_datetime_opt};
-pub(crate) use list::{tag_set, tag_set_owned};
+pub(crate) use list::tag_set;
 pub(crate) use number::check_json_number;
 pub(crate) use parse::from_json_owned;
 pub use parse::{normalize_email, normalize_phone, parse_date, parse_datetime, parse_value};
