@@ -11,8 +11,8 @@
 //! its viability and length tests, region choice, whole-number type patterns) against
 //! patterns compiled once per region from the crate's metadata file, read with the crate's
 //! loader (its `DATABASE` compiles every pattern up front: [`METADATA_XML`]). Only other
-//! text (`tel:` URIs, letters, extensions) goes to the crate's parser. `tests/phone_rules.rs` checks
-//! every verdict against libphonenumber's own on 9,244 texts.
+//! text (`tel:` URIs, letters, extensions) goes to the crate's parser.
+//! `tests/phone_rules.rs` checks every verdict against libphonenumber's own on 9,244 texts.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
