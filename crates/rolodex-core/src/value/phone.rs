@@ -294,7 +294,7 @@ impl Region {
 
 /// The regions sharing one country calling code, in the crate's order (main country first).
 struct CodeEntry {
-    ids: Vec<String>,
+    /// The regions' metadata; each has an id (`table` keeps no other).
     metas: Vec<Metadata>,
     compiled: Vec<OnceLock<Option<Region>>>,
     /// Some national format of these regions writes digits of its own or leaves a group
@@ -417,6 +417,14 @@ fn format_rewrites(m: &Metadata) -> bool {
 }
 
 impl CodeEntry {
+    /// The id of region `i` (`KR`, or `001` for a non-geographic code).
+    fn id(&self, i: usize) -> &str {
+        self.metas
+            .get(i)
+            .and_then(|m| m.id.as_deref())
+            .unwrap_or("")
+    }
+
     /// The compiled region `i`; `None` if a pattern failed to compile (then the caller
     /// defers to the crate).
     fn region(&self, i: usize) -> Option<&Region> {
@@ -464,12 +472,10 @@ fn table() -> &'static [Option<CodeEntry>] {
                 if metas.is_empty() {
                     return None;
                 }
-                let ids = metas.iter().filter_map(|m| m.id.clone()).collect();
                 let compiled = metas.iter().map(|_| OnceLock::new()).collect();
                 let rewrites = metas.iter().any(format_rewrites);
                 let formats = metas.iter().map(|_| OnceLock::new()).collect();
                 Some(CodeEntry {
-                    ids,
                     metas,
                     compiled,
                     rewrites,
@@ -494,18 +500,18 @@ fn source_for(
     e: &'static CodeEntry,
     national: &str,
 ) -> Option<std::result::Result<Option<&'static Region>, ()>> {
-    if e.ids.len() == 1 {
+    if e.metas.len() == 1 {
         let r = e.region(0)?;
         return Some(Ok(if r.nameable { Some(r) } else { None }));
     }
-    for i in 0..e.ids.len() {
+    for i in 0..e.metas.len() {
         let r = e.region(i)?;
         let hit = match &r.leading {
             Some(ld) => ld.is_match(national),
             None => r.is_valid_number(national),
         };
         if hit {
-            return Some(if r.nameable && e.ids[i] != "001" {
+            return Some(if r.nameable && e.id(i) != "001" {
                 Ok(Some(r))
             } else {
                 Err(())
@@ -953,7 +959,7 @@ pub fn national_format_digits(e164: &str) -> Option<String> {
     let nsn = rest.get(len..)?;
     let i = match source_for(e, nsn) {
         Some(Ok(Some(r))) => {
-            (0..e.ids.len()).find(|&i| e.region(i).is_some_and(|x| std::ptr::eq(x, r)))?
+            (0..e.metas.len()).find(|&i| e.region(i).is_some_and(|x| std::ptr::eq(x, r)))?
         }
         _ => 0,
     };
@@ -1098,7 +1104,8 @@ mod tests {
                 continue;
             };
             let ours = ours.unwrap_or_else(|| panic!("+{code} is missing"));
-            assert_eq!(ours.ids, ids, "+{code}");
+            let our_ids: Vec<&str> = (0..ours.metas.len()).map(|i| ours.id(i)).collect();
+            assert_eq!(our_ids, ids, "+{code}");
             for (m, t) in ours.metas.iter().zip(&theirs) {
                 regions += 1;
                 let id = t.id();
@@ -1192,12 +1199,12 @@ mod tests {
     #[test]
     fn every_region_is_nameable_and_compiles() {
         for e in table().iter().flatten() {
-            for i in 0..e.ids.len() {
+            for i in 0..e.metas.len() {
                 let r = e.region(i).expect("region compiles");
-                assert!(r.nameable, "{}", e.ids[i]);
-                assert!(r.general.re.dfa.is_some(), "{}: no DFA", e.ids[i]);
+                assert!(r.nameable, "{}", e.id(i));
+                assert!(r.general.re.dfa.is_some(), "{}: no DFA", e.id(i));
                 for d in &r.types {
-                    assert!(d.re.dfa.is_some(), "{}: no DFA", e.ids[i]);
+                    assert!(d.re.dfa.is_some(), "{}: no DFA", e.id(i));
                 }
             }
         }
