@@ -16,16 +16,18 @@
 //! lookups (`memberId`, email, mobile number), the listing sets and the MU ledgers; a boot
 //! or MU event (`Touch`) moves only the state fields. The search indexes wait in a list of
 //! rows, each with the state the indexes last saw, and are brought up to date in batches —
-//! every 4,096 waiting rows, and before any search, so a search never sees them lag —
-//! one field at a time over the batch and the trigrams gram by gram, which touches each
-//! index structure once per batch rather than once per row. Per field: a bitmap of rows
-//! with a value, folded-text postings (a row inline, or a roaring bitmap) — or, for the
-//! fields multi-term search looks up in bulk (`memberId`, name, email, mobile number), a
-//! fingerprint table checked against each row's value — bucketed ordered bitmaps for
-//! numbers, dates and datetimes, list/tag item bitmaps (tag children by key range),
-//! byte-trigram bitmaps of the folded name and email and of the mobile number's E.164 and
-//! national digits, the listing bitmaps (live, blocked, hidden), and the two MU ledgers
-//! (`ledger`) as ordered sets of packed keys in sorted blocks (`blocks`).
+//! every 4,096 waiting rows, and before any search, so a search never sees them lag — one
+//! field at a time over the batch and the trigrams gram by gram, which touches each index
+//! structure once per batch rather than once per row; the trigrams of a large batch on a
+//! second thread, beside the other fields, since the two share only the rows they read.
+//! Per field: a bitmap of rows with a value, folded-text postings (a row inline, or a
+//! roaring bitmap) — or, for the fields multi-term search looks up in bulk (`memberId`,
+//! name, email, mobile number), a fingerprint table checked against each row's value —
+//! bucketed ordered bitmaps for numbers, dates and datetimes, list/tag item bitmaps (tag
+//! children by key range), byte-trigram bitmaps of the folded name and email and of the
+//! mobile number's E.164 and national digits, the listing bitmaps (live, blocked, hidden),
+//! and the two MU ledgers (`ledger`) as ordered sets of packed keys in sorted blocks
+//! (`blocks`).
 //!
 //! Search (`search`) evaluates the compiled plan as bitmap algebra over candidate rows:
 //! `and` narrows the candidates child by child (cheap exact indexes first), `or` evaluates

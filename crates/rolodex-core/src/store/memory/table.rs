@@ -754,8 +754,96 @@ pub(crate) struct Table {
     last_boot: FxMap<IdKey, Micros>,
 }
 
+/// The batch size from which a flush brings the quick-search indexes up to date on a
+/// second thread (small in unit tests, so that their property tests take both ways).
+const PARALLEL_AT: usize = if cfg!(test) { 8 } else { 1024 };
+
 /// The (gram, row) pairs to remove from and to add to one trigram index.
 type GramChanges = (Vec<(u32, u32)>, Vec<(u32, u32)>);
+
+/// The quick-search indexes of a table: the trigrams of the folded name, the folded email
+/// and the mobile digits, and the rows holding each (taken out of the table while a flush
+/// brings them up to date beside its other indexes, [`Table::flush`]).
+#[derive(Default)]
+struct QuickIx {
+    tri: [Trigrams; 3],
+    has: [RoaringBitmap; 3],
+}
+
+impl QuickIx {
+    /// Brings the quick-search indexes of a batch of rows from `old` to `new`: every gram
+    /// change of the batch, applied gram by gram.
+    fn reindex(&mut self, batch: &[(u32, Option<&Row>, Option<&Row>)]) {
+        // Room for the grams of the batch's new rows (a name, an email and a phone number
+        // give about 10, 20 and 15), so the lists do not grow by copying along the way.
+        let new_rows = batch
+            .iter()
+            .filter(|(_, o, n)| o.is_none() && n.is_some())
+            .count();
+        let mut tri: [GramChanges; 3] =
+            [12, 24, 16].map(|per| (Vec::new(), Vec::with_capacity(new_rows * per)));
+        let mut buf: Vec<u32> = Vec::with_capacity(64);
+        let mut national: Vec<u8> = Vec::new();
+        // The name, email and mobile number are keys 0 to 2, listed first.
+        fn quick(row: Option<&Row>) -> [Option<Pv<'_>>; 3] {
+            let mut v: [Option<Pv<'_>>; 3] = [None; 3];
+            for (k, x) in row.into_iter().flat_map(|x| x.profile.iter()) {
+                match v.get_mut(k as usize) {
+                    Some(slot) => *slot = Some(x),
+                    None => break,
+                }
+            }
+            v
+        }
+        for &(r, old, new) in batch {
+            let (o, n) = (quick(old), quick(new));
+            let mobiles = (as_mobile(o[2]), as_mobile(n[2]));
+            let texts: [(Option<&str>, Option<&str>); 3] = [
+                (as_name(o[0]), as_name(n[0])),
+                (as_email(o[1]), as_email(n[1])),
+                (
+                    mobiles.0.as_ref().map(PhoneStr::as_str),
+                    mobiles.1.as_ref().map(PhoneStr::as_str),
+                ),
+            ];
+            for (which, (o, n)) in texts.into_iter().enumerate() {
+                if o == n {
+                    continue;
+                }
+                // Repeats are kept here; the batch drops them ([`Trigrams::apply_batch`]).
+                let mut grams = |s: &str, buf: &mut Vec<u32>| match which {
+                    2 => phone_grams(s, buf, &mut national),
+                    _ => {
+                        buf.clear();
+                        if s.is_ascii() {
+                            // ASCII folds to its lower case, taken byte by byte here.
+                            grams_push_lower(s.as_bytes(), buf);
+                        } else {
+                            grams_push([fold_cow(s).as_bytes()], buf);
+                        }
+                    }
+                };
+                let (Some(changes), Some(has)) = (tri.get_mut(which), self.has.get_mut(which))
+                else {
+                    continue;
+                };
+                if let Some(s) = o {
+                    grams(s, &mut buf);
+                    changes.0.extend(buf.iter().map(|g| (*g, r)));
+                    has.remove(r);
+                }
+                if let Some(s) = n {
+                    grams(s, &mut buf);
+                    changes.1.extend(buf.iter().map(|g| (*g, r)));
+                    has.insert(r);
+                }
+            }
+        }
+        for (ix, (removes, adds)) in self.tri.iter_mut().zip(tri) {
+            ix.apply_batch(removes, adds);
+        }
+    }
+}
 
 /// Which MU ledger holds a row: `Some(true)` the hidden one, `Some(false)` the visible one
 /// (R-MU-1: a blocked contact is in neither, a visible one only with contact info).
@@ -769,12 +857,6 @@ fn ledger_side(row: &Row) -> Option<bool> {
     } else {
         None
     }
-}
-
-/// The value of key `k` among a row's profile values as [`Profile::iter`] lists them (the
-/// name, email and mobile number, keys 0 to 2, come first).
-fn listed<'r>(vals: &[(u32, Pv<'r>)], k: u32) -> Option<Pv<'r>> {
-    vals.iter().find(|x| x.0 == k).map(|x| x.1)
 }
 
 /// A name, if the value is one (the value of `KEY_NAME`).
@@ -1320,8 +1402,11 @@ impl Table {
     /// lookups, listing sets and MU ledgers current themselves ([`Table::reindex_now`]);
     /// the search indexes (trigrams and every other field's postings, ranges and lists)
     /// are updated here in batches, one field at a time over all waiting rows, which
-    /// touches each index structure once per batch instead of once per row. A search
-    /// flushes first, so it never sees a lagging index.
+    /// touches each index structure once per batch instead of once per row. The
+    /// quick-search indexes and the field indexes of a batch of [`PARALLEL_AT`] rows or
+    /// more are brought up to date side by side, the former on a second thread (when the
+    /// system gives one; else one after the other). A search flushes first, so it never
+    /// sees a lagging index.
     pub(crate) fn flush(&mut self) {
         self.flush_touched();
         if self.pending.is_empty() {
@@ -1330,6 +1415,7 @@ impl Table {
         let pending = std::mem::take(&mut self.pending);
         self.pending_rows.clear();
         let rows = std::mem::take(&mut self.rows);
+        let quick = parking_lot::Mutex::new(self.take_quick());
         {
             let pairs: Vec<(u32, Option<&Row>, Option<&Row>)> = pending
                 .iter()
@@ -1338,9 +1424,57 @@ impl Table {
                     (*r, old.as_ref(), new)
                 })
                 .collect();
-            self.reindex_later(&pairs);
+            // The quick-search indexes and the field indexes share nothing but the rows,
+            // which both only read: a large batch brings them up to date side by side, on
+            // a second thread when one can be had.
+            std::thread::scope(|scope| {
+                let side = (pairs.len() >= PARALLEL_AT)
+                    .then(|| {
+                        std::thread::Builder::new()
+                            .name("rolodex-index".into())
+                            .spawn_scoped(scope, || quick.lock().reindex(&pairs))
+                            .ok()
+                    })
+                    .flatten();
+                self.reindex_later(&pairs);
+                match side {
+                    Some(h) => {
+                        if let Err(panic) = h.join() {
+                            std::panic::resume_unwind(panic);
+                        }
+                    }
+                    None => quick.lock().reindex(&pairs),
+                }
+            });
         }
+        self.put_quick(quick.into_inner());
         self.rows = rows;
+    }
+
+    /// The quick-search indexes, taken out of the table (see [`QuickIx`]).
+    fn take_quick(&mut self) -> QuickIx {
+        QuickIx {
+            tri: [
+                std::mem::take(&mut self.tri_name),
+                std::mem::take(&mut self.tri_email),
+                std::mem::take(&mut self.tri_phone),
+            ],
+            has: [
+                std::mem::take(&mut self.has_name),
+                std::mem::take(&mut self.has_email),
+                std::mem::take(&mut self.has_mobile),
+            ],
+        }
+    }
+
+    /// Puts back what [`Table::take_quick`] took.
+    fn put_quick(&mut self, quick: QuickIx) {
+        let QuickIx {
+            tri: [name, email, phone],
+            has: [has_name, has_email, has_mobile],
+        } = quick;
+        (self.tri_name, self.tri_email, self.tri_phone) = (name, email, phone);
+        (self.has_name, self.has_email, self.has_mobile) = (has_name, has_email, has_mobile);
     }
 
     fn ledger_update(&mut self, row: &Row, add: bool) {
@@ -1501,20 +1635,10 @@ impl Table {
         )
     }
 
-    /// Brings the search indexes of a batch of rows from `old` to `new`: quick-search
-    /// trigrams, then each system field, then each profile key, over all rows of the batch.
+    /// Brings the field search indexes of a batch of rows from `old` to `new`: each system
+    /// field, then each profile key, over all rows of the batch (the quick-search indexes
+    /// are [`QuickIx::reindex`]'s).
     fn reindex_later(&mut self, batch: &[(u32, Option<&Row>, Option<&Row>)]) {
-        // Quick-search trigrams: every gram change of the batch, applied gram by gram.
-        // Room for the grams of the batch's new rows (a name, an email and a phone number
-        // give about 10, 20 and 15), so the lists do not grow by copying along the way.
-        let new_rows = batch
-            .iter()
-            .filter(|(_, o, n)| o.is_none() && n.is_some())
-            .count();
-        let mut tri: [GramChanges; 3] =
-            [12, 24, 16].map(|per| (Vec::new(), Vec::with_capacity(new_rows * per)));
-        let mut buf: Vec<u32> = Vec::with_capacity(64);
-        let mut national: Vec<u8> = Vec::new();
         // Profile fields, one key at a time over the batch's changed values: each key's
         // changes in batch order (rows ascending for new contacts), gathered by key id.
         type Change<'r> = (u32, Option<Pv<'r>>, Option<Pv<'r>>);
@@ -1528,57 +1652,6 @@ impl Table {
             np.clear();
             op.extend(old.into_iter().flat_map(|x| x.profile.iter()));
             np.extend(new.into_iter().flat_map(|x| x.profile.iter()));
-            let mobiles = (
-                as_mobile(listed(&op, KEY_MOBILE)),
-                as_mobile(listed(&np, KEY_MOBILE)),
-            );
-            let texts: [(Option<&str>, Option<&str>); 3] = [
-                (
-                    as_name(listed(&op, KEY_NAME)),
-                    as_name(listed(&np, KEY_NAME)),
-                ),
-                (
-                    as_email(listed(&op, KEY_EMAIL)),
-                    as_email(listed(&np, KEY_EMAIL)),
-                ),
-                (
-                    mobiles.0.as_ref().map(PhoneStr::as_str),
-                    mobiles.1.as_ref().map(PhoneStr::as_str),
-                ),
-            ];
-            for (which, (o, n)) in texts.into_iter().enumerate() {
-                if o == n {
-                    continue;
-                }
-                // Repeats are kept here; the batch drops them ([`Trigrams::apply_batch`]).
-                let mut grams = |s: &str, buf: &mut Vec<u32>| match which {
-                    2 => phone_grams(s, buf, &mut national),
-                    _ => {
-                        buf.clear();
-                        if s.is_ascii() {
-                            // ASCII folds to its lower case, taken byte by byte here.
-                            grams_push_lower(s.as_bytes(), buf);
-                        } else {
-                            grams_push([fold_cow(s).as_bytes()], buf);
-                        }
-                    }
-                };
-                let has = match which {
-                    0 => &mut self.has_name,
-                    1 => &mut self.has_email,
-                    _ => &mut self.has_mobile,
-                };
-                if let Some(s) = o {
-                    grams(s, &mut buf);
-                    tri[which].0.extend(buf.iter().map(|g| (*g, r)));
-                    has.remove(r);
-                }
-                if let Some(s) = n {
-                    grams(s, &mut buf);
-                    tri[which].1.extend(buf.iter().map(|g| (*g, r)));
-                    has.insert(r);
-                }
-            }
             let (mut i, mut j) = (0, 0);
             while i < op.len() || j < np.len() {
                 let ok = op.get(i).map(|x| x.0);
@@ -1612,10 +1685,6 @@ impl Table {
                 }
             }
         }
-        let [name, email, phone] = tri;
-        self.tri_name.apply_batch(name.0, name.1);
-        self.tri_email.apply_batch(email.0, email.1);
-        self.tri_phone.apply_batch(phone.0, phone.1);
         // System fields, one field at a time: the values of new rows in bulk
         // ([`FieldIx::add_many`]), a changed row's old and new values one by one.
         let mut adds: Vec<(u32, FieldValue<'_>)> = Vec::with_capacity(batch.len());

@@ -649,6 +649,83 @@ proptest::proptest! {
         proptest::prop_assert_eq!(digest(&changed), digest(&fresh));
     }
 
+    /// A flush of many rows at once, whose quick-search indexes go on a second thread
+    /// beside the field indexes (`PARALLEL_AT`), leaves every search index exactly as
+    /// flushes of one row at a time do, through new rows, changed rows and deletes (R-FLT-1
+    /// and the field indexes R-FLT reads).
+    #[test]
+    fn one_large_flush_indexes_as_flushes_row_by_row(
+        seeds in proptest::collection::vec(proptest::prelude::any::<u64>(), 9..60),
+        changes in proptest::collection::vec(
+            (0usize..60, proptest::prelude::any::<u64>(), 0u8..4), 9..60),
+    ) {
+        const NAMES: [&str; 3] = ["Kim", "\u{dc}nal Ko", "ab"];
+        const EMAILS: [&str; 3] = ["a@x.com", "Bo@y.org", "\u{e9}l@z.kr"];
+        const MOBILES: [&str; 3] = ["+821012345678", "+14155550100", "+375291234567"];
+        let contact = |i: usize, seed: u64| {
+            let mut c = varied(i as u64, seed, false);
+            let pick = |bits: u64| ((seed >> bits) % 4) as usize;
+            if let Some(n) = NAMES.get(pick(40)) {
+                c.profile.insert("name".into(), Value::String((*n).into()));
+            }
+            if let Some(e) = EMAILS.get(pick(44)) {
+                c.profile.insert("email".into(), Value::Email((*e).into()));
+            }
+            if let Some(m) = MOBILES.get(pick(48)) {
+                c.profile.insert("mobileNumber".into(), Value::Phone((*m).into()));
+            }
+            c
+        };
+        let n = seeds.len();
+        let mut one = Table::default();
+        let mut each = Table::default();
+        for (i, s) in seeds.iter().enumerate() {
+            one.put(&contact(i, *s));
+            each.put(&contact(i, *s));
+            each.flush();
+        }
+        one.flush();
+        // Changes: a row rewritten, deleted, or (again) written new.
+        for (i, s, kind) in &changes {
+            let i = i % n;
+            match kind {
+                0 => {
+                    one.delete(&format!("c_{i:012}"));
+                    each.delete(&format!("c_{i:012}"));
+                }
+                _ => {
+                    one.put(&contact(i, *s));
+                    each.put(&contact(i, *s));
+                }
+            }
+            each.flush();
+        }
+        one.flush();
+        let quick = |t: &Table| {
+            let bm = |b: &RoaringBitmap| b.iter().collect::<Vec<u32>>();
+            (
+                [t.tri_name.digest(), t.tri_email.digest(), t.tri_phone.digest()],
+                [bm(&t.has_name), bm(&t.has_email), bm(&t.has_mobile)],
+            )
+        };
+        proptest::prop_assert_eq!(quick(&one), quick(&each));
+        use crate::filter::Field;
+        let mut fields = vec![
+            Field::Tags, Field::UserImportTags, Field::Blocked, Field::Member,
+            Field::CreatedAt, Field::LastSeenAt, Field::SessionCount,
+        ];
+        for k in ["score", "day", "seen", "ok", "city", "list", "nums", "name"] {
+            fields.push(Field::Profile(k.into()));
+        }
+        for f in &fields {
+            proptest::prop_assert_eq!(
+                index_digest(&one, one.slot(f)),
+                index_digest(&each, each.slot(f)),
+                "{:?}", f
+            );
+        }
+    }
+
     /// A batch of moves (`Ordered::move_many`, the boots' time indexes) leaves the same
     /// buckets as the moves made one by one, whatever the keys: rows staying in their
     /// bucket, leaving one bucket for many or many for one, and buckets left empty.
