@@ -478,6 +478,52 @@ fn index_digest(t: &Table, s: Slot) -> String {
     )
 }
 
+/// Each trigram index's grams with their rows, and the rows holding a name, an email, a
+/// mobile number.
+type QuickDigest = ([Vec<(u32, Vec<u32>)>; 3], [Vec<u32>; 3]);
+
+/// The quick-search indexes of a table: each trigram index's grams with their rows, and
+/// the rows holding a name, an email, a mobile number.
+fn quick_digest(t: &Table) -> QuickDigest {
+    let bm = |b: &RoaringBitmap| b.iter().collect::<Vec<u32>>();
+    (
+        [
+            t.tri_name.digest(),
+            t.tri_email.digest(),
+            t.tri_phone.digest(),
+        ],
+        [bm(&t.has_name), bm(&t.has_email), bm(&t.has_mobile)],
+    )
+}
+
+/// The field indexes of a table ([`index_digest`]) for the system fields and every
+/// profile key [`varied`] writes, besides the name and email.
+fn field_digests(t: &Table) -> Vec<(String, String)> {
+    use crate::filter::Field;
+    let mut fields = vec![
+        Field::MemberId,
+        Field::Member,
+        Field::Tags,
+        Field::UserImportTags,
+        Field::UnsubscribeEmail,
+        Field::UnsubscribeTexting,
+        Field::Blocked,
+        Field::CreatedAt,
+        Field::UpdatedAt,
+        Field::LastSeenAt,
+        Field::SessionCount,
+    ];
+    for k in [
+        "score", "day", "seen", "ok", "city", "list", "nums", "email", "name",
+    ] {
+        fields.push(Field::Profile(k.into()));
+    }
+    fields
+        .iter()
+        .map(|f| (format!("{f:?}"), index_digest(t, t.slot(f))))
+        .collect()
+}
+
 /// A contact with values of every kind, each present or not by `seed`'s bits; `decoy`
 /// gives other values under the same keys.
 fn varied(n: u64, seed: u64, decoy: bool) -> Contact {
@@ -577,22 +623,7 @@ proptest::proptest! {
             each.put(&varied(id, *s, false));
         }
         each.flush();
-        use crate::filter::Field;
-        let mut fields = vec![
-            Field::MemberId, Field::Member, Field::Tags, Field::UserImportTags,
-            Field::UnsubscribeEmail, Field::UnsubscribeTexting, Field::Blocked,
-            Field::CreatedAt, Field::UpdatedAt, Field::LastSeenAt, Field::SessionCount,
-        ];
-        for k in ["score", "day", "seen", "ok", "city", "list", "nums", "email"] {
-            fields.push(Field::Profile(k.into()));
-        }
-        for f in &fields {
-            proptest::prop_assert_eq!(
-                index_digest(&bulk, bulk.slot(f)),
-                index_digest(&each, each.slot(f)),
-                "{:?}", f
-            );
-        }
+        proptest::prop_assert_eq!(field_digests(&bulk), field_digests(&each));
     }
 
     /// The quick-search indexes (the trigrams of names, emails and mobile numbers, and
@@ -639,14 +670,7 @@ proptest::proptest! {
             fresh.put(&contact(i, *v));
         }
         fresh.flush();
-        let digest = |t: &Table| {
-            let bm = |b: &RoaringBitmap| b.iter().collect::<Vec<u32>>();
-            (
-                [t.tri_name.digest(), t.tri_email.digest(), t.tri_phone.digest()],
-                [bm(&t.has_name), bm(&t.has_email), bm(&t.has_mobile)],
-            )
-        };
-        proptest::prop_assert_eq!(digest(&changed), digest(&fresh));
+        proptest::prop_assert_eq!(quick_digest(&changed), quick_digest(&fresh));
     }
 
     /// A flush of many rows at once, whose quick-search indexes go on a second thread
@@ -701,29 +725,8 @@ proptest::proptest! {
             each.flush();
         }
         one.flush();
-        let quick = |t: &Table| {
-            let bm = |b: &RoaringBitmap| b.iter().collect::<Vec<u32>>();
-            (
-                [t.tri_name.digest(), t.tri_email.digest(), t.tri_phone.digest()],
-                [bm(&t.has_name), bm(&t.has_email), bm(&t.has_mobile)],
-            )
-        };
-        proptest::prop_assert_eq!(quick(&one), quick(&each));
-        use crate::filter::Field;
-        let mut fields = vec![
-            Field::Tags, Field::UserImportTags, Field::Blocked, Field::Member,
-            Field::CreatedAt, Field::LastSeenAt, Field::SessionCount,
-        ];
-        for k in ["score", "day", "seen", "ok", "city", "list", "nums", "name"] {
-            fields.push(Field::Profile(k.into()));
-        }
-        for f in &fields {
-            proptest::prop_assert_eq!(
-                index_digest(&one, one.slot(f)),
-                index_digest(&each, each.slot(f)),
-                "{:?}", f
-            );
-        }
+        proptest::prop_assert_eq!(quick_digest(&one), quick_digest(&each));
+        proptest::prop_assert_eq!(field_digests(&one), field_digests(&each));
     }
 
     /// A batch of moves (`Ordered::move_many`, the boots' time indexes) leaves the same
