@@ -136,6 +136,12 @@ impl Channel {
 }
 
 /// An in-memory store of any number of channels. Cheap to share: wrap it in an `Arc`.
+///
+/// Every call runs on the caller's thread, with one exception: when a write or a search
+/// brings the search indexes of 1,024 or more waiting rows up to date (writes wait in
+/// batches of 4,096), the quick-search half of that work runs on a short-lived second
+/// thread beside the rest, and the call returns once both are done. Where the system gives
+/// no thread, both halves run on the caller's thread.
 #[derive(Default)]
 pub struct MemoryStore {
     channels: RwLock<FxMap<String, Arc<RwLock<Channel>>>>,
