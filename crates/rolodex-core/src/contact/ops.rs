@@ -17,24 +17,26 @@ pub(crate) fn manager_value(
     key: &str,
     json: &serde_json::Value,
 ) -> Result<(String, Value)> {
-    manager_parsed(tx, key, |ft| Value::from_json(ft, json))
+    manager_parsed(tx, key, |ft| Value::from_json(ft, json)).map(|(n, v)| (n.to_string(), v))
 }
 
 /// [`manager_value`] of a value given as text (what a JSON string would be).
 fn manager_text(tx: &Tx, key: &str, text: &str) -> Result<(String, Value)> {
     manager_parsed(tx, key, |ft| crate::value::parse_value(ft, text))
+        .map(|(n, v)| (n.to_string(), v))
 }
 
-fn manager_parsed(
-    tx: &Tx,
+/// A profile value parsed by `parse` for a manager's write of `key`, with the value's name
+/// under `profile.` (the schema's own text).
+fn manager_parsed<'t>(
+    tx: &'t Tx,
     key: &str,
     parse: impl FnOnce(FieldType) -> Result<Value>,
-) -> Result<(String, Value)> {
+) -> Result<(&'t str, Value)> {
     let def = tx.schema.writable(key)?;
     let name = def
         .profile_name()
-        .ok_or_else(|| Error::invalid_key(key, "a `profile.` key", "not a profile key"))?
-        .to_string();
+        .ok_or_else(|| Error::invalid_key(key, "a `profile.` key", "not a profile key"))?;
     let value = parse(def.field_type).map_err(|e| e.with_key(key))?;
     if let Value::Email(s) | Value::Phone(s) = &value {
         check_identifier(key, s)?;
@@ -92,10 +94,13 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: NewLead) -> Result<String> {
         if v.is_null() {
             continue;
         }
-        // The value moves in: a string that is already normal is kept, not copied.
-        values.push(manager_parsed(tx, profile_key(&k, &mut key), |ft| {
+        // The value moves in: a string that is already normal is kept, not copied; so
+        // does the caller's name for it when given without `profile.`.
+        let (name, v) = manager_parsed(tx, profile_key(&k, &mut key), |ft| {
             crate::value::from_json_owned(ft, v)
-        })?);
+        })?;
+        let name = if name == k { k } else { name.to_string() };
+        values.push((name, v));
     }
     let texts = [
         ("profile.email", &lead.email),
