@@ -13,8 +13,8 @@ use roaring::RoaringBitmap;
 use super::blob::PhoneStr;
 use super::index::{date_key, dt_key, fingerprint, num_key, prefetch, Ordered};
 use super::table::{
-    parse_seq, FieldIx, IdKey, IdRef, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME, K_DATE, K_DT,
-    K_NUM, S_MEMBER_ID,
+    parse_seq, FieldIx, IdKey, IdRef, QuickIx, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME,
+    K_DATE, K_DT, K_NUM, S_MEMBER_ID,
 };
 use crate::contact::Contact;
 use crate::filter::{
@@ -299,8 +299,8 @@ impl Table {
             }
         };
         text_part(
-            &self.tri_name,
-            &self.has_name,
+            &self.quick.tri[QuickIx::NAME],
+            &self.quick.has[QuickIx::NAME],
             &|r| {
                 self.row(r)
                     .and_then(|x| x.name())
@@ -309,8 +309,8 @@ impl Table {
             &mut out,
         );
         text_part(
-            &self.tri_email,
-            &self.has_email,
+            &self.quick.tri[QuickIx::EMAIL],
+            &self.quick.has[QuickIx::EMAIL],
             &|r| {
                 self.row(r)
                     .and_then(|x| x.email())
@@ -324,7 +324,7 @@ impl Table {
                     .and_then(|x| x.mobile())
                     .is_some_and(|m| phone_digits_match(m.as_str(), |x| x.contains(d)))
             };
-            match self.tri_phone.candidates(d) {
+            match self.quick.tri[QuickIx::MOBILE].candidates(d) {
                 Some(c) => {
                     let c = c & &cands;
                     if d.len() == 3 {
@@ -333,7 +333,11 @@ impl Table {
                         out.extend(c.iter().filter(|r| check(*r)));
                     }
                 }
-                None => out.extend((&self.has_mobile & &cands).iter().filter(|r| check(*r))),
+                None => out.extend(
+                    (&self.quick.has[QuickIx::MOBILE] & &cands)
+                        .iter()
+                        .filter(|r| check(*r)),
+                ),
             }
         }
         out
@@ -662,15 +666,12 @@ impl Table {
         }
         // Trigram candidates for the quick-search fields.
         let tri = match (slot, c.mode) {
-            (Slot::Profile(KEY_NAME), TextMode::Folded) => Some((&self.tri_name, &self.has_name)),
-            (Slot::Profile(KEY_EMAIL), TextMode::Folded) => {
-                Some((&self.tri_email, &self.has_email))
-            }
-            (Slot::Profile(KEY_MOBILE), TextMode::Phone) => {
-                Some((&self.tri_phone, &self.has_mobile))
-            }
+            (Slot::Profile(KEY_NAME), TextMode::Folded) => Some(QuickIx::NAME),
+            (Slot::Profile(KEY_EMAIL), TextMode::Folded) => Some(QuickIx::EMAIL),
+            (Slot::Profile(KEY_MOBILE), TextMode::Phone) => Some(QuickIx::MOBILE),
             _ => None,
-        };
+        }
+        .map(|i| (&self.quick.tri[i], &self.quick.has[i]));
         if let Some((tri, has)) = tri {
             if let Some(mut cand) = tri.candidates(needle) {
                 cand &= &present;

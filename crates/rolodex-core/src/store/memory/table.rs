@@ -725,14 +725,8 @@ pub(crate) struct Table {
     pub(crate) hidden: RoaringBitmap,
     sys: Vec<FieldIx>,
     prof: Vec<FieldIx>,
-    /// Quick-search trigrams of the folded name, the folded email and the mobile digits.
-    pub(crate) tri_name: Trigrams,
-    pub(crate) tri_email: Trigrams,
-    pub(crate) tri_phone: Trigrams,
-    /// Rows with a name, an email, a mobile number (of those kinds).
-    pub(crate) has_name: RoaringBitmap,
-    pub(crate) has_email: RoaringBitmap,
-    pub(crate) has_mobile: RoaringBitmap,
+    /// The quick-search indexes.
+    pub(crate) quick: QuickIx,
     /// How many rows hold a `memberId` that case folding changes.
     pub(crate) member_unfolded: u64,
     /// Rows with a non-ASCII email, by `email_key`.
@@ -761,13 +755,21 @@ const PARALLEL_AT: usize = if cfg!(test) { 8 } else { 1024 };
 /// The (gram, row) pairs to remove from and to add to one trigram index.
 type GramChanges = (Vec<(u32, u32)>, Vec<(u32, u32)>);
 
-/// The quick-search indexes of a table: the trigrams of the folded name, the folded email
-/// and the mobile digits, and the rows holding each (taken out of the table while a flush
-/// brings them up to date beside its other indexes, [`Table::flush`]).
-#[derive(Default)]
-struct QuickIx {
-    tri: [Trigrams; 3],
-    has: [RoaringBitmap; 3],
+/// The quick-search indexes of a table, each by the key id of its field (the name, the
+/// email and the mobile number are keys 0 to 2): the trigrams of the folded name, the
+/// folded email and the mobile digits, and the rows holding each (of those kinds). A flush
+/// takes them out of the table to bring them up to date beside its other indexes
+/// ([`Table::flush`]).
+#[derive(Debug, Default)]
+pub(crate) struct QuickIx {
+    pub(crate) tri: [Trigrams; 3],
+    pub(crate) has: [RoaringBitmap; 3],
+}
+
+impl QuickIx {
+    pub(crate) const NAME: usize = KEY_NAME as usize;
+    pub(crate) const EMAIL: usize = KEY_EMAIL as usize;
+    pub(crate) const MOBILE: usize = KEY_MOBILE as usize;
 }
 
 impl QuickIx {
@@ -914,12 +916,7 @@ impl Default for Table {
             hidden: RoaringBitmap::new(),
             sys: vec![FieldIx::default(); N_SYS],
             prof: Vec::new(),
-            tri_name: Trigrams::default(),
-            tri_email: Trigrams::default(),
-            tri_phone: Trigrams::default(),
-            has_name: RoaringBitmap::new(),
-            has_email: RoaringBitmap::new(),
-            has_mobile: RoaringBitmap::new(),
+            quick: QuickIx::default(),
             email_nonascii: FxMap::default(),
             member_unfolded: 0,
             visible: Ledger::default(),
@@ -1415,7 +1412,7 @@ impl Table {
         let pending = std::mem::take(&mut self.pending);
         self.pending_rows.clear();
         let rows = std::mem::take(&mut self.rows);
-        let quick = parking_lot::Mutex::new(self.take_quick());
+        let quick = parking_lot::Mutex::new(std::mem::take(&mut self.quick));
         {
             let pairs: Vec<(u32, Option<&Row>, Option<&Row>)> = pending
                 .iter()
@@ -1447,34 +1444,8 @@ impl Table {
                 }
             });
         }
-        self.put_quick(quick.into_inner());
+        self.quick = quick.into_inner();
         self.rows = rows;
-    }
-
-    /// The quick-search indexes, taken out of the table (see [`QuickIx`]).
-    fn take_quick(&mut self) -> QuickIx {
-        QuickIx {
-            tri: [
-                std::mem::take(&mut self.tri_name),
-                std::mem::take(&mut self.tri_email),
-                std::mem::take(&mut self.tri_phone),
-            ],
-            has: [
-                std::mem::take(&mut self.has_name),
-                std::mem::take(&mut self.has_email),
-                std::mem::take(&mut self.has_mobile),
-            ],
-        }
-    }
-
-    /// Puts back what [`Table::take_quick`] took.
-    fn put_quick(&mut self, quick: QuickIx) {
-        let QuickIx {
-            tri: [name, email, phone],
-            has: [has_name, has_email, has_mobile],
-        } = quick;
-        (self.tri_name, self.tri_email, self.tri_phone) = (name, email, phone);
-        (self.has_name, self.has_email, self.has_mobile) = (has_name, has_email, has_mobile);
     }
 
     fn ledger_update(&mut self, row: &Row, add: bool) {

@@ -485,14 +485,9 @@ type QuickDigest = ([Vec<(u32, Vec<u32>)>; 3], [Vec<u32>; 3]);
 /// The quick-search indexes of a table: each trigram index's grams with their rows, and
 /// the rows holding a name, an email, a mobile number.
 fn quick_digest(t: &Table) -> QuickDigest {
-    let bm = |b: &RoaringBitmap| b.iter().collect::<Vec<u32>>();
     (
-        [
-            t.tri_name.digest(),
-            t.tri_email.digest(),
-            t.tri_phone.digest(),
-        ],
-        [bm(&t.has_name), bm(&t.has_email), bm(&t.has_mobile)],
+        t.quick.tri.each_ref().map(Trigrams::digest),
+        t.quick.has.each_ref().map(|b| b.iter().collect()),
     )
 }
 
