@@ -15,11 +15,15 @@
 //! write keeps at once what the book's rules read back inside an operation: the identity
 //! lookups (`memberId`, email, mobile number), the listing sets and the MU ledgers; a boot
 //! or MU event (`Touch`) moves only the state fields. The search indexes wait in a list of
-//! rows, each with the state the indexes last saw, and are brought up to date in batches —
-//! every 4,096 waiting rows, and before any search, so a search never sees them lag — one
-//! field at a time over the batch and the trigrams gram by gram, which touches each index
-//! structure once per batch rather than once per row; the trigrams of a large batch on a
-//! second thread, beside the other fields, since the two share only the rows they read.
+//! rows, each with the state the indexes last saw, and are brought up to date in batches,
+//! one field at a time over the batch and the trigrams gram by gram, which touches each
+//! index structure once per batch rather than once per row. Every 4,096 waiting rows, a
+//! background thread takes the search indexes with a copy of the waiting rows and brings
+//! them up to date while writes go on (the identity lookups, which writes read, stay
+//! behind); the table takes them back before anything reads or changes them, so before
+//! any search, which therefore never sees them lag. A search that finds rows waiting
+//! flushes them itself, the trigrams of a large batch on a second thread beside the other
+//! fields, since the two share only the rows they read.
 //! Per field: a bitmap of rows with a value, folded-text postings (a row inline, or a
 //! roaring bitmap) — or, for the fields multi-term search looks up in bulk (`memberId`,
 //! name, email, mobile number), a fingerprint table checked against each row's value —
@@ -137,11 +141,19 @@ impl Channel {
 
 /// An in-memory store of any number of channels. Cheap to share: wrap it in an `Arc`.
 ///
-/// Every call runs on the caller's thread, with one exception: when a write or a search
-/// brings the search indexes of 1,024 or more waiting rows up to date (writes wait in
-/// batches of 4,096), the quick-search half of that work runs on a short-lived second
-/// thread beside the rest, and the call returns once both are done. Where the system gives
-/// no thread, both halves run on the caller's thread.
+/// Calls run on the caller's thread, with two exceptions, both on short-lived threads named
+/// `rolodex-index` that own what they work on:
+/// - every 4,096 writes of a channel, the write that makes it 4,096 hands that channel's
+///   search indexes and a copy of the rows written to a background thread, which brings
+///   the indexes up to date while later calls go on; the next call that needs them (a
+///   search, or the next such batch) waits for it to end;
+/// - when a search brings the search indexes of 1,024 or more waiting rows up to date
+///   itself, the quick-search half of that work runs on a second thread beside the rest,
+///   and the search goes on once both are done.
+///
+/// Where the system gives no thread, that work runs on the caller's thread. A panic on
+/// such a thread (a bug) reaches the next call that needs the indexes, which are then
+/// built anew from the rows.
 #[derive(Default)]
 pub struct MemoryStore {
     channels: RwLock<FxMap<String, Arc<RwLock<Channel>>>>,

@@ -299,8 +299,8 @@ impl Table {
             }
         };
         text_part(
-            &self.quick.tri[QuickIx::NAME],
-            &self.quick.has[QuickIx::NAME],
+            &self.search_ix().quick.tri[QuickIx::NAME],
+            &self.search_ix().quick.has[QuickIx::NAME],
             &|r| {
                 self.row(r)
                     .and_then(|x| x.name())
@@ -309,8 +309,8 @@ impl Table {
             &mut out,
         );
         text_part(
-            &self.quick.tri[QuickIx::EMAIL],
-            &self.quick.has[QuickIx::EMAIL],
+            &self.search_ix().quick.tri[QuickIx::EMAIL],
+            &self.search_ix().quick.has[QuickIx::EMAIL],
             &|r| {
                 self.row(r)
                     .and_then(|x| x.email())
@@ -324,7 +324,7 @@ impl Table {
                     .and_then(|x| x.mobile())
                     .is_some_and(|m| phone_digits_match(m.as_str(), |x| x.contains(d)))
             };
-            match self.quick.tri[QuickIx::MOBILE].candidates(d) {
+            match self.search_ix().quick.tri[QuickIx::MOBILE].candidates(d) {
                 Some(c) => {
                     let c = c & &cands;
                     if d.len() == 3 {
@@ -334,7 +334,7 @@ impl Table {
                     }
                 }
                 None => out.extend(
-                    (&self.quick.has[QuickIx::MOBILE] & &cands)
+                    (&self.search_ix().quick.has[QuickIx::MOBILE] & &cands)
                         .iter()
                         .filter(|r| check(*r)),
                 ),
@@ -671,7 +671,12 @@ impl Table {
             (Slot::Profile(KEY_MOBILE), TextMode::Phone) => Some(QuickIx::MOBILE),
             _ => None,
         }
-        .map(|i| (&self.quick.tri[i], &self.quick.has[i]));
+        .map(|i| {
+            (
+                &self.search_ix().quick.tri[i],
+                &self.search_ix().quick.has[i],
+            )
+        });
         if let Some((tri, has)) = tri {
             if let Some(mut cand) = tri.candidates(needle) {
                 cand &= &present;

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
@@ -363,6 +364,16 @@ pub(crate) const K_DT: usize = 4;
 const K_STRINGS: usize = 5;
 
 impl FieldIx {
+    /// The index of profile key `k`: the name's keeps fingerprints, as the identity
+    /// lookups do, for multi-term search.
+    fn for_key(k: u32) -> FieldIx {
+        let mut ix = FieldIx::default();
+        if k == KEY_NAME {
+            ix.fps = Some(Fingerprints::default());
+        }
+        ix
+    }
+
     /// Whether some text value of this field might fold to a text of this shape (holding
     /// an `@` or not, starting with `+` or not); `false`: a lookup of it is sure to miss.
     pub(crate) fn may_hold_shape(&self, has_at: bool, plus: bool) -> bool {
@@ -723,10 +734,17 @@ pub(crate) struct Table {
     pub(crate) live: RoaringBitmap,
     pub(crate) blocked: RoaringBitmap,
     pub(crate) hidden: RoaringBitmap,
-    sys: Vec<FieldIx>,
-    prof: Vec<FieldIx>,
-    /// The quick-search indexes.
-    pub(crate) quick: QuickIx,
+    /// The identity lookups: the indexes of `memberId`, email and mobile number, which
+    /// writes keep current ([`Table::reindex_now`]), by [`ident_of`] their slot.
+    ident: [FieldIx; 3],
+    /// The search indexes, which lag behind writes until a flush ([`Table::flush`]).
+    search: SearchIx,
+    /// A flush bringing the search indexes up to date on a background thread, which holds
+    /// them meanwhile (`search` is then empty): see [`Table::flush_behind`].
+    behind: Option<JoinHandle<Option<SearchIx>>>,
+    /// Makes the next flush behind panic, to test what that leaves.
+    #[cfg(test)]
+    pub(crate) fail_behind: bool,
     /// How many rows hold a `memberId` that case folding changes.
     pub(crate) member_unfolded: u64,
     /// Rows with a non-ASCII email, by `email_key`.
@@ -750,7 +768,7 @@ pub(crate) struct Table {
 
 /// The batch size from which a flush brings the quick-search indexes up to date on a
 /// second thread (small in unit tests, so that their property tests take both ways).
-const PARALLEL_AT: usize = if cfg!(test) { 8 } else { 1024 };
+const PARALLEL_AT: usize = if cfg!(test) { 4 } else { 1024 };
 
 /// The (gram, row) pairs to remove from and to add to one trigram index.
 type GramChanges = (Vec<(u32, u32)>, Vec<(u32, u32)>);
@@ -764,6 +782,104 @@ type GramChanges = (Vec<(u32, u32)>, Vec<(u32, u32)>);
 pub(crate) struct QuickIx {
     pub(crate) tri: [Trigrams; 3],
     pub(crate) has: [RoaringBitmap; 3],
+}
+
+/// The field indexes a flush brings up to date, by system field and by profile key id:
+/// every field's but the identity lookups' ([`Table::ident`]; their places here stay
+/// empty).
+#[derive(Debug, Default)]
+pub(crate) struct FieldIxs {
+    sys: Vec<FieldIx>,
+    prof: Vec<FieldIx>,
+}
+
+/// The search indexes: the field indexes and the quick-search ones, which lag behind
+/// writes until a flush ([`Table::flush`]). The default is empty: what the table holds
+/// while a flush runs behind.
+#[derive(Debug, Default)]
+pub(crate) struct SearchIx {
+    fields: FieldIxs,
+    pub(crate) quick: QuickIx,
+}
+
+impl SearchIx {
+    /// The indexes of a table with no rows and `keys` profile keys.
+    fn new(keys: usize) -> SearchIx {
+        SearchIx {
+            fields: FieldIxs {
+                sys: vec![FieldIx::default(); N_SYS],
+                prof: (0..keys as u32).map(FieldIx::for_key).collect(),
+            },
+            quick: QuickIx::default(),
+        }
+    }
+
+    /// Brings the indexes of a batch of rows from `old` to `new`. With `beside`, a batch
+    /// of [`PARALLEL_AT`] rows or more has its quick-search indexes brought up to date on
+    /// a second thread beside the field indexes (when the system gives one; else one after
+    /// the other): the two share nothing but the rows, which both only read.
+    fn reindex(
+        &mut self,
+        names: &(impl TagText + ?Sized),
+        batch: &[(u32, Option<&Row>, Option<&Row>)],
+        beside: bool,
+    ) {
+        let SearchIx { fields, quick } = self;
+        if !beside || batch.len() < PARALLEL_AT {
+            fields.reindex(names, batch);
+            quick.reindex(batch);
+            return;
+        }
+        let quick = parking_lot::Mutex::new(quick);
+        std::thread::scope(|scope| {
+            let side = std::thread::Builder::new()
+                .name("rolodex-index".into())
+                .spawn_scoped(scope, || quick.lock().reindex(batch))
+                .ok();
+            fields.reindex(names, batch);
+            match side {
+                Some(h) => {
+                    if let Err(panic) = h.join() {
+                        std::panic::resume_unwind(panic);
+                    }
+                }
+                None => quick.lock().reindex(batch),
+            }
+        });
+    }
+}
+
+/// A flush running behind ([`Table::flush_behind`]): the search indexes, the batch of rows
+/// to bring them up to date with (each row's number, the row as the indexes hold it and
+/// the row as it was written), and the texts of the batch's tags.
+struct Behind {
+    ix: SearchIx,
+    batch: Vec<(u32, Option<Row>, Option<Row>)>,
+    names: FxMap<u32, Box<str>>,
+    /// Makes the flush panic, to test what a panic behind leaves.
+    #[cfg(test)]
+    fail: bool,
+}
+
+impl Behind {
+    fn run(self) -> SearchIx {
+        #[cfg(test)]
+        if self.fail {
+            panic!("a flush behind failed (as the test asked)");
+        }
+        let Behind {
+            mut ix,
+            batch,
+            names,
+            ..
+        } = self;
+        let pairs: Vec<(u32, Option<&Row>, Option<&Row>)> = batch
+            .iter()
+            .map(|(r, old, new)| (*r, old.as_ref(), new.as_ref()))
+            .collect();
+        ix.reindex(&names, &pairs, false);
+        ix
+    }
 }
 
 impl QuickIx {
@@ -847,6 +963,71 @@ impl QuickIx {
     }
 }
 
+/// Tag texts by interned id: the table's, or those of a batch flushed behind
+/// ([`Table::flush_behind`]). An unknown id is an empty text.
+pub(crate) trait TagText {
+    /// The text of tag `id`.
+    fn tag_text(&self, id: u32) -> &str;
+}
+
+impl TagText for [Box<str>] {
+    fn tag_text(&self, id: u32) -> &str {
+        self.get(id as usize).map_or("", |s| s)
+    }
+}
+
+impl TagText for FxMap<u32, Box<str>> {
+    fn tag_text(&self, id: u32) -> &str {
+        self.get(&id).map_or("", |s| s)
+    }
+}
+
+/// The texts of interned tags.
+fn tag_texts(names: &(impl TagText + ?Sized), ids: &[u32]) -> Vec<String> {
+    ids.iter().map(|i| names.tag_text(*i).to_string()).collect()
+}
+
+/// A row's value of a slot, its tags named by `names`.
+fn slot_value<'a>(names: &(impl TagText + ?Sized), row: &'a Row, s: Slot) -> Fv<'a> {
+    Fv::B(match s {
+        Slot::Id => return Fv::Tags(Vec::new()),
+        Slot::Absent => FieldValue::Missing,
+        Slot::Profile(k) => match row.profile(k).map(Pv::into_field) {
+            None => FieldValue::Missing,
+            Some(Ok(v)) => v,
+            Some(Err(p)) => return Fv::Phone(p),
+        },
+        Slot::Sys(i) => match i {
+            S_MEMBER_ID => row
+                .member_id()
+                .map_or(FieldValue::Missing, FieldValue::Text),
+            S_MEMBER => FieldValue::Boolean(row.flag(F_MEMBER)),
+            S_TAGS => return Fv::Tags(tag_texts(names, row.tag_ids())),
+            S_IMPORT_TAGS => return Fv::Tags(tag_texts(names, row.import_tag_ids())),
+            S_UE => {
+                if row.flag(F_UE_SET) {
+                    FieldValue::Boolean(row.flag(F_UE))
+                } else {
+                    FieldValue::Missing
+                }
+            }
+            S_UT => {
+                if row.flag(F_UT_SET) {
+                    FieldValue::Boolean(row.flag(F_UT))
+                } else {
+                    FieldValue::Missing
+                }
+            }
+            S_BLOCKED => FieldValue::Boolean(row.flag(F_BLOCKED)),
+            S_CREATED => FieldValue::Datetime(row.created_at.get()),
+            S_UPDATED => FieldValue::Datetime(row.updated_at.get()),
+            S_LAST_SEEN => FieldValue::Datetime(row.last_seen_at.get()),
+            S_SESSIONS => FieldValue::Number(row.session_count() as f64),
+            _ => FieldValue::Missing,
+        },
+    })
+}
+
 /// Which MU ledger holds a row: `Some(true)` the hidden one, `Some(false)` the visible one
 /// (R-MU-1: a blocked contact is in neither, a visible one only with contact info).
 fn ledger_side(row: &Row) -> Option<bool> {
@@ -895,7 +1076,8 @@ fn interned(x: &Row, i: usize) -> Option<&[u32]> {
 }
 
 /// How many rows may wait for their search indexes before a write brings them up to date.
-const FLUSH_AT: usize = 4096;
+/// (Small in unit tests, so that their property tests write on while flushes run behind.)
+const FLUSH_AT: usize = if cfg!(test) { 16 } else { 4096 };
 
 impl Default for Table {
     fn default() -> Self {
@@ -914,9 +1096,11 @@ impl Default for Table {
             live: RoaringBitmap::new(),
             blocked: RoaringBitmap::new(),
             hidden: RoaringBitmap::new(),
-            sys: vec![FieldIx::default(); N_SYS],
-            prof: Vec::new(),
-            quick: QuickIx::default(),
+            ident: Default::default(),
+            search: SearchIx::new(0),
+            behind: None,
+            #[cfg(test)]
+            fail_behind: false,
             email_nonascii: FxMap::default(),
             member_unfolded: 0,
             visible: Ledger::default(),
@@ -929,9 +1113,8 @@ impl Default for Table {
         for k in ["name", "email", "mobileNumber"] {
             t.key_id(k);
         }
-        t.sys[S_MEMBER_ID].fps = Some(Fingerprints::default());
-        for k in [KEY_NAME, KEY_EMAIL, KEY_MOBILE] {
-            t.prof[k as usize].fps = Some(Fingerprints::default());
+        for ix in &mut t.ident {
+            ix.fps = Some(Fingerprints::default());
         }
         t
     }
@@ -971,12 +1154,13 @@ impl Table {
         if let Some(k) = self.key_ids.get(name) {
             return *k;
         }
+        let ix = FieldIx::for_key(self.keys.names.len() as u32);
+        self.search_ix_mut().fields.prof.push(ix);
         // Copied first if a contact handed out still holds the names (a new key is rare).
         let keys = Arc::make_mut(&mut self.keys);
         let k = keys.names.len() as u32;
         keys.names.push(name.into());
         self.key_ids.insert(name.into(), k);
-        self.prof.push(FieldIx::default());
         let mut order: Vec<u32> = (0..=k).collect();
         order.sort_by(|a, b| {
             keys.names
@@ -1003,14 +1187,7 @@ impl Table {
     }
 
     fn tag_texts(&self, ids: &[u32]) -> Vec<String> {
-        ids.iter()
-            .map(|i| {
-                self.tag_names
-                    .get(*i as usize)
-                    .map(|s| String::from(&**s))
-                    .unwrap_or_default()
-            })
-            .collect()
+        tag_texts(&self.tag_names[..], ids)
     }
 
     /// The row of a contact id.
@@ -1073,61 +1250,42 @@ impl Table {
     /// The indexes of a slot, to tamper with in tests.
     #[cfg(test)]
     pub(crate) fn ix_mut(&mut self, s: Slot) -> Option<&mut FieldIx> {
-        match s {
-            Slot::Sys(i) => self.sys.get_mut(i),
-            Slot::Profile(k) => self.prof.get_mut(k as usize),
-            Slot::Id | Slot::Absent => None,
+        match ident_of(s) {
+            Some(i) => self.ident.get_mut(i),
+            None => self.search_ix_mut().fields.get_mut(s),
         }
     }
 
     /// The indexes of a slot (`None` for the id and absent keys).
     pub(crate) fn ix(&self, s: Slot) -> Option<&FieldIx> {
+        if let Some(i) = ident_of(s) {
+            return self.ident.get(i);
+        }
+        let fields = &self.search_ix().fields;
         match s {
-            Slot::Sys(i) => self.sys.get(i),
-            Slot::Profile(k) => self.prof.get(k as usize),
+            Slot::Sys(i) => fields.sys.get(i),
+            Slot::Profile(k) => fields.prof.get(k as usize),
             Slot::Id | Slot::Absent => None,
         }
     }
 
+    /// The search indexes, to read once they are up to date (a read flushes first, which
+    /// also takes them back from a flush running behind).
+    pub(crate) fn search_ix(&self) -> &SearchIx {
+        debug_assert!(self.behind.is_none(), "search indexes read while away");
+        &self.search
+    }
+
+    /// The search indexes, to write: first taken back from a flush running behind (see
+    /// [`Table::flush_behind`]).
+    fn search_ix_mut(&mut self) -> &mut SearchIx {
+        self.settle();
+        &mut self.search
+    }
+
     /// A row's value of a slot.
     pub(crate) fn value<'a>(&self, row: &'a Row, s: Slot) -> Fv<'a> {
-        Fv::B(match s {
-            Slot::Id => return Fv::Tags(Vec::new()),
-            Slot::Absent => FieldValue::Missing,
-            Slot::Profile(k) => match row.profile(k).map(Pv::into_field) {
-                None => FieldValue::Missing,
-                Some(Ok(v)) => v,
-                Some(Err(p)) => return Fv::Phone(p),
-            },
-            Slot::Sys(i) => match i {
-                S_MEMBER_ID => row
-                    .member_id()
-                    .map_or(FieldValue::Missing, FieldValue::Text),
-                S_MEMBER => FieldValue::Boolean(row.flag(F_MEMBER)),
-                S_TAGS => return Fv::Tags(self.tag_texts(row.tag_ids())),
-                S_IMPORT_TAGS => return Fv::Tags(self.tag_texts(row.import_tag_ids())),
-                S_UE => {
-                    if row.flag(F_UE_SET) {
-                        FieldValue::Boolean(row.flag(F_UE))
-                    } else {
-                        FieldValue::Missing
-                    }
-                }
-                S_UT => {
-                    if row.flag(F_UT_SET) {
-                        FieldValue::Boolean(row.flag(F_UT))
-                    } else {
-                        FieldValue::Missing
-                    }
-                }
-                S_BLOCKED => FieldValue::Boolean(row.flag(F_BLOCKED)),
-                S_CREATED => FieldValue::Datetime(row.created_at.get()),
-                S_UPDATED => FieldValue::Datetime(row.updated_at.get()),
-                S_LAST_SEEN => FieldValue::Datetime(row.last_seen_at.get()),
-                S_SESSIONS => FieldValue::Number(row.session_count() as f64),
-                _ => FieldValue::Missing,
-            },
-        })
+        slot_value(&self.tag_names[..], row, s)
     }
 
     /// The value of a row's slot as the contact would give it (the id's text for `Id`).
@@ -1340,13 +1498,13 @@ impl Table {
             self.pending.push((r, indexed));
         }
         if self.pending.len() >= FLUSH_AT {
-            self.flush();
+            self.flush_behind();
         }
     }
 
     /// Whether some rows wait for their search indexes.
     pub(crate) fn has_pending(&self) -> bool {
-        !self.pending.is_empty() || !self.touched.is_empty()
+        !self.pending.is_empty() || !self.touched.is_empty() || self.behind.is_some()
     }
 
     /// The keys row `row`'s `updatedAt`, `lastSeenAt` and `sessionCount` indexes hold.
@@ -1363,9 +1521,11 @@ impl Table {
     /// the ordered index moves (the presence bitmap and the kind counts stay as they are).
     fn move_times(&mut self, r: u32, old: [u64; 3], row: &Row) {
         let [u, l, n] = Self::time_keys(row);
-        self.sys[S_UPDATED].dt.move_key(old[0], u, r);
-        self.sys[S_LAST_SEEN].dt.move_key(old[1], l, r);
-        self.sys[S_SESSIONS].num.move_key(old[2], n, r);
+        if let Some([updated, seen, sessions]) = self.search_ix_mut().fields.times() {
+            updated.dt.move_key(old[0], u, r);
+            seen.dt.move_key(old[1], l, r);
+            sessions.num.move_key(old[2], n, r);
+        }
     }
 
     /// Brings the time indexes of every touched row up to date, in row order (rows near
@@ -1390,9 +1550,11 @@ impl Table {
             }
         }
         let [updated, seen, sessions] = &moves;
-        self.sys[S_UPDATED].dt.move_many(updated);
-        self.sys[S_LAST_SEEN].dt.move_many(seen);
-        self.sys[S_SESSIONS].num.move_many(sessions);
+        if let Some([u, l, n]) = self.search_ix_mut().fields.times() {
+            u.dt.move_many(updated);
+            l.dt.move_many(seen);
+            n.num.move_many(sessions);
+        }
     }
 
     /// Brings the search indexes of every waiting row up to date. Writes keep the identity
@@ -1406,46 +1568,109 @@ impl Table {
     /// sees a lagging index.
     pub(crate) fn flush(&mut self) {
         self.flush_touched();
+        self.settle();
         if self.pending.is_empty() {
             return;
         }
         let pending = std::mem::take(&mut self.pending);
         self.pending_rows.clear();
-        let rows = std::mem::take(&mut self.rows);
-        let quick = parking_lot::Mutex::new(std::mem::take(&mut self.quick));
-        {
-            let pairs: Vec<(u32, Option<&Row>, Option<&Row>)> = pending
-                .iter()
-                .map(|(r, old)| {
-                    let new = rows.get(*r as usize).and_then(Option::as_ref);
-                    (*r, old.as_ref(), new)
-                })
-                .collect();
-            // The quick-search indexes and the field indexes share nothing but the rows,
-            // which both only read: a large batch brings them up to date side by side, on
-            // a second thread when one can be had.
-            std::thread::scope(|scope| {
-                let side = (pairs.len() >= PARALLEL_AT)
-                    .then(|| {
-                        std::thread::Builder::new()
-                            .name("rolodex-index".into())
-                            .spawn_scoped(scope, || quick.lock().reindex(&pairs))
-                            .ok()
-                    })
-                    .flatten();
-                self.reindex_later(&pairs);
-                match side {
-                    Some(h) => {
-                        if let Err(panic) = h.join() {
-                            std::panic::resume_unwind(panic);
-                        }
+        let pairs: Vec<(u32, Option<&Row>, Option<&Row>)> = pending
+            .iter()
+            .map(|(r, old)| {
+                let new = self.rows.get(*r as usize).and_then(Option::as_ref);
+                (*r, old.as_ref(), new)
+            })
+            .collect();
+        self.search.reindex(&self.tag_names[..], &pairs, true);
+    }
+
+    /// Brings the search indexes of the waiting rows up to date on a background thread
+    /// while writes go on: the thread takes the indexes, a copy of each waiting row as it
+    /// is now and the texts of their tags, and the table takes the indexes back before
+    /// anything reads or changes them ([`Table::settle`]); a row written meanwhile waits
+    /// for the next flush, from the state the thread indexes. Where the system gives no
+    /// thread, the flush runs here.
+    fn flush_behind(&mut self) {
+        self.flush_touched();
+        self.settle();
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_rows.clear();
+        let mut names: FxMap<u32, Box<str>> = FxMap::default();
+        // Rows share their tag lists: each list's texts are looked up once.
+        let mut lists: FxMap<*const TagLists, ()> = FxMap::default();
+        let mut batch = Vec::with_capacity(pending.len());
+        for (r, old) in pending {
+            let new = self.rows.get(r as usize).and_then(Option::clone);
+            for tags in [&old, &new]
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.tags.as_ref())
+            {
+                if lists.insert(Arc::as_ptr(tags), ()).is_none() {
+                    for id in tags.tags().iter().chain(tags.import_tags()) {
+                        names
+                            .entry(*id)
+                            .or_insert_with(|| self.tag_names.tag_text(*id).into());
                     }
-                    None => quick.lock().reindex(&pairs),
                 }
-            });
+            }
+            batch.push((r, old, new));
         }
-        self.quick = quick.into_inner();
-        self.rows = rows;
+        let job = Behind {
+            ix: std::mem::take(&mut self.search),
+            batch,
+            names,
+            #[cfg(test)]
+            fail: self.fail_behind,
+        };
+        let (give, take) = std::sync::mpsc::sync_channel::<Behind>(1);
+        let thread = std::thread::Builder::new()
+            .name("rolodex-index".into())
+            .spawn(move || take.recv().ok().map(Behind::run));
+        let job = match thread {
+            Ok(h) => match give.send(job) {
+                Ok(()) => {
+                    self.behind = Some(h);
+                    return;
+                }
+                Err(unsent) => unsent.0,
+            },
+            Err(_) => job,
+        };
+        self.search = job.run();
+    }
+
+    /// Takes the search indexes back from a flush running behind, waiting for it to end.
+    /// Should it have panicked, the indexes it held are built anew from the rows, so that
+    /// the table stays whole, and the panic goes on to the caller.
+    fn settle(&mut self) {
+        let Some(h) = self.behind.take() else {
+            return;
+        };
+        match h.join() {
+            Ok(Some(ix)) => self.search = ix,
+            // The thread got no batch: it cannot, as it is only kept once given one.
+            Ok(None) => self.rebuild_search(),
+            Err(panic) => {
+                self.rebuild_search();
+                std::panic::resume_unwind(panic);
+            }
+        }
+    }
+
+    /// Builds the search indexes anew from the stored rows.
+    fn rebuild_search(&mut self) {
+        self.pending.clear();
+        self.pending_rows.clear();
+        self.touched.clear();
+        self.search = SearchIx::new(self.keys.names.len());
+        let batch: Vec<(u32, Option<&Row>, Option<&Row>)> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(r, row)| row.as_ref().map(|x| (r as u32, None, Some(x))))
+            .collect();
+        self.search.reindex(&self.tag_names[..], &batch, true);
     }
 
     fn ledger_update(&mut self, row: &Row, add: bool) {
@@ -1574,42 +1799,99 @@ impl Table {
         self.reindex_slot(r, Slot::Profile(KEY_MOBILE), old, new);
     }
 
-    /// Moves one slot's index of row `r` from `old`'s value to `new`'s.
+    /// Moves row `r` in an identity lookup ([`ident_of`] slot `s`) from `old`'s value to
+    /// `new`'s.
     fn reindex_slot(&mut self, r: u32, s: Slot, old: Option<&Row>, new: Option<&Row>) {
-        let ov = old.map(|x| self.value(x, s));
-        let nv = new.map(|x| self.value(x, s));
-        let (ov, nv) = (ov.as_ref().map(Fv::get), nv.as_ref().map(Fv::get));
-        if ov == nv {
-            return;
+        let names: &[Box<str>] = &self.tag_names;
+        if let Some(ix) = ident_of(s).and_then(|i| self.ident.get_mut(i)) {
+            move_value(ix, names, r, s, old, new);
         }
-        let ix = match s {
+    }
+}
+
+/// The places in [`Table::ident`] of the `memberId`, email and mobile number lookups.
+const IDENT_MEMBER: usize = 0;
+const IDENT_EMAIL: usize = 1;
+const IDENT_MOBILE: usize = 2;
+
+/// The place in [`Table::ident`] of a slot's index, if it is an identity lookup.
+fn ident_of(s: Slot) -> Option<usize> {
+    match s {
+        Slot::Sys(S_MEMBER_ID) => Some(IDENT_MEMBER),
+        Slot::Profile(KEY_EMAIL) => Some(IDENT_EMAIL),
+        Slot::Profile(KEY_MOBILE) => Some(IDENT_MOBILE),
+        _ => None,
+    }
+}
+
+/// Moves row `r` in `ix`, the index of slot `s`, from `old`'s value to `new`'s.
+fn move_value(
+    ix: &mut FieldIx,
+    names: &(impl TagText + ?Sized),
+    r: u32,
+    s: Slot,
+    old: Option<&Row>,
+    new: Option<&Row>,
+) {
+    let ov = old.map(|x| slot_value(names, x, s));
+    let nv = new.map(|x| slot_value(names, x, s));
+    let (ov, nv) = (ov.as_ref().map(Fv::get), nv.as_ref().map(Fv::get));
+    if ov == nv {
+        return;
+    }
+    if let Some(v) = ov {
+        ix.update(r, v, false);
+    }
+    if let Some(v) = nv {
+        ix.update(r, v, true);
+    }
+}
+
+impl FieldIxs {
+    /// The indexes of `updatedAt`, `lastSeenAt` and `sessionCount`, in that order.
+    fn times(&mut self) -> Option<[&mut FieldIx; 3]> {
+        const _: () = assert!(S_UPDATED < S_LAST_SEEN && S_LAST_SEEN < S_SESSIONS);
+        let mut it = self
+            .sys
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| matches!(*i, S_UPDATED | S_LAST_SEEN | S_SESSIONS))
+            .map(|(_, ix)| ix);
+        Some([it.next()?, it.next()?, it.next()?])
+    }
+
+    /// The index of a slot that is not an identity lookup.
+    fn get_mut(&mut self, s: Slot) -> Option<&mut FieldIx> {
+        match s {
+            _ if ident_of(s).is_some() => None,
             Slot::Sys(i) => self.sys.get_mut(i),
             Slot::Profile(k) => self.prof.get_mut(k as usize),
             Slot::Id | Slot::Absent => None,
-        };
-        let Some(ix) = ix else {
-            return;
-        };
-        if let Some(v) = ov {
-            ix.update(r, v, false);
-        }
-        if let Some(v) = nv {
-            ix.update(r, v, true);
         }
     }
 
-    /// Whether a slot's index is kept by [`Table::reindex_now`].
-    fn indexed_now(s: Slot) -> bool {
-        matches!(
-            s,
-            Slot::Sys(S_MEMBER_ID) | Slot::Profile(KEY_EMAIL) | Slot::Profile(KEY_MOBILE)
-        )
+    /// [`move_value`] in the index of slot `s`.
+    fn reindex_slot(
+        &mut self,
+        names: &(impl TagText + ?Sized),
+        r: u32,
+        s: Slot,
+        old: Option<&Row>,
+        new: Option<&Row>,
+    ) {
+        if let Some(ix) = self.get_mut(s) {
+            move_value(ix, names, r, s, old, new);
+        }
     }
 
     /// Brings the field search indexes of a batch of rows from `old` to `new`: each system
     /// field, then each profile key, over all rows of the batch (the quick-search indexes
-    /// are [`QuickIx::reindex`]'s).
-    fn reindex_later(&mut self, batch: &[(u32, Option<&Row>, Option<&Row>)]) {
+    /// are [`QuickIx::reindex`]'s, the identity lookups [`Table::reindex_now`]'s).
+    fn reindex(
+        &mut self,
+        names: &(impl TagText + ?Sized),
+        batch: &[(u32, Option<&Row>, Option<&Row>)],
+    ) {
         // Profile fields, one key at a time over the batch's changed values: each key's
         // changes in batch order (rows ascending for new contacts), gathered by key id.
         type Change<'r> = (u32, Option<Pv<'r>>, Option<Pv<'r>>);
@@ -1645,7 +1927,7 @@ impl Table {
                 } else {
                     None
                 };
-                if ov != nv && !Self::indexed_now(Slot::Profile(k)) {
+                if ov != nv && ident_of(Slot::Profile(k)).is_none() {
                     let k = k as usize;
                     if changes.len() <= k {
                         changes.resize_with(k + 1, Vec::new);
@@ -1661,21 +1943,21 @@ impl Table {
         let mut adds: Vec<(u32, FieldValue<'_>)> = Vec::with_capacity(batch.len());
         for i in 0..N_SYS {
             let s = Slot::Sys(i);
-            if Self::indexed_now(s) {
+            if ident_of(s).is_some() {
                 continue;
             }
             if i == S_TAGS || i == S_IMPORT_TAGS {
-                self.reindex_tags(i, batch);
+                self.reindex_tags(names, i, batch);
                 continue;
             }
             adds.clear();
             for &(r, old, new) in batch {
                 match (old, new) {
-                    (None, Some(x)) => match self.value(x, s) {
+                    (None, Some(x)) => match slot_value(names, x, s) {
                         Fv::B(v) => adds.push((r, v)),
-                        _ => self.reindex_slot(r, s, old, new),
+                        _ => self.reindex_slot(names, r, s, old, new),
                     },
-                    _ => self.reindex_slot(r, s, old, new),
+                    _ => self.reindex_slot(names, r, s, old, new),
                 }
             }
             if let Some(ix) = self.sys.get_mut(i) {
@@ -1707,10 +1989,15 @@ impl Table {
     /// Brings the index of `tags` or `userImportTags` (system field `i`) of a batch of
     /// rows up to date. Tags are interned: a row whose tag ids did not change is skipped,
     /// with no tag texts built to compare; a changed row goes through
-    /// [`Table::reindex_slot`]; a new row's tags are gathered by tag, and each tag's
+    /// [`FieldIxs::reindex_slot`]; a new row's tags are gathered by tag, and each tag's
     /// bitmap then takes all its new rows at once (what [`FieldIx::update`] does for each
     /// row's list, item by item).
-    fn reindex_tags(&mut self, i: usize, batch: &[(u32, Option<&Row>, Option<&Row>)]) {
+    fn reindex_tags(
+        &mut self,
+        names: &(impl TagText + ?Sized),
+        i: usize,
+        batch: &[(u32, Option<&Row>, Option<&Row>)],
+    ) {
         let mut by_tag: FxMap<u32, Vec<u32>> = FxMap::default();
         let mut listed: Vec<u32> = Vec::new();
         let mut counted = 0;
@@ -1730,7 +2017,7 @@ impl Table {
                         by_tag.entry(*id).or_default().push(r);
                     }
                 }
-                _ => self.reindex_slot(r, Slot::Sys(i), old, new),
+                _ => self.reindex_slot(names, r, Slot::Sys(i), old, new),
             }
         }
         let Some(ix) = self.sys.get_mut(i) else {
@@ -1741,8 +2028,7 @@ impl Table {
         let mut by_tag: Vec<(u32, Vec<u32>)> = by_tag.into_iter().collect();
         by_tag.sort_unstable_by_key(|(id, _)| *id);
         for (id, rows) in by_tag {
-            let name = self.tag_names.get(id as usize).map_or("", |n| &**n);
-            let k = fold_cow(name);
+            let k = fold_cow(names.tag_text(id));
             match ix.list.get_mut(k.as_ref()) {
                 Some(b) => add_rows(b, &rows),
                 None => {
@@ -1753,12 +2039,14 @@ impl Table {
             }
         }
     }
+}
 
+impl Table {
     /// Every contact holding this email (by `email_key`).
     pub(crate) fn find_by_email(&self, email: &str) -> Vec<Contact> {
         let key = email_key_cow(email);
         let mut rows: Vec<u32> = Vec::new();
-        self.prof[KEY_EMAIL as usize].text_rows(&fold_cow(&key), |r| rows.push(r));
+        self.ident[IDENT_EMAIL].text_rows(&fold_cow(&key), |r| rows.push(r));
         if let Some(p) = self.email_nonascii.get(key.as_ref()) {
             rows.extend(p.rows());
         }
@@ -1774,7 +2062,7 @@ impl Table {
     /// Every contact holding this E.164 mobile number.
     pub(crate) fn find_by_mobile(&self, e164: &str) -> Vec<Contact> {
         let mut rows: Vec<u32> = Vec::new();
-        self.prof[KEY_MOBILE as usize].text_rows(&fold_cow(e164), |r| rows.push(r));
+        self.ident[IDENT_MOBILE].text_rows(&fold_cow(e164), |r| rows.push(r));
         rows.into_iter()
             .filter_map(|r| self.row(r))
             .filter(|row| row.mobile().as_ref().map(PhoneStr::as_str) == Some(e164))
@@ -1785,7 +2073,7 @@ impl Table {
     /// The rows whose `memberId` is exactly `m`.
     pub(crate) fn member_rows(&self, m: &str) -> Vec<u32> {
         let mut rows: Vec<u32> = Vec::new();
-        self.sys[S_MEMBER_ID].text_rows(&fold_cow(m), |r| {
+        self.ident[IDENT_MEMBER].text_rows(&fold_cow(m), |r| {
             if self.row(r).is_some_and(|row| row.member_id() == Some(m)) {
                 rows.push(r);
             }
