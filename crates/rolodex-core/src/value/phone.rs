@@ -883,14 +883,7 @@ pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
         Err(CrateReject::Invalid) => unstripped(text).ok_or(CrateReject::Invalid),
         // An extension is reported as such; any other letter is not part of a number (a
         // `tel:` URI's scheme aside).
-        Ok(_)
-            if text
-                .trim_start_matches("tel:")
-                .chars()
-                .any(char::is_alphabetic) =>
-        {
-            Err(CrateReject::Letters)
-        }
+        Ok(_) if has_letters(text) => Err(CrateReject::Letters),
         other => other,
     };
     r.map_err(|why| {
@@ -905,6 +898,21 @@ pub(crate) fn normalize_phone_trimmed(t: &str) -> Result<String> {
         };
         Error::validation(Some(t), EXPECTED_PHONE, message)
     })
+}
+
+/// Whether a number's text holds a letter, past any `tel:` scheme in front. (ASCII text,
+/// nearly every number, is checked byte by byte; `str::trim_start_matches` with a text
+/// pattern sets up a substring search for each number.)
+fn has_letters(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(r) = rest.strip_prefix("tel:") {
+        rest = r;
+    }
+    if rest.is_ascii() {
+        rest.bytes().any(|b| b.is_ascii_alphabetic())
+    } else {
+        rest.chars().any(char::is_alphabetic)
+    }
 }
 
 /// The national significant number of an E.164 number with the country's national (trunk)
@@ -1042,7 +1050,13 @@ mod tests {
             assert_eq!(normalize_phone_trimmed(want).unwrap(), want, "{want}");
         }
         // Letters are not keypad digits.
-        for bad in ["+82 10-2020-303O", "+1 800 FLOWERS", "+82 1O-2020-3030"] {
+        for bad in [
+            "+82 10-2020-303O",
+            "+1 800 FLOWERS",
+            "+82 1O-2020-3030",
+            "+1 800 flowers",
+            "tel:+1-800-flowers",
+        ] {
             let e = normalize_phone_trimmed(bad).unwrap_err();
             assert!(e.to_string().contains("letters"), "{bad}: {e}");
         }
