@@ -1,0 +1,103 @@
+//! One book shared by threads while the in-memory store brings its search indexes up to
+//! date behind the writes (every 4,096 writes, on a background thread): searches never
+//! see them lag (R-FLT-1, R-FLT-2), and the duplicate check of a lead (R-CON-1) holds
+//! across threads.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rolodex::{ContactBook, Error, NewLead, Query};
+
+/// Leads each writer adds: enough for two batches of waiting rows with the two writers
+/// together (4,096 each), so that searches meet a flush running behind.
+const PER_WRITER: usize = 5_000;
+
+fn quick(b: &ContactBook, text: &str) -> u64 {
+    b.search(&Query {
+        search: Some(text.into()),
+        ..Query::new()
+    })
+    .unwrap()
+    .total
+}
+
+/// R-FLT-1, R-FLT-2 and R-CON-1: two threads add leads while a third searches now and
+/// then. A search finds every lead added before it began, and none that does not exist;
+/// an email given again, in capitals, by the thread that added it or by the other, is a
+/// duplicate; and once the writers are done, the listing, a quick search and a multi-term
+/// search find every contact.
+#[test]
+fn r_flt_1_searches_during_writes_from_threads_never_see_lagging_indexes() {
+    let book = ContactBook::in_memory();
+    // How many leads each writer has added.
+    let added = [AtomicUsize::new(0), AtomicUsize::new(0)];
+    std::thread::scope(|s| {
+        for w in 0..2 {
+            let (book, added) = (&book, &added);
+            s.spawn(move || {
+                for i in 0..PER_WRITER {
+                    let lead = NewLead::email(format!("w{w}-{i}@example.com"))
+                        .with_name(format!("Writer{w} Lead{i}"));
+                    book.add_lead(lead).unwrap();
+                    added[w].store(i + 1, Ordering::SeqCst);
+                    // Now and then, an earlier lead of this writer's and, when the other
+                    // writer has added it, the other's lead of this number, given again.
+                    if i % 250 == 0 {
+                        let mut again = vec![format!("W{w}-{}@EXAMPLE.com", i / 2)];
+                        if added[1 - w].load(Ordering::SeqCst) > i {
+                            again.push(format!("W{}-{i}@Example.COM", 1 - w));
+                        }
+                        for email in again {
+                            match book.add_lead(NewLead::email(email.clone())) {
+                                Err(Error::AlreadyExists { .. }) => {}
+                                other => panic!("{email} given again: {other:?}"),
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        let (book, added) = (&book, &added);
+        s.spawn(move || {
+            // A search after each batch has gone behind (4,096 and 8,192 writes), while
+            // the writes go on. (A writer that panics stops short: the wait then gives
+            // up, so that the test fails instead of hanging.)
+            let start = std::time::Instant::now();
+            for target in [4_500, 9_000] {
+                loop {
+                    let n: usize = added.iter().map(|a| a.load(Ordering::SeqCst)).sum();
+                    if n >= target {
+                        break;
+                    }
+                    let waited = start.elapsed();
+                    assert!(waited.as_secs() < 300, "the writers stopped at {n} leads");
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                let before = added.each_ref().map(|a| a.load(Ordering::SeqCst) as u64);
+                for (w, at_least) in before.iter().enumerate() {
+                    let n = quick(book, &format!("writer{w}"));
+                    assert!(n >= *at_least, "writer{w}: {n}, but {at_least} were added");
+                    assert!(n <= PER_WRITER as u64, "writer{w}: {n}");
+                }
+            }
+        });
+    });
+    assert_eq!(
+        book.search(&Query::new()).unwrap().total,
+        2 * PER_WRITER as u64
+    );
+    for w in 0..2 {
+        assert_eq!(quick(&book, &format!("Writer{w}")), PER_WRITER as u64);
+    }
+    let terms: Vec<String> = (0..PER_WRITER)
+        .step_by(97)
+        .map(|i| format!("w1-{i}@example.com"))
+        .collect();
+    let found = book
+        .search(&Query {
+            terms: Some(terms.join(", ")),
+            ..Query::new()
+        })
+        .unwrap();
+    assert_eq!(found.total, terms.len() as u64);
+    assert!(found.unmatched_terms.is_empty());
+}
