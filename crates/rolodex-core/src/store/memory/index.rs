@@ -197,14 +197,6 @@ impl Posting {
         }
     }
 
-    /// Calls `f` with each row, in order.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(u32)) {
-        match self {
-            Posting::One(x) => f(*x),
-            Posting::Many(b) => b.iter().for_each(f),
-        }
-    }
-
     pub(crate) fn or_into(&self, out: &mut RoaringBitmap) {
         match self {
             Posting::One(x) => {

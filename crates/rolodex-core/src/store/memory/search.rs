@@ -185,6 +185,12 @@ impl Table {
         let mobile = self.ix(Slot::Profile(KEY_MOBILE)).unwrap_or(&empty);
         let member = self.ix(Slot::Sys(S_MEMBER_ID)).unwrap_or(&empty);
         let fields = [email, mobile, member, name];
+        let fps = [
+            self.fps_of(Slot::Profile(KEY_EMAIL), email),
+            self.fps_of(Slot::Profile(KEY_MOBILE), mobile),
+            self.fps_of(Slot::Sys(S_MEMBER_ID), member),
+            self.fps_of(Slot::Profile(KEY_NAME), name),
+        ];
         // (term in chunk, field, fingerprint) and (term in chunk, field, row).
         let mut probes: Vec<(usize, u8, u32)> = Vec::with_capacity(CHUNK * 2);
         let mut cands: Vec<(usize, u8, u32)> = Vec::with_capacity(CHUNK * 2);
@@ -209,17 +215,13 @@ impl Table {
                 }
             }
             for &(_, field, fp) in &probes {
-                if let Some(p) = fields[field as usize]
-                    .fps
-                    .as_ref()
-                    .and_then(|t| t.slot_ptr(fp))
-                {
+                if let Some(p) = fps[field as usize].and_then(|t| t.slot_ptr(fp)) {
                     prefetch(p);
                 }
             }
             for &(i, field, fp) in &probes {
                 let fx = fields[field as usize];
-                match &fx.fps {
+                match fps[field as usize] {
                     Some(t) => t.rows(fp, |r| {
                         if let Some(p) = self.row_ptr(r) {
                             prefetch(p);
@@ -465,7 +467,7 @@ impl Table {
                 let mut rows: Vec<u32> = Vec::new();
                 for s in set {
                     let f = fold_cow(s);
-                    match &fx.fps {
+                    match self.fps_of(slot, fx) {
                         Some(fps) => fps.rows(fingerprint(&f), |r| rows.push(r)),
                         None => {
                             if let Some(p) = fx.text.get(f.as_ref()) {
@@ -478,7 +480,7 @@ impl Table {
                 rows.dedup();
                 b |= RoaringBitmap::from_sorted_iter(rows).unwrap_or_default();
                 b &= cands;
-                if fx.fps.is_none() && c.mode == TextMode::Folded {
+                if self.fps_of(slot, fx).is_none() && c.mode == TextMode::Folded {
                     b
                 } else {
                     self.verify(c, slot, negated, &b, ctx)
@@ -685,7 +687,9 @@ impl Table {
                 return self.verify(c, slot, negated, &cand, ctx);
             }
         }
-        if c.mode == TextMode::Folded && fx.fps.is_none() && (fx.text.len() as u64) < present.len()
+        if c.mode == TextMode::Folded
+            && self.fps_of(slot, fx).is_none()
+            && (fx.text.len() as u64) < present.len()
         {
             let mut b = RoaringBitmap::new();
             for (k, p) in &fx.text {

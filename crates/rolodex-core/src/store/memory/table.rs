@@ -332,6 +332,9 @@ pub(crate) struct FieldIx {
     /// (`memberId`, name, email, mobile number): a flat table that a batch of lookups can
     /// prefetch (see [`Fingerprints`]), and that holds no copy of the texts.
     pub(crate) fps: Option<Fingerprints>,
+    /// The field's texts are looked up in the table's identity lookups ([`Table::ident`],
+    /// kept current by writes), not here: neither `text` nor `fps` holds them.
+    pub(crate) texts_elsewhere: bool,
 }
 
 impl Default for FieldIx {
@@ -351,6 +354,7 @@ impl Default for FieldIx {
             numlist: FxMap::default(),
             kinds: [0; 7],
             fps: None,
+            texts_elsewhere: false,
         }
     }
 }
@@ -364,14 +368,25 @@ pub(crate) const K_DT: usize = 4;
 const K_STRINGS: usize = 5;
 
 impl FieldIx {
-    /// The index of profile key `k`: the name's keeps fingerprints, as the identity
-    /// lookups do, for multi-term search.
+    /// The index of profile key `k`: the name's keeps fingerprints for multi-term search,
+    /// as the identity lookups do; the email's and mobile number's texts are identity
+    /// lookups.
     fn for_key(k: u32) -> FieldIx {
         let mut ix = FieldIx::default();
-        if k == KEY_NAME {
-            ix.fps = Some(Fingerprints::default());
+        match k {
+            KEY_NAME => ix.fps = Some(Fingerprints::default()),
+            KEY_EMAIL | KEY_MOBILE => ix.texts_elsewhere = true,
+            _ => {}
         }
         ix
+    }
+
+    /// The index of system field `i`: `memberId`'s texts are an identity lookup.
+    fn for_sys(i: usize) -> FieldIx {
+        FieldIx {
+            texts_elsewhere: i == S_MEMBER_ID,
+            ..FieldIx::default()
+        }
     }
 
     /// Whether some text value of this field might fold to a text of this shape (holding
@@ -382,20 +397,6 @@ impl FieldIx {
         } else {
             self.no_at > 0
         }) && (!plus || self.plus > 0)
-    }
-
-    /// Calls `f` with the rows whose text value may fold to `folded`: exactly those from a
-    /// posting map, or candidates from a fingerprint table (fingerprints can collide), which
-    /// the caller checks against each row's value.
-    pub(crate) fn text_rows(&self, folded: &str, f: impl FnMut(u32)) {
-        match &self.fps {
-            Some(fps) => fps.rows(fingerprint(folded), f),
-            None => {
-                if let Some(p) = self.text.get(folded) {
-                    p.for_each(f);
-                }
-            }
-        }
     }
 
     fn update(&mut self, r: u32, v: FieldValue<'_>, add: bool) {
@@ -561,10 +562,10 @@ impl FieldIx {
         let count = |c: &mut u64| {
             *c = if add { *c + n } else { c.saturating_sub(n) };
         };
-        match (&self.fps, add) {
-            (Some(_), _) => {}
-            (None, true) => post_insert_many(&mut self.text, k, rows),
-            (None, false) => {
+        if self.fps.is_none() && !self.texts_elsewhere {
+            if add {
+                post_insert_many(&mut self.text, k, rows);
+            } else {
                 for r in rows {
                     post_remove(&mut self.text, k, *r);
                 }
@@ -734,9 +735,10 @@ pub(crate) struct Table {
     pub(crate) live: RoaringBitmap,
     pub(crate) blocked: RoaringBitmap,
     pub(crate) hidden: RoaringBitmap,
-    /// The identity lookups: the indexes of `memberId`, email and mobile number, which
-    /// writes keep current ([`Table::reindex_now`]), by [`ident_of`] their slot.
-    ident: [FieldIx; 3],
+    /// The identity lookups: the rows of each folded `memberId`, email and mobile number
+    /// by fingerprint, which writes keep current ([`Table::reindex_now`]), by
+    /// [`ident_of`] their slot. (The rest of those fields' indexes are search indexes.)
+    ident: [Fingerprints; 3],
     /// The search indexes, which lag behind writes until a flush ([`Table::flush`]).
     search: SearchIx,
     /// A flush bringing the search indexes up to date on a background thread, which holds
@@ -784,9 +786,10 @@ pub(crate) struct QuickIx {
     pub(crate) has: [RoaringBitmap; 3],
 }
 
-/// The field indexes a flush brings up to date, by system field and by profile key id:
-/// every field's but the identity lookups' ([`Table::ident`]; their places here stay
-/// empty).
+/// The field indexes a flush brings up to date, by system field and by profile key id.
+/// The texts of `memberId`, email and mobile number are looked up in the identity lookups
+/// instead ([`Table::ident`], which writes keep current); the rest of those fields'
+/// indexes are here.
 #[derive(Debug, Default)]
 pub(crate) struct FieldIxs {
     sys: Vec<FieldIx>,
@@ -807,7 +810,7 @@ impl SearchIx {
     fn new(keys: usize) -> SearchIx {
         SearchIx {
             fields: FieldIxs {
-                sys: vec![FieldIx::default(); N_SYS],
+                sys: (0..N_SYS).map(FieldIx::for_sys).collect(),
                 prof: (0..keys as u32).map(FieldIx::for_key).collect(),
             },
             quick: QuickIx::default(),
@@ -1113,9 +1116,6 @@ impl Default for Table {
         for k in ["name", "email", "mobileNumber"] {
             t.key_id(k);
         }
-        for ix in &mut t.ident {
-            ix.fps = Some(Fingerprints::default());
-        }
         t
     }
 }
@@ -1250,22 +1250,34 @@ impl Table {
     /// The indexes of a slot, to tamper with in tests.
     #[cfg(test)]
     pub(crate) fn ix_mut(&mut self, s: Slot) -> Option<&mut FieldIx> {
-        match ident_of(s) {
-            Some(i) => self.ident.get_mut(i),
-            None => self.search_ix_mut().fields.get_mut(s),
-        }
+        self.search_ix_mut().fields.get_mut(s)
     }
 
     /// The indexes of a slot (`None` for the id and absent keys).
     pub(crate) fn ix(&self, s: Slot) -> Option<&FieldIx> {
-        if let Some(i) = ident_of(s) {
-            return self.ident.get(i);
-        }
         let fields = &self.search_ix().fields;
         match s {
             Slot::Sys(i) => fields.sys.get(i),
             Slot::Profile(k) => fields.prof.get(k as usize),
             Slot::Id | Slot::Absent => None,
+        }
+    }
+
+    /// The fingerprint table of the texts of a slot whose index is `fx`: an identity
+    /// lookup's, or the field's own (`None`: the field's texts are in `fx.text`).
+    pub(crate) fn fps_of<'a>(&'a self, s: Slot, fx: &'a FieldIx) -> Option<&'a Fingerprints> {
+        match ident_of(s) {
+            Some(i) => self.ident.get(i),
+            None => fx.fps.as_ref(),
+        }
+    }
+
+    /// The fingerprint table of a slot's texts, to tamper with in tests.
+    #[cfg(test)]
+    pub(crate) fn fps_mut(&mut self, s: Slot) -> Option<&mut Fingerprints> {
+        match ident_of(s) {
+            Some(i) => self.ident.get_mut(i),
+            None => self.ix_mut(s).and_then(|fx| fx.fps.as_mut()),
         }
     }
 
@@ -1799,12 +1811,28 @@ impl Table {
         self.reindex_slot(r, Slot::Profile(KEY_MOBILE), old, new);
     }
 
-    /// Moves row `r` in an identity lookup ([`ident_of`] slot `s`) from `old`'s value to
+    /// Moves row `r` in an identity lookup ([`ident_of`] slot `s`) from `old`'s text to
     /// `new`'s.
     fn reindex_slot(&mut self, r: u32, s: Slot, old: Option<&Row>, new: Option<&Row>) {
         let names: &[Box<str>] = &self.tag_names;
-        if let Some(ix) = ident_of(s).and_then(|i| self.ident.get_mut(i)) {
-            move_value(ix, names, r, s, old, new);
+        let Some(fps) = ident_of(s).and_then(|i| self.ident.get_mut(i)) else {
+            return;
+        };
+        let ov = old.map(|x| slot_value(names, x, s));
+        let nv = new.map(|x| slot_value(names, x, s));
+        let text = |v: &Option<Fv<'_>>| match v.as_ref().map(Fv::get) {
+            Some(FieldValue::Text(t)) if !t.is_empty() => Some(fingerprint(&fold_cow(t))),
+            _ => None,
+        };
+        let (o, n) = (text(&ov), text(&nv));
+        if o == n {
+            return;
+        }
+        if let Some(f) = o {
+            fps.remove(f, r);
+        }
+        if let Some(f) = n {
+            fps.insert(f, r);
         }
     }
 }
@@ -1860,10 +1888,9 @@ impl FieldIxs {
         Some([it.next()?, it.next()?, it.next()?])
     }
 
-    /// The index of a slot that is not an identity lookup.
+    /// The index of a slot.
     fn get_mut(&mut self, s: Slot) -> Option<&mut FieldIx> {
         match s {
-            _ if ident_of(s).is_some() => None,
             Slot::Sys(i) => self.sys.get_mut(i),
             Slot::Profile(k) => self.prof.get_mut(k as usize),
             Slot::Id | Slot::Absent => None,
@@ -1887,6 +1914,7 @@ impl FieldIxs {
     /// Brings the field search indexes of a batch of rows from `old` to `new`: each system
     /// field, then each profile key, over all rows of the batch (the quick-search indexes
     /// are [`QuickIx::reindex`]'s, the identity lookups [`Table::reindex_now`]'s).
+    /// (Unconditionally: the identity fields' indexes here lag as any other.)
     fn reindex(
         &mut self,
         names: &(impl TagText + ?Sized),
@@ -1927,7 +1955,7 @@ impl FieldIxs {
                 } else {
                     None
                 };
-                if ov != nv && ident_of(Slot::Profile(k)).is_none() {
+                if ov != nv {
                     let k = k as usize;
                     if changes.len() <= k {
                         changes.resize_with(k + 1, Vec::new);
@@ -1943,9 +1971,6 @@ impl FieldIxs {
         let mut adds: Vec<(u32, FieldValue<'_>)> = Vec::with_capacity(batch.len());
         for i in 0..N_SYS {
             let s = Slot::Sys(i);
-            if ident_of(s).is_some() {
-                continue;
-            }
             if i == S_TAGS || i == S_IMPORT_TAGS {
                 self.reindex_tags(names, i, batch);
                 continue;
@@ -2046,7 +2071,7 @@ impl Table {
     pub(crate) fn find_by_email(&self, email: &str) -> Vec<Contact> {
         let key = email_key_cow(email);
         let mut rows: Vec<u32> = Vec::new();
-        self.ident[IDENT_EMAIL].text_rows(&fold_cow(&key), |r| rows.push(r));
+        self.ident[IDENT_EMAIL].rows(fingerprint(&fold_cow(&key)), |r| rows.push(r));
         if let Some(p) = self.email_nonascii.get(key.as_ref()) {
             rows.extend(p.rows());
         }
@@ -2062,7 +2087,7 @@ impl Table {
     /// Every contact holding this E.164 mobile number.
     pub(crate) fn find_by_mobile(&self, e164: &str) -> Vec<Contact> {
         let mut rows: Vec<u32> = Vec::new();
-        self.ident[IDENT_MOBILE].text_rows(&fold_cow(e164), |r| rows.push(r));
+        self.ident[IDENT_MOBILE].rows(fingerprint(&fold_cow(e164)), |r| rows.push(r));
         rows.into_iter()
             .filter_map(|r| self.row(r))
             .filter(|row| row.mobile().as_ref().map(PhoneStr::as_str) == Some(e164))
@@ -2073,7 +2098,7 @@ impl Table {
     /// The rows whose `memberId` is exactly `m`.
     pub(crate) fn member_rows(&self, m: &str) -> Vec<u32> {
         let mut rows: Vec<u32> = Vec::new();
-        self.ident[IDENT_MEMBER].text_rows(&fold_cow(m), |r| {
+        self.ident[IDENT_MEMBER].rows(fingerprint(&fold_cow(m)), |r| {
             if self.row(r).is_some_and(|row| row.member_id() == Some(m)) {
                 rows.push(r);
             }

@@ -4,7 +4,7 @@ use chrono::{TimeZone, Utc};
 use roaring::RoaringBitmap;
 
 use super::index::{grams_of, num_key, Ordered, Posting, Trigrams};
-use super::table::{IdKey, Slot, Table, KEY_EMAIL, S_LAST_SEEN, S_TAGS};
+use super::table::{IdKey, Slot, Table, KEY_EMAIL, KEY_MOBILE, S_LAST_SEEN, S_MEMBER_ID, S_TAGS};
 use crate::contact::Contact;
 use crate::value::Value;
 
@@ -180,9 +180,20 @@ fn updates_move_every_index_and_deletes_free_rows() {
     );
     let email_keys = t
         .ix(Slot::Profile(KEY_EMAIL))
-        .and_then(|x| x.fps.as_ref().map(|f| f.len()))
+        .and_then(|x| t.fps_of(Slot::Profile(KEY_EMAIL), x).map(|f| f.len()))
         .unwrap_or(0);
     assert_eq!(email_keys, 2);
+    // The identity fields' texts are only in the identity lookups, never copied into a
+    // posting map as well.
+    for s in [
+        Slot::Profile(KEY_EMAIL),
+        Slot::Profile(KEY_MOBILE),
+        Slot::Sys(S_MEMBER_ID),
+    ] {
+        assert!(t
+            .ix(s)
+            .is_some_and(|x| x.text.is_empty() && x.fps.is_none()));
+    }
     let ls: RoaringBitmap = t
         .ix(Slot::Sys(S_LAST_SEEN))
         .map(|x| {
@@ -325,9 +336,8 @@ fn ann_and_bob_with_planted(plant: &[(Slot, &str, bool)]) -> (Table, u32, u32) {
     let ra = t.row_of("c_000000000001").unwrap();
     let rb = t.row_of("c_000000000002").unwrap();
     for (slot, text, ann) in plant {
-        let fx = t.ix_mut(*slot).unwrap();
         let r = if *ann { ra } else { rb };
-        fx.fps.as_mut().unwrap().insert(fingerprint(text), r);
+        t.fps_mut(*slot).unwrap().insert(fingerprint(text), r);
     }
     (t, ra, rb)
 }
@@ -474,7 +484,7 @@ fn index_digest(t: &Table, s: Slot) -> String {
         bm(&ix.at_multi),
         ix.no_at,
         ix.plus,
-        ix.fps.as_ref().map(|f| f.len()),
+        t.fps_of(s, ix).map(|f| f.len()),
     )
 }
 
