@@ -889,9 +889,7 @@ impl QuickIx {
     pub(crate) const NAME: usize = KEY_NAME as usize;
     pub(crate) const EMAIL: usize = KEY_EMAIL as usize;
     pub(crate) const MOBILE: usize = KEY_MOBILE as usize;
-}
 
-impl QuickIx {
     /// Brings the quick-search indexes of a batch of rows from `old` to `new`: every gram
     /// change of the batch, applied gram by gram.
     fn reindex(&mut self, batch: &[(u32, Option<&Row>, Option<&Row>)]) {
@@ -1806,14 +1804,14 @@ impl Table {
                 post_insert(&mut self.email_nonascii, &email_key(s), r);
             }
         }
-        self.reindex_slot(r, Slot::Sys(S_MEMBER_ID), old, new);
-        self.reindex_slot(r, Slot::Profile(KEY_EMAIL), old, new);
-        self.reindex_slot(r, Slot::Profile(KEY_MOBILE), old, new);
+        self.reindex_lookup(r, Slot::Sys(S_MEMBER_ID), old, new);
+        self.reindex_lookup(r, Slot::Profile(KEY_EMAIL), old, new);
+        self.reindex_lookup(r, Slot::Profile(KEY_MOBILE), old, new);
     }
 
     /// Moves row `r` in an identity lookup ([`ident_of`] slot `s`) from `old`'s text to
     /// `new`'s.
-    fn reindex_slot(&mut self, r: u32, s: Slot, old: Option<&Row>, new: Option<&Row>) {
+    fn reindex_lookup(&mut self, r: u32, s: Slot, old: Option<&Row>, new: Option<&Row>) {
         let names: &[Box<str>] = &self.tag_names;
         let Some(fps) = ident_of(s).and_then(|i| self.ident.get_mut(i)) else {
             return;
@@ -1852,29 +1850,6 @@ fn ident_of(s: Slot) -> Option<usize> {
     }
 }
 
-/// Moves row `r` in `ix`, the index of slot `s`, from `old`'s value to `new`'s.
-fn move_value(
-    ix: &mut FieldIx,
-    names: &(impl TagText + ?Sized),
-    r: u32,
-    s: Slot,
-    old: Option<&Row>,
-    new: Option<&Row>,
-) {
-    let ov = old.map(|x| slot_value(names, x, s));
-    let nv = new.map(|x| slot_value(names, x, s));
-    let (ov, nv) = (ov.as_ref().map(Fv::get), nv.as_ref().map(Fv::get));
-    if ov == nv {
-        return;
-    }
-    if let Some(v) = ov {
-        ix.update(r, v, false);
-    }
-    if let Some(v) = nv {
-        ix.update(r, v, true);
-    }
-}
-
 impl FieldIxs {
     /// The indexes of `updatedAt`, `lastSeenAt` and `sessionCount`, in that order.
     fn times(&mut self) -> Option<[&mut FieldIx; 3]> {
@@ -1897,7 +1872,7 @@ impl FieldIxs {
         }
     }
 
-    /// [`move_value`] in the index of slot `s`.
+    /// Moves row `r` in the index of slot `s` from `old`'s value to `new`'s.
     fn reindex_slot(
         &mut self,
         names: &(impl TagText + ?Sized),
@@ -1906,8 +1881,20 @@ impl FieldIxs {
         old: Option<&Row>,
         new: Option<&Row>,
     ) {
-        if let Some(ix) = self.get_mut(s) {
-            move_value(ix, names, r, s, old, new);
+        let ov = old.map(|x| slot_value(names, x, s));
+        let nv = new.map(|x| slot_value(names, x, s));
+        let (ov, nv) = (ov.as_ref().map(Fv::get), nv.as_ref().map(Fv::get));
+        if ov == nv {
+            return;
+        }
+        let Some(ix) = self.get_mut(s) else {
+            return;
+        };
+        if let Some(v) = ov {
+            ix.update(r, v, false);
+        }
+        if let Some(v) = nv {
+            ix.update(r, v, true);
         }
     }
 
