@@ -151,9 +151,10 @@ impl Channel {
 ///   itself, the quick-search half of that work runs on a second thread beside the rest,
 ///   and the search goes on once both are done.
 ///
-/// Where the system gives no thread, that work runs on the caller's thread. A panic on
-/// such a thread (a bug) reaches the next call that needs the indexes, which are then
-/// built anew from the rows.
+/// Where the system gives no thread, that work runs on the caller's thread. A panic while
+/// the search indexes are brought up to date (a bug), on either thread, reaches the call
+/// that needs them, and the indexes are built anew from the rows first, so the channel
+/// stays whole.
 #[derive(Default)]
 pub struct MemoryStore {
     channels: RwLock<FxMap<String, Arc<RwLock<Channel>>>>,

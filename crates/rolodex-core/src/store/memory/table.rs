@@ -744,9 +744,9 @@ pub(crate) struct Table {
     /// A flush bringing the search indexes up to date on a background thread, which holds
     /// them meanwhile (`search` is then empty): see [`Table::flush_behind`].
     behind: Option<JoinHandle<Option<SearchIx>>>,
-    /// Makes the next flush behind panic, to test what that leaves.
+    /// Makes every flush panic (behind, or here) while set, to test what that leaves.
     #[cfg(test)]
-    pub(crate) fail_behind: bool,
+    pub(crate) fail_flush: bool,
     /// How many rows hold a `memberId` that case folding changes.
     pub(crate) member_unfolded: u64,
     /// Rows with a non-ASCII email, by `email_key`.
@@ -1101,7 +1101,7 @@ impl Default for Table {
             search: SearchIx::new(0),
             behind: None,
             #[cfg(test)]
-            fail_behind: false,
+            fail_flush: false,
             email_nonascii: FxMap::default(),
             member_unfolded: 0,
             visible: Ledger::default(),
@@ -1591,7 +1591,24 @@ impl Table {
                 (*r, old.as_ref(), new)
             })
             .collect();
-        self.search.reindex(&self.tag_names[..], &pairs, true);
+        let (search, names) = (&mut self.search, &self.tag_names[..]);
+        #[cfg(test)]
+        let fail = self.fail_flush;
+        // A panic here (a bug) would leave the indexes half updated, and the rows it was
+        // updating no longer waiting: the indexes are built anew from the rows first, as
+        // after a panic behind (`settle`), and the panic goes on to the caller.
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            #[cfg(test)]
+            if fail {
+                panic!("a flush failed (as the test asked)");
+            }
+            search.reindex(names, &pairs, true);
+        }));
+        drop(pairs);
+        if let Err(panic) = done {
+            self.rebuild_search();
+            std::panic::resume_unwind(panic);
+        }
     }
 
     /// Brings the search indexes of the waiting rows up to date on a background thread
@@ -1631,7 +1648,7 @@ impl Table {
             batch,
             names,
             #[cfg(test)]
-            fail: self.fail_behind,
+            fail: self.fail_flush,
         };
         let (give, take) = std::sync::mpsc::sync_channel::<Behind>(1);
         let thread = std::thread::Builder::new()

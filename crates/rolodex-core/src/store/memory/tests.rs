@@ -843,12 +843,12 @@ proptest::proptest! {
 #[test]
 fn a_panic_behind_leaves_indexes_built_from_the_rows() {
     let mut t = Table::default();
-    t.fail_behind = true;
+    t.fail_flush = true;
     let contact = |i: u64, seed: u64| varied(i, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15), false);
     for i in 0..20 {
         t.put(&contact(i, i));
     }
-    t.fail_behind = false;
+    t.fail_flush = false;
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.flush()));
     assert!(caught.is_err(), "the panic behind reaches the caller");
     let mut fresh = Table::default();
@@ -860,6 +860,45 @@ fn a_panic_behind_leaves_indexes_built_from_the_rows() {
     assert_eq!(field_digests(&t), field_digests(&fresh));
     // And on: more rows, flushed behind and here.
     for i in 20..60 {
+        t.put(&contact(i, i));
+        fresh.put(&contact(i, i));
+    }
+    t.flush();
+    fresh.flush();
+    assert_eq!(quick_digest(&t), quick_digest(&fresh));
+    assert_eq!(field_digests(&t), field_digests(&fresh));
+}
+
+/// A flush on the caller's thread that panics (a search's, or a batch too small to go
+/// behind) leaves the table whole too: the panic reaches the caller, the indexes are built
+/// anew from the rows (the rows it was updating included), and writes and flushes go on.
+#[test]
+fn a_panic_in_a_flush_here_leaves_indexes_built_from_the_rows() {
+    let contact = |i: u64, seed: u64| varied(i, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15), false);
+    let mut t = Table::default();
+    let mut fresh = Table::default();
+    // Fewer rows than a batch behind: they wait for a flush here.
+    let writes: Vec<(u64, u64)> = (0..10).map(|i| (i, i)).collect();
+    let rewrites: Vec<(u64, u64)> = vec![(3, 70), (11, 11), (12, 12), (5, 50), (13, 13)];
+    for table in [&mut t, &mut fresh] {
+        for &(i, seed) in &writes {
+            table.put(&contact(i, seed));
+        }
+        table.flush();
+        for &(i, seed) in &rewrites {
+            table.put(&contact(i, seed));
+        }
+    }
+    assert!(t.has_pending());
+    t.fail_flush = true;
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.flush()));
+    t.fail_flush = false;
+    assert!(caught.is_err(), "the panic reaches the caller");
+    assert!(!t.has_pending());
+    fresh.flush();
+    assert_eq!(quick_digest(&t), quick_digest(&fresh));
+    assert_eq!(field_digests(&t), field_digests(&fresh));
+    for i in 14..40 {
         t.put(&contact(i, i));
         fresh.put(&contact(i, i));
     }
