@@ -493,6 +493,53 @@ fn log_round_trip(original: &str, fix: (&str, &str), m: &str) -> (Contact, Conta
     (by_member(&direct, m), by_member(&via_log, m), log)
 }
 
+/// R-IMP-13 with R-IMP-16: "then the row's mapped keys with the original cell text, so the
+/// file can be fixed and uploaded again". A cell with text after its closing quote
+/// (`"Kim"Lee`, which a CSV reader reads as `KimLee`) and a quote never closed appear in the
+/// failure log as they stand in the file, so what is wrong can be seen; fixed there, the
+/// row imports.
+#[test]
+fn r_imp_13_failure_log_shows_malformed_cells_as_they_stand() {
+    let book = book_at("2025-06-01T00:00:00Z");
+    let text = "memberId,profile.name,unsubscribeEmail,unsubscribeTexting\n\
+                m1,\"Kim\"Lee,false,false\n\
+                m2,Park,false,false\n\
+                m3,\"Choi,false,false\r\n\
+                m4,Jung,false,false\n";
+    let (r, log) = import_with_log(&book, "f.csv", text, members());
+    assert_eq!((r.created, r.failed), (1, 2), "{r:?}");
+    let recs = records(&log);
+    assert_eq!(recs.len(), 3, "{log}");
+    assert_eq!(
+        (recs[1][0].as_str(), recs[1][1].as_str()),
+        ("2", "profile.name")
+    );
+    assert_eq!(
+        &recs[1][3..],
+        &["m1", "\"Kim\"Lee", "false", "false"],
+        "{log}"
+    );
+    assert_eq!(
+        (recs[2][0].as_str(), recs[2][1].as_str()),
+        ("4", "profile.name")
+    );
+    assert_eq!(
+        &recs[2][3..],
+        &["m3", "\"Choi,false,false\r\nm4,Jung,false,false\n", "", ""],
+        "{log}"
+    );
+    // The first entry fixed as its owner meant it, the second left out: m1 imports.
+    let mut fixed = csv::Writer::from_writer(Vec::new());
+    fixed.write_record(&recs[0]).unwrap();
+    let mut row = recs[1].clone();
+    row[4] = "Kim Lee".into();
+    fixed.write_record(&row).unwrap();
+    let fixed = fixed.into_inner().unwrap();
+    let r = import_bytes(&book, &fixed, members()).unwrap();
+    assert_eq!((r.created, r.failed), (1, 0), "{r:?}");
+    assert_eq!(pv(&by_member(&book, "m1"), "name"), Some("Kim Lee".into()));
+}
+
 /// R-IMP-13 + R-IMP-20/R-EXP-3: formula-like cells in a failure log (guarded or already
 /// guarded in the source) re-import to the values the fixed source file gives.
 #[test]

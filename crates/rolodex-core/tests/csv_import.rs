@@ -491,8 +491,10 @@ fn r_imp_13_failure_log_reimports_with_auto_map() {
     assert!(!log.contains("''@home"), "{log}");
 
     // Re-import the log as is, with autoMap: the diagnostic columns are ignored and the
-    // cells come back as they were read. The stray-quote row's text, read leniently and
-    // now written with proper quoting, is a valid row; the row without memberId still fails.
+    // cells come back as the log holds them. The stray-quote row's cell is in the log as it
+    // stood in the file (R-IMP-13: not as a reader reads it, `a "q" bc`, which would hide
+    // the fault), written with proper quoting: as is, the row is valid and holds that
+    // text, quotes and all; the row without memberId still fails.
     let mut again = ImportOptions::members();
     again.auto_map = true;
     let r2 = open_text(&log, &again).unwrap();
@@ -504,7 +506,7 @@ fn r_imp_13_failure_log_reimports_with_auto_map() {
     assert_eq!(rows.len(), 2);
     let p = patch(&rows[0]);
     assert_eq!(p.row_number, 2);
-    assert_eq!(p.cells, vec!["m2", "A", "a \"q\" bc"]);
+    assert_eq!(p.cells, vec!["m2", "A", "\"a \"\"q\"\" b\"c"]);
     let f = failure(&rows[1]);
     assert_eq!(f.failure.error_columns, vec!["memberId"]);
     assert_eq!(f.cells, vec!["", "Z", "'@home"]); // raw text of the log, as in the file

@@ -251,8 +251,9 @@ fn unexpected(key: &str, v: &Value) -> Error {
     )
 }
 
-/// The imported columns' texts of a record (a missing cell of a short row is empty).
-fn record_cells(map: &ColumnMap, record: &ByteRecord) -> Cells {
+/// The imported columns' texts of a record (a missing cell of a short row is empty); a cell
+/// the reader read otherwise than it stands in the file (`raw`) has its original text.
+fn record_cells(map: &ColumnMap, record: &ByteRecord, raw: &[(usize, String)]) -> Cells {
     let mut cells = Cells {
         text: String::with_capacity(record.as_slice().len()),
         ends: Vec::with_capacity(map.columns.len()),
@@ -261,6 +262,10 @@ fn record_cells(map: &ColumnMap, record: &ByteRecord) -> Cells {
     // lossy reading is only a guard.
     let whole = std::str::from_utf8(record.as_slice()).ok();
     for c in &map.columns {
+        if let Some((_, text)) = raw.iter().find(|(i, _)| *i == c.index) {
+            cells.push(text);
+            continue;
+        }
         match (whole, record.range(c.index)) {
             (Some(w), Some(r)) => cells.push(w.get(r).unwrap_or_default()),
             (None, Some(r)) => {
@@ -282,7 +287,7 @@ pub(crate) fn build_row(
     record: &ByteRecord,
 ) -> std::result::Result<RowPatch, RowFailure> {
     let row = info.row;
-    let cells = record_cells(map, record);
+    let cells = record_cells(map, record, &info.raw);
     let fail = |columns: Vec<String>, reasons: Vec<String>, cells: Cells| RowFailure {
         failure: Failure {
             row_number: row,

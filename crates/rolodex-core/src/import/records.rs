@@ -66,7 +66,7 @@ impl Malformed {
 }
 
 /// What the quote machine knows of one record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RecordInfo {
     /// The spreadsheet row number (1 = the first line of the file).
     pub row: u64,
@@ -75,6 +75,11 @@ pub(crate) struct RecordInfo {
     /// Whether every field is empty once trimmed (R-IMP-12), as [`is_blank`] reads the
     /// fields the `csv` reader returns: a blank line, or delimiters and spaces only.
     pub blank: bool,
+    /// The original text of each cell the `csv` reader reads otherwise, by 0-based column:
+    /// a quoted cell with text after its closing quote (`"A"x`, read `Ax`), or a quoted
+    /// cell never closed. The failure log shows a malformed row's cells as they were in the
+    /// file (R-IMP-13).
+    pub raw: Vec<(usize, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +105,14 @@ pub(crate) struct QuoteMachine {
     /// The current record's non-ASCII content bytes while it may still be blank (they
     /// may be Unicode spaces); dropped once it is not.
     wide: Vec<u8>,
+    /// Whether to keep the original text of the cells the `csv` reader reads otherwise
+    /// ([`RecordInfo::raw`]); the first pass, which only counts, does not.
+    pub(crate) keep_raw: bool,
+    /// The bytes of the current quoted cell from its opening quote (when `keep_raw`).
+    quoted: Vec<u8>,
+    /// The current cell went on after its closing quote (or is never closed): its text in
+    /// `quoted` is kept in [`RecordInfo::raw`] when it ends.
+    astray: bool,
     done: VecDeque<RecordInfo>,
 }
 
@@ -115,9 +128,13 @@ impl Default for QuoteMachine {
                 row: 0,
                 malformed: None,
                 blank: true,
+                raw: Vec::new(),
             },
             filled: false,
             wide: Vec::new(),
+            keep_raw: true,
+            quoted: Vec::new(),
+            astray: false,
             done: VecDeque::new(),
         }
     }
@@ -140,6 +157,7 @@ impl QuoteMachine {
                             row: self.next_row,
                             malformed: None,
                             blank: true,
+                            raw: Vec::new(),
                         };
                         self.filled = false;
                         self.wide.clear();
@@ -152,7 +170,10 @@ impl QuoteMachine {
                 State::InField => match b {
                     b',' => self.next_field(),
                     b'\r' | b'\n' => self.end_record(),
-                    b'"' => self.fault(Malformed::StrayQuote { field: self.field }),
+                    b'"' => {
+                        self.fault(Malformed::StrayQuote { field: self.field });
+                        self.keep_astray(&[b]);
+                    }
                     _ => {
                         // Skip the rest of a plain cell at once.
                         let rest = &bytes[i + 1..];
@@ -161,16 +182,19 @@ impl QuoteMachine {
                             .position(|&c| matches!(c, b',' | b'\r' | b'\n' | b'"'))
                             .unwrap_or(rest.len());
                         self.content(&bytes[i..=i + skip]);
+                        self.keep_astray(&bytes[i..=i + skip]);
                         i += skip;
                     }
                 },
                 State::InQuoted => {
                     if b == b'"' {
                         self.state = State::AfterQuote;
+                        self.keep_quoted(&[b]);
                     } else {
                         let rest = &bytes[i + 1..];
                         let skip = memchr::memchr(b'"', rest).unwrap_or(rest.len());
                         self.content(&bytes[i..=i + skip]);
+                        self.keep_quoted(&bytes[i..=i + skip]);
                         i += skip;
                     }
                 }
@@ -179,12 +203,16 @@ impl QuoteMachine {
                         // A doubled quote: a `"` in the cell.
                         self.filled = true;
                         self.state = State::InQuoted;
+                        self.keep_quoted(&[b]);
                     }
                     b',' => self.next_field(),
                     b'\r' | b'\n' => self.end_record(),
                     _ => {
                         self.fault(Malformed::StrayQuote { field: self.field });
                         self.state = State::InField;
+                        // The reader reads the cell on without its quotes: keep its text.
+                        self.astray = self.keep_raw;
+                        self.keep_astray(&[b]);
                     }
                 },
             }
@@ -202,6 +230,7 @@ impl QuoteMachine {
                 self.fault(Malformed::Unterminated {
                     field: self.quote_field,
                 });
+                self.astray = self.keep_raw;
                 self.end_record();
             }
             _ => self.end_record(),
@@ -218,6 +247,10 @@ impl QuoteMachine {
             b'"' => {
                 self.quote_field = self.field;
                 self.state = State::InQuoted;
+                if self.keep_raw {
+                    self.quoted.clear();
+                    self.quoted.push(b);
+                }
             }
             b',' => self.next_field(),
             b'\r' | b'\n' => self.end_record(),
@@ -247,12 +280,37 @@ impl QuoteMachine {
         }
     }
 
+    /// Keeps bytes of a quoted cell, in case it goes astray.
+    fn keep_quoted(&mut self, bytes: &[u8]) {
+        if self.keep_raw {
+            self.quoted.extend_from_slice(bytes);
+        }
+    }
+
+    /// Keeps bytes of a cell gone astray after its closing quote.
+    fn keep_astray(&mut self, bytes: &[u8]) {
+        if self.astray {
+            self.quoted.extend_from_slice(bytes);
+        }
+    }
+
+    /// Ends the current cell: one gone astray keeps its original text.
+    fn end_field(&mut self) {
+        if self.astray {
+            self.astray = false;
+            let text = String::from_utf8_lossy(&self.quoted).into_owned();
+            self.current.raw.push((self.field, text));
+        }
+    }
+
     fn next_field(&mut self) {
+        self.end_field();
         self.field += 1;
         self.state = State::StartField;
     }
 
     fn end_record(&mut self) {
+        self.end_field();
         // The non-ASCII bytes are whole characters (the stream is UTF-8 and cells are cut
         // at ASCII bytes), so they read as text together as they do cell by cell.
         self.current.blank = self.current.malformed.is_none()
@@ -260,7 +318,7 @@ impl QuoteMachine {
             && (self.wide.is_empty()
                 || std::str::from_utf8(&self.wide).is_ok_and(|s| s.trim().is_empty()));
         self.wide.clear();
-        self.done.push_back(self.current);
+        self.done.push_back(std::mem::take(&mut self.current));
         self.state = State::StartRecord;
     }
 
@@ -380,6 +438,7 @@ impl<R: Read> RecordReader<R> {
                 row: self.last_row + 1,
                 malformed: None,
                 blank: is_blank(&self.record),
+                raw: Vec::new(),
             });
             self.last_row = info.row;
             if info.blank {
@@ -394,6 +453,7 @@ impl<R: Read> RecordReader<R> {
     /// Records the `csv` reader has buffered but not returned yet are counted too.
     pub(crate) fn count_rest(self) -> io::Result<(u64, R)> {
         let mut tap = self.csv.into_inner();
+        tap.machine.keep_raw = false;
         let mut buf = vec![0u8; 64 * 1024];
         let mut n = 0u64;
         loop {
@@ -443,6 +503,68 @@ mod tests {
 
     fn rows(text: &str) -> Vec<u64> {
         read_all(text.as_bytes()).iter().map(|r| r.0).collect()
+    }
+
+    /// The original texts kept of each non-blank record, fed in chunks of `chunk` bytes.
+    fn raw_texts(text: &str, chunk: usize) -> Vec<Vec<(usize, String)>> {
+        let mut m = QuoteMachine::default();
+        for c in text.as_bytes().chunks(chunk) {
+            m.feed(c);
+        }
+        m.finish();
+        std::iter::from_fn(|| m.pop())
+            .filter(|i| !i.blank)
+            .map(|i| i.raw)
+            .collect()
+    }
+
+    /// R-IMP-13: a quoted cell with text after its closing quote, which `csv` reads without
+    /// its quotes (`"A"x` as `Ax`), and a quoted cell never closed keep their text as it
+    /// stands in the file, wherever the reads cut it; well-formed quoted cells and stray
+    /// quotes inside plain cells (which `csv` reads as they stand) keep nothing.
+    #[test]
+    fn r_imp_13_cells_read_otherwise_keep_their_original_text() {
+        type Kept = Vec<Vec<(usize, &'static str)>>;
+        let cases: [(&str, Kept); 6] = [
+            ("m1,\"A\"x,c\n", vec![vec![(1, "\"A\"x")]]),
+            (
+                "\"a\"\"b\"c\"d\",\"ok\",\"e\" f\r\nn,\"x, y\"\n",
+                vec![vec![(0, "\"a\"\"b\"c\"d\""), (2, "\"e\" f")], vec![]],
+            ),
+            ("a b\"c,\"q\"\n", vec![vec![]]),
+            (
+                "h\n\"multi\nline\"z,1\n",
+                vec![vec![], vec![(0, "\"multi\nline\"z")]],
+            ),
+            (
+                "a,\"never\nclosed, \"\"x\"\"\n",
+                vec![vec![(1, "\"never\nclosed, \"\"x\"\"\n")]],
+            ),
+            ("\"é\"ü,\"ok\"\n", vec![vec![(0, "\"é\"ü")]]),
+        ];
+        for (text, want) in cases {
+            let want: Vec<Vec<(usize, String)>> = want
+                .into_iter()
+                .map(|r| r.into_iter().map(|(f, t)| (f, t.to_string())).collect())
+                .collect();
+            for chunk in [1, 2, 3, 64] {
+                assert_eq!(
+                    raw_texts(text, chunk),
+                    want,
+                    "{text:?} in chunks of {chunk}"
+                );
+            }
+        }
+        // The first pass, which only counts rows, keeps nothing.
+        let mut m = QuoteMachine {
+            keep_raw: false,
+            ..QuoteMachine::default()
+        };
+        m.feed(b"\"A\"x,\"open");
+        m.finish();
+        assert!(m
+            .pop()
+            .is_some_and(|i| i.raw.is_empty() && i.malformed.is_some()));
     }
 
     #[test]
@@ -591,13 +713,32 @@ mod tests {
                 .flexible(true)
                 .from_reader(&bytes[..]);
             let mut i = 0;
+            let utf8 = std::str::from_utf8(&bytes).is_ok();
             while rdr.read_byte_record(&mut rec).unwrap() {
-                let info = infos[i];
+                let info = &infos[i];
                 prop_assert_eq!(
                     info.blank,
                     info.malformed.is_none() && is_blank(&rec),
                     "record {} {:?}", i, rec
                 );
+                // Each original cell text kept (R-IMP-13) is a quoted cell of this faulty
+                // record, in the file as it stands: read alone, it reads as `csv` read it
+                // in the record.
+                prop_assert!(info.raw.is_empty() || info.malformed.is_some());
+                for (field, text) in &info.raw {
+                    prop_assert!(text.starts_with('"'), "{:?}", text);
+                    if utf8 {
+                        prop_assert!(bytes.windows(text.len()).any(|w| w == text.as_bytes()));
+                        let mut alone = csv::ReaderBuilder::new()
+                            .has_headers(false)
+                            .flexible(true)
+                            .from_reader(text.as_bytes());
+                        let mut cell = ByteRecord::new();
+                        prop_assert!(alone.read_byte_record(&mut cell).unwrap());
+                        prop_assert_eq!(cell.len(), 1, "{:?}", text);
+                        prop_assert_eq!(cell.get(0), rec.get(*field), "{:?}", text);
+                    }
+                }
                 i += 1;
             }
         }
