@@ -468,3 +468,120 @@ fn r_uni_4_blocking_and_unblocking_the_member_keeps_the_pending_pair() {
     assert!(pairs(&b).is_empty());
     assert_eq!(b.mu_count().unwrap(), 1);
 }
+
+fn member_named(book: &ContactBook, m: &str) -> rolodex::Contact {
+    support::all(book)
+        .into_iter()
+        .find(|c| c.member_id.as_deref() == Some(m))
+        .unwrap_or_else(|| panic!("no member {m}"))
+}
+
+fn lead_import_setup() -> ContactBook {
+    let b = book_at("2025-06-01T00:00:00Z");
+    members(
+        &b,
+        "memberId,profile.mobileNumber,profile.name,unsubscribeEmail,unsubscribeTexting\n\
+         m-1,+82 10-2020-3030,Kim,false,false\n",
+    );
+    b
+}
+
+/// R-UNI-1: "Unification joins a lead and a member that share a verified email or mobile
+/// number", and the import guide: "When you upload a lead → the system finds the member".
+/// A lead-import row (by email) creates a lead whose verified mobile number a member holds
+/// verified: the never-booted lead is unified into the member at once (R-UNI-3: the
+/// member's values win, its email is gained), and the row counts the member as `updated`
+/// (R-IMP-12: the lead is gone). The same in a dry run (R-IMP-18).
+#[test]
+fn r_uni_1_lead_import_row_sharing_a_members_mobile_unifies_the_new_lead() {
+    let text =
+        "profile.email,profile.mobileNumber,profile.name,unsubscribeEmail,unsubscribeTexting\n\
+                new@example.com,+82 10-2020-3030,Lee,false,false\n";
+    let dry = lead_import_setup();
+    let mut o = ImportOptions::leads(IdentifyBy::Email);
+    o.dry_run = true;
+    let planned = import(&dry, "leads.csv", text, o);
+    let b = lead_import_setup();
+    let r = leads_by_email(&b, text);
+    assert_eq!((r.created, r.updated, r.failed), (0, 1, 0), "{r:?}");
+    assert_eq!(
+        (planned.created, planned.updated, planned.mu_after),
+        (0, 1, 1)
+    );
+    assert_eq!(b.mu_count().unwrap(), 1);
+    let m = member_named(&b, "m-1");
+    assert_eq!(m.email(), Some("new@example.com"));
+    assert!(m.verified.email && m.verified.mobile_number);
+    assert_eq!(
+        m.profile.get("name").map(|v| v.canonical()),
+        Some("Kim".into())
+    );
+    assert!(m.user_import_tags.iter().any(|t| t == "leads"));
+    assert_eq!(support::all(&b).len(), 1);
+}
+
+/// R-UNI-1/3/4 for a lead a lead-import row updates: it gains a mobile number a member holds
+/// verified. Never booted, it is unified at once (and a lead an earlier row of the same
+/// import created counts no more: created 0); booted, a pending unification is recorded and
+/// both stay (MU 2) until its login completes it.
+#[test]
+fn r_uni_4_lead_import_row_giving_a_lead_a_members_mobile() {
+    // Created by one row, given the member's number by the next.
+    let b = lead_import_setup();
+    let r = leads_by_email(
+        &b,
+        "profile.email,unsubscribeEmail,unsubscribeTexting\nnew@example.com,false,false\n",
+    );
+    assert_eq!((r.created, r.updated), (1, 0));
+    let r = leads_by_email(
+        &b,
+        "profile.email,profile.mobileNumber,unsubscribeEmail,unsubscribeTexting\n\
+         two@example.com,,false,false\n\
+         two@example.com,+82 10-2020-3030,false,false\n",
+    );
+    assert_eq!((r.created, r.updated, r.failed), (0, 1, 0), "{r:?}");
+    assert_eq!(member_named(&b, "m-1").email(), Some("two@example.com"));
+    assert_eq!(b.mu_count().unwrap(), 2, "new@ stays a lead of its own");
+
+    // A booted lead: pending, both counted, completed by its login.
+    let b = lead_import_setup();
+    let l = b.add_lead(NewLead::email("old@example.com")).unwrap();
+    b.boot(boot_id(&l.id)).unwrap();
+    let r = leads_by_email(
+        &b,
+        "profile.email,profile.mobileNumber\nold@example.com,+821020203030\n",
+    );
+    assert_eq!((r.created, r.updated, r.failed), (0, 1, 0), "{r:?}");
+    let m = member_named(&b, "m-1");
+    assert_eq!(pairs(&b), vec![(l.id.clone(), m.id.clone())]);
+    assert_eq!(b.mu_count().unwrap(), 2);
+    assert_eq!(b.boot(login(Some(&l.id), "m-1")).unwrap().id, m.id);
+    assert!(pairs(&b).is_empty());
+    assert_eq!(b.mu_count().unwrap(), 1);
+}
+
+/// R-UNI-1: "verified on both sides". A member holding the number unverified (given by its
+/// own login's boot, R-CON-2) is not joined by a lead-import row giving a lead that number;
+/// neither is a lead holding it when the import gives it to a lead (lead–lead unification
+/// is not done).
+#[test]
+fn r_uni_1_lead_import_row_never_joins_unverified_or_lead_holders() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let mut boot = login(None, "m-1");
+    boot.profile
+        .insert("mobileNumber".into(), json!("+821020203030"));
+    b.boot(boot).unwrap();
+    let m = member_named(&b, "m-1");
+    assert_eq!(m.mobile_number(), Some("+821020203030"));
+    assert!(!m.verified.mobile_number);
+    b.add_lead(NewLead::mobile("+821040405050")).unwrap();
+    let r = leads_by_email(
+        &b,
+        "profile.email,profile.mobileNumber,unsubscribeEmail,unsubscribeTexting\n\
+         a@example.com,+821020203030,false,false\n\
+         b@example.com,+821040405050,false,false\n",
+    );
+    assert_eq!((r.created, r.updated, r.failed), (2, 0, 0), "{r:?}");
+    assert_eq!(b.mu_count().unwrap(), 4);
+    assert!(pairs(&b).is_empty());
+}

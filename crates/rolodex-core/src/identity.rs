@@ -126,6 +126,56 @@ pub(crate) fn unify_member(tx: &mut Tx, member: Contact) -> Result<Contact> {
     unify(tx, member, false)
 }
 
+/// Unification from a lead's side (R-UNI-1, and the import guide: "when you upload a lead,
+/// the system finds the member"), for a lead a lead-import row wrote: the members that
+/// hold its verified email or mobile number as verified info, in id order, unify it as
+/// each would on gaining that info (R-UNI-2..4): at once when it never booted, by a
+/// pending unification when it has. Returns the member that absorbed the lead, if one did
+/// (the lead is then gone).
+pub(crate) fn unify_lead(tx: &mut Tx, lead_id: &str) -> Result<Option<Contact>> {
+    if !tx.may_hold_members()? {
+        return Ok(None);
+    }
+    let Some(lead) = tx.get(lead_id)? else {
+        return Ok(None);
+    };
+    if lead.member_id.is_some() || lead.blocked {
+        return Ok(None);
+    }
+    let mut members: Vec<Contact> = Vec::new();
+    if lead.verified.email {
+        if let Some(e) = lead.email() {
+            members.extend(
+                tx.find_by_email(e)?
+                    .into_iter()
+                    .filter(|c| c.member_id.is_some() && c.verified.email),
+            );
+        }
+    }
+    if lead.verified.mobile_number {
+        if let Some(m) = lead.mobile_number() {
+            members.extend(
+                tx.find_by_mobile(m)?
+                    .into_iter()
+                    .filter(|c| c.member_id.is_some() && c.verified.mobile_number),
+            );
+        }
+    }
+    members.sort_by(|a, b| a.id.cmp(&b.id));
+    members.dedup_by(|a, b| a.id == b.id);
+    for member in members {
+        // Re-read: an earlier member's unification may have changed it.
+        let Some(member) = tx.get(&member.id)? else {
+            continue;
+        };
+        let member = unify_member(tx, member)?;
+        if tx.get(lead_id)?.is_none() {
+            return Ok(Some(member));
+        }
+    }
+    Ok(None)
+}
+
 /// [`unify_member`]; `on_boot`: a lead whose data cannot join the member's (the union would
 /// break a limit of R-SCH-7) is left as it is instead of failing, since a boot never fails
 /// on data (R-CON-3).

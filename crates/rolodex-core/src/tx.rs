@@ -41,6 +41,9 @@ pub(crate) struct Tx<'s> {
     journal: Vec<(Arc<str>, Option<Entry>)>,
     ops: Vec<TxOp>,
     mu_delta: i64,
+    /// This transaction has written a member (kept after a rollback: it only gates a
+    /// search, see [`Tx::may_hold_members`]).
+    members_written: bool,
 }
 
 /// The overlay size from which its identifiers are indexed.
@@ -159,6 +162,7 @@ impl<'s> Tx<'s> {
             journal: Vec::new(),
             ops: Vec::new(),
             mu_delta: 0,
+            members_written: false,
         })
     }
 
@@ -400,6 +404,9 @@ impl<'s> Tx<'s> {
                 index.add(c);
             }
         }
+        if new.whole().is_some_and(|c| c.member_id.is_some()) {
+            self.members_written = true;
+        }
         let prev_overlay = self.overlay.insert(Arc::clone(&id), new);
         if self.index.is_none() && self.overlay.len() >= INDEX_AT {
             let mut index = OverlayIndex::default();
@@ -440,6 +447,12 @@ impl<'s> Tx<'s> {
     /// Adds a non-contact write.
     pub(crate) fn op(&mut self, op: Op) {
         self.ops.push(TxOp::Other(op));
+    }
+
+    /// Whether the channel, as this transaction sees it, may hold a member: `false` only
+    /// when it surely holds none.
+    pub(crate) fn may_hold_members(&self) -> Result<bool> {
+        Ok(self.members_written || self.store.may_hold_members(self.channel)?)
     }
 
     /// A fresh contact id: `c_` and a zero-padded sequence number, so ids sort in creation

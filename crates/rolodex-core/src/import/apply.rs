@@ -27,6 +27,9 @@ pub(crate) struct Applied {
     /// Whether the contact was hidden when the row ended (a new contact that did not fit
     /// under the MU limit, R-MU-2).
     pub hidden: bool,
+    /// The lead the row wrote, when a member then absorbed it (R-UNI-1/3): `id` is the
+    /// member, and the lead no longer exists.
+    pub absorbed: Option<String>,
 }
 
 /// Why a row did not apply.
@@ -90,6 +93,27 @@ pub(crate) fn apply_row(
     patch: RowPatch,
     import_tag: &str,
 ) -> std::result::Result<Applied, RowError> {
+    let applied = write_target(tx, patch, import_tag)?;
+    // A lead the row wrote that shares verified info with a member is unified with it, as
+    // the member's own write would have done (R-UNI-1..4). A member the row wrote has
+    // unified its leads already (`finish_manager_write`).
+    match crate::identity::unify_lead(tx, &applied.id)? {
+        Some(member) => Ok(Applied {
+            hidden: member.hidden,
+            id: member.id,
+            created: false,
+            absorbed: Some(applied.id),
+        }),
+        None => Ok(applied),
+    }
+}
+
+/// Updates the contact a row identifies, or creates one.
+fn write_target(
+    tx: &mut Tx,
+    patch: RowPatch,
+    import_tag: &str,
+) -> std::result::Result<Applied, RowError> {
     match find_target(tx, &patch.identifier)? {
         Some(before) => {
             let mut after = before.clone();
@@ -102,6 +126,7 @@ pub(crate) fn apply_row(
                 hidden,
                 id,
                 created: false,
+                absorbed: None,
             })
         }
         None => create(tx, patch, import_tag),
@@ -162,6 +187,7 @@ fn create(
         hidden,
         id,
         created: true,
+        absorbed: None,
     })
 }
 

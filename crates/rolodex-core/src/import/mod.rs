@@ -18,7 +18,8 @@
 //! activity log. The rules of one row — matching (R-IMP-4/5), creating (R-IMP-6/10),
 //! writing cells (R-IMP-7/8/19), import tags (R-IMP-9/20) — are in `apply.rs`; each row
 //! ends in the book's one finishing step for a manager's write (MU placement R-MU-2/3,
-//! unification R-UNI-2..4).
+//! unification R-UNI-2..4), and a lead the row wrote that shares verified info with a
+//! member is unified with it from the lead's side (R-UNI-1; counted as the member).
 
 mod apply;
 mod failure_log;

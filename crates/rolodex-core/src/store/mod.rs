@@ -230,6 +230,14 @@ pub trait Store: Send + Sync {
         Ok(self.get(channel, id)?.as_ref().map(ContactState::of))
     }
 
+    /// Whether the channel may hold a member (a contact with a `memberId`): `false` only when
+    /// it surely holds none, which spares a lead's write the search for members sharing its
+    /// verified info (R-UNI-1). The default answers `true`.
+    fn may_hold_members(&self, channel: &str) -> Result<bool> {
+        let _ = channel;
+        Ok(true)
+    }
+
     /// Whether the contact is counted in MU now (it is in the visible ledger).
     fn is_counted(&self, channel: &str, id: &str) -> Result<bool> {
         Ok(self.get(channel, id)?.is_some_and(|c| c.counts_for_mu()))

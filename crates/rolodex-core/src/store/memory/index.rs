@@ -865,6 +865,11 @@ impl Fingerprints {
         }
     }
 
+    /// Whether no pair is held.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pairs == 0
+    }
+
     /// How many pairs are held.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

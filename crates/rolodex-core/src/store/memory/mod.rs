@@ -228,6 +228,10 @@ impl Store for MemoryStore {
         map.entry(channel.to_string()).or_default().clone()
     }
 
+    fn may_hold_members(&self, channel: &str) -> Result<bool> {
+        Ok(self.channel(channel).read().table.may_hold_members())
+    }
+
     fn is_counted(&self, channel: &str, id: &str) -> Result<bool> {
         let ch = self.channel(channel);
         let ch = ch.read();

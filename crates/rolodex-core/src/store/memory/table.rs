@@ -2099,6 +2099,11 @@ impl Table {
             .collect()
     }
 
+    /// Whether any row holds a `memberId`.
+    pub(crate) fn may_hold_members(&self) -> bool {
+        !self.ident[IDENT_MEMBER].is_empty()
+    }
+
     /// The rows whose `memberId` is exactly `m`.
     pub(crate) fn member_rows(&self, m: &str) -> Vec<u32> {
         let mut rows: Vec<u32> = Vec::new();
