@@ -136,11 +136,26 @@ impl ColumnMap {
         }
 
         // autoMap: explicit entries win; a header naming a key this import may write is
-        // mapped to it, any other column is ignored and reported.
+        // mapped to it, any other column is ignored and reported. Two columns both named
+        // like one key would both be mapped to it: an error, as for explicit entries.
+        let explicit = columns.len();
         let mut ignored = Vec::new();
         for index in auto {
             let h = &names[index];
             let taken = columns.iter().any(|c| c.key == *h);
+            if let Some(first) = columns[explicit..].iter().find(|c| c.key == *h) {
+                return Err(Error::Validation {
+                    key: Some(h.clone()),
+                    text: None,
+                    expected: "each data key mapped from at most one column: rename one of the two columns, or map their name to null to import neither".into(),
+                    message: format!(
+                        "columns {} and {} are both named {:?}, so autoMap maps both to it",
+                        first.index + 1,
+                        index + 1,
+                        header[index]
+                    ),
+                });
+            }
             match check_key(h, h, kind, identify_by, schema) {
                 Ok((field_type, target)) if !taken => columns.push(MappedColumn {
                     index,
@@ -411,6 +426,29 @@ mod tests {
             m.columns[1].target,
             ColumnTarget::Profile("mobileNumber".into())
         );
+    }
+
+    #[test]
+    fn r_imp_3_auto_map_of_two_columns_named_alike_is_an_error() {
+        // R-IMP-3: "A key may be mapped from at most one column" — autoMap would map both.
+        let mut o = ImportOptions::leads(IdentifyBy::Email);
+        o.auto_map = true;
+        let h = header(&["profile.email", "profile.city", "x", "profile.city "]);
+        let e = ColumnMap::resolve(&h, &o, &schema()).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Validation);
+        assert_eq!(e.key(), Some("profile.city"));
+        let text = e.to_string();
+        assert!(text.contains("columns 2 and 4"), "{text}");
+        // Named alike but not a key this import writes: both ignored, no error.
+        let h = header(&["profile.email", "id", "id"]);
+        let m = ColumnMap::resolve(&h, &o, &schema()).unwrap();
+        assert_eq!(m.ignored, vec!["id", "id"]);
+        // Mapped to null by name: neither is imported.
+        let mut o = o.map("profile.city", None);
+        o.auto_map = true;
+        let h = header(&["profile.email", "profile.city", "profile.city"]);
+        let m = ColumnMap::resolve(&h, &o, &schema()).unwrap();
+        assert_eq!(m.keys().collect::<Vec<_>>(), vec!["profile.email"]);
     }
 
     #[test]
