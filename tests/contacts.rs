@@ -170,6 +170,29 @@ fn r_con_3_blocked_contact_boot_counts_no_session() {
     assert_eq!(b.mu_count().unwrap(), 0);
 }
 
+/// R-CON-3: "a contact's first boot starts session 1" — its first boot that counts: a boot
+/// while blocked "counts no session", so once unblocked its next visit starts session 1,
+/// even within 30 minutes of the blocked one, and the window goes on from there.
+#[test]
+fn r_con_3_first_boot_after_blocked_visits_starts_session_one() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let c = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    b.block(vec![c.id.clone()]).unwrap();
+    b.set_clock(Some(t("2025-06-01T03:00:00Z")));
+    assert_eq!(b.boot(boot_id(&c.id)).unwrap().session_count, 0);
+    b.unblock(vec![c.id.clone()]).unwrap();
+    b.set_clock(Some(t("2025-06-01T03:05:00Z")));
+    let first = b.boot(boot_id(&c.id)).unwrap();
+    assert_eq!(
+        (first.session_count, first.blocked, first.hidden),
+        (1, false, false)
+    );
+    b.set_clock(Some(t("2025-06-01T03:35:00Z")));
+    assert_eq!(b.boot(boot_id(&c.id)).unwrap().session_count, 1);
+    b.set_clock(Some(t("2025-06-01T04:05:00.001Z")));
+    assert_eq!(b.boot(boot_id(&c.id)).unwrap().session_count, 2);
+}
+
 #[test]
 fn r_con_4_login_makes_a_member_and_finds_it_again() {
     let b = book_at("2025-06-01T00:00:00Z");

@@ -492,12 +492,14 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
 }
 
 /// A visit's effect on the visitor's state (R-CON-3): a new session when the contact never
-/// booted or its last visit is over 30 minutes ago; an unblocked visitor is un-hidden
-/// (R-MU-2, made room for by [`after_visit`]); `lastSeenAt` and `updatedAt` become now.
+/// booted, has no session yet (its visits so far were while it was blocked, which count
+/// none: its first visit that counts starts session 1) or its last visit is over 30
+/// minutes ago; an unblocked visitor is un-hidden (R-MU-2, made room for by
+/// [`after_visit`]); `lastSeenAt` and `updatedAt` become now.
 fn visit(s: &mut ContactState, now: DateTime<Utc>) {
     if !s.blocked {
         let previous = s.last_boot_at.unwrap_or(s.last_seen_at);
-        if !s.booted || now - previous > SESSION_WINDOW {
+        if !s.booted || s.session_count == 0 || now - previous > SESSION_WINDOW {
             s.session_count += 1;
         }
         s.hidden = false;
