@@ -317,3 +317,33 @@ fn r_sch_7_tag_limit_counts_distinct_tags() {
     assert!(e.to_string().contains("201"), "{e}");
     assert_eq!(book.get(&c.id).unwrap().tags.len(), 200);
 }
+
+/// R-CON-6/7: a bulk unblock on a filter acts on the blocked contacts matching it (the
+/// listing an unblock acts on; a visible contact is not blocked): they come back, the
+/// blocked ones not matching stay blocked, and visible contacts are neither touched nor
+/// counted.
+#[test]
+fn r_con_7_unblock_on_a_filter_unblocks_the_blocked_contacts_matching_it() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let add = |e: &str| b.add_lead(NewLead::email(e)).unwrap().id;
+    let (seoul1, seoul2, busan, open) = (
+        add("one@seoul.kr"),
+        add("two@seoul.kr"),
+        add("three@busan.kr"),
+        add("four@seoul.kr"),
+    );
+    b.block(vec![seoul1.clone(), seoul2.clone(), busan.clone()])
+        .unwrap();
+    assert_eq!(b.mu_count().unwrap(), 1);
+    let seoul = rolodex::Target::Filter(support::f(
+        json!({"key": "profile.email", "op": "contains", "value": "seoul"}),
+    ));
+    let r = b.unblock(seoul).unwrap();
+    assert_eq!((r.done, r.failed.len()), (2, 0), "{r:?}");
+    let blocked: Vec<String> = b.blocked().unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(blocked, vec![busan]);
+    for id in [&seoul1, &seoul2, &open] {
+        assert!(!b.get(id).unwrap().blocked);
+    }
+    assert_eq!(b.mu_count().unwrap(), 3);
+}

@@ -110,7 +110,8 @@ impl std::fmt::Debug for ContactBook {
 pub enum Target {
     /// These contacts.
     Ids(Vec<String>),
-    /// Every visible contact matching this filter when the action starts.
+    /// Every visible contact matching this filter when the action starts; for `unblock`,
+    /// every blocked one (the listing it acts on).
     Filter(Filter),
 }
 
@@ -398,7 +399,7 @@ impl ContactBook {
         Ok(self.view(&schema, c))
     }
 
-    fn ids_of(&self, target: &Target) -> Result<Vec<String>> {
+    fn ids_of(&self, target: &Target, include: Include) -> Result<Vec<String>> {
         match target {
             // Each contact once (R-CON-7 counts contacts), in the order first given.
             Target::Ids(ids) => {
@@ -410,7 +411,7 @@ impl ContactBook {
                     .collect())
             }
             Target::Filter(f) => Ok(self
-                .matching(f, Include::Visible)?
+                .matching(f, include)?
                 .into_iter()
                 .map(|c| c.id)
                 .collect()),
@@ -625,13 +626,16 @@ impl ContactBook {
 
     /// Runs `f` on each contact of `target`, each contact in its own batch (R-CON-7), and
     /// logs the action.
+    /// A bulk action on `target`: a filter picks from the `include` listing, the one the
+    /// action acts on (the blocked contacts for an unblock, the visible ones for the rest).
     fn bulk(
         &self,
         action: &str,
         target: &Target,
+        include: Include,
         f: impl Fn(&mut Tx, &str) -> Result<()>,
     ) -> Result<BulkResult> {
-        let ids = self.ids_of(target)?;
+        let ids = self.ids_of(target, include)?;
         let mut result = BulkResult::default();
         let mut done_ids = Vec::new();
         for id in &ids {
@@ -661,7 +665,7 @@ impl ContactBook {
     /// Blocks contacts (R-CON-6).
     pub fn block(&self, target: impl Into<Target>) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "block contacts")?;
-        self.bulk("block", &target.into(), |tx, id| {
+        self.bulk("block", &target.into(), Include::Visible, |tx, id| {
             ops::block(tx, id).map(|_| ())
         })
     }
@@ -669,7 +673,7 @@ impl ContactBook {
     /// Unblocks contacts (R-CON-6).
     pub fn unblock(&self, target: impl Into<Target>) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "unblock contacts")?;
-        self.bulk("unblock", &target.into(), |tx, id| {
+        self.bulk("unblock", &target.into(), Include::Blocked, |tx, id| {
             ops::unblock(tx, id).map(|_| ())
         })
     }
@@ -677,7 +681,7 @@ impl ContactBook {
     /// Deletes contacts for good (R-CON-5).
     pub fn delete(&self, target: impl Into<Target>) -> Result<BulkResult> {
         self.require(Permission::DeleteContacts, "delete contacts")?;
-        self.bulk("delete", &target.into(), ops::delete)
+        self.bulk("delete", &target.into(), Include::Visible, ops::delete)
     }
 
     /// Deletes the member with this `memberId` (R-CON-5), when they leave the site.
@@ -711,7 +715,7 @@ impl ContactBook {
     pub fn add_tags(&self, target: impl Into<Target>, tags: &[String]) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "tag contacts")?;
         let tags = ops::parse_tags(tags.to_vec())?;
-        self.bulk("addTags", &target.into(), |tx, id| {
+        self.bulk("addTags", &target.into(), Include::Visible, |tx, id| {
             ops::add_tags(tx, id, &tags).map(|_| ())
         })
     }
@@ -722,7 +726,7 @@ impl ContactBook {
         // Tags to remove are held to R-VAL-8 as tags to add are: a malformed one can name
         // no tag a contact holds, and is the caller's mistake.
         let tags = ops::parse_tags(tags.to_vec())?;
-        self.bulk("removeTags", &target.into(), |tx, id| {
+        self.bulk("removeTags", &target.into(), Include::Visible, |tx, id| {
             ops::remove_tags(tx, id, &tags).map(|_| ())
         })
     }
@@ -735,7 +739,7 @@ impl ContactBook {
         value: bool,
     ) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "edit opt-out status")?;
-        self.bulk("setOptOut", &target.into(), |tx, id| {
+        self.bulk("setOptOut", &target.into(), Include::Visible, |tx, id| {
             ops::set_opt_out(tx, id, medium, value).map(|_| ())
         })
     }
