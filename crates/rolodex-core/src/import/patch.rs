@@ -1,10 +1,12 @@
 //! One CSV row turned into a typed patch (R-IMP-4..8, R-IMP-16, R-IMP-20, R-VAL, R-UNI-6).
 
+use std::borrow::Cow;
+
 use csv::ByteRecord;
 
 use super::mapping::{ColumnMap, ColumnTarget};
 use super::options::{EmptyCells, Failure, IdentifyBy};
-use super::records::RecordInfo;
+use super::records::{QuotedCell, RecordInfo};
 use crate::error::{Error, Result};
 use crate::export::is_formula_start;
 use crate::identity::check_identifier;
@@ -253,7 +255,7 @@ fn unexpected(key: &str, v: &Value) -> Error {
 
 /// The imported columns' texts of a record (a missing cell of a short row is empty); a cell
 /// the reader read otherwise than it stands in the file (`raw`) has its original text.
-fn record_cells(map: &ColumnMap, record: &ByteRecord, raw: &[(usize, String)]) -> Cells {
+fn record_cells(map: &ColumnMap, record: &ByteRecord, raw: &[QuotedCell]) -> Cells {
     let mut cells = Cells {
         text: String::with_capacity(record.as_slice().len()),
         ends: Vec::with_capacity(map.columns.len()),
@@ -262,17 +264,18 @@ fn record_cells(map: &ColumnMap, record: &ByteRecord, raw: &[(usize, String)]) -
     // lossy reading is only a guard.
     let whole = std::str::from_utf8(record.as_slice()).ok();
     for c in &map.columns {
-        if let Some((_, text)) = raw.iter().find(|(i, _)| *i == c.index) {
-            cells.push(text);
-            continue;
-        }
-        match (whole, record.range(c.index)) {
-            (Some(w), Some(r)) => cells.push(w.get(r).unwrap_or_default()),
+        let read = match (whole, record.range(c.index)) {
+            (Some(w), Some(r)) => Cow::Borrowed(w.get(r).unwrap_or_default()),
             (None, Some(r)) => {
-                let bytes = record.as_slice().get(r).unwrap_or_default();
-                cells.push(&String::from_utf8_lossy(bytes));
+                String::from_utf8_lossy(record.as_slice().get(r).unwrap_or_default())
             }
-            (_, None) => cells.push(""),
+            (_, None) => Cow::Borrowed(""),
+        };
+        // A cell the reader read otherwise than it stands in the file is given back as
+        // it stands.
+        match raw.iter().find(|q| q.field == c.index) {
+            Some(q) => cells.push(&q.original(&read).unwrap_or_else(|| read.to_string())),
+            None => cells.push(&read),
         }
     }
     cells

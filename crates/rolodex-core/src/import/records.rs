@@ -75,11 +75,40 @@ pub(crate) struct RecordInfo {
     /// Whether every field is empty once trimmed (R-IMP-12), as [`is_blank`] reads the
     /// fields the `csv` reader returns: a blank line, or delimiters and spaces only.
     pub blank: bool,
-    /// The original text of each cell the `csv` reader reads otherwise, by 0-based column:
-    /// a quoted cell with text after its closing quote (`"A"x`, read `Ax`), or a quoted
-    /// cell never closed. The failure log shows a malformed row's cells as they were in the
-    /// file (R-IMP-13).
-    pub raw: Vec<(usize, String)>,
+    /// The cells the `csv` reader reads otherwise than they stand in the file: a quoted
+    /// cell with text after its closing quote (`"A"x`, read `Ax`), or a quoted cell never
+    /// closed. The failure log shows a malformed row's cells as they were in the file
+    /// (R-IMP-13): [`QuotedCell::original`] gives that text back.
+    pub raw: Vec<QuotedCell>,
+}
+
+/// A cell that opened with a quote and went astray: what it takes to give back its text as
+/// it stands in the file from the text the `csv` reader read (which drops the quotes and
+/// reads a doubled quote inside them as one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QuotedCell {
+    /// 0-based column.
+    pub field: usize,
+    /// Bytes of the read text that were inside the quotes.
+    pub inside: usize,
+    /// Whether the quotes were closed (else the cell runs to the end of the file).
+    pub closed: bool,
+}
+
+impl QuotedCell {
+    /// The cell's text as it stands in the file, from `read`, the text the reader read;
+    /// `None` if `read` cannot be that cell's.
+    pub(crate) fn original(&self, read: &str) -> Option<String> {
+        let (inside, after) = (read.get(..self.inside)?, read.get(self.inside..)?);
+        let mut text = String::with_capacity(read.len() + 4);
+        text.push('"');
+        text.push_str(&inside.replace('"', "\"\""));
+        if self.closed {
+            text.push('"');
+        }
+        text.push_str(after);
+        Some(text)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,13 +134,13 @@ pub(crate) struct QuoteMachine {
     /// The current record's non-ASCII content bytes while it may still be blank (they
     /// may be Unicode spaces); dropped once it is not.
     wide: Vec<u8>,
-    /// Whether to keep the original text of the cells the `csv` reader reads otherwise
-    /// ([`RecordInfo::raw`]); the first pass, which only counts, does not.
+    /// Whether to note the cells the `csv` reader reads otherwise ([`RecordInfo::raw`]);
+    /// the first pass, which only counts, does not.
     pub(crate) keep_raw: bool,
-    /// The bytes of the current quoted cell from its opening quote (when `keep_raw`).
-    quoted: Vec<u8>,
-    /// The current cell went on after its closing quote (or is never closed): its text in
-    /// `quoted` is kept in [`RecordInfo::raw`] when it ends.
+    /// Bytes of the current quoted cell's text inside its quotes, as the reader reads them.
+    inside: usize,
+    /// The current cell went on after its closing quote (or is never closed): it is noted
+    /// in [`RecordInfo::raw`] when it ends.
     astray: bool,
     done: VecDeque<RecordInfo>,
 }
@@ -133,7 +162,7 @@ impl Default for QuoteMachine {
             filled: false,
             wide: Vec::new(),
             keep_raw: true,
-            quoted: Vec::new(),
+            inside: 0,
             astray: false,
             done: VecDeque::new(),
         }
@@ -170,10 +199,7 @@ impl QuoteMachine {
                 State::InField => match b {
                     b',' => self.next_field(),
                     b'\r' | b'\n' => self.end_record(),
-                    b'"' => {
-                        self.fault(Malformed::StrayQuote { field: self.field });
-                        self.keep_astray(&[b]);
-                    }
+                    b'"' => self.fault(Malformed::StrayQuote { field: self.field }),
                     _ => {
                         // Skip the rest of a plain cell at once.
                         let rest = &bytes[i + 1..];
@@ -182,19 +208,17 @@ impl QuoteMachine {
                             .position(|&c| matches!(c, b',' | b'\r' | b'\n' | b'"'))
                             .unwrap_or(rest.len());
                         self.content(&bytes[i..=i + skip]);
-                        self.keep_astray(&bytes[i..=i + skip]);
                         i += skip;
                     }
                 },
                 State::InQuoted => {
                     if b == b'"' {
                         self.state = State::AfterQuote;
-                        self.keep_quoted(&[b]);
                     } else {
                         let rest = &bytes[i + 1..];
                         let skip = memchr::memchr(b'"', rest).unwrap_or(rest.len());
                         self.content(&bytes[i..=i + skip]);
-                        self.keep_quoted(&bytes[i..=i + skip]);
+                        self.inside += skip + 1;
                         i += skip;
                     }
                 }
@@ -203,16 +227,15 @@ impl QuoteMachine {
                         // A doubled quote: a `"` in the cell.
                         self.filled = true;
                         self.state = State::InQuoted;
-                        self.keep_quoted(&[b]);
+                        self.inside += 1;
                     }
                     b',' => self.next_field(),
                     b'\r' | b'\n' => self.end_record(),
                     _ => {
                         self.fault(Malformed::StrayQuote { field: self.field });
                         self.state = State::InField;
-                        // The reader reads the cell on without its quotes: keep its text.
+                        // The reader reads the cell on without its quotes: note it.
                         self.astray = self.keep_raw;
-                        self.keep_astray(&[b]);
                     }
                 },
             }
@@ -247,10 +270,7 @@ impl QuoteMachine {
             b'"' => {
                 self.quote_field = self.field;
                 self.state = State::InQuoted;
-                if self.keep_raw {
-                    self.quoted.clear();
-                    self.quoted.push(b);
-                }
+                self.inside = 0;
             }
             b',' => self.next_field(),
             b'\r' | b'\n' => self.end_record(),
@@ -280,26 +300,15 @@ impl QuoteMachine {
         }
     }
 
-    /// Keeps bytes of a quoted cell, in case it goes astray.
-    fn keep_quoted(&mut self, bytes: &[u8]) {
-        if self.keep_raw {
-            self.quoted.extend_from_slice(bytes);
-        }
-    }
-
-    /// Keeps bytes of a cell gone astray after its closing quote.
-    fn keep_astray(&mut self, bytes: &[u8]) {
-        if self.astray {
-            self.quoted.extend_from_slice(bytes);
-        }
-    }
-
-    /// Ends the current cell: one gone astray keeps its original text.
+    /// Ends the current cell: one gone astray is noted.
     fn end_field(&mut self) {
         if self.astray {
             self.astray = false;
-            let text = String::from_utf8_lossy(&self.quoted).into_owned();
-            self.current.raw.push((self.field, text));
+            self.current.raw.push(QuotedCell {
+                field: self.field,
+                inside: self.inside,
+                closed: self.state != State::InQuoted,
+            });
         }
     }
 
@@ -505,17 +514,34 @@ mod tests {
         read_all(text.as_bytes()).iter().map(|r| r.0).collect()
     }
 
-    /// The original texts kept of each non-blank record, fed in chunks of `chunk` bytes.
-    fn raw_texts(text: &str, chunk: usize) -> Vec<Vec<(usize, String)>> {
-        let mut m = QuoteMachine::default();
-        for c in text.as_bytes().chunks(chunk) {
-            m.feed(c);
+    /// A reader handing out at most `.1` bytes a read.
+    struct Chunks<'a>(&'a [u8], usize);
+
+    impl Read for Chunks<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
         }
-        m.finish();
-        std::iter::from_fn(|| m.pop())
-            .filter(|i| !i.blank)
-            .map(|i| i.raw)
-            .collect()
+    }
+
+    /// The original texts given back for each non-blank record, read `chunk` bytes a time.
+    fn raw_texts(text: &str, chunk: usize) -> Vec<Vec<(usize, String)>> {
+        let mut r = RecordReader::new(Chunks(text.as_bytes(), chunk), Decoding::Utf8);
+        let mut out = Vec::new();
+        while let Some((info, rec)) = r.next_record().unwrap() {
+            let texts = info
+                .raw
+                .iter()
+                .map(|q| {
+                    let read = std::str::from_utf8(&rec[q.field]).unwrap();
+                    (q.field, q.original(read).unwrap())
+                })
+                .collect();
+            out.push(texts);
+        }
+        out
     }
 
     /// R-IMP-13: a quoted cell with text after its closing quote, which `csv` reads without
@@ -725,7 +751,15 @@ mod tests {
                 // record, in the file as it stands: read alone, it reads as `csv` read it
                 // in the record.
                 prop_assert!(info.raw.is_empty() || info.malformed.is_some());
-                for (field, text) in &info.raw {
+                for q in &info.raw {
+                    let read = rec.get(q.field).map(std::str::from_utf8);
+                    let Some(Ok(read)) = read else {
+                        prop_assert!(!utf8, "{:?} of {:?}", q, rec);
+                        continue;
+                    };
+                    let text = q.original(read);
+                    prop_assert!(text.is_some(), "{:?} of {:?}", q, read);
+                    let text = text.unwrap_or_default();
                     prop_assert!(text.starts_with('"'), "{:?}", text);
                     if utf8 {
                         prop_assert!(bytes.windows(text.len()).any(|w| w == text.as_bytes()));
@@ -736,7 +770,7 @@ mod tests {
                         let mut cell = ByteRecord::new();
                         prop_assert!(alone.read_byte_record(&mut cell).unwrap());
                         prop_assert_eq!(cell.len(), 1, "{:?}", text);
-                        prop_assert_eq!(cell.get(0), rec.get(*field), "{:?}", text);
+                        prop_assert_eq!(cell.get(0), rec.get(q.field), "{:?}", text);
                     }
                 }
                 i += 1;
