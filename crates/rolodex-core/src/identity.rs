@@ -142,25 +142,11 @@ pub(crate) fn unify_lead(tx: &mut Tx, lead_id: &str) -> Result<Option<Contact>> 
     if lead.member_id.is_some() || lead.blocked {
         return Ok(None);
     }
-    let mut members: Vec<Contact> = Vec::new();
-    if lead.verified.email {
-        if let Some(e) = lead.email() {
-            members.extend(
-                tx.find_by_email(e)?
-                    .into_iter()
-                    .filter(|c| c.member_id.is_some() && c.verified.email),
-            );
-        }
-    }
-    if lead.verified.mobile_number {
-        if let Some(m) = lead.mobile_number() {
-            members.extend(
-                tx.find_by_mobile(m)?
-                    .into_iter()
-                    .filter(|c| c.member_id.is_some() && c.verified.mobile_number),
-            );
-        }
-    }
+    let mut members: Vec<Contact> = verified_holders(tx, &lead)?
+        .into_iter()
+        .map(|(c, _, _)| c)
+        .filter(|c| c.member_id.is_some())
+        .collect();
     members.sort_by(|a, b| a.id.cmp(&b.id));
     members.dedup_by(|a, b| a.id == b.id);
     for member in members {
@@ -174,6 +160,28 @@ pub(crate) fn unify_lead(tx: &mut Tx, lead_id: &str) -> Result<Option<Contact>> 
         }
     }
     Ok(None)
+}
+
+/// The contacts that hold `c`'s verified email or mobile number as verified info too, each
+/// with the field and value they share (R-UNI-1: "verified on both sides"); `c` itself
+/// among them.
+fn verified_holders(tx: &Tx, c: &Contact) -> Result<Vec<(Contact, &'static str, String)>> {
+    let mut out = Vec::new();
+    if let Some(e) = c.email().filter(|_| c.verified.email) {
+        for h in tx.find_by_email(e)? {
+            if h.verified.email {
+                out.push((h, "profile.email", e.to_string()));
+            }
+        }
+    }
+    if let Some(m) = c.mobile_number().filter(|_| c.verified.mobile_number) {
+        for h in tx.find_by_mobile(m)? {
+            if h.verified.mobile_number {
+                out.push((h, "profile.mobileNumber", m.to_string()));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// [`unify_member`]; `on_boot`: a lead whose data cannot join the member's (the union would
@@ -190,26 +198,8 @@ fn unify(tx: &mut Tx, mut member: Contact, on_boot: bool) -> Result<Contact> {
     // and leads holding that info are unified too: rounds until one absorbs nobody.
     let mut done: HashSet<String> = HashSet::new();
     loop {
-        let mut leads: Vec<(Contact, &'static str, String)> = Vec::new();
-        if member.verified.email {
-            if let Some(e) = member.email().map(str::to_string) {
-                for c in tx.find_by_email(&e)? {
-                    if is_unifiable_lead(&c, &member) && c.verified.email {
-                        leads.push((c, "profile.email", e.clone()));
-                    }
-                }
-            }
-        }
-        if member.verified.mobile_number {
-            if let Some(m) = member.mobile_number().map(str::to_string) {
-                for c in tx.find_by_mobile(&m)? {
-                    if is_unifiable_lead(&c, &member) && c.verified.mobile_number {
-                        leads.push((c, "profile.mobileNumber", m.clone()));
-                    }
-                }
-            }
-        }
-        leads.retain(|(c, _, _)| !done.contains(&c.id));
+        let mut leads = verified_holders(tx, &member)?;
+        leads.retain(|(c, _, _)| is_unifiable_lead(c, &member) && !done.contains(&c.id));
         leads.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         leads.dedup_by(|a, b| a.0.id == b.0.id);
         let mut absorbed = false;

@@ -514,21 +514,12 @@ mod tests {
         read_all(text.as_bytes()).iter().map(|r| r.0).collect()
     }
 
-    /// A reader handing out at most `.1` bytes a read.
-    struct Chunks<'a>(&'a [u8], usize);
-
-    impl Read for Chunks<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = self.0.len().min(self.1).min(buf.len());
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
-
     /// The original texts given back for each non-blank record, read `chunk` bytes a time.
     fn raw_texts(text: &str, chunk: usize) -> Vec<Vec<(usize, String)>> {
-        let mut r = RecordReader::new(Chunks(text.as_bytes(), chunk), Decoding::Utf8);
+        let mut r = RecordReader::new(
+            crate::import::source::tests::Trickle(text.as_bytes(), chunk),
+            Decoding::Utf8,
+        );
         let mut out = Vec::new();
         while let Some((info, rec)) = r.next_record().unwrap() {
             let texts = info

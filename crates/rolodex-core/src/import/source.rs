@@ -508,21 +508,23 @@ impl<R: Read> Read for Decoder<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Cursor;
 
-    fn decode_all(bytes: &[u8], d: Decoding, chunk: usize) -> io::Result<Vec<u8>> {
-        /// Hands out at most `chunk` bytes per read, to exercise sequence boundaries.
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let n = self.0.len().min(self.1).min(buf.len());
-                buf[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
+    /// Hands out at most `.1` bytes per read, to exercise sequence and chunk boundaries.
+    pub(crate) struct Trickle<'a>(pub &'a [u8], pub usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
         }
+    }
+
+    fn decode_all(bytes: &[u8], d: Decoding, chunk: usize) -> io::Result<Vec<u8>> {
         let mut dec = Decoder::new(Trickle(bytes, chunk), d);
         let mut out = Vec::new();
         let mut buf = [0u8; 16];
