@@ -88,7 +88,9 @@ pub struct ImportOptions {
     #[serde(default)]
     pub dry_run: bool,
     /// Map every unmapped column whose header equals a data key this import may write;
-    /// other unmapped columns are ignored and listed in the report's `ignoredColumns`.
+    /// other unmapped columns are ignored and listed in the report's `ignoredColumns`. Two
+    /// such columns named like one key are an error, as a key is mapped from at most one
+    /// column (R-IMP-3).
     #[serde(default)]
     pub auto_map: bool,
 }
