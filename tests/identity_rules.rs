@@ -585,3 +585,61 @@ fn r_uni_1_lead_import_row_never_joins_unverified_or_lead_holders() {
     assert_eq!(b.mu_count().unwrap(), 4);
     assert!(pairs(&b).is_empty());
 }
+
+/// R-IMP-9/20 with R-UNI-3: the member that absorbs a lead-import row's lead was touched by
+/// the row, so the import's tag is its newest, as when a row matches the member itself —
+/// also when the member already holds 30 import tags (the oldest goes, never the import's).
+#[test]
+fn r_imp_9_member_absorbing_a_rows_lead_gets_the_import_tag_as_its_newest() {
+    let b = lead_import_setup();
+    let row = "profile.email,profile.mobileNumber,unsubscribeEmail,unsubscribeTexting\n\
+               new@example.com,+82 10-2020-3030,false,false\n";
+    leads_by_email(&b, row);
+    assert_eq!(
+        member_named(&b, "m-1").user_import_tags,
+        vec!["members", "leads"]
+    );
+
+    let b = lead_import_setup();
+    for i in 0..30 {
+        let mut o = ImportOptions::members();
+        o.import_tag = Some(format!("t{i}"));
+        import(&b, "m.csv", "memberId\nm-1\n", o);
+    }
+    let tags = member_named(&b, "m-1").user_import_tags;
+    assert_eq!((tags.len(), tags[0].as_str()), (30, "t0"));
+    let r = leads_by_email(&b, row);
+    assert_eq!((r.created, r.updated), (0, 1));
+    let tags = member_named(&b, "m-1").user_import_tags;
+    assert_eq!(tags.len(), 30);
+    assert_eq!((tags[0].as_str(), tags[29].as_str()), ("t1", "leads"));
+}
+
+/// R-IMP-12: "each contact is counted once … as created if this import created it" — a lead
+/// an earlier row created and a later row's member then absorbs (the row matches the member
+/// by mobile number and gives it the lead's verified email, R-UNI-2/3) no longer exists, so
+/// it is not counted: the import created nothing and updated the member, as when the lead
+/// is absorbed from its own side.
+#[test]
+fn r_imp_12_a_lead_absorbed_by_a_later_rows_member_is_not_counted() {
+    for (by, text) in [
+        (
+            IdentifyBy::MobileNumber,
+            "profile.mobileNumber,profile.email,unsubscribeEmail,unsubscribeTexting\n\
+             +82 10-9999-0000,a@example.com,false,false\n\
+             +82 10-2020-3030,a@example.com,,\n",
+        ),
+        (
+            IdentifyBy::Email,
+            "profile.email,profile.mobileNumber,unsubscribeEmail,unsubscribeTexting\n\
+             a@example.com,+82 10-9999-0000,false,false\n\
+             a@example.com,+82 10-2020-3030,,\n",
+        ),
+    ] {
+        let b = lead_import_setup();
+        let r = import(&b, "leads.csv", text, ImportOptions::leads(by));
+        assert_eq!((r.created, r.updated, r.failed), (0, 1, 0), "{by:?}: {r:?}");
+        assert_eq!(support::all(&b).len(), 1, "{by:?}");
+        assert_eq!(member_named(&b, "m-1").email(), Some("a@example.com"));
+    }
+}

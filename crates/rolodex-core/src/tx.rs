@@ -449,6 +449,26 @@ impl<'s> Tx<'s> {
         self.ops.push(TxOp::Other(op));
     }
 
+    /// How many writes this transaction holds: a point to look back from with
+    /// [`Tx::absorbed_since`].
+    pub(crate) fn ops_len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// The contacts a unification or merge folded into another since `start`
+    /// ([`Tx::ops_len`]): the ids its redirects lead away from.
+    pub(crate) fn absorbed_since(&self, start: usize) -> Vec<String> {
+        self.ops
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|op| match op {
+                TxOp::Other(Op::Redirect(from, Some(_))) => Some(from.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether the channel, as this transaction sees it, may hold a member: `false` only
     /// when it surely holds none.
     pub(crate) fn may_hold_members(&self) -> Result<bool> {

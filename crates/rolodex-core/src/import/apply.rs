@@ -27,9 +27,10 @@ pub(crate) struct Applied {
     /// Whether the contact was hidden when the row ended (a new contact that did not fit
     /// under the MU limit, R-MU-2).
     pub hidden: bool,
-    /// The lead the row wrote, when a member then absorbed it (R-UNI-1/3): `id` is the
-    /// member, and the lead no longer exists.
-    pub absorbed: Option<String>,
+    /// The leads a member absorbed in this row (R-UNI-1..3), which no longer exist: the
+    /// row's own lead (then `id` is the member), or leads the member the row wrote shared
+    /// verified info with, an earlier row's among them.
+    pub absorbed: Vec<String>,
 }
 
 /// Why a row did not apply.
@@ -93,19 +94,32 @@ pub(crate) fn apply_row(
     patch: RowPatch,
     import_tag: &str,
 ) -> std::result::Result<Applied, RowError> {
+    let start = tx.ops_len();
     let applied = write_target(tx, patch, import_tag)?;
     // A lead the row wrote that shares verified info with a member is unified with it, as
     // the member's own write would have done (R-UNI-1..4). A member the row wrote has
     // unified its leads already (`finish_manager_write`).
-    match crate::identity::unify_lead(tx, &applied.id)? {
-        Some(member) => Ok(Applied {
-            hidden: member.hidden,
-            id: member.id,
-            created: false,
-            absorbed: Some(applied.id),
-        }),
-        None => Ok(applied),
-    }
+    let mut applied = match crate::identity::unify_lead(tx, &applied.id)? {
+        Some(mut member) => {
+            // The row touched the member: the import tag is its newest (R-IMP-9/20), as
+            // if the row had matched it, whatever order the union of the two left.
+            let before = member.user_import_tags.clone();
+            add_import_tag(&mut member.user_import_tags, import_tag);
+            let (hidden, id) = (member.hidden, member.id.clone());
+            if member.user_import_tags != before {
+                tx.put(member)?;
+            }
+            Applied {
+                hidden,
+                id,
+                created: false,
+                absorbed: Vec::new(),
+            }
+        }
+        None => applied,
+    };
+    applied.absorbed = tx.absorbed_since(start);
+    Ok(applied)
 }
 
 /// Updates the contact a row identifies, or creates one.
@@ -126,7 +140,7 @@ fn write_target(
                 hidden,
                 id,
                 created: false,
-                absorbed: None,
+                absorbed: Vec::new(),
             })
         }
         None => create(tx, patch, import_tag),
@@ -187,7 +201,7 @@ fn create(
         hidden,
         id,
         created: true,
-        absorbed: None,
+        absorbed: Vec::new(),
     })
 }
 

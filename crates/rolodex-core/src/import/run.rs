@@ -88,7 +88,7 @@ impl Counts {
     fn add(&mut self, a: &Applied) {
         // A lead unified into a member is gone: the row counts the member (R-IMP-12), and
         // an earlier row's count of the lead goes.
-        if let Some(lead) = &a.absorbed {
+        for lead in &a.absorbed {
             self.created.remove(lead);
             self.updated.remove(lead);
             self.created_hidden.remove(lead);
