@@ -16,7 +16,6 @@ use crate::store::{Batch, Ledger, Op, Settings, Store};
 
 /// A savepoint: the lengths of the op list and the undo journal. Imports take one per row
 /// so that a failed row of a dry run leaves nothing behind.
-#[allow(dead_code)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mark {
     ops: usize,
@@ -166,8 +165,7 @@ impl<'s> Tx<'s> {
         })
     }
 
-    /// A savepoint to roll back to.
-    #[allow(dead_code)]
+    /// A savepoint to roll back to, or to look back from ([`Tx::absorbed_since`]).
     pub(crate) fn mark(&self) -> Mark {
         Mark {
             ops: self.ops.len(),
@@ -449,17 +447,11 @@ impl<'s> Tx<'s> {
         self.ops.push(TxOp::Other(op));
     }
 
-    /// How many writes this transaction holds: a point to look back from with
-    /// [`Tx::absorbed_since`].
-    pub(crate) fn ops_len(&self) -> usize {
-        self.ops.len()
-    }
-
-    /// The contacts a unification or merge folded into another since `start`
-    /// ([`Tx::ops_len`]): the ids its redirects lead away from.
-    pub(crate) fn absorbed_since(&self, start: usize) -> Vec<String> {
+    /// The contacts a unification or merge folded into another since `mark`: the ids its
+    /// redirects lead away from.
+    pub(crate) fn absorbed_since(&self, mark: Mark) -> Vec<String> {
         self.ops
-            .get(start..)
+            .get(mark.ops..)
             .unwrap_or_default()
             .iter()
             .filter_map(|op| match op {

@@ -94,30 +94,22 @@ pub(crate) fn apply_row(
     patch: RowPatch,
     import_tag: &str,
 ) -> std::result::Result<Applied, RowError> {
-    let start = tx.ops_len();
-    let applied = write_target(tx, patch, import_tag)?;
+    let start = tx.mark();
+    let mut applied = write_target(tx, patch, import_tag)?;
     // A lead the row wrote that shares verified info with a member is unified with it, as
     // the member's own write would have done (R-UNI-1..4). A member the row wrote has
     // unified its leads already (`finish_manager_write`).
-    let mut applied = match crate::identity::unify_lead(tx, &applied.id)? {
-        Some(mut member) => {
-            // The row touched the member: the import tag is its newest (R-IMP-9/20), as
-            // if the row had matched it, whatever order the union of the two left.
-            let before = member.user_import_tags.clone();
+    if let Some(mut member) = crate::identity::unify_lead(tx, &applied.id)? {
+        applied.hidden = member.hidden;
+        applied.id = member.id.clone();
+        applied.created = false;
+        // The row touched the member: the import tag is its newest (R-IMP-9/20), as if the
+        // row had matched it, whatever order the union of the two left.
+        if member.user_import_tags.last().map(String::as_str) != Some(import_tag) {
             add_import_tag(&mut member.user_import_tags, import_tag);
-            let (hidden, id) = (member.hidden, member.id.clone());
-            if member.user_import_tags != before {
-                tx.put(member)?;
-            }
-            Applied {
-                hidden,
-                id,
-                created: false,
-                absorbed: Vec::new(),
-            }
+            tx.put(member)?;
         }
-        None => applied,
-    };
+    }
     applied.absorbed = tx.absorbed_since(start);
     Ok(applied)
 }

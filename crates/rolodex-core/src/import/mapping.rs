@@ -142,7 +142,7 @@ impl ColumnMap {
         let mut ignored = Vec::new();
         for index in auto {
             let h = &names[index];
-            let taken = columns.iter().any(|c| c.key == *h);
+            let taken = columns[..explicit].iter().any(|c| c.key == *h);
             if let Some(first) = columns[explicit..].iter().find(|c| c.key == *h) {
                 return Err(Error::Validation {
                     key: Some(h.clone()),
