@@ -41,10 +41,14 @@ const BUF: usize = 40;
 /// for number-type patterns). The fast path only ever feeds ASCII digits, so the pattern is
 /// compiled to a dense, start-anchored DFA with ASCII classes (on an ASCII-digit haystack
 /// `\d` and friends match exactly as their Unicode forms do); the regex crate is the
-/// fallback should a DFA fail to build or to search.
+/// fallback should a DFA fail to build or to search. Where the DFA builds, the fallback is
+/// compiled only if a search ever needs it: compiling it costs more than the DFA (about
+/// half of a region's first number), and a dense DFA without quit bytes never fails.
 struct Prefix {
     dfa: Option<dense::DFA<Vec<u32>>>,
-    re: Regex,
+    /// The pattern as given to the DFA, for the fallback.
+    src: String,
+    re: OnceLock<Option<Regex>>,
 }
 
 impl Prefix {
@@ -64,7 +68,6 @@ impl Prefix {
         } else {
             src.to_string()
         };
-        let src = src.as_str();
         let dfa = dense::Builder::new()
             .syntax(
                 syntax::Config::new()
@@ -74,12 +77,22 @@ impl Prefix {
             )
             .thompson(thompson::Config::new().utf8(false))
             .configure(dense::Config::new().start_kind(StartKind::Anchored))
-            .build(src)
+            .build(&src)
             .ok();
-        Some(Prefix {
-            dfa,
-            re: prefix_regex(src)?,
-        })
+        let re = OnceLock::new();
+        if dfa.is_none() {
+            // No DFA: the fallback is the matcher, and the region defers to the crate if
+            // it does not compile either.
+            let _ = re.set(Some(prefix_regex(&src)?));
+        }
+        Some(Prefix { dfa, src, re })
+    }
+
+    /// The fallback matcher, compiled on first use. (A pattern whose DFA built compiles
+    /// as a regex too; `every_region_is_nameable_and_compiles` checks every one. Were one
+    /// not to, it would match nothing.)
+    fn fallback(&self) -> Option<&Regex> {
+        self.re.get_or_init(|| prefix_regex(&self.src)).as_ref()
     }
 
     #[inline]
@@ -91,7 +104,7 @@ impl Prefix {
                 return m.is_some();
             }
         }
-        self.re.is_match(v)
+        self.fallback().is_some_and(|re| re.is_match(v))
     }
 }
 
@@ -1216,9 +1229,19 @@ mod tests {
             for i in 0..e.metas.len() {
                 let r = e.region(i).expect("region compiles");
                 assert!(r.nameable, "{}", e.id(i));
-                assert!(r.general.re.dfa.is_some(), "{}: no DFA", e.id(i));
-                for d in &r.types {
-                    assert!(d.re.dfa.is_some(), "{}: no DFA", e.id(i));
+                let prefixes = [Some(&r.general.re), r.leading.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .chain(r.npp.as_ref().map(|(_, p)| p))
+                    .chain(r.types.iter().map(|d| &d.re));
+                for p in prefixes {
+                    assert!(p.dfa.is_some(), "{}: no DFA for {}", e.id(i), p.src);
+                    assert!(
+                        p.fallback().is_some(),
+                        "{}: no regex for {}",
+                        e.id(i),
+                        p.src
+                    );
                 }
             }
         }
