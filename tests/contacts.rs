@@ -1261,3 +1261,78 @@ fn a_returned_contact_keeps_its_profile_as_returned_whatever_is_written_later() 
     assert_eq!(mine.profile.len(), 2);
     assert_eq!(book.get(&lead.id).unwrap().profile, now.profile);
 }
+
+/// R-CON-8: unmerge "puts back on the survivor the pre-merge values of fields unchanged
+/// since the merge (fields changed since keep their new values)"; R-CON-3: a contact
+/// records whether it has ever booted, and a session window counts from its previous
+/// boot. A survivor that boots after the merge has changed its visit state: unmerge keeps
+/// all of it (it has booted, its sessions, its last boot), not the primary's "never
+/// booted" beside the new session count.
+#[test]
+fn r_con_8_unmerge_keeps_the_visit_state_of_a_survivor_that_booted_since() {
+    let b = book_at("2025-01-01T00:00:00Z");
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let v = b.boot(Boot::default()).unwrap();
+    let m = b.merge(&a.id, &v.id, &MergeChoices::new()).unwrap();
+    assert!(m.contact.booted);
+    b.set_clock(Some(t("2025-01-01T05:00:00Z")));
+    assert_eq!(b.boot(boot_id(&a.id)).unwrap().session_count, 2);
+    b.set_clock(Some(t("2025-01-01T05:05:00Z")));
+    let (back, _) = b.unmerge(&m.merge_id).unwrap();
+    assert!(back.booted);
+    assert_eq!(back.session_count, 2);
+    assert_eq!(back.last_seen_at, t("2025-01-01T05:00:00Z"));
+    // Ten minutes after its last boot: the same session.
+    b.set_clock(Some(t("2025-01-01T05:10:00Z")));
+    assert_eq!(b.boot(boot_id(&a.id)).unwrap().session_count, 2);
+    // A member sharing its verified email now leaves a pending unification (R-UNI-4: the
+    // lead has booted), not an immediate one.
+    support::import_named(
+        &b,
+        "m.csv",
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\nm-1,a@example.com,false,false\n",
+        rolodex::ImportOptions {
+            auto_map: true,
+            ..rolodex::ImportOptions::members()
+        },
+    )
+    .unwrap();
+    assert_eq!(b.get(&a.id).unwrap().id, a.id);
+    assert_eq!(b.pending_unifications().unwrap().len(), 1);
+}
+
+/// R-CON-8: the survivor gets "the union of import tags (newest 30)"; R-IMP-9: a contact's
+/// 31st import tag drops its oldest. Which tag is oldest is the order in which the tags
+/// reached these two contacts: a later import that applied the oldest tag to a third
+/// contact only does not make it new here.
+#[test]
+fn r_con_8_newest_import_tags_by_when_they_reached_the_two_contacts() {
+    let b = book_at("2025-01-01T00:00:00Z");
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let s = b.add_lead(NewLead::email("s@example.com")).unwrap();
+    b.add_lead(NewLead::email("z@example.com")).unwrap();
+    let mut minute = 0;
+    let mut import = |email: &str, tag: &str| {
+        minute += 1;
+        b.set_clock(Some(
+            t("2025-01-01T00:00:00Z") + chrono::TimeDelta::minutes(minute),
+        ));
+        let o = rolodex::ImportOptions {
+            import_tag: Some(tag.to_string()),
+            ..support::leads()
+        };
+        let r = support::import_named(&b, "t.csv", &format!("profile.email\n{email}\n"), o);
+        assert_eq!(r.unwrap().updated, 1);
+    };
+    for i in 1..=30 {
+        import("a@example.com", &format!("a{i}"));
+    }
+    import("s@example.com", "s1");
+    import("z@example.com", "a1");
+    let merged = b.merge(&a.id, &s.id, &MergeChoices::new()).unwrap();
+    let want: Vec<String> = (2..=30)
+        .map(|i| format!("a{i}"))
+        .chain(["s1".to_string()])
+        .collect();
+    assert_eq!(merged.contact.user_import_tags, want);
+}

@@ -643,3 +643,170 @@ fn r_imp_12_a_lead_absorbed_by_a_later_rows_member_is_not_counted() {
         assert_eq!(member_named(&b, "m-1").email(), Some("a@example.com"));
     }
 }
+
+/// A booted lead L with verified `e@example.com` and member `m-d` imported with it: a
+/// pending pair (R-UNI-4). Returns the book, L's id and the member's id.
+fn pending_pair() -> (ContactBook, String, String) {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let l = b
+        .add_lead(lead(Some("e@example.com"), None, "Lead"))
+        .unwrap();
+    b.boot(boot_id(&l.id)).unwrap();
+    members(
+        &b,
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\nm-d,e@example.com,false,false\n",
+    );
+    let d = member_named(&b, "m-d");
+    assert_eq!(pairs(&b), vec![(l.id.clone(), d.id.clone())]);
+    (b, l.id, d.id)
+}
+
+/// R-UNI-1: "Unification joins a lead and a member that share a verified email or mobile
+/// number (verified on both sides)"; R-UNI-4: "a pending unification is recorded ... and
+/// the unification completes when that lead logs in ... Pending unifications can be
+/// listed." A pair whose shared email either side loses since (a manager's edit, a member
+/// import, a cleared value) shares nothing: it is not listed, and the lead's login does not
+/// fold it into the member, whose values would win and drop the lead's own email.
+#[test]
+fn r_uni_1_a_pending_pair_that_no_longer_shares_verified_info_is_not_completed() {
+    let edits: [(&str, serde_json::Value); 3] = [
+        ("lead", json!({"profile.email": "other@example.com"})),
+        (
+            "lead",
+            json!({"profile.email": null, "profile.mobileNumber": "+821020203030"}),
+        ),
+        ("member", json!({"profile.email": "new@example.com"})),
+    ];
+    for (side, patch) in edits {
+        let (b, l, d) = pending_pair();
+        let before = b.get(&l).unwrap();
+        b.update(if side == "lead" { &l } else { &d }, &patch)
+            .unwrap();
+        assert!(pairs(&b).is_empty(), "{side} {patch}");
+        b.set_clock(Some(t("2025-06-01T01:00:00Z")));
+        let got = b.boot(login(Some(&l), "m-d")).unwrap();
+        assert_eq!(got.id, d, "the login reaches the member");
+        let lead_now = b.get(&l).unwrap();
+        assert_eq!(lead_now.id, l, "{side} {patch}: the lead stays itself");
+        assert_eq!(lead_now.member_id, None);
+        if side == "member" {
+            assert_eq!(lead_now.email(), before.email());
+        }
+        assert_eq!(b.mu_count().unwrap(), 2, "{side} {patch}");
+        assert!(pairs(&b).is_empty());
+    }
+
+    // The same by a member import that gives the member another email.
+    let (b, l, d) = pending_pair();
+    members(
+        &b,
+        "memberId,profile.email,unsubscribeEmail,unsubscribeTexting\nm-d,new@example.com,false,false\n",
+    );
+    assert!(pairs(&b).is_empty());
+    b.boot(login(Some(&l), "m-d")).unwrap();
+    assert_eq!(b.get(&l).unwrap().id, l);
+    assert_eq!(b.get(&d).unwrap().email(), Some("new@example.com"));
+}
+
+/// R-UNI-1 holds for what the two share now: the recorded email no longer shared, a mobile
+/// number both hold verified still unifies them, and the listing names it.
+#[test]
+fn r_uni_4_a_pending_pair_lists_what_the_two_share_now() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let l = b
+        .add_lead(lead(Some("e@example.com"), Some("+821020203030"), "Lead"))
+        .unwrap();
+    b.boot(boot_id(&l.id)).unwrap();
+    members(
+        &b,
+        "memberId,profile.email,profile.mobileNumber,unsubscribeEmail,unsubscribeTexting\n\
+         m-d,e@example.com,+821020203030,false,false\n",
+    );
+    let d = member_named(&b, "m-d");
+    let listed = b.pending_unifications().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].field, "profile.email");
+    b.update(&d.id, &json!({"profile.email": "new@example.com"}))
+        .unwrap();
+    let listed = b.pending_unifications().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].field.as_str(), listed[0].value.as_str()),
+        ("profile.mobileNumber", "+821020203030")
+    );
+    b.boot(login(Some(&l.id), "m-d")).unwrap();
+    assert_eq!(
+        b.get(&l.id).unwrap().id,
+        d.id,
+        "unified on the mobile number"
+    );
+}
+
+/// R-CON-8: a merged secondary's id and memberId keep reaching the survivor; R-UNI-4: the
+/// lead's login completes its pending unification. A merge of either contact of a pending
+/// pair moves the pair to the survivor, so the login still completes it where the two
+/// still share verified info, and not where they do not.
+#[test]
+fn r_uni_4_a_pending_pair_follows_a_merge_to_the_survivor() {
+    // The member is merged into another member P that takes its email.
+    let (b, l, d) = pending_pair();
+    members(
+        &b,
+        "memberId,profile.name,unsubscribeEmail,unsubscribeTexting\nm-p,Pat,false,false\n",
+    );
+    let p = member_named(&b, "m-p");
+    let choices: rolodex::MergeChoices =
+        serde_json::from_value(json!({"profile.email": "secondary"})).unwrap();
+    let merged = b.merge(&p.id, &d, &choices).unwrap();
+    assert_eq!(merged.contact.email(), Some("e@example.com"));
+    assert_eq!(pairs(&b), vec![(l.clone(), p.id.clone())]);
+    b.set_clock(Some(t("2025-06-01T01:00:00Z")));
+    let got = b.boot(login(Some(&l), "m-d")).unwrap();
+    assert_eq!(got.id, p.id);
+    assert_eq!(
+        b.get(&l).unwrap().id,
+        p.id,
+        "the lead is unified into the survivor"
+    );
+    assert!(pairs(&b).is_empty());
+    assert_eq!(b.mu_count().unwrap(), 1);
+
+    // The lead is merged into another lead X that keeps its own email: X shares nothing
+    // with the member, and the login (naming L, which reaches X) joins nothing.
+    let (b, l, d) = pending_pair();
+    let x = b.add_lead(lead(Some("x@example.com"), None, "X")).unwrap();
+    b.merge(&x.id, &l, &rolodex::MergeChoices::new()).unwrap();
+    assert!(pairs(&b).is_empty());
+    b.boot(login(Some(&l), "m-d")).unwrap();
+    assert_eq!(b.get(&x.id).unwrap().id, x.id);
+    // ... but where X takes L's email, the pair is X's and the login completes it.
+    let (b, l, d2) = pending_pair();
+    let x = b.add_lead(lead(Some("x@example.com"), None, "X")).unwrap();
+    let choices: rolodex::MergeChoices =
+        serde_json::from_value(json!({"profile.email": "secondary"})).unwrap();
+    b.merge(&x.id, &l, &choices).unwrap();
+    assert_eq!(pairs(&b), vec![(x.id.clone(), d2.clone())]);
+    b.set_clock(Some(t("2025-06-01T01:00:00Z")));
+    b.boot(login(Some(&l), "m-d")).unwrap();
+    assert_eq!(b.get(&x.id).unwrap().id, d2);
+    let _ = d;
+}
+
+/// R-CON-8: unmerge is exact: a booted lead merged away with its pending unification gets
+/// the pair back when the merge is undone, and its login completes it.
+#[test]
+fn r_con_8_unmerge_gives_the_secondary_its_pending_pair_back() {
+    let (b, l, d) = pending_pair();
+    let x = b.add_lead(lead(Some("x@example.com"), None, "X")).unwrap();
+    let m = b.merge(&x.id, &l, &rolodex::MergeChoices::new()).unwrap();
+    assert!(
+        pairs(&b).is_empty(),
+        "X keeps its own email: it shares nothing"
+    );
+    b.unmerge(&m.merge_id).unwrap();
+    assert_eq!(pairs(&b), vec![(l.clone(), d.clone())]);
+    b.set_clock(Some(t("2025-06-01T01:00:00Z")));
+    b.boot(login(Some(&l), "m-d")).unwrap();
+    assert_eq!(b.get(&l).unwrap().id, d);
+    assert_eq!(b.get(&x.id).unwrap().id, x.id);
+}

@@ -782,9 +782,18 @@ impl ContactBook {
         Ok((self.view(&schema, survivor), self.view(&schema, secondary)))
     }
 
-    /// Pending unifications of booted leads into members (R-UNI-4).
+    /// Pending unifications of booted leads into members (R-UNI-4): each lead and member
+    /// that still share verified info, with what they share now. A recorded pair whose
+    /// lead became a member, or whose shared email or mobile number an edit, an import or a
+    /// merge has changed since, no longer unifies (R-UNI-1) and is not listed; a login
+    /// drops it instead of completing it.
     pub fn pending_unifications(&self) -> Result<Vec<PendingUnification>> {
-        self.shared.store.pending(&self.channel, None)
+        let tx = Tx::new(&*self.shared.store, &self.channel, self.now())?;
+        let mut out = Vec::new();
+        for p in self.shared.store.pending(&self.channel, None)? {
+            out.extend(crate::identity::pending_now(&tx, p)?);
+        }
+        Ok(out)
     }
 
     // ----- MU (R-MU) -----

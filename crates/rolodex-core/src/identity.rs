@@ -162,6 +162,58 @@ pub(crate) fn unify_lead(tx: &mut Tx, lead_id: &str) -> Result<Option<Contact>> 
     Ok(None)
 }
 
+/// The lead's value of `field` (`profile.email` or `profile.mobileNumber`) when a lead and
+/// a member both hold it verified (R-UNI-1: "verified on both sides"; emails compare
+/// case-insensitively, R-VAL-3). `None` when `lead` is no lead or `member` no member.
+fn shares(lead: &Contact, member: &Contact, field: &str) -> Option<String> {
+    if lead.member_id.is_some() || member.member_id.is_none() || lead.id == member.id {
+        return None;
+    }
+    match field {
+        "profile.email" => {
+            let (l, m) = (lead.email()?, member.email()?);
+            (lead.verified.email && member.verified.email && email_key_cow(l) == email_key_cow(m))
+                .then(|| l.to_string())
+        }
+        "profile.mobileNumber" => {
+            let (l, m) = (lead.mobile_number()?, member.mobile_number()?);
+            (lead.verified.mobile_number && member.verified.mobile_number && l == m)
+                .then(|| l.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// What a lead and a member share that unifies them (R-UNI-1), the email first: the field
+/// and the lead's value; `None` when nothing.
+pub(crate) fn shared_verified(lead: &Contact, member: &Contact) -> Option<(&'static str, String)> {
+    ["profile.email", "profile.mobileNumber"]
+        .into_iter()
+        .find_map(|f| Some((f, shares(lead, member, f)?)))
+}
+
+/// A recorded pending unification as it stands now (R-UNI-4): `None` when its lead and
+/// member no longer qualify — one of them is gone, the lead became a member, or they no
+/// longer share verified info (an edit, an import or a merge changed it since) — else the
+/// record with what they share now (the recorded field while it is still shared).
+pub(crate) fn pending_now(
+    tx: &Tx,
+    mut p: PendingUnification,
+) -> Result<Option<PendingUnification>> {
+    let (Some(lead), Some(member)) = (tx.get(&p.lead_id)?, tx.get(&p.member_id)?) else {
+        return Ok(None);
+    };
+    if let Some(v) = shares(&lead, &member, &p.field) {
+        p.value = v;
+    } else if let Some((f, v)) = shared_verified(&lead, &member) {
+        p.field = f.to_string();
+        p.value = v;
+    } else {
+        return Ok(None);
+    }
+    Ok(Some(p))
+}
+
 /// The contacts that hold `c`'s verified email or mobile number as verified info too, each
 /// with the field and value they share (R-UNI-1: "verified on both sides"); `c` itself
 /// among them.
@@ -419,12 +471,18 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
                     // Only a lead is joined (R-UNI-1): a pending record of a contact that
                     // has become a member since is stale. A member blocked since still
                     // completes it (R-CON-9), and stays blocked (see `unify`).
-                    let joined = c.member_id.is_none()
+                    // A record that no longer holds (the two share no verified info since
+                    // an edit, an import or a merge, R-UNI-1) is dropped, not completed.
+                    let recorded = c.member_id.is_none()
                         && tx
                             .store
                             .pending(tx.channel, Some(&c.id))?
                             .into_iter()
                             .any(|p| p.lead_id == c.id && p.member_id == d.id);
+                    let joined = recorded && shared_verified(&c, &d).is_some();
+                    if recorded && !joined {
+                        tx.op(Op::DeletePending(c.id.clone(), d.id.clone()));
+                    }
                     if joined {
                         // A join whose union breaks a limit leaves C as it is: a boot never
                         // fails on data (R-CON-3).

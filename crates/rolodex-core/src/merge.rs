@@ -209,27 +209,43 @@ fn import_tag_union(primary: &Contact, secondary: &Contact) -> Vec<String> {
 }
 
 /// R-CON-8's "union of import tags (newest 30)" for a manager's merge. A contact's import
-/// tags carry no times of their own, so each tag counts as new as the last import that
-/// applied it in this channel (the activity log's `import` entries); a tag no logged import
-/// applied counts as the oldest. Ties keep the order of the union: the secondary's own
-/// tags, then the primary's. (A tag that a later import applied to other contacts only
-/// counts as that new here too.)
+/// tags carry no times of their own, only their order (oldest first, R-IMP-9), so the time
+/// each reached a contact is read off the activity log's `import` entries: walking the
+/// contact's list from its newest tag, each tag gets the latest import that applied it no
+/// later than the tag after it (so a later import that applied an old tag to other contacts
+/// only does not make it new here); a tag no such import applied counts as the oldest, as
+/// does every tag before it. A tag both contacts hold takes its newer time. Ties keep the
+/// order of the union: the secondary's own tags, then the primary's.
 fn newest_import_tags(tx: &Tx, primary: &Contact, secondary: &Contact) -> Result<Vec<String>> {
     let mut tags = import_tag_union(primary, secondary);
     let imports = ActivityQuery {
         action: Some("import".into()),
         ..ActivityQuery::default()
     };
-    let mut last: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
+    type At = chrono::DateTime<chrono::Utc>;
+    let mut applied: HashMap<String, Vec<At>> = HashMap::new();
     for e in tx.store.activity(tx.channel, &imports)? {
         if let Some(tag) = e.detail.get("importTag").and_then(|v| v.as_str()) {
             if tags.iter().any(|t| t == tag) {
-                let at = last.entry(tag.to_string()).or_insert(e.at);
-                *at = (*at).max(e.at);
+                applied.entry(tag.to_string()).or_default().push(e.at);
             }
         }
     }
-    tags.sort_by_key(|t| last.get(t).copied());
+    let mut reached: HashMap<&str, Option<At>> = HashMap::new();
+    for c in [primary, secondary] {
+        let mut bound = Some(At::MAX_UTC);
+        for tag in c.user_import_tags.iter().rev() {
+            let at = bound.and_then(|b| {
+                applied
+                    .get(tag)
+                    .and_then(|times| times.iter().copied().filter(|t| *t <= b).max())
+            });
+            bound = at;
+            let best = reached.entry(tag.as_str()).or_insert(None);
+            *best = (*best).max(at);
+        }
+    }
+    tags.sort_by_key(|t| reached.get(t.as_str()).copied().flatten());
     cap_import_tags(&mut tags);
     Ok(tags)
 }
@@ -310,7 +326,10 @@ pub(crate) fn merge(
     }
     tx.delete(&secondary.id)?;
     tx.op(Op::Redirect(secondary.id.clone(), Some(primary.id.clone())));
-    purge_pending_of(tx, &secondary.id)?;
+    // The secondary's pending unifications are the survivor's now: its id and memberId
+    // reach the survivor, so the login that completes one still can (R-UNI-4). One that
+    // no longer holds for the survivor is left out of the listing and dropped at login.
+    copy_pending(tx, &secondary.id, &primary.id, true)?;
     tx.put(merged.clone())?;
     tx.op(Op::PutMerge(Box::new(MergeRecord {
         id: merge_id.clone(),
@@ -328,6 +347,31 @@ pub(crate) fn merge(
         contact: merged,
         merge_id,
     })
+}
+
+/// Copies the pending unifications naming `from` to name `to` in its place, keeping each
+/// one's `since`, and with `moving` removes the originals. A copy that would pair `to`
+/// with itself, or that `to` already has, is left out.
+fn copy_pending(tx: &mut Tx, from: &str, to: &str, moving: bool) -> Result<()> {
+    let held = tx.store.pending(tx.channel, Some(to))?;
+    for p in tx.store.pending(tx.channel, Some(from))? {
+        if moving {
+            tx.op(Op::DeletePending(p.lead_id.clone(), p.member_id.clone()));
+        }
+        let mut copy = p;
+        for id in [&mut copy.lead_id, &mut copy.member_id] {
+            if id == from {
+                *id = to.to_string();
+            }
+        }
+        let known = held
+            .iter()
+            .any(|h| h.lead_id == copy.lead_id && h.member_id == copy.member_id);
+        if copy.lead_id != copy.member_id && !known {
+            tx.op(Op::PutPending(copy));
+        }
+    }
+    Ok(())
 }
 
 /// Removes every pending unification naming `id`.
@@ -401,6 +445,10 @@ pub(crate) fn unmerge(tx: &mut Tx, merge_id: &str) -> Result<(Contact, Contact)>
     back.blocked = false;
     crate::mu::place_manager_write(tx, &mut back, false)?;
     tx.put(back.clone())?;
+    // The pending unifications the merge moved to the survivor go back to the secondary
+    // too (copies: which of the two they still hold for is decided as they are listed or
+    // completed, R-UNI-1).
+    copy_pending(tx, &record.survivor_id, &secondary.id, false)?;
     // The survivor may have lost the contact info that made it count.
     crate::mu::fill_room(tx)?;
     tx.op(Op::PutMerge(Box::new(MergeRecord {
@@ -470,10 +518,17 @@ fn restore_unchanged(
     restore!(unsubscribe_email);
     restore!(unsubscribe_texting);
     restore!(created_at);
-    restore!(last_seen_at);
-    restore!(session_count);
-    restore!(booted);
-    restore!(last_boot_at);
+    // The visit state is one field: a boot since the merge changes some of it (the time
+    // seen, the sessions) and leaves the rest as the merge set it (`booted` stays true), so
+    // all of it stays as it is then (R-CON-3: a contact that booted since has booted, and
+    // its session window runs from that boot).
+    let visits = |c: &Contact| (c.last_seen_at, c.session_count, c.booted, c.last_boot_at);
+    if visits(current) == visits(merged) {
+        out.last_seen_at = primary.last_seen_at;
+        out.session_count = primary.session_count;
+        out.booted = primary.booted;
+        out.last_boot_at = primary.last_boot_at;
+    }
     out.member = out.member_id.is_some();
     out.verified.email &= out.email().is_some();
     out.verified.mobile_number &= out.mobile_number().is_some();
