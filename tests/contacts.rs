@@ -889,14 +889,49 @@ fn r_uni_5_deterministic_outcome() {
     assert_eq!(run(), run());
 }
 
+/// R-UNI-6: "Junk identifiers never join people: a `memberId`, email or number that is
+/// empty, only zeros or dashes, or one of `null`, `undefined`, `none`, `anonymous`,
+/// `unknown`, `-1` (case-insensitive) is rejected as an identifier". A login naming one is
+/// an anonymous visit (a boot never fails, R-CON-3), so two such logins are two people; an
+/// import row naming one fails on `memberId`. Dashes are any dash, as typed or pasted.
 #[test]
 fn r_uni_6_junk_identifiers_rejected() {
     let b = book_at("2025-06-01T00:00:00Z");
-    for junk in ["null", "undefined", "0000000000@x"] {
-        let _ = junk;
-    }
     let e = b.add_lead(NewLead::mobile("+00 000")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation);
+    let junk = [
+        "null",
+        "UNDEFINED",
+        "-1",
+        "0000",
+        "--",
+        "\u{2014}\u{2014}",
+        "\u{2212}1",
+        "\u{FF10}",
+    ];
+    for m in junk {
+        let first = b.boot(login(None, m)).unwrap();
+        let second = b.boot(login(None, m)).unwrap();
+        assert_eq!(first.member_id, None, "{m:?}");
+        assert_ne!(first.id, second.id, "{m:?} joined two visitors");
+        let text = format!(
+            "memberId,profile.name,unsubscribeEmail,unsubscribeTexting\n{m},Kim,false,false\n"
+        );
+        let o = rolodex::ImportOptions {
+            auto_map: true,
+            ..rolodex::ImportOptions::members()
+        };
+        let r = support::import_named(&b, "m.csv", &text, o).unwrap();
+        assert_eq!((r.created, r.failed), (0, 1), "{m:?}");
+        assert_eq!(r.failures[0].error_columns, vec!["memberId"], "{m:?}");
+    }
+    // Real identifiers that merely hold zeros or dashes stay real.
+    for m in ["m-0", "0.0", "\u{2212}2"] {
+        assert_eq!(
+            b.boot(login(None, m)).unwrap().member_id.as_deref(),
+            Some(m)
+        );
+    }
 }
 
 #[test]

@@ -28,20 +28,54 @@ pub(crate) fn email_key_cow(email: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Whether `text` is a junk identifier (R-UNI-6): empty, only zeros or dashes, or one of
-/// `null`, `undefined`, `none`, `anonymous`, `unknown`, `-1` (case-insensitive).
+/// `null`, `undefined`, `none`, `anonymous`, `unknown`, `-1` (case-insensitive). A dash is
+/// any dash (`-`, `‐`, `–`, `—`, the minus sign `−`, the full-width `－`, …) and a zero
+/// either form of it (`0`, `０`), as a keyboard, a spreadsheet or an input method writes
+/// them: `——` or `−1` identifies nobody either.
 pub fn is_junk_identifier(text: &str) -> bool {
     let t = text.trim();
     if t.is_empty() {
         return true;
     }
-    const JUNK: [&str; 6] = ["null", "undefined", "none", "anonymous", "unknown", "-1"];
+    const JUNK: [&str; 5] = ["null", "undefined", "none", "anonymous", "unknown"];
     if JUNK.iter().any(|j| t.eq_ignore_ascii_case(j)) {
+        return true;
+    }
+    let mut chars = t.chars();
+    if chars.next().is_some_and(is_dash) && chars.as_str() == "1" {
         return true;
     }
     // Only zeros or dashes, to the letter: `0.0` or `(0)` is a real `memberId`. Emails and
     // numbers are checked here as parsed values (an E.164 number holds no separators), so
     // no separator needs ignoring.
-    t.chars().all(|c| c == '0' || c == '-')
+    t.chars().all(|c| c == '0' || c == '\u{FF10}' || is_dash(c))
+}
+
+/// A dash: Unicode's dash punctuation (general category Pd, Unicode 16) and the minus sign.
+/// (Listed here: no dependency of the library carries Unicode's general categories.)
+fn is_dash(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '\u{058A}' | '\u{05BE}' | '\u{1400}' | '\u{1806}' | '\u{2010}'
+            ..='\u{2015}'
+                | '\u{2212}'
+                | '\u{2E17}'
+                | '\u{2E1A}'
+                | '\u{2E3A}'
+                | '\u{2E3B}'
+                | '\u{2E40}'
+                | '\u{2E5D}'
+                | '\u{301C}'
+                | '\u{3030}'
+                | '\u{30A0}'
+                | '\u{FE31}'
+                | '\u{FE32}'
+                | '\u{FE58}'
+                | '\u{FE63}'
+                | '\u{FF0D}'
+                | '\u{10D6E}'
+                | '\u{10EAD}'
+    )
 }
 
 /// Rejects a junk identifier with a clear error naming the key (R-UNI-6).
@@ -592,6 +626,16 @@ mod tests {
             "---",
             "0-0-0",
             " 000 ",
+            // Other dashes and zeros (an en dash, em dashes, hyphens, the minus sign, a
+            // full-width zero and hyphen-minus).
+            "\u{2013}",
+            "\u{2014}\u{2014}",
+            "\u{2010}\u{2010}",
+            "\u{2212}1",
+            "\u{2013}1",
+            "\u{FF10}",
+            "\u{FF10}\u{FF0D}\u{FF10}",
+            "\u{30A0}",
         ] {
             assert!(is_junk_identifier(j), "{j:?} should be junk");
         }
@@ -607,6 +651,11 @@ mod tests {
             "(0)",
             "+00 000",
             "0 0",
+            "\u{2212}2",
+            "1\u{2013}",
+            "\u{FF11}",
+            "~",
+            "_",
         ] {
             assert!(!is_junk_identifier(ok), "{ok:?} is fine");
         }
