@@ -118,6 +118,20 @@ pub fn check_custom_key_name(key: &str) -> Result<&str> {
     Ok(name)
 }
 
+/// The error for a key the schema does not hold, with a hint the caller can follow: a name
+/// `define_key` would take can be defined; any other name is no data key at all.
+fn unknown_key(key: &str) -> Error {
+    let hint = if check_custom_key_name(key).is_ok() {
+        "define it first with define_key".to_string()
+    } else {
+        format!(
+            "data keys are `profile.<camelCaseName>` or a system field ({})",
+            SYSTEM_FIELDS.map(|(k, _, _)| k).join(", ")
+        )
+    };
+    Error::not_found("data key", key, &hint)
+}
+
 impl Schema {
     /// A schema with the built-in profile keys and the system fields.
     pub fn new() -> Schema {
@@ -213,11 +227,7 @@ impl Schema {
     fn get_mut(&mut self, key: &str) -> Result<&mut KeyDef> {
         match self.index.get(key) {
             Some(&i) => Ok(&mut self.keys[i]),
-            None => Err(Error::not_found(
-                "data key",
-                key,
-                "define it first with define_key",
-            )),
+            None => Err(unknown_key(key)),
         }
     }
 
@@ -289,9 +299,7 @@ impl Schema {
     /// `NotFound`: an unknown key named outside a filter or mapping, API.md), is not
     /// archived and is editable (else `Validation`).
     pub fn writable(&self, key: &str) -> Result<&KeyDef> {
-        let def = self
-            .get(key)
-            .ok_or_else(|| Error::not_found("data key", key, "define it first with define_key"))?;
+        let def = self.get(key).ok_or_else(|| unknown_key(key))?;
         if def.archived {
             return Err(Error::invalid_key(
                 key,
@@ -451,6 +459,28 @@ mod tests {
         ] {
             let e = s.define(bad, FieldType::String).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::Validation, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_get_a_hint_the_caller_can_follow() {
+        let mut s = Schema::new();
+        let hint = |e: Error| match e {
+            Error::NotFound { hint, .. } => hint,
+            other => panic!("{other:?}"),
+        };
+        let h = hint(s.writable("profile.city").unwrap_err());
+        assert_eq!(h, "define it first with define_key");
+        // `define_key` would refuse these names: the hint names what a data key is.
+        for key in ["hidden", "nonsense", "profile.Bad-name"] {
+            let h = hint(s.writable(key).unwrap_err());
+            assert!(
+                h.starts_with("data keys are `profile.<camelCaseName>`"),
+                "{key}: {h}"
+            );
+            assert!(h.contains("unsubscribeEmail"), "{h}");
+            let h = hint(s.archive(key).unwrap_err());
+            assert!(!h.contains("define_key"), "{key}: {h}");
         }
     }
 
