@@ -698,3 +698,118 @@ fn r_sch_7_unmerge_over_a_limit_is_rejected() {
     assert_eq!(e.kind(), ErrorKind::Validation, "{e}");
     assert_eq!(snapshot(&b), before);
 }
+
+/// R-SCH-5: an archived key "is no longer collected (writes to it are rejected with a clear
+/// error) ... its stored values are kept. Restoring it brings the old values back." A merge
+/// choice writes the key it names: naming an archived key is rejected and changes nothing,
+/// and the primary's stored value comes back on restore.
+#[test]
+fn r_sch_5_a_merge_choice_naming_an_archived_key_is_rejected() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.define_key("profile.city", FieldType::String).unwrap();
+    let p = b
+        .add_lead(NewLead {
+            profile: obj(json!({"city": "Seoul"})),
+            ..NewLead::email("p@example.com")
+        })
+        .unwrap();
+    let s = b
+        .add_lead(NewLead {
+            profile: obj(json!({"city": "Busan"})),
+            ..NewLead::email("s@example.com")
+        })
+        .unwrap();
+    b.archive_key("profile.city").unwrap();
+    let mut choices = MergeChoices::new();
+    choices.insert("profile.city".into(), Side::Secondary);
+    let before = snapshot(&b);
+    let e = b.merge(&p.id, &s.id, &choices).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert_eq!(e.key(), Some("profile.city"));
+    assert!(e.to_string().contains("archived"), "{e}");
+    assert_eq!(snapshot(&b), before);
+    // Without the choice the merge keeps the primary's stored value, as R-CON-8's default.
+    b.merge(&p.id, &s.id, &MergeChoices::new()).unwrap();
+    b.restore_key("profile.city").unwrap();
+    assert_eq!(
+        b.get(&p.id).unwrap().profile.get("city"),
+        Some(&rolodex::Value::String("Seoul".into()))
+    );
+}
+
+/// R-SCH-5: writes to an archived key are rejected, with a clear error. A key archived
+/// while an import runs is written by no later row: those rows fail, naming the key (the
+/// failure log can be fixed and uploaded again), and the rows before keep what they wrote.
+#[test]
+fn r_sch_5_a_key_archived_while_an_import_runs_is_written_no_more() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.define_key("profile.city", FieldType::String).unwrap();
+    let other = b.clone();
+    let text = "profile.email,profile.city,unsubscribeEmail,unsubscribeTexting\n\
+                a@example.com,Seoul,false,false\n\
+                b@example.com,Busan,false,false\n\
+                c@example.com,,false,false\n";
+    let mut archive_after_first = |p: rolodex::Progress| {
+        if p.rows_done == 1 {
+            other.archive_key("profile.city").unwrap();
+        }
+    };
+    let r = b
+        .import_csv(
+            rolodex::ImportSource::reader(std::io::Cursor::new(text.as_bytes().to_vec())),
+            ImportOptions {
+                file_name: Some("f.csv".into()),
+                ..leads()
+            },
+            Some(&mut archive_after_first),
+        )
+        .unwrap();
+    // Row 3 leaves the key empty (kept): it writes nothing to it and applies.
+    assert_eq!((r.created, r.failed), (2, 1), "{r:?}");
+    assert_eq!(r.failures[0].row_number, 3);
+    assert_eq!(r.failures[0].error_columns, vec!["profile.city"]);
+    assert!(r.failures[0].error_reasons[0].contains("archived"));
+    b.restore_key("profile.city").unwrap();
+    let cities: Vec<Option<rolodex::Value>> = all(&b)
+        .iter()
+        .map(|c| c.profile.get("city").cloned())
+        .collect();
+    assert_eq!(
+        cities,
+        vec![Some(rolodex::Value::String("Seoul".into())), None]
+    );
+}
+
+/// R-SCH-7: "a list ≤ 200 items"; R-IMP-8: list-typed fields append "dropping values
+/// already present". The limit counts the tags a contact holds, on every path alike: 201
+/// tags of which 200 differ are 200 tags, from an import cell as from an edit.
+#[test]
+fn r_sch_7_repeated_tags_count_once_on_every_path() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let mut tags: Vec<String> = (0..200).map(|i| format!("t{i}")).collect();
+    tags.push("t0".into());
+    let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    b.update(&a.id, &json!({ "tags": tags })).unwrap();
+    assert_eq!(b.get(&a.id).unwrap().tags.len(), 200);
+    let cell = serde_json::to_string(&tags).unwrap().replace('"', "\"\"");
+    let text = format!(
+        "profile.email,tags,unsubscribeEmail,unsubscribeTexting\nd@example.com,\"{cell}\",false,false\n"
+    );
+    let r = import_named(&b, "t.csv", &text, leads()).unwrap();
+    assert_eq!((r.created, r.failed), (1, 0), "{:?}", r.failures);
+    let d = all(&b)
+        .into_iter()
+        .find(|c| c.email() == Some("d@example.com"))
+        .unwrap();
+    assert_eq!(d.tags.len(), 200);
+    // 201 different tags are too many on both paths.
+    tags.push("t200".into());
+    let e = b.update(&a.id, &json!({ "tags": tags })).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    let cell = serde_json::to_string(&tags).unwrap().replace('"', "\"\"");
+    let text = format!(
+        "profile.email,tags,unsubscribeEmail,unsubscribeTexting\ne@example.com,\"{cell}\",false,false\n"
+    );
+    let r = import_named(&b, "t.csv", &text, leads()).unwrap();
+    assert_eq!((r.created, r.failed), (0, 1));
+}

@@ -294,6 +294,15 @@ pub(crate) fn merge(
                 "merge choices name keys whose value can come from either side",
             ));
         }
+        // A choice writes the key: an archived key is not written (R-SCH-5), and the merge
+        // keeps the primary's stored value of it, as when no choice names it.
+        if def.archived {
+            return Err(Error::invalid_key(
+                key.clone(),
+                "a key that is not archived (restore it first, or leave it out of the choices)",
+                "the key is archived: its stored values are kept and no longer written",
+            ));
+        }
     }
     let load = |tx: &Tx, id: &str| -> Result<Contact> {
         let c = tx.get(id)?.ok_or_else(|| {

@@ -154,7 +154,14 @@ proptest! {
         }
         let items: Vec<String> = items.iter().map(|s| s.nfc().collect()).collect();
         roundtrip(FieldType::List, &Value::List(items));
-        roundtrip(FieldType::Tag, &Value::Tag(tags));
+        // A tag value is a set (every parser drops repeats): each tag once.
+        let mut set: Vec<String> = Vec::new();
+        for t in tags {
+            if !set.contains(&t) {
+                set.push(t);
+            }
+        }
+        roundtrip(FieldType::Tag, &Value::Tag(set));
         roundtrip(FieldType::Boolean, &Value::Boolean(b));
     }
 
@@ -184,10 +191,16 @@ proptest! {
 
     #[test]
     fn r_sch_7_list_limit(item in "[a-z]{1,5}", n in 0usize..=1) {
-        let items = vec![item; 200 + n];
+        let items = vec![item.clone(); 200 + n];
         let text = serde_json::to_string(&items).unwrap();
         prop_assert_eq!(parse_value(FieldType::List, &text).is_ok(), n == 0);
+        // A tag list is a set (R-VAL-8): 201 repeats of one tag are one tag; 201 different
+        // tags are too many (R-SCH-7).
+        prop_assert_eq!(parse_value(FieldType::Tag, &text), Ok(Value::Tag(vec![item.clone()])));
+        let distinct: Vec<String> = (0..200 + n).map(|i| format!("{item}{i}")).collect();
+        let text = serde_json::to_string(&distinct).unwrap();
         prop_assert_eq!(parse_value(FieldType::Tag, &text).is_ok(), n == 0);
+        prop_assert_eq!(Value::from_json(FieldType::Tag, &serde_json::json!(distinct)).is_ok(), n == 0);
         let nums = format!("[{}]", vec!["1"; 200 + n].join(","));
         prop_assert_eq!(parse_value(FieldType::ListOfNumber, &nums).is_ok(), n == 0);
         let json = serde_json::json!(items);

@@ -11,7 +11,7 @@ use crate::contact::Contact;
 use crate::error::{Error, Result};
 use crate::identity::{best_match, is_junk_identifier, junk_identifier_error};
 use crate::merge::cap_import_tags;
-use crate::schema::{check_profile_limits, MAX_LIST_ITEMS};
+use crate::schema::{check_profile_limits, Schema, MAX_LIST_ITEMS};
 use crate::tx::Tx;
 use crate::value::{append_new, Value};
 
@@ -112,6 +112,22 @@ pub(crate) fn apply_row(
     }
     applied.absorbed = tx.absorbed_since(start);
     Ok(applied)
+}
+
+/// Checks that `schema` still lets an import write every profile key the row writes: the
+/// mapping was checked against the schema as the import began (R-IMP-3), and a key
+/// archived since is no longer written (R-SCH-5). The error names the first such key.
+pub(crate) fn check_still_writable(schema: &Schema, patch: &RowPatch) -> Result<()> {
+    let names = patch
+        .profile_set
+        .iter()
+        .map(|(n, _)| n)
+        .chain(patch.profile_append.iter().map(|(n, _)| n))
+        .chain(&patch.profile_clear);
+    for name in names {
+        schema.writable(&format!("profile.{name}"))?;
+    }
+    Ok(())
 }
 
 /// Updates the contact a row identifies, or creates one.

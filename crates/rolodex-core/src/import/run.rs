@@ -5,10 +5,11 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 use roaring::RoaringTreemap;
 
-use super::apply::{apply_row, Applied, RowError};
+use super::apply::{apply_row, check_still_writable, Applied, RowError};
 use super::failure_log::FailureLogWriter;
 use super::options::{Failure, IdentifyBy, ImportKind, ImportOptions, ImportReport, Progress};
 use super::patch::RowFailure;
@@ -181,9 +182,10 @@ impl ContactBook {
                 channel: channel.to_string(),
             })?;
         let now = self.now();
-        let schema = self.schema_ref()?;
-        let mut reader = ImportReader::open(source.into(), &options, &schema, now)?;
-        drop(schema);
+        // The schema the mapping is checked against (R-IMP-3); a row written after it
+        // changed is checked again (`check_still_writable`).
+        let mapped = self.schema_ref()?;
+        let mut reader = ImportReader::open(source.into(), &options, &mapped, now)?;
         let mut failures = Failures {
             log: match failure_log {
                 Some(out) => Some(FailureLogWriter::new(out, reader.column_map())?),
@@ -232,10 +234,22 @@ impl ContactBook {
                                 r
                             }
                             None => match Tx::new(store, channel, now) {
-                                Ok(mut tx) => match apply_row(&mut tx, patch, &import_tag) {
-                                    Ok(a) => tx.commit().map(|_| a).map_err(RowError::Fatal),
-                                    Err(e) => Err(e),
-                                },
+                                Ok(mut tx) => {
+                                    // A key archived while the import runs is written no
+                                    // more (R-SCH-5): the rows that would write it fail.
+                                    let keys = if Arc::ptr_eq(&tx.schema, &mapped) {
+                                        Ok(())
+                                    } else {
+                                        check_still_writable(&tx.schema, &patch)
+                                    };
+                                    match keys
+                                        .map_err(RowError::from)
+                                        .and_then(|()| apply_row(&mut tx, patch, &import_tag))
+                                    {
+                                        Ok(a) => tx.commit().map(|_| a).map_err(RowError::Fatal),
+                                        Err(e) => Err(e),
+                                    }
+                                }
                                 Err(e) => Err(RowError::Fatal(e)),
                             },
                         }

@@ -84,11 +84,40 @@ fn check_tag(tag: &str) -> Result<()> {
 /// Parses a `tag` cell.
 pub(crate) fn parse_tag_list(t: &str) -> Result<Vec<String>> {
     let items = json_strings(t, EXPECTED_TAGS)?;
-    let items = check_items(t, items, EXPECTED_TAGS)?;
-    for tag in &items {
+    checked_tags(items, |_| t.to_string())
+}
+
+/// A tag list as the set a value keeps: each item NFC-checked, kept once (where it first
+/// comes) and checked as a tag (R-VAL-8). Repeats are dropped before the 200-item limit,
+/// which counts the tags a value holds (R-SCH-7), so one list gives one result on every
+/// path: a cell, a JSON array, a new lead's `tags`, an edit. `text` writes the list for the
+/// error of one still too long. Tags already normal are kept, not copied.
+fn checked_tags(items: Vec<String>, text: impl FnOnce(&[String]) -> String) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(items.len().min(MAX_LIST_ITEMS));
+    if items.len() <= MAX_LIST_ITEMS {
+        // Few items (nearly always one to three): a scan beats hashing.
+        for s in items {
+            let s = checked_owned(s, EXPECTED_TAGS)?;
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        for s in items {
+            let s = checked_owned(s, EXPECTED_TAGS)?;
+            if seen.insert(s.clone()) {
+                out.push(s);
+            }
+        }
+        if out.len() > MAX_LIST_ITEMS {
+            return Err(too_many(&text(&out), EXPECTED_TAGS, out.len()));
+        }
+    }
+    for tag in &out {
         check_tag(tag)?;
     }
-    Ok(items)
+    Ok(out)
 }
 
 /// Parses a `listOfNumber` cell: `[` number (`,` number)* `]` with optional whitespace,
@@ -155,66 +184,29 @@ pub(crate) fn json_string_list(items: &[serde_json::Value]) -> Result<Vec<String
     json_strs(items, EXPECTED_LIST)
 }
 
-/// A native JSON array as a `tag` list.
+/// A native JSON array as a `tag` list ([`checked_tags`]).
 pub(crate) fn json_tag_list(items: &[serde_json::Value]) -> Result<Vec<String>> {
-    let tags = json_strs(items, EXPECTED_TAGS)?;
-    for tag in &tags {
-        check_tag(tag)?;
-    }
-    Ok(tags)
-}
-
-/// Tags given as Rust strings (a new lead's `tags`): exactly the checks and errors of
-/// [`json_tag_list`] on the same strings as a JSON array, without building one.
-/// Each tag is kept as it is when already NFC (nearly always), instead of copied.
-fn tag_strs(items: Vec<String>) -> Result<Vec<String>> {
-    check_tag_count(&items)?;
-    let tags = items
-        .into_iter()
-        .map(|s| checked_owned(s, EXPECTED_TAGS))
+    let strings = items
+        .iter()
+        .map(|v| match v {
+            serde_json::Value::String(s) => Ok(s.clone()),
+            other => Err(Error::validation(
+                Some(&other.to_string()),
+                EXPECTED_TAGS,
+                "every item must be a string",
+            )),
+        })
         .collect::<Result<Vec<String>>>()?;
-    for tag in &tags {
-        check_tag(tag)?;
-    }
-    Ok(tags)
+    checked_tags(strings, |_| {
+        serde_json::Value::Array(items.to_vec()).to_string()
+    })
 }
 
-/// At most [`MAX_LIST_ITEMS`] tags in one list.
-fn check_tag_count(items: &[String]) -> Result<()> {
-    if items.len() > MAX_LIST_ITEMS {
-        let text = serde_json::Value::from(items.to_vec()).to_string();
-        return Err(too_many(&text, EXPECTED_TAGS, items.len()));
-    }
-    Ok(())
-}
-
-/// A contact's `tags` (R-VAL-8) as the set it keeps: each tag normalised and checked, and
-/// duplicates dropped (first place kept) before the 200-tag limit, which counts the tags a
-/// contact holds (R-SCH-7). Tags already normal are kept, not copied.
+/// A contact's `tags` (R-VAL-8) as the set it keeps ([`checked_tags`]).
 pub(crate) fn tag_set(items: Vec<String>) -> Result<Vec<String>> {
-    if items.len() <= MAX_LIST_ITEMS {
-        let mut out: Vec<String> = Vec::with_capacity(items.len());
-        for t in tag_strs(items)? {
-            if !out.contains(&t) {
-                out.push(t);
-            }
-        }
-        return Ok(out);
-    }
-    // More items than a contact may hold: only duplicates can bring them within it.
-    let mut seen = std::collections::HashSet::with_capacity(items.len());
-    let mut distinct = Vec::new();
-    for s in &items {
-        let t = checked_string(s, EXPECTED_TAGS)?;
-        if seen.insert(t.clone()) {
-            distinct.push(t);
-        }
-    }
-    if distinct.len() > MAX_LIST_ITEMS {
-        let text = serde_json::Value::from(items).to_string();
-        return Err(too_many(&text, EXPECTED_TAGS, distinct.len()));
-    }
-    tag_set(distinct)
+    checked_tags(items, |out| {
+        serde_json::Value::from(out.to_vec()).to_string()
+    })
 }
 
 /// A native JSON array as a `listOfNumber`.
@@ -264,7 +256,7 @@ mod tests {
             }
             let json: Vec<serde_json::Value> =
                 items.iter().cloned().map(serde_json::Value::String).collect();
-            let a = tag_strs(items.clone()).map_err(|e| e.to_string());
+            let a = tag_set(items.clone()).map_err(|e| e.to_string());
             let b = json_tag_list(&json).map_err(|e| e.to_string());
             prop_assert_eq!(a, b);
         }
