@@ -54,28 +54,32 @@ pub fn is_junk_identifier(text: &str) -> bool {
 /// A dash: Unicode's dash punctuation (general category Pd, Unicode 16) and the minus sign.
 /// (Listed here: no dependency of the library carries Unicode's general categories.)
 fn is_dash(c: char) -> bool {
-    matches!(
-        c,
-        '-' | '\u{058A}' | '\u{05BE}' | '\u{1400}' | '\u{1806}' | '\u{2010}'
-            ..='\u{2015}'
-                | '\u{2212}'
-                | '\u{2E17}'
-                | '\u{2E1A}'
-                | '\u{2E3A}'
-                | '\u{2E3B}'
-                | '\u{2E40}'
-                | '\u{2E5D}'
-                | '\u{301C}'
-                | '\u{3030}'
-                | '\u{30A0}'
-                | '\u{FE31}'
-                | '\u{FE32}'
-                | '\u{FE58}'
-                | '\u{FE63}'
-                | '\u{FF0D}'
-                | '\u{10D6E}'
-                | '\u{10EAD}'
-    )
+    const OTHER_DASHES: [char; 22] = [
+        '-',
+        '\u{058A}',
+        '\u{05BE}',
+        '\u{1400}',
+        '\u{1806}',
+        '\u{2212}',
+        '\u{2E17}',
+        '\u{2E1A}',
+        '\u{2E3A}',
+        '\u{2E3B}',
+        '\u{2E40}',
+        '\u{2E5D}',
+        '\u{301C}',
+        '\u{3030}',
+        '\u{30A0}',
+        '\u{FE31}',
+        '\u{FE32}',
+        '\u{FE58}',
+        '\u{FE63}',
+        '\u{FF0D}',
+        '\u{10D6E}',
+        '\u{10EAD}',
+    ];
+    // U+2010..U+2015: the hyphens, the dashes of typesetting and the horizontal bar.
+    ('\u{2010}'..='\u{2015}').contains(&c) || OTHER_DASHES.contains(&c)
 }
 
 /// Rejects a junk identifier with a clear error naming the key (R-UNI-6).
