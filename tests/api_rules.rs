@@ -1313,3 +1313,140 @@ fn r_exp_4_sub_second_interval_still_limits() {
         .export_csv(Vec::new(), protected("abc12!", Some("three")))
         .unwrap();
 }
+
+/// R-EXP-4: "at least one letter, one digit and one symbol". Letters of any script count,
+/// and so do digits of any script: `abc١!x` (an Arabic-Indic 1) and `abc１!x` (a full-width
+/// 1) hold a digit; neither is taken for a symbol.
+#[test]
+fn r_exp_4_a_digit_of_any_script_is_a_digit() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.add_lead(NewLead::email("a@x.com")).unwrap();
+    b.set_export_interval(Duration::ZERO).unwrap();
+    for pw in ["ééé1!x", "abc\u{661}!x", "abc\u{FF11}!x"] {
+        let mut out = Vec::new();
+        b.export_csv(&mut out, protected(pw, Some("audit")))
+            .unwrap_or_else(|e| panic!("{pw}: {e}"));
+        assert!(unzip(&out, pw).contains("a@x.com"), "{pw}");
+    }
+    // Still no symbol: a digit of another script does not stand in for one.
+    let e = b
+        .export_csv(Vec::new(), protected("abc\u{661}de", Some("audit")))
+        .unwrap_err();
+    assert!(e.to_string().contains("a symbol"), "{e}");
+}
+
+/// R-EXP-4: "one manager may start a protected contacts export at most once per 30
+/// minutes". The book acting without a manager is no manager: its exports use no
+/// manager's interval, not even one whose id is `system`.
+#[test]
+fn r_exp_4_the_books_own_exports_use_no_managers_interval() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.add_lead(NewLead::email("a@x.com")).unwrap();
+    b.export_csv(Vec::new(), protected("abc12!", Some("audit")))
+        .unwrap();
+    let system = b.as_manager(Manager::owner("system"));
+    system
+        .export_csv(Vec::new(), protected("abc12!", Some("audit")))
+        .expect("manager `system` has not exported yet");
+    let e = system
+        .export_csv(Vec::new(), protected("abc12!", Some("audit")))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    let e = b
+        .export_csv(Vec::new(), protected("abc12!", Some("audit")))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+}
+
+/// A writer that takes `room` bytes, then fails (a disk filling up mid-export).
+struct FillsUp {
+    room: usize,
+    got: Vec<u8>,
+}
+
+impl std::io::Write for FillsUp {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.room == 0 {
+            return Err(std::io::Error::other("disk full"));
+        }
+        let n = buf.len().min(self.room);
+        self.room -= n;
+        self.got.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// R-EXP-5: "Imports, exports, deletes and bulk edits are written to an activity log (who,
+/// what, when, how many, reason)." An export whose writer fails after contacts reached it
+/// has sent contact data out: it is logged, with the rows written so far and why it
+/// stopped, and a protected one keeps its start (R-EXP-4). One that failed before any row
+/// went out changes nothing, as before.
+#[test]
+fn r_exp_5_an_export_that_fails_after_sending_rows_is_logged() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    // Enough contacts that the export's buffer reaches the writer before the last row.
+    for i in 0..10_000 {
+        b.add_lead(NewLead::email(format!("person{i}@x.com")))
+            .unwrap();
+    }
+    let owner = b.as_manager(Manager::owner("boss"));
+    let exports = || {
+        b.activity_log(&ActivityQuery {
+            action: Some("export".into()),
+            ..ActivityQuery::default()
+        })
+        .unwrap()
+    };
+    // Nothing goes out: nothing is logged and the interval is not used.
+    let e = owner
+        .export_csv(
+            FillsUp {
+                room: 0,
+                got: Vec::new(),
+            },
+            protected("abc12!", Some("audit")),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Storage);
+    assert!(exports().is_empty());
+
+    let mut w = FillsUp {
+        room: 3000,
+        got: Vec::new(),
+    };
+    let e = owner
+        .export_csv(&mut w, ExportOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Storage);
+    assert!(String::from_utf8_lossy(&w.got).contains("person"));
+    let log = exports();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].manager_id.as_deref(), Some("boss"));
+    // The rows the export had produced when the writer failed (the last of them may not
+    // have reached it): some, not all.
+    assert!(
+        log[0].count > 0 && log[0].count < 10_000,
+        "{}",
+        log[0].count
+    );
+    assert!(log[0].detail["failed"]
+        .as_str()
+        .is_some_and(|f| f.contains("disk full")));
+
+    // A protected export that failed after sending rows has started: the next is early.
+    let mut w = FillsUp {
+        room: 3000,
+        got: Vec::new(),
+    };
+    owner
+        .export_csv(&mut w, protected("abc12!", Some("audit")))
+        .unwrap_err();
+    assert_eq!(exports().len(), 2);
+    let e = owner
+        .export_csv(Vec::new(), protected("abc12!", Some("audit")))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+}

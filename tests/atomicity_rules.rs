@@ -23,8 +23,8 @@ fn snapshot(b: &ContactBook) -> String {
     let contacts: Vec<_> = all(b).iter().map(Contact::to_json).collect();
     let store = b.store();
     let ch = b.channel_name();
-    let export_times: Vec<_> = ["system", "o", "p"]
-        .iter()
+    let export_times: Vec<_> = [None, Some("o"), Some("p")]
+        .into_iter()
         .map(|m| store.export_time(ch, m).unwrap())
         .collect();
     format!(

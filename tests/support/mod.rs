@@ -149,7 +149,11 @@ mod defaults_store {
         fn activity(&self, channel: &str, query: &ActivityQuery) -> Result<Vec<ActivityEntry>> {
             self.0.activity(channel, query)
         }
-        fn export_time(&self, channel: &str, manager_id: &str) -> Result<Option<DateTime<Utc>>> {
+        fn export_time(
+            &self,
+            channel: &str,
+            manager_id: Option<&str>,
+        ) -> Result<Option<DateTime<Utc>>> {
             self.0.export_time(channel, manager_id)
         }
         fn try_lock_import(&self, channel: &str) -> Result<Option<Box<dyn ImportLock>>> {

@@ -91,7 +91,8 @@ impl ExportOptions {
 pub fn check_export_password(password: &str) -> Result<()> {
     let long = password.chars().count() >= 6;
     let letter = password.chars().any(char::is_alphabetic);
-    let digit = password.chars().any(|c| c.is_ascii_digit());
+    // Letters and digits of any script, as the symbol test below reads them.
+    let digit = password.chars().any(char::is_numeric);
     let symbol = password
         .chars()
         .any(|c| !c.is_alphanumeric() && !c.is_whitespace());
@@ -659,9 +660,28 @@ fn visible(c: &dyn ContactView) -> bool {
 }
 
 /// The activity-log and rate-limit name of the acting manager (the system has none).
-fn actor_id(book: &crate::book::ContactBook) -> String {
-    book.manager()
-        .map_or_else(|| "system".to_string(), |m| m.id.clone())
+/// A writer that counts the bytes its inner writer took: whether an export that failed had
+/// already sent something out.
+struct SentBytes<W> {
+    inner: W,
+    sent: u64,
+}
+
+impl<W: Write> Write for SentBytes<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sent += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Whose protected-export interval an export uses (R-EXP-4): its manager's, or (`None`)
+/// the book's own when it acts without one, which is no manager's.
+fn actor_id(book: &crate::book::ContactBook) -> Option<String> {
+    book.manager().map(|m| m.id.clone())
 }
 
 impl crate::book::ContactBook {
@@ -746,7 +766,7 @@ impl crate::book::ContactBook {
             None => None,
             Some(_) => Some(self.write(|tx| {
                 let interval = tx.settings.export_interval_secs;
-                let previous = tx.store.export_time(tx.channel, &actor)?;
+                let previous = tx.store.export_time(tx.channel, actor.as_deref())?;
                 if interval > 0 {
                     if let Some(last) = previous {
                         // Settings hold at most 100 years; a store's larger figure reads
@@ -769,49 +789,59 @@ impl crate::book::ContactBook {
             })?),
         };
 
+        // Rows written so far, for the log of an export that fails on the way.
+        let rows_done = std::cell::Cell::new(0u64);
         let write_rows = |out: &mut dyn Write| -> Result<u64> {
             let mut csv = CsvExporter::new(out, &schema, &options)?;
-            match (&selection, &query) {
-                // The visible contacts, all or those matching the filter (which the
-                // store's indexes find), read in place from the store's rows.
-                (Selection::Visible, query) => {
-                    let fields = csv.fields().to_vec();
-                    let mut failed = None;
-                    let mut write = |c: &dyn ContactView| match csv.write_view(c) {
-                        Ok(()) => true,
-                        Err(e) => {
-                            failed = Some(e);
-                            false
+            let body = (|| -> Result<()> {
+                match (&selection, &query) {
+                    // The visible contacts, all or those matching the filter (which the
+                    // store's indexes find), read in place from the store's rows.
+                    (Selection::Visible, query) => {
+                        let fields = csv.fields().to_vec();
+                        let mut failed = None;
+                        let mut write = |c: &dyn ContactView| match csv.write_view(c) {
+                            Ok(()) => true,
+                            Err(e) => {
+                                failed = Some(e);
+                                false
+                            }
+                        };
+                        match query {
+                            None => store.for_each_view(channel, &fields, &mut |c| {
+                                !visible(c) || write(c)
+                            })?,
+                            Some(q) => store
+                                .for_each_view_matching(channel, q, &ctx, &fields, &mut write)?,
                         }
-                    };
-                    match query {
-                        None => store
-                            .for_each_view(channel, &fields, &mut |c| !visible(c) || write(c))?,
-                        Some(q) => {
-                            store.for_each_view_matching(channel, q, &ctx, &fields, &mut write)?
+                        if let Some(e) = failed {
+                            return Err(e);
                         }
                     }
-                    if let Some(e) = failed {
-                        return Err(e);
-                    }
-                }
-                // Chosen contacts, hidden and blocked included; with a filter, those matching.
-                (Selection::Ids(ids), query) => {
-                    for id in ids {
-                        if let Some(c) = store.get(channel, id)? {
-                            if query.as_ref().is_none_or(|q| q.plan.matches(&c, &ctx)) {
-                                csv.write(&c)?;
+                    // Chosen contacts, hidden and blocked included; with a filter, those matching.
+                    (Selection::Ids(ids), query) => {
+                        for id in ids {
+                            if let Some(c) = store.get(channel, id)? {
+                                if query.as_ref().is_none_or(|q| q.plan.matches(&c, &ctx)) {
+                                    csv.write(&c)?;
+                                }
                             }
                         }
                     }
                 }
-            }
+                Ok(())
+            })();
+            rows_done.set(csv.rows());
+            body?;
             let n = csv.rows();
             csv.finish()?.flush().map_err(write_error)?;
             Ok(n)
         };
 
-        let mut out = out;
+        let mut out = SentBytes {
+            inner: out,
+            sent: 0,
+        };
         let written = (|| -> Result<u64> {
             let rows = match &options.password {
                 None => write_rows(&mut out)?,
@@ -825,10 +855,49 @@ impl crate::book::ContactBook {
             out.flush().map_err(write_error)?;
             Ok(rows)
         })();
+        let log = |rows: u64, failed: Option<&Error>| {
+            let mut detail = serde_json::json!({
+                "columns": columns,
+                "editableOnly": options.editable_only,
+                "protected": options.password.is_some(),
+            });
+            if let Some(f) = &options.filter {
+                detail["filter"] = f.clone();
+            }
+            if let Selection::Ids(ids) = &selection {
+                detail["ids"] = ids.len().into();
+            }
+            if let Some(e) = failed {
+                detail["failed"] = e.to_string().into();
+            }
+            Op::Log(crate::access::ActivityEntry {
+                at: now,
+                manager_id: self.manager().map(|m| m.id.clone()),
+                action: "export".into(),
+                count: rows,
+                reason: options
+                    .reason
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_string),
+                detail,
+            })
+        };
         let rows = match written {
             Ok(rows) => rows,
             Err(e) => {
-                if let Some(previous) = started {
+                if rows_done.get() > 0 && out.sent > 0 {
+                    // Contacts may have reached the caller's writer before it failed: the
+                    // export is logged with the rows written so far (R-EXP-5), and a
+                    // protected one keeps its start (R-EXP-4).
+                    let entry = log(rows_done.get(), Some(&e));
+                    self.write(|tx| {
+                        tx.op(entry);
+                        Ok(())
+                    })?;
+                } else if let Some(previous) = started {
+                    // Nothing left: the failed call changes nothing.
                     self.write(|tx| {
                         tx.op(Op::PutExportTime(actor.clone(), previous));
                         Ok(())
@@ -838,30 +907,7 @@ impl crate::book::ContactBook {
             }
         };
 
-        let mut detail = serde_json::json!({
-            "columns": columns,
-            "editableOnly": options.editable_only,
-            "protected": options.password.is_some(),
-        });
-        if let Some(f) = &options.filter {
-            detail["filter"] = f.clone();
-        }
-        if let Selection::Ids(ids) = &selection {
-            detail["ids"] = ids.len().into();
-        }
-        let entry = Op::Log(crate::access::ActivityEntry {
-            at: now,
-            manager_id: self.manager().map(|m| m.id.clone()),
-            action: "export".into(),
-            count: rows,
-            reason: options
-                .reason
-                .as_deref()
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .map(str::to_string),
-            detail,
-        });
+        let entry = log(rows, None);
         self.write(|tx| {
             tx.op(entry);
             Ok(())

@@ -138,9 +138,10 @@ pub enum Op {
     DeletePending(String, String),
     /// Append an activity log entry.
     Log(ActivityEntry),
-    /// Record when a manager last started a protected export (`None`: no start recorded,
-    /// as when an export that failed puts back the state before it).
-    PutExportTime(String, Option<DateTime<Utc>>),
+    /// Record when a manager (`None`: the book acting without one) last started a protected
+    /// export (`None`: no start recorded, as when an export that failed puts back the state
+    /// before it).
+    PutExportTime(Option<String>, Option<DateTime<Utc>>),
 }
 
 /// The writes of one logical operation, applied whole or not at all.
@@ -343,8 +344,10 @@ pub trait Store: Send + Sync {
     /// Activity log entries, newest first.
     fn activity(&self, channel: &str, query: &ActivityQuery) -> Result<Vec<ActivityEntry>>;
 
-    /// When this manager last started a protected export.
-    fn export_time(&self, channel: &str, manager_id: &str) -> Result<Option<DateTime<Utc>>>;
+    /// When this manager (`None`: the book acting without one) last started a protected
+    /// export.
+    fn export_time(&self, channel: &str, manager_id: Option<&str>)
+        -> Result<Option<DateTime<Utc>>>;
 
     /// Takes the channel's import lock, or `None` if another import holds it (R-IMP-15).
     fn try_lock_import(&self, channel: &str) -> Result<Option<Box<dyn ImportLock>>>;

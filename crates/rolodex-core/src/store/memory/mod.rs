@@ -83,7 +83,8 @@ struct Channel {
     merges: HashMap<String, MergeRecord>,
     pending: Vec<PendingUnification>,
     activity: Vec<ActivityEntry>,
-    export_times: HashMap<String, DateTime<Utc>>,
+    /// By manager id; `None` is the book acting without a manager.
+    export_times: HashMap<Option<String>, DateTime<Utc>>,
 }
 
 impl Channel {
@@ -444,12 +445,16 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn export_time(&self, channel: &str, manager_id: &str) -> Result<Option<DateTime<Utc>>> {
+    fn export_time(
+        &self,
+        channel: &str,
+        manager_id: Option<&str>,
+    ) -> Result<Option<DateTime<Utc>>> {
         Ok(self
             .channel(channel)
             .read()
             .export_times
-            .get(manager_id)
+            .get(&manager_id.map(str::to_string))
             .copied())
     }
 
