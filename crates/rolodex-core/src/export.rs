@@ -659,7 +659,6 @@ fn visible(c: &dyn ContactView) -> bool {
     !c.blocked() && !c.hidden()
 }
 
-/// The activity-log and rate-limit name of the acting manager (the system has none).
 /// A writer that counts the bytes its inner writer took: whether an export that failed had
 /// already sent something out.
 struct SentBytes<W> {
