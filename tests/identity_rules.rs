@@ -748,6 +748,9 @@ fn r_uni_4_a_pending_pair_lists_what_the_two_share_now() {
 /// still share verified info, and not where they do not.
 #[test]
 fn r_uni_4_a_pending_pair_follows_a_merge_to_the_survivor() {
+    // The survivor takes the secondary's email.
+    let email_from_secondary: rolodex::MergeChoices =
+        serde_json::from_value(json!({"profile.email": "secondary"})).unwrap();
     // The member is merged into another member P that takes its email.
     let (b, l, d) = pending_pair();
     members(
@@ -755,9 +758,7 @@ fn r_uni_4_a_pending_pair_follows_a_merge_to_the_survivor() {
         "memberId,profile.name,unsubscribeEmail,unsubscribeTexting\nm-p,Pat,false,false\n",
     );
     let p = member_named(&b, "m-p");
-    let choices: rolodex::MergeChoices =
-        serde_json::from_value(json!({"profile.email": "secondary"})).unwrap();
-    let merged = b.merge(&p.id, &d, &choices).unwrap();
+    let merged = b.merge(&p.id, &d, &email_from_secondary).unwrap();
     assert_eq!(merged.contact.email(), Some("e@example.com"));
     assert_eq!(pairs(&b), vec![(l.clone(), p.id.clone())]);
     b.set_clock(Some(t("2025-06-01T01:00:00Z")));
@@ -773,23 +774,20 @@ fn r_uni_4_a_pending_pair_follows_a_merge_to_the_survivor() {
 
     // The lead is merged into another lead X that keeps its own email: X shares nothing
     // with the member, and the login (naming L, which reaches X) joins nothing.
-    let (b, l, d) = pending_pair();
+    let (b, l, _) = pending_pair();
     let x = b.add_lead(lead(Some("x@example.com"), None, "X")).unwrap();
     b.merge(&x.id, &l, &rolodex::MergeChoices::new()).unwrap();
     assert!(pairs(&b).is_empty());
     b.boot(login(Some(&l), "m-d")).unwrap();
     assert_eq!(b.get(&x.id).unwrap().id, x.id);
     // ... but where X takes L's email, the pair is X's and the login completes it.
-    let (b, l, d2) = pending_pair();
+    let (b, l, d) = pending_pair();
     let x = b.add_lead(lead(Some("x@example.com"), None, "X")).unwrap();
-    let choices: rolodex::MergeChoices =
-        serde_json::from_value(json!({"profile.email": "secondary"})).unwrap();
-    b.merge(&x.id, &l, &choices).unwrap();
-    assert_eq!(pairs(&b), vec![(x.id.clone(), d2.clone())]);
+    b.merge(&x.id, &l, &email_from_secondary).unwrap();
+    assert_eq!(pairs(&b), vec![(x.id.clone(), d.clone())]);
     b.set_clock(Some(t("2025-06-01T01:00:00Z")));
     b.boot(login(Some(&l), "m-d")).unwrap();
-    assert_eq!(b.get(&x.id).unwrap().id, d2);
-    let _ = d;
+    assert_eq!(b.get(&x.id).unwrap().id, d);
 }
 
 /// R-CON-8: unmerge is exact: a booted lead merged away with its pending unification gets
