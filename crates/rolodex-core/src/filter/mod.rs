@@ -1,7 +1,7 @@
 //! Filters, search and sorting as pure functions over [`Contact`]s (FILTER.md, R-FLT).
 //!
 //! - [`Filter`], [`Query`], [`Page`]: the serde types, in exactly the FILTER.md shapes.
-//! - [`compile`]: type-checks a filter against a [`Schema`] into a [`Plan`] (R-FLT-4).
+//! - [`compile()`]: type-checks a filter against a [`Schema`] into a [`Plan`] (R-FLT-4).
 //! - [`Plan::matches`]: the reference semantics over one contact.
 //! - [`QuickSearch`] (R-FLT-1), [`Terms`] (R-FLT-2), [`SortSpec`] with its keyset cursor
 //!   (R-FLT-7).

@@ -243,7 +243,7 @@ impl Filter {
         Filter::Not(Box::new(filter))
     }
 
-    /// Compiles this filter against `schema`; see [`crate::filter::compile`].
+    /// Compiles this filter against `schema`; see [`crate::filter::compile()`].
     pub fn compile(&self, schema: &crate::schema::Schema) -> Result<crate::filter::Plan> {
         crate::filter::compile(self, schema)
     }
