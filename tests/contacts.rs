@@ -1371,3 +1371,44 @@ fn r_con_8_newest_import_tags_by_when_they_reached_the_two_contacts() {
         .collect();
     assert_eq!(merged.contact.user_import_tags, want);
 }
+
+/// R-CON-8's "newest 30" import tags with a pinned clock (API.md: `set_clock` pins "now"
+/// so that results are reproducible): imports that share one instant are still ordered,
+/// by the order they ran in (the activity log's). Alternating imports a1, b1, a2, b2, …
+/// a20, b20 onto two contacts leave a6..a20 and b6..b20 after a merge, as with a clock
+/// that moves (a1..a5 were dropped even though b1..b10 were not, when ties fell to the
+/// union's order).
+#[test]
+fn r_con_8_newest_import_tags_follow_the_import_order_when_times_tie() {
+    for moving in [false, true] {
+        let b = book_at("2025-05-04T00:00:00Z");
+        let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
+        let s = b.add_lead(NewLead::email("b@example.com")).unwrap();
+        let mut minute = 0;
+        for i in 1..=20 {
+            for (who, email) in [("a", "a@example.com"), ("b", "b@example.com")] {
+                if moving {
+                    minute += 1;
+                    b.set_clock(Some(
+                        t("2025-05-04T00:00:00Z") + chrono::TimeDelta::minutes(minute),
+                    ));
+                }
+                let o = rolodex::ImportOptions {
+                    import_tag: Some(format!("{who}{i}")),
+                    ..support::leads()
+                };
+                let text = format!("profile.email\n{email}\n");
+                let r = support::import_named(&b, "t.csv", &text, o).unwrap();
+                assert_eq!(r.updated, 1);
+            }
+        }
+        let merged = b.merge(&a.id, &s.id, &MergeChoices::new()).unwrap();
+        let want: Vec<String> = (6..=20)
+            .flat_map(|i| [format!("a{i}"), format!("b{i}")])
+            .collect();
+        assert_eq!(
+            merged.contact.user_import_tags, want,
+            "moving clock: {moving}"
+        );
+    }
+}

@@ -808,3 +808,104 @@ fn r_con_8_unmerge_gives_the_secondary_its_pending_pair_back() {
     assert_eq!(b.get(&l).unwrap().id, d);
     assert_eq!(b.get(&x.id).unwrap().id, x.id);
 }
+
+/// A member-import row creating or updating member `m-1`.
+const MEMBER_ROW: &str = "memberId,unsubscribeEmail,unsubscribeTexting\nm-1,false,false\n";
+
+/// R-IMP-9: "A contact keeps at most 30 import tags; adding a 31st drops the oldest", and
+/// R-UNI-3: a unified lead's "tags and lists are unioned". A member whose 30 import tags are
+/// all older than a lead's 30 keeps the lead's when the two are unified, whichever event
+/// unifies them: a manager's edit (the lead never booted, joined at once) or a login
+/// completing a pending unification (the lead booted). The member's own tags went first
+/// before, however new the lead's were.
+#[test]
+fn r_imp_9_unification_keeps_the_newest_import_tags_of_both_sides() {
+    for booted in [false, true] {
+        let b = book_at("2025-06-01T00:00:00Z");
+        let mut minute = 0;
+        let mut tick = |b: &ContactBook| {
+            minute += 1;
+            b.set_clock(Some(
+                t("2025-06-01T00:00:00Z") + chrono::TimeDelta::minutes(minute),
+            ));
+        };
+        for i in 0..30 {
+            tick(&b);
+            let mut o = ImportOptions::members();
+            o.import_tag = Some(format!("M{i}"));
+            import(&b, "m.csv", MEMBER_ROW, o);
+        }
+        tick(&b);
+        let l = b.add_lead(NewLead::email("u@example.com")).unwrap();
+        if booted {
+            b.boot(boot_id(&l.id)).unwrap();
+        }
+        for i in 0..30 {
+            tick(&b);
+            let mut o = ImportOptions::leads(IdentifyBy::Email);
+            o.import_tag = Some(format!("L{i}"));
+            let r = import(&b, "l.csv", "profile.email\nu@example.com\n", o);
+            assert_eq!(r.updated, 1);
+        }
+        tick(&b);
+        let m = member_named(&b, "m-1");
+        b.update(&m.id, &json!({"profile": {"email": "u@example.com"}}))
+            .unwrap();
+        if booted {
+            assert_eq!(b.pending_unifications().unwrap().len(), 1);
+            b.boot(login(Some(&l.id), "m-1")).unwrap();
+        }
+        let all = support::all(&b);
+        assert_eq!(all.len(), 1, "booted: {booted}");
+        let want: Vec<String> = (0..30).map(|i| format!("L{i}")).collect();
+        assert_eq!(all[0].user_import_tags, want, "booted: {booted}");
+    }
+}
+
+/// R-IMP-9 with R-UNI-3 inside one import: a member-import row that gives a member a lead's
+/// verified email joins the lead at once. The import's own tag is the newest of all, and
+/// the two contacts' older tags are kept newest first: here the lead's, which came after
+/// every one of the member's.
+#[test]
+fn r_imp_9_a_member_import_joining_a_lead_keeps_the_newest_tags_of_both() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let mut minute = 0;
+    let mut tick = |b: &ContactBook| {
+        minute += 1;
+        b.set_clock(Some(
+            t("2025-06-01T00:00:00Z") + chrono::TimeDelta::minutes(minute),
+        ));
+    };
+    for i in 0..20 {
+        tick(&b);
+        let mut o = ImportOptions::members();
+        o.import_tag = Some(format!("M{i}"));
+        import(&b, "m.csv", MEMBER_ROW, o);
+    }
+    tick(&b);
+    b.add_lead(NewLead::email("u@example.com")).unwrap();
+    for i in 0..20 {
+        tick(&b);
+        let mut o = ImportOptions::leads(IdentifyBy::Email);
+        o.import_tag = Some(format!("L{i}"));
+        import(&b, "l.csv", "profile.email\nu@example.com\n", o);
+    }
+    tick(&b);
+    let mut o = ImportOptions::members();
+    o.import_tag = Some("join".into());
+    let r = import(
+        &b,
+        "j.csv",
+        "memberId,profile.email\nm-1,u@example.com\n",
+        o,
+    );
+    assert_eq!((r.created, r.updated, r.failed), (0, 1, 0));
+    let all = support::all(&b);
+    assert_eq!(all.len(), 1);
+    let want: Vec<String> = (11..20)
+        .map(|i| format!("M{i}"))
+        .chain((0..20).map(|i| format!("L{i}")))
+        .chain(["join".to_string()])
+        .collect();
+    assert_eq!(all[0].user_import_tags, want);
+}

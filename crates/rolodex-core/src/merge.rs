@@ -155,10 +155,8 @@ pub(crate) fn combine(
             "the merged tags would be too many",
         ));
     }
-    // Import tags carry no times here: the secondary's own tags count as older than every
-    // tag of the primary. The survivor of a unification is the contact an import or login
-    // just touched, and its newest tag (the import's, R-IMP-9) must stay the newest; a
-    // manager's merge orders them by time instead (`newest_import_tags`).
+    // The callers order the import tags by the imports that applied them
+    // (`newest_import_tags`), which reads the store.
     out.user_import_tags = import_tag_union(primary, secondary);
     cap_import_tags(&mut out.user_import_tags);
 
@@ -208,44 +206,87 @@ fn import_tag_union(primary: &Contact, secondary: &Contact) -> Vec<String> {
     tags
 }
 
-/// R-CON-8's "union of import tags (newest 30)" for a manager's merge. A contact's import
-/// tags carry no times of their own, only their order (oldest first, R-IMP-9), so the time
-/// each reached a contact is read off the activity log's `import` entries: walking the
-/// contact's list from its newest tag, each tag gets the latest import that applied it no
-/// later than the tag after it (so a later import that applied an old tag to other contacts
-/// only does not make it new here); a tag no such import applied counts as the oldest, as
-/// does every tag before it. A tag both contacts hold takes its newer time. Ties keep the
-/// order of the union: the secondary's own tags, then the primary's.
-fn newest_import_tags(tx: &Tx, primary: &Contact, secondary: &Contact) -> Result<Vec<String>> {
-    let mut tags = import_tag_union(primary, secondary);
-    let imports = ActivityQuery {
-        action: Some("import".into()),
-        ..ActivityQuery::default()
-    };
-    type At = chrono::DateTime<chrono::Utc>;
-    let mut applied: HashMap<String, Vec<At>> = HashMap::new();
-    for e in tx.store.activity(tx.channel, &imports)? {
-        if let Some(tag) = e.detail.get("importTag").and_then(|v| v.as_str()) {
-            if tags.iter().any(|t| t == tag) {
-                applied.entry(tag.to_string()).or_default().push(e.at);
+/// The order in which import tags reached contacts: for each tag, the imports that applied
+/// it, as positions in the activity log's `import` entries (oldest 0). The import running
+/// now, if any, comes last: its entry is only written when it ends. Imports of one channel
+/// never overlap (R-IMP-15), so the log's order is the order in which they applied their
+/// tags, whatever the clock said (a pinned clock gives many imports one time).
+#[derive(Debug, Default)]
+pub(crate) struct ImportOrder {
+    applied: HashMap<String, Vec<u64>>,
+}
+
+impl ImportOrder {
+    /// Reads the channel's import entries; `running` is the tag of the import running now.
+    pub(crate) fn read(
+        store: &dyn crate::store::Store,
+        channel: &str,
+        running: Option<&str>,
+    ) -> Result<ImportOrder> {
+        let imports = ActivityQuery {
+            action: Some("import".into()),
+            ..ActivityQuery::default()
+        };
+        let mut entries = store.activity(channel, &imports)?;
+        entries.reverse(); // oldest first
+        let mut applied: HashMap<String, Vec<u64>> = HashMap::new();
+        let tags = entries
+            .iter()
+            .map(|e| e.detail.get("importTag").and_then(|v| v.as_str()))
+            .chain([running]);
+        for (at, tag) in (0u64..).zip(tags) {
+            if let Some(tag) = tag {
+                applied.entry(tag.to_string()).or_default().push(at);
             }
         }
+        Ok(ImportOrder { applied })
     }
-    let mut reached: HashMap<&str, Option<At>> = HashMap::new();
-    for c in [primary, secondary] {
-        let mut bound = Some(At::MAX_UTC);
-        for tag in c.user_import_tags.iter().rev() {
-            let at = bound.and_then(|b| {
-                applied
-                    .get(tag)
-                    .and_then(|times| times.iter().copied().filter(|t| *t <= b).max())
-            });
-            bound = at;
-            let best = reached.entry(tag.as_str()).or_insert(None);
-            *best = (*best).max(at);
+
+    /// The latest import before `bound` that applied `tag`.
+    fn latest_before(&self, tag: &str, bound: u64) -> Option<u64> {
+        let at = self.applied.get(tag)?;
+        at[..at.partition_point(|&a| a < bound)].last().copied()
+    }
+}
+
+/// The union of two contacts' import tags, newest 30 (R-CON-8 for a merge, R-IMP-9's
+/// "drops the oldest" for a unification), oldest first. A contact's import tags carry no
+/// times of their own, only their order (oldest first, R-IMP-9), so when each reached a
+/// contact is read off the [`ImportOrder`]: walking the contact's list from its newest tag,
+/// each tag gets the latest import that applied it before the import of the tag after it
+/// (so a later import that applied an old tag to other contacts only does not make it new
+/// here); a tag no such import applied counts as the oldest, as does every tag before it.
+/// A tag both contacts hold takes its newer place. Ties (tags of no known import) keep the
+/// order of the union: the secondary's own tags, then the primary's.
+pub(crate) fn newest_import_tags(
+    tx: &Tx,
+    primary: &Contact,
+    secondary: &Contact,
+) -> Result<Vec<String>> {
+    let mut tags = import_tag_union(primary, secondary);
+    let (p, s) = (&primary.user_import_tags, &secondary.user_import_tags);
+    // One side's tags only, or the same list on both: its order stands.
+    if !(p.is_empty() || s.is_empty() || p == s) {
+        let read;
+        let order = match &tx.import_order {
+            Some(order) => &**order,
+            None => {
+                read = ImportOrder::read(tx.store, tx.channel, None)?;
+                &read
+            }
+        };
+        let mut reached: HashMap<&str, Option<u64>> = HashMap::new();
+        for c in [primary, secondary] {
+            let mut bound = Some(u64::MAX);
+            for tag in c.user_import_tags.iter().rev() {
+                let at = bound.and_then(|b| order.latest_before(tag, b));
+                bound = at;
+                let best = reached.entry(tag.as_str()).or_insert(None);
+                *best = (*best).max(at);
+            }
         }
+        tags.sort_by_key(|t| reached.get(t.as_str()).copied().flatten());
     }
-    tags.sort_by_key(|t| reached.get(t.as_str()).copied().flatten());
     cap_import_tags(&mut tags);
     Ok(tags)
 }

@@ -43,6 +43,9 @@ pub(crate) struct Tx<'s> {
     /// This transaction has written a member (kept after a rollback: it only gates a
     /// search, see [`Tx::may_hold_members`]).
     members_written: bool,
+    /// The order of the import tags, read once for a whole import (with its own tag as the
+    /// newest) rather than for each contact it joins; else read where needed.
+    pub(crate) import_order: Option<Arc<crate::merge::ImportOrder>>,
 }
 
 /// The overlay size from which its identifiers are indexed.
@@ -162,6 +165,7 @@ impl<'s> Tx<'s> {
             ops: Vec::new(),
             mu_delta: 0,
             members_written: false,
+            import_order: None,
         })
     }
 

@@ -200,8 +200,17 @@ impl ContactBook {
         }
 
         let mutex = store.write_mutex(channel);
+        // Read once: a row that joins two contacts orders their import tags by it, this
+        // import's tag the newest (R-IMP-9).
+        let order = Arc::new(crate::merge::ImportOrder::read(
+            store,
+            channel,
+            Some(&import_tag),
+        )?);
         let mut dry = if options.dry_run {
-            Some(Tx::new(store, channel, now)?)
+            let mut tx = Tx::new(store, channel, now)?;
+            tx.import_order = Some(Arc::clone(&order));
+            Some(tx)
         } else {
             None
         };
@@ -235,6 +244,7 @@ impl ContactBook {
                             }
                             None => match Tx::new(store, channel, now) {
                                 Ok(mut tx) => {
+                                    tx.import_order = Some(Arc::clone(&order));
                                     // A key archived while the import runs is written no
                                     // more (R-SCH-5): the rows that would write it fail.
                                     let keys = if Arc::ptr_eq(&tx.schema, &mapped) {
