@@ -165,7 +165,10 @@ fn expect_obj<'j>(
 struct Case<'a> {
     book: ContactBook,
     aliases: HashMap<String, String>,
-    merges: HashMap<String, String>,
+    /// Each merge's alias: its id, and the secondary's id.
+    merges: HashMap<String, (String, String)>,
+    /// The secondaries of the merges not undone: their aliases stay on them.
+    merged_away: BTreeSet<String>,
     tmp: &'a Path,
     /// The text of the last `export` step, for `reimport`.
     last_export: Option<String>,
@@ -194,7 +197,12 @@ impl Case<'_> {
             .cloned()
             .ok_or_else(|| StepError::Mismatch(format!("unknown alias {a}")))?;
         // An alias follows its contact when a login or unification makes another contact
-        // the survivor: `get` leads from the old id to the survivor.
+        // the survivor: `get` leads from the old id to the survivor. Not after a merge: the
+        // survivor keeps the primary's alias, and the secondary's alias names the merged-away
+        // contact still (so that acting on it never reaches the survivor).
+        if self.merged_away.contains(&id) {
+            return Ok(id);
+        }
         Ok(match self.book.get(&id) {
             Ok(c) => c.id,
             Err(_) => id,
@@ -342,7 +350,16 @@ impl Case<'_> {
                     Ok(r) if r.failed.is_empty() => Ok(Outcome::None),
                     // The bulk API reports a contact it could not change in its result, not
                     // as an error; for the step that is a failure. Its kind is what `get`
-                    // says of that id (`NotFound` for a deleted one).
+                    // says of that id (`NotFound` for a deleted one), or `NotFound` for a
+                    // merged-away one (which `get` leads to the survivor; the contact
+                    // operations find no contact under that id).
+                    Ok(r) if self.merged_away.contains(&r.failed[0].id) => {
+                        Err(rolodex::Error::NotFound {
+                            what: "contact".into(),
+                            name: r.failed[0].id.clone(),
+                            hint: r.failed[0].reason.clone(),
+                        })
+                    }
                     Ok(r) => match book.get(&r.failed[0].id) {
                         Err(e) => Err(e),
                         Ok(_) => {
@@ -359,11 +376,23 @@ impl Case<'_> {
                     J::Null => Ok(MergeChoices::default()),
                     c => serde_json::from_value::<MergeChoices>(c.clone()),
                 };
+                // The aliases that name the secondary now stay on it.
+                let mut on_secondary = Vec::new();
+                for alias in self.aliases.keys() {
+                    if self.id(&J::String(alias.clone()))? == s {
+                        on_secondary.push(alias.clone());
+                    }
+                }
                 match choices {
                     Ok(choices) => book.merge(&p, &s, &choices).map(|r| {
                         if let Some(m) = obj.get("as").and_then(J::as_str) {
-                            self.merges.insert(m.to_string(), r.merge_id.clone());
+                            self.merges
+                                .insert(m.to_string(), (r.merge_id.clone(), s.clone()));
                         }
+                        for alias in on_secondary {
+                            self.aliases.insert(alias, s.clone());
+                        }
+                        self.merged_away.insert(s.clone());
                         Outcome::None
                     }),
                     Err(e) => Err(bad_shape("merge choices", e)),
@@ -371,8 +400,15 @@ impl Case<'_> {
             }
             "unmerge" => {
                 let m = str_arg(arg, "unmerge")?;
-                let id = self.merges.get(m).cloned().unwrap_or_else(|| m.to_string());
-                book.unmerge(&id).map(|_| Outcome::None)
+                let (id, secondary) = self
+                    .merges
+                    .get(m)
+                    .cloned()
+                    .unwrap_or_else(|| (m.to_string(), String::new()));
+                book.unmerge(&id).map(|_| {
+                    self.merged_away.remove(&secondary);
+                    Outcome::None
+                })
             }
             "get" => {
                 let id = self.id(arg)?;
@@ -927,6 +963,7 @@ fn run_folder(dir: &Path) {
                     book: ContactBook::in_memory(),
                     aliases: HashMap::new(),
                     merges: HashMap::new(),
+                    merged_away: BTreeSet::new(),
                     tmp: tmp.path(),
                     last_export: None,
                 };
