@@ -67,7 +67,8 @@ fn build(n: usize) -> (ContactBook, IdList) {
     let mut ids = IdList::with_capacity(n, 14);
     for i in 0..n {
         if i % 1000 == 0 {
-            book.set_clock(Some(start + chrono::TimeDelta::seconds(i as i64)));
+            book.set_clock(Some(start + chrono::TimeDelta::seconds(i as i64)))
+                .unwrap();
         }
         ids.push(&book.add_lead(lead(i, &mut rng)).unwrap().id);
     }
@@ -107,7 +108,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function(format!("boot_random_existing_{n}_10pct_hidden"), |b| {
         b.iter(|| {
             clock += chrono::TimeDelta::milliseconds(1);
-            book.set_clock(Some(clock));
+            book.set_clock(Some(clock)).unwrap();
             let id = ids.get((rng.next() % ids.len() as u64) as usize);
             black_box(
                 book.boot(Boot {

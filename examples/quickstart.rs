@@ -29,7 +29,7 @@ fn main() -> Result<()> {
     // 2. A contact book with a custom key.
     println!("== contact book");
     let book = ContactBook::in_memory();
-    book.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap()));
+    book.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap()))?;
     book.define_key("profile.city", FieldType::String)?;
     let kim = book.add_lead(NewLead {
         email: Some("Kim@Example.COM".into()),
@@ -64,7 +64,7 @@ fn main() -> Result<()> {
     );
 
     // 4. MU limit: the least recently seen contacts are hidden.
-    book.set_clock(Some("2025-06-02T00:00:00Z".parse().unwrap()));
+    book.set_clock(Some("2025-06-02T00:00:00Z".parse().unwrap()))?;
     let lee = book.add_lead(NewLead::mobile("+82 10-1111-2222").with_name("Lee"))?;
     book.set_mu_limit(Some(1))?;
     println!(

@@ -100,7 +100,7 @@ fn r_exp_5_delete_by_member_id_is_logged() {
     })
     .unwrap();
     let d = b.as_manager(Manager::member("d", &[Permission::DeleteContacts]));
-    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-02T00:00:00Z"))).unwrap();
     d.delete_by_member_id("m-9").unwrap();
     let entries = d
         .activity_log(&ActivityQuery {
@@ -157,11 +157,11 @@ fn r_exp_5_activity_log_query_filters() {
     let a = b.add_lead(NewLead::email("a@x.com")).unwrap().id;
     let x = b.as_manager(Manager::member("x", &[Permission::EditContacts]));
     let y = b.as_manager(Manager::owner("y"));
-    b.set_clock(Some(t("2025-06-01T01:00:00Z")));
+    b.set_clock(Some(t("2025-06-01T01:00:00Z"))).unwrap();
     x.add_tags(vec![a.clone()], &["t1".into()]).unwrap();
-    b.set_clock(Some(t("2025-06-01T02:00:00Z")));
+    b.set_clock(Some(t("2025-06-01T02:00:00Z"))).unwrap();
     y.add_tags(vec![a.clone()], &["t2".into()]).unwrap();
-    b.set_clock(Some(t("2025-06-01T03:00:00Z")));
+    b.set_clock(Some(t("2025-06-01T03:00:00Z"))).unwrap();
     b.block(vec![a.clone()]).unwrap();
     assert_eq!(log(&b).len(), 3);
     let only = |q: serde_json::Value| -> Vec<String> {

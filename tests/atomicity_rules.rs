@@ -240,7 +240,8 @@ fn r9_val_8_remove_tags_with_a_malformed_tag_is_validation_and_changes_nothing()
     let b = book_at("2025-06-01T00:00:00Z");
     let a = lead(&b, "a@x.com");
     b.add_tags(vec![a.clone()], &["vip".to_string()]).unwrap();
-    b.set_clock(Some(support::t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(support::t("2025-06-02T00:00:00Z")))
+        .unwrap();
     for bad in ["vip tag", "a.b", "/vip", "a/b/c"] {
         let e = b.add_tags(vec![a.clone()], &[bad.to_string()]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Validation, "add_tags {bad:?}");
@@ -303,7 +304,8 @@ fn r9_imp_18_dry_run_changes_nothing_and_reports_what_the_import_does() {
     let booted = b.boot(Boot::default()).unwrap().id;
     b.update(&booted, &json!({"profile.email": "b@x.com"}))
         .unwrap();
-    b.set_clock(Some(support::t("2025-06-01T01:00:00Z")));
+    b.set_clock(Some(support::t("2025-06-01T01:00:00Z")))
+        .unwrap();
     lead(&b, "n@x.com");
     lead(&b, "o@x.com");
     b.set_mu_limit(Some(3)).unwrap();
@@ -485,12 +487,14 @@ fn r9_con_8_merge_and_unmerge_preconditions_are_conflicts_that_change_nothing() 
     let d = lead(&b, "d@x.com");
     b.block(vec![blocked.clone()]).unwrap();
     b.delete(vec![gone.clone()]).unwrap();
-    b.set_clock(Some(support::t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(support::t("2025-06-02T00:00:00Z")))
+        .unwrap();
     let e = lead(&b, "e@x.com");
     let m1 = b.merge(&c, &d, &MergeChoices::new()).unwrap();
     let m2 = b.merge(&a, &c, &MergeChoices::new()).unwrap();
     b.set_mu_limit(Some(b.mu_count().unwrap())).unwrap();
-    b.set_clock(Some(support::t("2025-06-03T00:00:00Z")));
+    b.set_clock(Some(support::t("2025-06-03T00:00:00Z")))
+        .unwrap();
     let hidden = b.add_lead(NewLead::email("h@x.com")).unwrap();
     assert!(hidden.hidden, "setup: no room, created hidden");
     let hidden = hidden.id;
@@ -623,7 +627,8 @@ fn r9_con_7_bulk_with_a_bad_filter_or_tags_fails_before_any_change() {
 fn r9_con_1_already_exists_for_hidden_or_blocked_holder_changes_nothing() {
     let b = book_at("2025-06-01T00:00:00Z");
     let old = lead(&b, "old@x.com");
-    b.set_clock(Some(support::t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(support::t("2025-06-02T00:00:00Z")))
+        .unwrap();
     lead(&b, "new@x.com");
     b.set_mu_limit(Some(1)).unwrap();
     let blocked = b.add_lead(NewLead::mobile("+821020203030")).unwrap().id;
@@ -771,7 +776,8 @@ fn r9_exp_4_rate_limited_and_denied_exports_change_nothing() {
     lead(&b, "a@x.com");
     let owner = b.as_manager(Manager::owner("o"));
     owner.export_csv(Vec::new(), protected("one")).unwrap();
-    b.set_clock(Some(support::t("2025-06-01T00:20:00Z")));
+    b.set_clock(Some(support::t("2025-06-01T00:20:00Z")))
+        .unwrap();
     let before = snapshot(&b);
     let mut out = Vec::new();
     let e = owner.export_csv(&mut out, protected("two")).unwrap_err();
@@ -784,6 +790,7 @@ fn r9_exp_4_rate_limited_and_denied_exports_change_nothing() {
         ErrorKind::PermissionDenied
     );
     assert_eq!(snapshot(&b), before);
-    b.set_clock(Some(support::t("2025-06-01T00:30:00Z")));
+    b.set_clock(Some(support::t("2025-06-01T00:30:00Z")))
+        .unwrap();
     owner.export_csv(Vec::new(), protected("three")).unwrap();
 }

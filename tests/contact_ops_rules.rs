@@ -25,7 +25,7 @@ fn login(member: &str) -> Boot {
 fn r15_con_1_hidden_mobile_holder_is_already_exists_and_nothing_changes() {
     let b = book_at("2025-06-01T00:00:00Z");
     let a = b.add_lead(NewLead::mobile("+821020203030")).unwrap();
-    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-02T00:00:00Z"))).unwrap();
     let _c = b.add_lead(NewLead::email("c@example.com")).unwrap();
     b.set_mu_limit(Some(1)).unwrap();
     assert!(b.get(&a.id).unwrap().hidden);
@@ -65,7 +65,7 @@ fn r15_con_1_email_local_part_case_is_a_duplicate() {
 #[test]
 fn r15_con_1_duplicate_on_defaults_store() {
     let b = support::defaults_book();
-    b.set_clock(Some(t("2025-06-01T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-01T00:00:00Z"))).unwrap();
     let a = b.add_lead(NewLead::email("Kim@Example.com")).unwrap();
     let e = b.add_lead(NewLead::email("kim@example.com")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
@@ -96,7 +96,7 @@ fn r15_con_1_add_at_limit_created_hidden() {
     let b = book_at("2025-06-01T00:00:00Z");
     b.add_lead(NewLead::email("a@example.com")).unwrap();
     b.set_mu_limit(Some(1)).unwrap();
-    b.set_clock(Some(t("2025-06-03T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-03T00:00:00Z"))).unwrap();
     let c = b.add_lead(NewLead::email("b@example.com")).unwrap();
     assert!(c.hidden);
     assert_eq!(c.last_seen_at, t("2025-06-03T00:00:00Z"));
@@ -114,7 +114,7 @@ fn r15_update_patch_forms_and_timestamps() {
         .boot(boot_profile(json!({"profile.email": "x@example.com"})))
         .unwrap();
     assert!(!c.verified.email);
-    b.set_clock(Some(t("2025-06-05T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-05T00:00:00Z"))).unwrap();
     let u = b
         .update(
             &c.id,
@@ -234,7 +234,7 @@ fn r15_con_5_delete_by_member_id_hidden_and_new_visit() {
     let m = b.boot(login("m-1")).unwrap();
     b.update(&m.id, &json!({"profile.email": "m@example.com"}))
         .unwrap();
-    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-02T00:00:00Z"))).unwrap();
     b.add_lead(NewLead::email("x@example.com")).unwrap();
     b.set_mu_limit(Some(1)).unwrap();
     assert!(b.get(&m.id).unwrap().hidden);
@@ -275,7 +275,7 @@ fn r15_con_6_block_edit_unblock() {
 fn r15_con_6_block_hidden_then_unblock_at_limit() {
     let b = book_at("2025-06-01T00:00:00Z");
     let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
-    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-02T00:00:00Z"))).unwrap();
     let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
     b.set_mu_limit(Some(1)).unwrap();
     assert!(b.get(&a.id).unwrap().hidden);

@@ -115,10 +115,10 @@ fn r_con_3_sessions_follow_the_30_minute_window() {
     let c = b.boot(Boot::default()).unwrap();
     assert_eq!(c.session_count, 1, "first boot starts session 1");
     assert!(c.booted);
-    b.set_clock(Some(t("2025-06-01T00:30:00Z")));
+    b.set_clock(Some(t("2025-06-01T00:30:00Z"))).unwrap();
     let c = b.boot(boot_id(&c.id)).unwrap();
     assert_eq!(c.session_count, 1, "exactly 30 minutes is the same session");
-    b.set_clock(Some(t("2025-06-01T01:00:01Z")));
+    b.set_clock(Some(t("2025-06-01T01:00:01Z"))).unwrap();
     let c = b.boot(boot_id(&c.id)).unwrap();
     assert_eq!(c.session_count, 2);
     assert_eq!(c.last_seen_at, t("2025-06-01T01:00:01Z"));
@@ -178,18 +178,18 @@ fn r_con_3_first_boot_after_blocked_visits_starts_session_one() {
     let b = book_at("2025-06-01T00:00:00Z");
     let c = b.add_lead(NewLead::email("a@example.com")).unwrap();
     b.block(vec![c.id.clone()]).unwrap();
-    b.set_clock(Some(t("2025-06-01T03:00:00Z")));
+    b.set_clock(Some(t("2025-06-01T03:00:00Z"))).unwrap();
     assert_eq!(b.boot(boot_id(&c.id)).unwrap().session_count, 0);
     b.unblock(vec![c.id.clone()]).unwrap();
-    b.set_clock(Some(t("2025-06-01T03:05:00Z")));
+    b.set_clock(Some(t("2025-06-01T03:05:00Z"))).unwrap();
     let first = b.boot(boot_id(&c.id)).unwrap();
     assert_eq!(
         (first.session_count, first.blocked, first.hidden),
         (1, false, false)
     );
-    b.set_clock(Some(t("2025-06-01T03:35:00Z")));
+    b.set_clock(Some(t("2025-06-01T03:35:00Z"))).unwrap();
     assert_eq!(b.boot(boot_id(&c.id)).unwrap().session_count, 1);
-    b.set_clock(Some(t("2025-06-01T04:05:00.001Z")));
+    b.set_clock(Some(t("2025-06-01T04:05:00.001Z"))).unwrap();
     assert_eq!(b.boot(boot_id(&c.id)).unwrap().session_count, 2);
 }
 
@@ -243,7 +243,7 @@ fn r_con_5_delete_by_member_id() {
 fn r_con_6_block_and_unblock_with_mu_limit() {
     let b = book_at("2025-06-01T00:00:00Z");
     let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
-    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-02T00:00:00Z"))).unwrap();
     let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
     b.set_mu_limit(Some(1)).unwrap();
     assert!(b.get(&a.id).unwrap().hidden, "oldest hidden");
@@ -296,7 +296,7 @@ fn r_con_8_merge_choices_union_and_exact_unmerge() {
             ..NewLead::default()
         })
         .unwrap();
-    b.set_clock(Some(t("2025-06-03T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-03T00:00:00Z"))).unwrap();
     let s = b
         .add_lead(NewLead {
             mobile_number: Some("+821011112222".into()),
@@ -971,13 +971,13 @@ fn r_mu_2_5_manager_writes_create_hidden_in_order() {
 fn r_mu_2_boot_swaps_hidden_and_visible() {
     let b = book_at("2025-06-01T00:00:00Z");
     let old = b.add_lead(NewLead::email("old@example.com")).unwrap();
-    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-02T00:00:00Z"))).unwrap();
     let mid = b.add_lead(NewLead::email("mid@example.com")).unwrap();
-    b.set_clock(Some(t("2025-06-03T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-03T00:00:00Z"))).unwrap();
     let new = b.add_lead(NewLead::email("new@example.com")).unwrap();
     b.set_mu_limit(Some(2)).unwrap();
     assert!(b.get(&old.id).unwrap().hidden);
-    b.set_clock(Some(t("2025-06-04T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-04T00:00:00Z"))).unwrap();
     let o = b.boot(boot_id(&old.id)).unwrap();
     assert!(!o.hidden);
     assert!(
@@ -994,7 +994,7 @@ fn r_mu_2_boot_swaps_hidden_and_visible() {
 fn r_mu_3_manager_edit_of_hidden_does_not_unhide_and_delete_frees_room() {
     let b = book_at("2025-06-01T00:00:00Z");
     let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
-    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-02T00:00:00Z"))).unwrap();
     let c = b.add_lead(NewLead::email("c@example.com")).unwrap();
     b.set_mu_limit(Some(1)).unwrap();
     let edited = b.update(&a.id, &json!({"profile.name": "A"})).unwrap();
@@ -1225,7 +1225,7 @@ fn r_con_3_session_window_counts_from_the_previous_boot_after_a_merge() {
     let p = b.boot(login(None, "m-p")).unwrap();
     assert_eq!(p.session_count, 1);
     assert_eq!(p.last_boot_at, None);
-    b.set_clock(Some(t("2025-06-01T00:20:00Z")));
+    b.set_clock(Some(t("2025-06-01T00:20:00Z"))).unwrap();
     let s = b.add_lead(NewLead::email("s@example.com")).unwrap();
     let m = b.merge(&p.id, &s.id, &MergeChoices::new()).unwrap();
     assert_eq!(m.contact.last_seen_at, t("2025-06-01T00:20:00Z"));
@@ -1235,12 +1235,12 @@ fn r_con_3_session_window_counts_from_the_previous_boot_after_a_merge() {
     assert_eq!(back.last_seen_at, t("2025-06-01T00:00:00Z"));
     let s = b.add_lead(NewLead::email("s2@example.com")).unwrap();
     b.merge(&p.id, &s.id, &MergeChoices::new()).unwrap();
-    b.set_clock(Some(t("2025-06-01T00:45:00Z")));
+    b.set_clock(Some(t("2025-06-01T00:45:00Z"))).unwrap();
     let after = b.boot(boot_id(&p.id)).unwrap();
     assert_eq!(after.session_count, 2, "45 minutes after the previous boot");
     assert_eq!(after.last_boot_at, None);
     // From here the window counts from this boot again.
-    b.set_clock(Some(t("2025-06-01T01:10:00Z")));
+    b.set_clock(Some(t("2025-06-01T01:10:00Z"))).unwrap();
     assert_eq!(b.boot(boot_id(&p.id)).unwrap().session_count, 2);
 }
 
@@ -1310,15 +1310,15 @@ fn r_con_8_unmerge_keeps_the_visit_state_of_a_survivor_that_booted_since() {
     let v = b.boot(Boot::default()).unwrap();
     let m = b.merge(&a.id, &v.id, &MergeChoices::new()).unwrap();
     assert!(m.contact.booted);
-    b.set_clock(Some(t("2025-01-01T05:00:00Z")));
+    b.set_clock(Some(t("2025-01-01T05:00:00Z"))).unwrap();
     assert_eq!(b.boot(boot_id(&a.id)).unwrap().session_count, 2);
-    b.set_clock(Some(t("2025-01-01T05:05:00Z")));
+    b.set_clock(Some(t("2025-01-01T05:05:00Z"))).unwrap();
     let (back, _) = b.unmerge(&m.merge_id).unwrap();
     assert!(back.booted);
     assert_eq!(back.session_count, 2);
     assert_eq!(back.last_seen_at, t("2025-01-01T05:00:00Z"));
     // Ten minutes after its last boot: the same session.
-    b.set_clock(Some(t("2025-01-01T05:10:00Z")));
+    b.set_clock(Some(t("2025-01-01T05:10:00Z"))).unwrap();
     assert_eq!(b.boot(boot_id(&a.id)).unwrap().session_count, 2);
     // A member sharing its verified email now leaves a pending unification (R-UNI-4: the
     // lead has booted), not an immediate one.
@@ -1351,7 +1351,8 @@ fn r_con_8_newest_import_tags_by_when_they_reached_the_two_contacts() {
         minute += 1;
         b.set_clock(Some(
             t("2025-01-01T00:00:00Z") + chrono::TimeDelta::minutes(minute),
-        ));
+        ))
+        .unwrap();
         let o = rolodex::ImportOptions {
             import_tag: Some(tag.to_string()),
             ..support::leads()
@@ -1391,7 +1392,8 @@ fn r_con_8_newest_import_tags_follow_the_import_order_when_times_tie() {
                     minute += 1;
                     b.set_clock(Some(
                         t("2025-05-04T00:00:00Z") + chrono::TimeDelta::minutes(minute),
-                    ));
+                    ))
+                    .unwrap();
                 }
                 let o = rolodex::ImportOptions {
                     import_tag: Some(format!("{who}{i}")),

@@ -160,7 +160,7 @@ fn run_model(book: ContactBook, steps: Vec<Step>) -> Result<(), TestCaseError> {
     {
         let other = book.channel("other");
         let mut now = "2025-06-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
-        book.set_clock(Some(now));
+        book.set_clock(Some(now)).unwrap();
         other
             .add_lead(NewLead::email("shared@example.com"))
             .unwrap();
@@ -172,7 +172,7 @@ fn run_model(book: ContactBook, steps: Vec<Step>) -> Result<(), TestCaseError> {
             match s {
                 Step::Tick(m) => {
                     now += Duration::minutes(m as i64);
-                    book.set_clock(Some(now));
+                    book.set_clock(Some(now)).unwrap();
                 }
                 Step::Add => {
                     n += 1;

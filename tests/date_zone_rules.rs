@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rolodex::filter::{compile_query, search_scan, EvalCtx};
 use rolodex::{ContactBook, FieldType, NewLead, Query};
 use serde_json::{json, Value as J};
@@ -173,7 +173,7 @@ fn zone_book(tz: &str, at: &[DateTime<Utc>], days: &[NaiveDate]) -> ContactBook 
     b.define_key("profile.at", FieldType::Datetime).unwrap();
     b.define_key("profile.day", FieldType::Date).unwrap();
     for (i, (x, d)) in at.iter().zip(days).enumerate() {
-        b.set_clock(Some(*x));
+        b.set_clock(Some(*x)).unwrap();
         let mut profile = serde_json::Map::new();
         profile.insert("at".into(), json!(canon(x)));
         profile.insert("day".into(), json!(d.to_string()));
@@ -382,7 +382,7 @@ fn r20_r_flt_5_relative_in_zones_against_python() {
             .collect();
         let b = zone_book(&z.tz, &at, &local);
         for (now, dur, cut, note, today, cut_day) in &z.relative {
-            b.set_clock(Some(*now));
+            b.set_clock(Some(*now)).unwrap();
             for key in ["profile.at", "createdAt", "lastSeenAt"] {
                 let within: BTreeSet<usize> = (0..at.len())
                     .filter(|&i| *cut <= at[i] && at[i] <= *now)
@@ -562,4 +562,72 @@ fn r20_r_flt_12_date_key_takes_the_local_date_of_a_datetime_value() {
         .unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.contacts[0].profile["name"].canonical(), "Sixth");
+}
+
+/// R-VAL-10: "Every value has one canonical text form, and parsing it gives the same value
+/// back: … datetimes RFC 3339 in UTC with milliseconds". A clock pinned outside the years
+/// 0000–9999 would stamp contacts with times that have no such text (`+10000-01-01…`,
+/// which a contact's own JSON could not be read back from), so `set_clock` refuses it with
+/// a `Validation` error and keeps the clock it had. Both ends of the range are accepted,
+/// and the contact stamped there reads back from its JSON.
+#[test]
+fn r_val_10_a_clock_outside_the_years_0000_to_9999_is_refused() {
+    let b = support::book_at("2025-05-04T00:00:00Z");
+    let year = |y: i32| {
+        NaiveDate::from_ymd_opt(y, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+    };
+    for far in [year(10000), year(-1)] {
+        let far = far.unwrap().and_utc();
+        let e = b.set_clock(Some(far)).unwrap_err();
+        assert_eq!(e.kind(), rolodex::ErrorKind::Validation, "{far}: {e}");
+        assert_eq!(b.now(), t("2025-05-04T00:00:00Z"), "{far}");
+    }
+    for (i, end) in ["9999-12-31T23:59:59.999Z", "0000-01-01T00:00:00Z"]
+        .into_iter()
+        .enumerate()
+    {
+        b.set_clock(Some(t(end))).unwrap();
+        let c = b
+            .add_lead(NewLead::email(format!("edge{i}@example.com")))
+            .unwrap();
+        assert_eq!(c.created_at, t(end));
+        let back: rolodex::Contact = serde_json::from_value(c.to_json()).unwrap();
+        assert_eq!(back, c, "{end}");
+    }
+    b.set_clock(None).unwrap();
+    assert!(b.now().year() >= 2026);
+}
+
+/// R-FLT-12: the book's time zone is "settable per book"; API.md names it by IANA name. The
+/// tz database asks for names to be compared without regard to case, so `asia/seoul` sets
+/// Asia/Seoul (kept in the database's spelling) and a date filter then takes Seoul's day;
+/// an unknown name is still a `Validation` error that changes nothing.
+#[test]
+fn r_flt_12_a_time_zone_name_in_any_case_sets_that_zone() {
+    let b = support::book_at("2025-05-04T00:00:00Z");
+    b.define_key("profile.visit", FieldType::Datetime).unwrap();
+    b.add_lead(NewLead {
+        profile: json!({"visit": "2025-05-03T20:00:00Z"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        ..NewLead::email("a@example.com")
+    })
+    .unwrap();
+    let on_may_4 = || {
+        b.search(&q(
+            json!({"filter": {"key": "profile.visit", "op": "eq", "value": "2025-05-04"}}),
+        ))
+        .unwrap()
+        .total
+    };
+    assert_eq!(on_may_4(), 0, "in UTC the visit is on May 3");
+    b.set_time_zone("asia/SEOUL").unwrap();
+    assert_eq!(b.time_zone().unwrap().name(), "Asia/Seoul");
+    assert_eq!(on_may_4(), 1, "in Seoul it is 05:00 on May 4");
+    let e = b.set_time_zone("asia/seoulx").unwrap_err();
+    assert_eq!(e.kind(), rolodex::ErrorKind::Validation);
+    assert_eq!(b.time_zone().unwrap().name(), "Asia/Seoul");
 }

@@ -352,7 +352,7 @@ fn random_book(n: usize, seed: u64, tz: Option<&str>) -> ContactBook {
     let mut ids = Vec::new();
     for i in 0..n {
         let at = base + chrono::Duration::milliseconds((rng.next() % (3 * 86_400_000)) as i64);
-        b.set_clock(Some(at));
+        b.set_clock(Some(at)).unwrap();
         let mut profile = serde_json::Map::new();
         for (k, _) in KEYS {
             let name = k.trim_start_matches("profile.");
@@ -464,7 +464,7 @@ fn random_book(n: usize, seed: u64, tz: Option<&str>) -> ContactBook {
     }
     for i in 0..n / 10 {
         let at = base + chrono::Duration::hours(i as i64);
-        b.set_clock(Some(at));
+        b.set_clock(Some(at)).unwrap();
         b.add_lead(NewLead {
             email: Some(format!("late{i}@Gmail.com")),
             name: Some(rng.pick(&names).to_string()),
@@ -485,7 +485,7 @@ fn random_book(n: usize, seed: u64, tz: Option<&str>) -> ContactBook {
         let boot: Boot = serde_json::from_value(json!({"memberId": m})).unwrap();
         b.boot(boot).unwrap();
     }
-    b.set_clock(Some(t("2025-06-01T00:00:00.000Z")));
+    b.set_clock(Some(t("2025-06-01T00:00:00.000Z"))).unwrap();
     b
 }
 

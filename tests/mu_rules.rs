@@ -65,7 +65,7 @@ fn r_mu_fuzz_invariants() {
         let mut merges: Vec<String> = Vec::new();
         for step in 0..60 {
             now += chrono::TimeDelta::minutes([0i64, 0, 1, 45][rng.below(4) as usize]);
-            book.set_clock(Some(now));
+            book.set_clock(Some(now)).unwrap();
             let before = all(&book);
             let pick = |r: &mut Rng| -> Option<String> {
                 if before.is_empty() {
@@ -305,12 +305,12 @@ fn r_mu_3_update_that_unifies_reports_the_stored_hidden_flag() {
             ..Boot::default()
         })
         .unwrap();
-    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-02T00:00:00Z"))).unwrap();
     let lead = b.add_lead(NewLead::email("l@x.com")).unwrap();
     b.set_mu_limit(Some(1)).unwrap();
     assert!(b.get(&m.id).unwrap().hidden);
     assert!(!b.get(&lead.id).unwrap().hidden);
-    b.set_clock(Some(t("2025-06-03T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-03T00:00:00Z"))).unwrap();
     let returned = b
         .update(&m.id, &json!({"profile.email": "l@x.com"}))
         .unwrap();
@@ -362,7 +362,7 @@ fn r_mu_2_hidden_stay_the_least_recently_seen_through_many_boots() {
     for round in 0..14 {
         for _ in 0..1000 {
             clock += chrono::TimeDelta::milliseconds(1);
-            book.set_clock(Some(clock));
+            book.set_clock(Some(clock)).unwrap();
             // Mostly the oldest tenth, hidden or about to be, so that boots swap.
             let i = if rng.below(2) == 0 {
                 rng.below(n as u64 / 10)

@@ -40,17 +40,17 @@ fn r5_exp_4_default_interval_is_30_minutes_per_manager_and_protected_only() {
     // Plain exports never count.
     o.export_csv(Vec::new(), ExportOptions::default()).unwrap();
     o.export_csv(Vec::new(), protected("first")).unwrap();
-    b.set_clock(Some(t("2025-06-01T00:01:00Z")));
+    b.set_clock(Some(t("2025-06-01T00:01:00Z"))).unwrap();
     o.export_csv(Vec::new(), ExportOptions::default())
         .expect("an unprotected export is not rate-limited");
-    b.set_clock(Some(t("2025-06-01T00:29:59Z")));
+    b.set_clock(Some(t("2025-06-01T00:29:59Z"))).unwrap();
     let mut out = Vec::new();
     let e = o.export_csv(&mut out, protected("early")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
     assert!(out.is_empty(), "an early attempt writes nothing");
     p.export_csv(Vec::new(), protected("other manager"))
         .expect("the interval is per manager");
-    b.set_clock(Some(t("2025-06-01T00:30:00Z")));
+    b.set_clock(Some(t("2025-06-01T00:30:00Z"))).unwrap();
     o.export_csv(Vec::new(), protected("again"))
         .expect("30 minutes later the next protected export may start");
     let log = b
@@ -102,7 +102,7 @@ fn r5_exp_4_password_letter_may_be_non_ascii() {
 fn r5_con_7_filter_target_leaves_hidden_and_blocked_contacts_alone() {
     let b = book_at("2025-06-01T00:00:00Z");
     let hidden = b.add_lead(NewLead::email("h@x.com")).unwrap();
-    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-02T00:00:00Z"))).unwrap();
     let blocked = b.add_lead(NewLead::email("b@x.com")).unwrap();
     let a = b.add_lead(NewLead::email("a@x.com")).unwrap();
     let c = b.add_lead(NewLead::email("c@x.com")).unwrap();
@@ -144,7 +144,7 @@ fn r5_con_5_delete_by_member_id_of_a_merge_survivor() {
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
     assert!(e.to_string().contains("deleteContacts"), "{e}");
     assert_eq!(all(&b).len(), 1, "a denied delete changes nothing");
-    b.set_clock(Some(t("2025-06-01T01:00:00Z")));
+    b.set_clock(Some(t("2025-06-01T01:00:00Z"))).unwrap();
     let deleter = b.as_manager(Manager::member("del", &[Permission::DeleteContacts]));
     deleter.delete_by_member_id("m1").unwrap();
     assert!(all(&b).is_empty());

@@ -9,7 +9,8 @@ use support::{f, q};
 
 fn book() -> ContactBook {
     let b = ContactBook::in_memory();
-    b.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap()));
+    b.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap()))
+        .unwrap();
     b.define_key("profile.city", FieldType::String).unwrap();
     b
 }
@@ -158,7 +159,8 @@ fn r_flt_11_audience_per_medium() {
 fn r_flt_6_hidden_and_blocked_only_in_their_listings() {
     let b = book();
     lead(&b, "a@x.com", "A", "Seoul");
-    b.set_clock(Some("2025-06-02T00:00:00Z".parse().unwrap()));
+    b.set_clock(Some("2025-06-02T00:00:00Z".parse().unwrap()))
+        .unwrap();
     lead(&b, "b@x.com", "B", "Seoul");
     let c = lead(&b, "c@x.com", "C", "Seoul");
     b.block(vec![c]).unwrap();
@@ -290,7 +292,8 @@ fn r_con_7_bulk_on_a_filter_spans_many_pages() {
 #[test]
 fn r_flt_2_valid_phone_number_term_matches_the_mobile_number() {
     let b = ContactBook::in_memory();
-    b.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap()));
+    b.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap()))
+        .unwrap();
     b.add_lead(NewLead {
         mobile_number: Some("+821020203030".into()),
         name: Some("Kr".into()),
@@ -337,7 +340,8 @@ fn r_flt_2_valid_phone_number_term_matches_the_mobile_number() {
 #[test]
 fn r_val_10_created_at_text_filters_back_to_the_contact() {
     let b = ContactBook::in_memory();
-    b.set_clock(Some("2025-06-01T00:00:00.000500Z".parse().unwrap()));
+    b.set_clock(Some("2025-06-01T00:00:00.000500Z".parse().unwrap()))
+        .unwrap();
     let c = b
         .add_lead(NewLead {
             email: Some("a@x.com".into()),

@@ -11,7 +11,7 @@ use support::{f, q, t};
 
 fn book() -> ContactBook {
     let b = ContactBook::in_memory();
-    b.set_clock(Some(t("2025-06-01T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-01T00:00:00Z"))).unwrap();
     b.define_key("profile.city", FieldType::String).unwrap();
     b.define_key("profile.score", FieldType::Number).unwrap();
     b.define_key("profile.boughtAt", FieldType::Datetime)
@@ -246,9 +246,9 @@ fn r_flt_8_rename_and_delete() {
 #[test]
 fn r_flt_11_audience_visible_reachable_not_opted_out() {
     let b = book();
-    b.set_clock(Some(t("2025-06-01T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-01T00:00:00Z"))).unwrap();
     lead(&b, "old@x.com", "Old", json!({"city": "Seoul"}));
-    b.set_clock(Some(t("2025-06-02T00:00:00Z")));
+    b.set_clock(Some(t("2025-06-02T00:00:00Z"))).unwrap();
     b.add_lead(NewLead {
         mobile_number: Some("+821020203030".into()),
         name: Some("Both".into()),
@@ -529,7 +529,7 @@ fn r_flt_12_datetime_without_offset_is_utc_in_any_zone() {
 fn r_flt_12_within_last_and_more_than_ago_around_now() {
     let b = book();
     b.set_time_zone("Pacific/Kiritimati").unwrap();
-    b.set_clock(Some(t("2025-06-10T12:00:00Z")));
+    b.set_clock(Some(t("2025-06-10T12:00:00Z"))).unwrap();
     bought(&b, "Future", "2025-06-10T12:00:00.001Z");
     bought(&b, "Now", "2025-06-10T12:00:00Z");
     bought(&b, "Edge", "2025-06-10T00:00:00Z");

@@ -275,14 +275,15 @@ impl Case<'_> {
         let book = self.book.clone();
         let out = match op {
             "clock" => {
-                if arg.is_null() {
-                    book.set_clock(None);
+                let t = if arg.is_null() {
+                    None
                 } else {
-                    let t = rolodex::value::parse_datetime(str_arg(arg, "clock")?)
-                        .map_err(|e| StepError::Mismatch(format!("bad clock: {e}")))?;
-                    book.set_clock(Some(t));
-                }
-                Ok(Outcome::None)
+                    Some(
+                        rolodex::value::parse_datetime(str_arg(arg, "clock")?)
+                            .map_err(|e| StepError::Mismatch(format!("bad clock: {e}")))?,
+                    )
+                };
+                book.set_clock(t).map(|()| Outcome::None)
             }
             "define" => {
                 let key = str_arg(&arg[0], "define key")?;

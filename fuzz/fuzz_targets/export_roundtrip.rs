@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let before = common::everyone(&book);
     let first = export(&book);
-    book.set_clock(Some("2025-04-01T12:00:00Z".parse().unwrap()));
+    book.set_clock(Some("2025-04-01T12:00:00Z".parse().unwrap())).unwrap();
     let mut options = ImportOptions::leads(IdentifyBy::Email);
     options.auto_map = true;
     options.file_name = Some("export.csv".into());

@@ -22,7 +22,7 @@ fn book() -> &'static (ContactBook, Vec<Contact>) {
         let cities = ["Seoul", "Busan", "seoul", "Ünïcode", ""];
         let mut ids = Vec::new();
         for i in 0..60u32 {
-            book.set_clock(Some(start + chrono::TimeDelta::hours(i64::from(i) * 7)));
+            book.set_clock(Some(start + chrono::TimeDelta::hours(i64::from(i) * 7))).unwrap();
             let mut profile = serde_json::Map::new();
             if i % 3 != 0 {
                 profile.insert("n".into(), json!(f64::from(i) * 1.5 - 20.0));
@@ -74,7 +74,7 @@ fn book() -> &'static (ContactBook, Vec<Contact>) {
             }
             ids.push(c.id);
         }
-        book.set_clock(Some(start + chrono::TimeDelta::days(30)));
+        book.set_clock(Some(start + chrono::TimeDelta::days(30))).unwrap();
         // Some blocked, some hidden by the MU limit: every listing has members.
         book.block(vec![ids[5].clone(), ids[17].clone(), ids[40].clone()])
             .unwrap();

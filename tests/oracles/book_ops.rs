@@ -16,7 +16,7 @@ fn run(data: &[u8]) -> Vec<String> {
     let mut trace = Vec::new();
     let book = ContactBook::in_memory();
     let mut clock = super::start();
-    book.set_clock(Some(clock));
+    book.set_clock(Some(clock)).unwrap();
     let mut ids: Vec<String> = Vec::new();
     let mut merges: Vec<String> = Vec::new();
     let mut limit: Option<u64> = None;
@@ -113,7 +113,7 @@ fn run(data: &[u8]) -> Vec<String> {
             }
             13 => {
                 clock += chrono::TimeDelta::minutes(i64::from(a) * 3);
-                book.set_clock(Some(clock));
+                book.set_clock(Some(clock)).unwrap();
                 true
             }
             _ => book.delete_by_member_id(&format!("m{}", a % 4)).is_ok(),

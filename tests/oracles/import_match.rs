@@ -27,7 +27,8 @@ pub fn check(data: &[u8]) {
         // Few distinct times, so that `lastSeenAt` and `createdAt` tie.
         book.set_clock(Some(
             start + chrono::TimeDelta::minutes(i64::from(b(0) % 4)),
-        ));
+        ))
+        .unwrap();
         let id = if b(1) % 5 == 0 {
             // A hand-added lead (verified) when no verified holder exists yet.
             let lead = if by_email {
@@ -57,7 +58,8 @@ pub fn check(data: &[u8]) {
             // A later visit.
             book.set_clock(Some(
                 start + chrono::TimeDelta::minutes(i64::from(b(2) % 6)),
-            ));
+            ))
+            .unwrap();
             book.boot(Boot {
                 contact_id: Some(id.clone()),
                 ..Boot::default()
@@ -69,7 +71,8 @@ pub fn check(data: &[u8]) {
             let _ = book.verify(&id, &format!("profile.{field}"));
         }
     }
-    book.set_clock(Some(start + chrono::TimeDelta::hours(1)));
+    book.set_clock(Some(start + chrono::TimeDelta::hours(1)))
+        .unwrap();
 
     let everyone = super::everyone(&book);
     let holders: Vec<_> = everyone

@@ -116,7 +116,8 @@ pub fn check(data: &[u8]) {
         book.block(vec![id.clone()]).unwrap();
     }
     let before = serde_json::to_value(book.get(&id).unwrap()).unwrap();
-    book.set_clock(Some("2025-03-02T08:00:00Z".parse().unwrap()));
+    book.set_clock(Some("2025-03-02T08:00:00Z".parse().unwrap()))
+        .unwrap();
 
     // The row: a cell for each column, mostly valid.
     let clear = b(1) & 1 != 0;

@@ -24,7 +24,8 @@ pub fn check(data: &[u8]) {
         let mut o = ImportOptions::leads(IdentifyBy::Email);
         o.auto_map = true;
         o.import_tag = Some(tag.clone());
-        book.set_clock(Some(super::start() + chrono::TimeDelta::minutes(n as i64)));
+        book.set_clock(Some(super::start() + chrono::TimeDelta::minutes(n as i64)))
+            .unwrap();
         let csv = format!("profile.email\n{email}\n");
         let report = book
             .import_csv(ImportSource::reader(Cursor::new(csv.into_bytes())), o, None)

@@ -151,7 +151,8 @@ pub fn check(data: &[u8]) {
     let start = super::start();
     book.set_clock(Some(
         start + chrono::TimeDelta::hours(i64::from(byte(data, 0) % 4)),
-    ));
+    ))
+    .unwrap();
     let Some(p) = contact(
         &book,
         1,
@@ -161,7 +162,8 @@ pub fn check(data: &[u8]) {
     };
     book.set_clock(Some(
         start + chrono::TimeDelta::hours(i64::from(byte(data, 5) % 4)),
-    ));
+    ))
+    .unwrap();
     let Some(s) = contact(
         &book,
         2,
@@ -169,7 +171,8 @@ pub fn check(data: &[u8]) {
     ) else {
         return;
     };
-    book.set_clock(Some(start + chrono::TimeDelta::days(2)));
+    book.set_clock(Some(start + chrono::TimeDelta::days(2)))
+        .unwrap();
 
     // Choices: two bits a key (none, primary, secondary).
     let mut choices = MergeChoices::new();
@@ -237,7 +240,8 @@ pub fn check(data: &[u8]) {
     // Edits to the survivor between merge and unmerge.
     let mut edited: BTreeSet<&str> = BTreeSet::new();
     let edits = byte(data, 13);
-    book.set_clock(Some(start + chrono::TimeDelta::days(3)));
+    book.set_clock(Some(start + chrono::TimeDelta::days(3)))
+        .unwrap();
     for (i, (key, value)) in KEYS.iter().enumerate() {
         if edits >> (i % 8) & 1 == 0 || i / 8 != usize::from(byte(data, 14) % 2) {
             continue;

@@ -44,7 +44,7 @@ pub const EVERY_TYPE: [(&str, FieldType); 7] = [
 /// A new in-memory book whose clock stands at [`start`], with `keys` defined.
 pub fn book_with(keys: &[(&str, FieldType)]) -> ContactBook {
     let book = ContactBook::in_memory();
-    book.set_clock(Some(start()));
+    book.set_clock(Some(start())).unwrap();
     define(&book, keys);
     book
 }
@@ -125,7 +125,8 @@ pub fn import_book(limit: Option<u64>) -> ContactBook {
     })
     .unwrap();
     book.set_mu_limit(limit).unwrap();
-    book.set_clock(Some("2025-03-02T12:00:00Z".parse().unwrap()));
+    book.set_clock(Some("2025-03-02T12:00:00Z".parse().unwrap()))
+        .unwrap();
     book
 }
 

@@ -65,7 +65,8 @@ fn book(seed: &[u8]) -> (ContactBook, Vec<String>) {
             .get(usize::from(i))
             .copied()
             .unwrap_or(i.wrapping_mul(37));
-        book.set_clock(Some(start + chrono::TimeDelta::seconds(i64::from(s % 5))));
+        book.set_clock(Some(start + chrono::TimeDelta::seconds(i64::from(s % 5))))
+            .unwrap();
         let mut profile = serde_json::Map::new();
         if s & 1 == 0 {
             profile.insert("city".into(), json!(CITIES[usize::from(s >> 1) % 4]));
@@ -227,7 +228,7 @@ pub fn check(data: &[u8]) {
         let (op, a) = (step[0] % 9, step.get(1).copied().unwrap_or(0));
         let target = ids[usize::from(a) % ids.len()].clone();
         clock += chrono::TimeDelta::minutes(i64::from(a % 50));
-        book.set_clock(Some(clock));
+        book.set_clock(Some(clock)).unwrap();
         let prior = snapshot(&book, &query, &keys);
         let _ = match op {
             0 => book

@@ -52,7 +52,7 @@ pub fn check(data: &[u8]) {
             4 => TimeDelta::minutes(45),
             _ => TimeDelta::minutes(30) + TimeDelta::milliseconds(1),
         };
-        book.set_clock(Some(now));
+        book.set_clock(Some(now)).unwrap();
         let who = usize::from(b >> 3) % people.len();
         let p = &mut people[who];
         match b >> 6 {

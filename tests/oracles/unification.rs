@@ -30,7 +30,7 @@ pub fn check(data: &[u8]) {
     };
     let book = ContactBook::in_memory();
     let start = super::start();
-    book.set_clock(Some(start));
+    book.set_clock(Some(start)).unwrap();
     let mut leads: Vec<Lead> = Vec::new();
     for (i, &b) in rest.iter().take(5).enumerate() {
         let tag = format!("t{i}");
@@ -70,7 +70,8 @@ pub fn check(data: &[u8]) {
             booted: c.booted,
         });
     }
-    book.set_clock(Some(start + chrono::TimeDelta::hours(1)));
+    book.set_clock(Some(start + chrono::TimeDelta::hours(1)))
+        .unwrap();
 
     // The member gains the email, verified.
     let member_id = match mode % 3 {

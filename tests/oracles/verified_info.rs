@@ -82,7 +82,8 @@ pub fn check(data: &[u8]) {
         let me = book.get(&id).unwrap();
         book.set_clock(Some(
             super::start() + chrono::TimeDelta::minutes(n as i64 * 40),
-        ));
+        ))
+        .unwrap();
         let after = book
             .boot(Boot {
                 contact_id: Some(id.clone()),

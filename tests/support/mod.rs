@@ -13,7 +13,7 @@ pub fn t(s: &str) -> DateTime<Utc> {
 /// A new in-memory book whose clock stands at `s`.
 pub fn book_at(s: &str) -> ContactBook {
     let b = ContactBook::in_memory();
-    b.set_clock(Some(t(s)));
+    b.set_clock(Some(t(s))).unwrap();
     b
 }
 

@@ -186,9 +186,28 @@ impl ContactBook {
     /// Pins "now" for everything the book does; `None` goes back to the system clock.
     /// Times are kept to the millisecond, the precision of their one text form (R-VAL-10:
     /// RFC 3339 in UTC with milliseconds, which must read back as the same value), so a
-    /// pinned time is cut to its millisecond.
-    pub fn set_clock(&self, now: Option<DateTime<Utc>>) {
+    /// pinned time is cut to its millisecond. An instant outside the years 0000–9999 (UTC)
+    /// has no such text and is a `Validation` error; the clock stays as it was.
+    ///
+    /// ```
+    /// use rolodex_core::{ContactBook, ErrorKind};
+    /// let book = ContactBook::in_memory();
+    /// book.set_clock(Some("2025-03-01T09:30:00Z".parse().unwrap())).unwrap();
+    /// let far = "+10000-01-01T00:00:00Z".parse().unwrap();
+    /// assert_eq!(book.set_clock(Some(far)).unwrap_err().kind(), ErrorKind::Validation);
+    /// assert_eq!(book.now().to_rfc3339(), "2025-03-01T09:30:00+00:00");
+    /// ```
+    pub fn set_clock(&self, now: Option<DateTime<Utc>>) -> Result<()> {
+        if let Some(t) = now.filter(|t| !crate::value::datetime::in_range(*t)) {
+            return Err(Error::Validation {
+                key: None,
+                text: Some(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                expected: "an instant in the years 0000-9999 (UTC), whose RFC 3339 text reads back (R-VAL-10)".into(),
+                message: "the clock cannot be pinned outside the years 0000-9999".into(),
+            });
+        }
         *self.shared.clock.write() = now.map(to_millis);
+        Ok(())
     }
 
     /// The book's "now", to the millisecond.
@@ -197,7 +216,7 @@ impl ContactBook {
     /// use rolodex_core::ContactBook;
     /// let book = ContactBook::in_memory();
     /// let t = "2025-03-01T09:30:00.123456789Z".parse().unwrap();
-    /// book.set_clock(Some(t));
+    /// book.set_clock(Some(t)).unwrap();
     /// assert_eq!(book.now().to_rfc3339(), "2025-03-01T09:30:00.123+00:00");
     /// ```
     pub fn now(&self) -> DateTime<Utc> {
@@ -813,9 +832,9 @@ impl ContactBook {
     /// ```
     /// use rolodex_core::{ContactBook, NewLead};
     /// let book = ContactBook::in_memory();
-    /// book.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap()));
+    /// book.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap())).unwrap();
     /// let old = book.add_lead(NewLead::email("old@example.com")).unwrap();
-    /// book.set_clock(Some("2025-06-02T00:00:00Z".parse().unwrap()));
+    /// book.set_clock(Some("2025-06-02T00:00:00Z".parse().unwrap())).unwrap();
     /// book.add_lead(NewLead::email("new@example.com")).unwrap();
     /// book.set_mu_limit(Some(1)).unwrap();
     /// assert!(book.get(&old.id).unwrap().hidden, "the least recently seen is hidden");
@@ -828,18 +847,37 @@ impl ContactBook {
 
     // ----- settings and log -----
 
-    /// Sets the book's time zone by IANA name (R-FLT-12). Owners only.
+    /// Sets the book's time zone by IANA name (R-FLT-12). Owners only. Names match
+    /// without regard to ASCII case, as the tz database advises (`asia/seoul`), and the
+    /// book keeps the database's spelling.
+    ///
+    /// ```
+    /// use rolodex_core::ContactBook;
+    /// let book = ContactBook::in_memory();
+    /// book.set_time_zone("america/new_york").unwrap();
+    /// assert_eq!(book.time_zone().unwrap().name(), "America/New_York");
+    /// assert!(book.set_time_zone("Mars/Olympus_Mons").is_err());
+    /// ```
     pub fn set_time_zone(&self, tz: &str) -> Result<()> {
         self.require(Permission::Owner, "change the time zone")?;
-        tz.parse::<chrono_tz::Tz>().map_err(|_| {
-            Error::validation(
-                Some(tz),
-                "an IANA time zone name such as Asia/Seoul",
-                "unknown time zone",
-            )
-        })?;
+        let zone = tz
+            .parse::<chrono_tz::Tz>()
+            .ok()
+            .or_else(|| {
+                chrono_tz::TZ_VARIANTS
+                    .iter()
+                    .copied()
+                    .find(|z| z.name().eq_ignore_ascii_case(tz))
+            })
+            .ok_or_else(|| {
+                Error::validation(
+                    Some(tz),
+                    "an IANA time zone name such as Asia/Seoul",
+                    "unknown time zone",
+                )
+            })?;
         self.write(|tx| {
-            tx.settings.time_zone = tz.to_string();
+            tx.settings.time_zone = zone.name().to_string();
             tx.op(Op::PutSettings(tx.settings.clone()));
             Ok(())
         })

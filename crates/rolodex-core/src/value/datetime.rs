@@ -86,7 +86,7 @@ fn bad_dt(t: &str, message: &str) -> Error {
 
 /// Whether the instant has a four-digit UTC year, so that its canonical text parses back.
 #[inline]
-fn in_range(t: DateTime<Utc>) -> bool {
+pub(crate) fn in_range(t: DateTime<Utc>) -> bool {
     (0..=9999).contains(&t.year())
 }
 

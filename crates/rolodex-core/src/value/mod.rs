@@ -140,7 +140,7 @@ pub enum Value {
     Email(String),
 }
 
-mod datetime;
+pub(crate) mod datetime;
 mod email;
 /// Appends to `to` the items of `items` it does not hold yet, in their order: the list
 /// union used by merges (R-CON-8), unification (R-UNI-3) and import appends (R-IMP-8).
