@@ -64,7 +64,7 @@ fn r_exp_5_denied_actions_name_the_permission_and_leave_the_log_alone() {
 
 /// R-EXP-5: "an owner may do everything" — the role, not a list of permissions; a
 /// member-role manager never exports contacts ("only owners export contacts"), whatever it
-/// holds.
+/// holds, and "a denied action … says which permission is missing": the owner role.
 #[test]
 fn r_exp_5_role_not_permission_list_decides_owner_actions() {
     let b = book_at("2025-06-01T00:00:00Z");
@@ -83,6 +83,11 @@ fn r_exp_5_role_not_permission_list_decides_owner_actions() {
         .export_csv(Vec::new(), ExportOptions::default())
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+    // The message says what is missing: the owner role, which no grant gives (it named an
+    // `owner` permission the manager holds, and advised asking for it).
+    let text = e.to_string();
+    assert!(text.contains("only an owner may"), "{text}");
+    assert!(!text.contains("ask an owner to grant"), "{text}");
     assert!(owner
         .export_csv(Vec::new(), ExportOptions::default())
         .is_ok());

@@ -422,6 +422,13 @@ fn r_flt_4_empty_text_for_equality_is_an_error() {
     // The question it meant.
     let none = q(json!({"filter": {"key": "profile.city", "op": "notExists"}}));
     assert_eq!(b.search(&none).unwrap().total, 1);
+    // A bad condition at the root is placed too: "at its top level", not at an empty path.
+    let query = q(json!({"filter": {"key": "profile.city", "op": "eq", "value": ""}}));
+    let text = b.search(&query).unwrap_err().to_string();
+    assert!(
+        text.starts_with("invalid filter at its top level: "),
+        "{text}"
+    );
 }
 
 /// R-FLT-7: a page size out of 1..=1,000 is one error, `Validation` naming `limit`, whichever

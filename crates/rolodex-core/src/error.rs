@@ -140,7 +140,7 @@ pub enum Error {
         hint: String,
     },
     /// A filter fails R-FLT-4.
-    #[error("invalid filter at `{path}`: {message}")]
+    #[error("invalid filter {}: {message}", filter_at(.path))]
     Filter {
         /// The JSON path of the bad condition (`and[1].or[0]`), empty for the root.
         path: String,
@@ -156,7 +156,7 @@ pub enum Error {
         channel: String,
     },
     /// The acting manager lacks a permission (R-EXP-5).
-    #[error("manager {manager:?} may not {action}: the `{permission}` permission is missing; ask an owner to grant it")]
+    #[error("manager {manager:?} may not {action}: {}", denied_because(.permission))]
     PermissionDenied {
         /// The manager's id.
         manager: String,
@@ -279,6 +279,25 @@ impl Error {
             Error::NotFound { what, name, .. } if what == "data key" => Some(name),
             _ => None,
         }
+    }
+}
+
+/// Why a manager was denied: a missing permission an owner can grant, or the owner role,
+/// which no permission grants (R-EXP-5).
+fn denied_because(permission: &str) -> String {
+    if permission == "owner" {
+        "only an owner may do that, and a manager of the member role cannot be granted it; ask an owner to do it".to_string()
+    } else {
+        format!("the `{permission}` permission is missing; ask an owner to grant it")
+    }
+}
+
+/// Where in a filter the fault is: its JSON path, or the top level.
+fn filter_at(path: &str) -> String {
+    if path.is_empty() {
+        "at its top level".to_string()
+    } else {
+        format!("at `{path}`")
     }
 }
 

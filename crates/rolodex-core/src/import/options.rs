@@ -255,7 +255,8 @@ pub struct ImportReport {
     pub mu_after: u64,
     /// Whether this was a dry run (R-IMP-18).
     pub dry_run: bool,
-    /// Columns not imported because `autoMap` found no data key for them.
+    /// Columns `autoMap` left out: no data key this import may write has their name, or an
+    /// explicit mapping entry already takes the key they name.
     pub ignored_columns: Vec<String>,
     /// The failed rows, in file order.
     pub failures: Vec<Failure>,

@@ -94,9 +94,10 @@ pub enum MergeState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingUnification {
-    /// The lead's id.
+    /// The lead's contact id.
     pub lead_id: String,
-    /// The member's id.
+    /// The member's contact id (`c_…`), not its site `memberId`: both sides are named by
+    /// the id `get` takes.
     pub member_id: String,
     /// The shared field (`profile.email` or `profile.mobileNumber`).
     pub field: String,
