@@ -121,6 +121,77 @@ fn scalar_text(v: &J) -> Option<String> {
     }
 }
 
+/// The text of a vector file with the text of every `{"parse": [type, text]}` that is a
+/// JSON number quoted as written, so that `parse_value` gets the author's spelling (`1e5`,
+/// `2.50`), which a JSON reader would turn into a float and spell again (`100000`, `2.5`).
+/// Written by hand: the JSON reader keeps no spelling of numbers (`serde_json` keeps it
+/// only with a feature that would change how the library under test reads numbers too).
+fn quote_parse_numbers(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    // The end of the JSON string starting at `i` (one past its closing quote).
+    let string_end = |mut i: usize| {
+        i += 1;
+        while i < b.len() && b[i] != b'"' {
+            i += if b[i] == b'\\' { 2 } else { 1 };
+        }
+        (i + 1).min(b.len())
+    };
+    let skip_ws = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let (mut i, mut copied) = (0, 0);
+    while i < b.len() {
+        if b[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let end = string_end(i);
+        if &text[i..end] == "\"parse\"" {
+            // `"parse"`, `:`, `[`, the type string, `,`, then a number to quote.
+            let mut j = skip_ws(end);
+            let shape = j < b.len()
+                && b[j] == b':'
+                && {
+                    j = skip_ws(j + 1);
+                    j < b.len() && b[j] == b'['
+                }
+                && {
+                    j = skip_ws(j + 1);
+                    j < b.len() && b[j] == b'"'
+                }
+                && {
+                    j = skip_ws(string_end(j));
+                    j < b.len() && b[j] == b','
+                }
+                && {
+                    j = skip_ws(j + 1);
+                    j < b.len() && (b[j] == b'-' || b[j].is_ascii_digit())
+                };
+            if shape {
+                let mut k = j;
+                while k < b.len() && matches!(b[k], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
+                    k += 1;
+                }
+                out.push_str(&text[copied..j]);
+                out.push('"');
+                out.push_str(&text[j..k]);
+                out.push('"');
+                copied = k;
+                i = k;
+                continue;
+            }
+        }
+        i = end;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 /// A JSON shape of API.md that does not deserialise (an unknown option, a bad value) is the
 /// API's `Validation` answer in every language (Python's `import_csv(**options)` raises it);
 /// in Rust the typed API cannot even be called, so the runner gives that answer itself.
@@ -428,7 +499,8 @@ impl Case<'_> {
                 .map(|_| Outcome::None),
             "parse" => {
                 let ty = str_arg(&arg[0], "parse type")?;
-                // The text to parse; a JSON number or boolean stands for its text.
+                // The text to parse; a JSON boolean stands for its text, and a JSON number
+                // arrives as written (`quote_parse_numbers`).
                 let text = match &arg[1] {
                     J::String(s) => s.clone(),
                     v @ (J::Number(_) | J::Bool(_)) => scalar_text(v).unwrap(),
@@ -950,7 +1022,7 @@ fn run_folder(dir: &Path) {
         // A file that is not a list of cases fails the run, after the other files ran.
         let cases: Vec<J> = match std::fs::read_to_string(file)
             .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+            .and_then(|t| serde_json::from_str(&quote_parse_numbers(&t)).map_err(|e| e.to_string()))
         {
             Ok(cases) => cases,
             Err(e) => {
