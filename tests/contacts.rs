@@ -1414,3 +1414,53 @@ fn r_con_8_newest_import_tags_follow_the_import_order_when_times_tie() {
         );
     }
 }
+
+/// R-CON-8's "newest 30" import tags for a merge made while an import runs (between its
+/// rows, here from its progress callback): the running import's tag is the newest of all,
+/// although its activity-log entry (which orders the others) is written only when it ends.
+/// The tag it gave the primary in its first row survives; it was taken for the oldest.
+#[test]
+fn r_con_8_a_merge_during_an_import_keeps_that_imports_tag_as_the_newest() {
+    let b = book_at("2025-05-04T00:00:00Z");
+    let x = b.add_lead(NewLead::email("x@example.com")).unwrap();
+    let y = b.add_lead(NewLead::email("y@example.com")).unwrap();
+    for (who, email) in [("x", "x@example.com"), ("y", "y@example.com")] {
+        for i in 1..=30 {
+            let o = rolodex::ImportOptions {
+                import_tag: Some(format!("{who}{i}")),
+                ..support::leads()
+            };
+            let text = format!("profile.email\n{email}\n");
+            support::import_named(&b, "t.csv", &text, o).unwrap();
+        }
+    }
+    let o = rolodex::ImportOptions {
+        import_tag: Some("R".into()),
+        ..support::leads()
+    };
+    let mut merged = None;
+    let mut progress = |p: rolodex::Progress| {
+        if p.rows_done == 1 && merged.is_none() {
+            merged = Some(b.merge(&x.id, &y.id, &MergeChoices::new()).unwrap());
+        }
+    };
+    let text = "profile.email,unsubscribeEmail,unsubscribeTexting\n\
+                x@example.com,,\nz@example.com,false,false\n";
+    let r = b
+        .import_csv(
+            rolodex::ImportSource::reader(std::io::Cursor::new(text.as_bytes().to_vec())),
+            rolodex::ImportOptions {
+                file_name: Some("r.csv".into()),
+                ..o
+            },
+            Some(&mut progress),
+        )
+        .unwrap();
+    assert_eq!((r.created, r.updated, r.failed), (1, 1, 0), "{r:?}");
+    let want: Vec<String> = (2..=30)
+        .map(|i| format!("y{i}"))
+        .chain(["R".to_string()])
+        .collect();
+    assert_eq!(merged.unwrap().contact.user_import_tags, want);
+    assert_eq!(b.get(&x.id).unwrap().user_import_tags, want);
+}

@@ -159,6 +159,9 @@ mod defaults_store {
         fn try_lock_import(&self, channel: &str) -> Result<Option<Box<dyn ImportLock>>> {
             self.0.try_lock_import(channel)
         }
+        fn running_import(&self, channel: &str) -> Result<Option<String>> {
+            self.0.running_import(channel)
+        }
     }
 }
 

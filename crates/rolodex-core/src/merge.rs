@@ -208,21 +208,30 @@ fn import_tag_union(primary: &Contact, secondary: &Contact) -> Vec<String> {
 
 /// The order in which import tags reached contacts: for each tag, the imports that applied
 /// it, as positions in the activity log's `import` entries (oldest 0). The import running
-/// now, if any, comes last: its entry is only written when it ends. Imports of one channel
-/// never overlap (R-IMP-15), so the log's order is the order in which they applied their
-/// tags, whatever the clock said (a pinned clock gives many imports one time).
+/// now, if any, comes last ([`Store::running_import`](crate::store::Store::running_import)):
+/// its entry is only written when it ends, and a merge or login may run between its rows.
+/// Imports of one channel never overlap (R-IMP-15), so the log's order is the order in
+/// which they applied their tags, whatever the clock said (a pinned clock gives many
+/// imports one time).
 #[derive(Debug, Default)]
 pub(crate) struct ImportOrder {
     applied: HashMap<String, Vec<u64>>,
 }
 
 impl ImportOrder {
-    /// Reads the channel's import entries; `running` is the tag of the import running now.
+    /// Reads the channel's import entries, and the tag of the import running now: `this`
+    /// import's (a dry run's too, which applies its tag inside its own transaction), else
+    /// the store's.
     pub(crate) fn read(
         store: &dyn crate::store::Store,
         channel: &str,
-        running: Option<&str>,
+        this: Option<&str>,
     ) -> Result<ImportOrder> {
+        let running = match this {
+            Some(tag) => Some(tag.to_string()),
+            None => store.running_import(channel)?,
+        };
+        let running = running.as_deref();
         let imports = ActivityQuery {
             action: Some("import".into()),
             ..ActivityQuery::default()

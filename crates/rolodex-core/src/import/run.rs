@@ -176,7 +176,7 @@ impl ContactBook {
         self.require(Permission::EditContacts, "import contacts")?;
         let store = &**self.store();
         let channel = self.channel_name();
-        let _lock = store
+        let mut lock = store
             .try_lock_import(channel)?
             .ok_or_else(|| Error::ImportInProgress {
                 channel: channel.to_string(),
@@ -193,6 +193,11 @@ impl ContactBook {
             },
         };
         let import_tag = reader.import_tag().to_string();
+        // A merge or login between the rows orders import tags with this one as the
+        // newest; a dry run applies its tag to no stored contact.
+        if !options.dry_run {
+            lock.set_tag(&import_tag);
+        }
         let mut report = reader.report();
         let mut counts = Counts::default();
         if let Some(p) = progress.as_mut() {

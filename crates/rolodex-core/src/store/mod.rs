@@ -171,7 +171,11 @@ pub enum Ledger {
 }
 
 /// A held import lock; the lock is released when this is dropped (R-IMP-15).
-pub trait ImportLock: Send {}
+pub trait ImportLock: Send {
+    /// Records the import tag of the import holding the lock (R-IMP-9), for
+    /// [`Store::running_import`].
+    fn set_tag(&mut self, tag: &str);
+}
 
 /// A channel's MU limit and count, as [`Store::visit`] hands them to its plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,6 +356,11 @@ pub trait Store: Send + Sync {
 
     /// Takes the channel's import lock, or `None` if another import holds it (R-IMP-15).
     fn try_lock_import(&self, channel: &str) -> Result<Option<Box<dyn ImportLock>>>;
+
+    /// The import tag of the import running on the channel, once it has named it
+    /// ([`ImportLock::set_tag`]): its activity-log entry is written only when it ends, and
+    /// a merge or login meanwhile orders import tags with its tag as the newest.
+    fn running_import(&self, channel: &str) -> Result<Option<String>>;
 }
 
 /// [`Store::for_each_view_matching`] for any store: pages of 10,000 through

@@ -160,7 +160,8 @@ impl Channel {
 pub struct MemoryStore {
     channels: RwLock<FxMap<String, Arc<RwLock<Channel>>>>,
     write_mutexes: Mutex<FxMap<String, Arc<Mutex<()>>>>,
-    import_locks: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// The channels whose import lock is held, with the running import's tag once named.
+    import_locks: Arc<Mutex<std::collections::HashMap<String, Option<String>>>>,
     seq: AtomicU64,
 }
 
@@ -200,11 +201,17 @@ impl MemoryStore {
 }
 
 struct MemoryImportLock {
-    locks: Arc<Mutex<std::collections::HashSet<String>>>,
+    locks: Arc<Mutex<std::collections::HashMap<String, Option<String>>>>,
     channel: String,
 }
 
-impl ImportLock for MemoryImportLock {}
+impl ImportLock for MemoryImportLock {
+    fn set_tag(&mut self, tag: &str) {
+        self.locks
+            .lock()
+            .insert(self.channel.clone(), Some(tag.to_string()));
+    }
+}
 
 impl Drop for MemoryImportLock {
     fn drop(&mut self) {
@@ -460,12 +467,17 @@ impl Store for MemoryStore {
 
     fn try_lock_import(&self, channel: &str) -> Result<Option<Box<dyn ImportLock>>> {
         let mut locks = self.import_locks.lock();
-        if !locks.insert(channel.to_string()) {
+        if locks.contains_key(channel) {
             return Ok(None);
         }
+        locks.insert(channel.to_string(), None);
         Ok(Some(Box::new(MemoryImportLock {
             locks: self.import_locks.clone(),
             channel: channel.to_string(),
         })))
+    }
+
+    fn running_import(&self, channel: &str) -> Result<Option<String>> {
+        Ok(self.import_locks.lock().get(channel).cloned().flatten())
     }
 }
