@@ -812,6 +812,42 @@ fn r_con_8_unmerge_gives_the_secondary_its_pending_pair_back() {
 /// A member-import row creating or updating member `m-1`.
 const MEMBER_ROW: &str = "memberId,unsubscribeEmail,unsubscribeTexting\nm-1,false,false\n";
 
+/// A book where member `m-1` gets import tags `M0`.. from `n` member imports, then a lead
+/// with email `u@example.com` (booted once, if `booted`) gets `L0`.. from `n` lead
+/// imports, each import a minute after the one before; the clock then stands a minute
+/// after the last. Returns the book and the lead's id.
+fn member_then_lead_tags(n: usize, booted: bool) -> (ContactBook, String) {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let mut minute = 0;
+    let mut tick = |b: &ContactBook| {
+        minute += 1;
+        b.set_clock(Some(
+            t("2025-06-01T00:00:00Z") + chrono::TimeDelta::minutes(minute),
+        ))
+        .unwrap();
+    };
+    for i in 0..n {
+        tick(&b);
+        let mut o = ImportOptions::members();
+        o.import_tag = Some(format!("M{i}"));
+        import(&b, "m.csv", MEMBER_ROW, o);
+    }
+    tick(&b);
+    let l = b.add_lead(NewLead::email("u@example.com")).unwrap();
+    if booted {
+        b.boot(boot_id(&l.id)).unwrap();
+    }
+    for i in 0..n {
+        tick(&b);
+        let mut o = ImportOptions::leads(IdentifyBy::Email);
+        o.import_tag = Some(format!("L{i}"));
+        let r = import(&b, "l.csv", "profile.email\nu@example.com\n", o);
+        assert_eq!(r.updated, 1);
+    }
+    tick(&b);
+    (b, l.id)
+}
+
 /// R-IMP-9: "A contact keeps at most 30 import tags; adding a 31st drops the oldest", and
 /// R-UNI-3: a unified lead's "tags and lists are unioned". A member whose 30 import tags are
 /// all older than a lead's 30 keeps the lead's when the two are unified, whichever event
@@ -821,40 +857,13 @@ const MEMBER_ROW: &str = "memberId,unsubscribeEmail,unsubscribeTexting\nm-1,fals
 #[test]
 fn r_imp_9_unification_keeps_the_newest_import_tags_of_both_sides() {
     for booted in [false, true] {
-        let b = book_at("2025-06-01T00:00:00Z");
-        let mut minute = 0;
-        let mut tick = |b: &ContactBook| {
-            minute += 1;
-            b.set_clock(Some(
-                t("2025-06-01T00:00:00Z") + chrono::TimeDelta::minutes(minute),
-            ))
-            .unwrap();
-        };
-        for i in 0..30 {
-            tick(&b);
-            let mut o = ImportOptions::members();
-            o.import_tag = Some(format!("M{i}"));
-            import(&b, "m.csv", MEMBER_ROW, o);
-        }
-        tick(&b);
-        let l = b.add_lead(NewLead::email("u@example.com")).unwrap();
-        if booted {
-            b.boot(boot_id(&l.id)).unwrap();
-        }
-        for i in 0..30 {
-            tick(&b);
-            let mut o = ImportOptions::leads(IdentifyBy::Email);
-            o.import_tag = Some(format!("L{i}"));
-            let r = import(&b, "l.csv", "profile.email\nu@example.com\n", o);
-            assert_eq!(r.updated, 1);
-        }
-        tick(&b);
+        let (b, lead) = member_then_lead_tags(30, booted);
         let m = member_named(&b, "m-1");
         b.update(&m.id, &json!({"profile": {"email": "u@example.com"}}))
             .unwrap();
         if booted {
             assert_eq!(b.pending_unifications().unwrap().len(), 1);
-            b.boot(login(Some(&l.id), "m-1")).unwrap();
+            b.boot(login(Some(&lead), "m-1")).unwrap();
         }
         let all = support::all(&b);
         assert_eq!(all.len(), 1, "booted: {booted}");
@@ -869,30 +878,7 @@ fn r_imp_9_unification_keeps_the_newest_import_tags_of_both_sides() {
 /// every one of the member's.
 #[test]
 fn r_imp_9_a_member_import_joining_a_lead_keeps_the_newest_tags_of_both() {
-    let b = book_at("2025-06-01T00:00:00Z");
-    let mut minute = 0;
-    let mut tick = |b: &ContactBook| {
-        minute += 1;
-        b.set_clock(Some(
-            t("2025-06-01T00:00:00Z") + chrono::TimeDelta::minutes(minute),
-        ))
-        .unwrap();
-    };
-    for i in 0..20 {
-        tick(&b);
-        let mut o = ImportOptions::members();
-        o.import_tag = Some(format!("M{i}"));
-        import(&b, "m.csv", MEMBER_ROW, o);
-    }
-    tick(&b);
-    b.add_lead(NewLead::email("u@example.com")).unwrap();
-    for i in 0..20 {
-        tick(&b);
-        let mut o = ImportOptions::leads(IdentifyBy::Email);
-        o.import_tag = Some(format!("L{i}"));
-        import(&b, "l.csv", "profile.email\nu@example.com\n", o);
-    }
-    tick(&b);
+    let (b, _) = member_then_lead_tags(20, false);
     let mut o = ImportOptions::members();
     o.import_tag = Some("join".into());
     let r = import(
