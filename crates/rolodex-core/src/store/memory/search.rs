@@ -167,10 +167,11 @@ impl Table {
     }
 
     /// Each term's rows. Terms go in chunks: first every identity lookup of the chunk is
-    /// hashed and its slot in the field's [`Fingerprints`](super::index::Fingerprints) table prefetched, then the
-    /// tables are probed (each candidate row prefetched), then every candidate is checked
-    /// against its row's value (fingerprints can collide). Email, name and `memberId` are
-    /// probed by the folded term, the mobile number by the term's E.164 form.
+    /// hashed and its slot in the field's [`Fingerprints`](super::index::Fingerprints)
+    /// table prefetched, then the tables are probed (each candidate row prefetched), then
+    /// every candidate is checked against its row's value (fingerprints can collide).
+    /// Email, name and `memberId` are probed by the folded term, the mobile number by the
+    /// term's E.164 form.
     fn term_rows(&self, terms: &Terms) -> TermRows {
         const CHUNK: usize = 256;
         const EMAIL: u8 = 0;
