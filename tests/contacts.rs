@@ -1464,3 +1464,24 @@ fn r_con_8_a_merge_during_an_import_keeps_that_imports_tag_as_the_newest() {
     assert_eq!(merged.unwrap().contact.user_import_tags, want);
     assert_eq!(b.get(&x.id).unwrap().user_import_tags, want);
 }
+
+/// R-CON-8: unmerging after "either side was … merged again" is a `Conflict`, and the error
+/// says which side did what (API.md: every message says what was wrong): here the merge's
+/// survivor was later merged into a third contact, and the message named "the secondary".
+#[test]
+fn r_con_8_a_void_merge_names_the_side_that_was_merged_again() {
+    let b = book_at("2025-05-04T00:00:00Z");
+    let p = b.add_lead(NewLead::email("p@example.com")).unwrap().id;
+    let s = b.add_lead(NewLead::email("s@example.com")).unwrap().id;
+    let q = b.add_lead(NewLead::email("q@example.com")).unwrap().id;
+    let first = b.merge(&p, &s, &MergeChoices::new()).unwrap().merge_id;
+    let second = b.merge(&q, &p, &MergeChoices::new()).unwrap().merge_id;
+    b.unmerge(&second).unwrap();
+    let e = b.unmerge(&first).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    let text = e.to_string();
+    assert!(
+        text.contains(&format!("its survivor {p} was merged again")),
+        "{text}"
+    );
+}

@@ -131,8 +131,8 @@ pub(crate) fn absorb(
     combined.created_at = member.created_at;
     combined.last_seen_at = member.last_seen_at;
     crate::merge::settle_last_boot(&mut combined, member, lead);
-    void_merges_of(tx, &lead.id, "the contact was unified into a member")?;
-    void_merges_of(tx, &member.id, "the survivor was unified with a lead")?;
+    void_merges_of(tx, &lead.id, "was unified into a member")?;
+    void_merges_of(tx, &member.id, "was unified with a lead")?;
     purge_pending_of(tx, &lead.id)?;
     tx.delete(&lead.id)?;
     tx.op(Op::Redirect(lead.id.clone(), Some(member.id.clone())));
@@ -536,7 +536,7 @@ pub(crate) fn boot(tx: &mut Tx, boot: &Boot) -> Result<Contact> {
                         // Deleted, not redirected: a later boot naming C is a boot naming a
                         // deleted id, and creates a new contact (R-CON-9).
                         purge_pending_of(tx, &c.id)?;
-                        void_merges_of(tx, &c.id, "the contact logged in as another member")?;
+                        void_merges_of(tx, &c.id, "logged in as another member")?;
                         tx.delete(&c.id)?;
                     }
                 }

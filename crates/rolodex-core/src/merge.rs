@@ -300,11 +300,18 @@ pub(crate) fn newest_import_tags(
     Ok(tags)
 }
 
-/// Marks every active merge record naming `contact_id` as no longer undoable.
-pub(crate) fn void_merges_of(tx: &mut Tx, contact_id: &str, reason: &str) -> Result<()> {
+/// Marks every active merge record naming `contact_id` as no longer undoable, because that
+/// contact then did what `event` says ("was deleted"); the reason names the contact by its
+/// part in each merge (its survivor or its secondary).
+pub(crate) fn void_merges_of(tx: &mut Tx, contact_id: &str, event: &str) -> Result<()> {
     for mut m in tx.store.merges_of(tx.channel, contact_id)? {
+        let part = if m.survivor_id == contact_id {
+            "survivor"
+        } else {
+            "secondary"
+        };
         m.state = MergeState::Void {
-            reason: reason.to_string(),
+            reason: format!("its {part} {contact_id} {event}"),
         };
         tx.op(Op::PutMerge(Box::new(m)));
     }
@@ -377,8 +384,8 @@ pub(crate) fn merge(
     let mut merged = combine(&primary, &secondary, choices, tx.now)?;
     merged.user_import_tags = newest_import_tags(tx, &primary, &secondary)?;
 
-    void_merges_of(tx, primary_id, "the survivor was merged again")?;
-    void_merges_of(tx, secondary_id, "the secondary was merged again")?;
+    void_merges_of(tx, primary_id, "was merged again")?;
+    void_merges_of(tx, secondary_id, "was merged again")?;
     let merge_id = format!("m_{:012}", tx.store.next_seq()?);
     if let (Some(_), Some(sm)) = (&primary.member_id, &secondary.member_id) {
         tx.op(Op::MemberAlias(sm.clone(), Some(primary.id.clone())));

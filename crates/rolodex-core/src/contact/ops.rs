@@ -382,7 +382,7 @@ pub(crate) fn unblock(tx: &mut Tx, id: &str) -> Result<Contact> {
 /// that hold its data; freed room is filled from the hidden contacts.
 pub(crate) fn delete(tx: &mut Tx, id: &str) -> Result<()> {
     let c = existing(tx, id)?;
-    void_merges_of(tx, &c.id, "a contact of the merge was deleted")?;
+    void_merges_of(tx, &c.id, "was deleted")?;
     purge_pending_of(tx, &c.id)?;
     tx.delete(&c.id)?;
     crate::mu::fill_room(tx)?;
