@@ -1451,3 +1451,71 @@ fn r_exp_5_an_export_that_fails_after_sending_rows_is_logged() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited);
 }
+
+/// R-EXP-4: the interval "is a setting of the book". One too long for the setting (the
+/// largest `Duration`, whose seconds plus a rounded-up fraction overflowed, to 0 in a
+/// release build, turning the rate limit off) is a `Validation` error that keeps the
+/// interval it had.
+#[test]
+fn r_exp_4_an_interval_beyond_the_largest_is_refused_and_keeps_the_old_one() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.add_lead(NewLead::email("a@x.com")).unwrap();
+    b.set_export_interval(Duration::from_secs(3600)).unwrap();
+    for too_long in [Duration::MAX, Duration::new(u64::MAX, 1)] {
+        let e = b.set_export_interval(too_long).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Validation, "{too_long:?}: {e}");
+    }
+    b.export_csv(Vec::new(), protected("abc12!", Some("one")))
+        .unwrap();
+    b.set_clock(Some(t("2025-06-01T00:59:59Z"))).unwrap();
+    let e = b
+        .export_csv(Vec::new(), protected("abc12!", Some("two")))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+}
+
+/// R-EXP-5: the activity log says when each action was done, newest first. An export is
+/// logged when it ends, dated then: an export that ran while the clock moved on is dated
+/// at its end, so no later action's entry can come after it with an earlier time (it was
+/// dated at its start, and listed above actions done while it ran).
+#[test]
+fn r_exp_5_a_long_export_is_logged_at_its_end() {
+    struct MovesClock {
+        book: ContactBook,
+        moved: bool,
+    }
+    impl std::io::Write for MovesClock {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if !self.moved {
+                self.moved = true;
+                self.book
+                    .set_clock(Some(t("2025-06-01T00:05:00Z")))
+                    .unwrap();
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let b = book_at("2025-06-01T00:00:00Z");
+    // Enough rows that the caller's writer is reached while the export runs.
+    for i in 0..4000 {
+        b.add_lead(
+            NewLead::email(format!("someone.with.a.long.address.{i}@example.com"))
+                .with_name(format!("Person number {i} with a long name")),
+        )
+        .unwrap();
+    }
+    let sink = MovesClock {
+        book: b.clone(),
+        moved: false,
+    };
+    assert_eq!(
+        b.export_csv(sink, ExportOptions::default()).unwrap().rows,
+        4000
+    );
+    let log = b.activity_log(&ActivityQuery::default()).unwrap();
+    assert_eq!(log[0].action, "export");
+    assert_eq!(log[0].at, t("2025-06-01T00:05:00Z"));
+}

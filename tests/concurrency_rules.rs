@@ -1,11 +1,12 @@
 //! One book shared by threads while the in-memory store brings its search indexes up to
 //! date behind the writes (every 4,096 writes, on a background thread): searches never
 //! see them lag (R-FLT-1, R-FLT-2), and the duplicate check of a lead (R-CON-1) holds
-//! across threads.
+//! across threads; a contact being merged and unmerged is never "not found" (R-CON-8), and
+//! a segment deleted while it is renamed is gone or the delete fails (R-FLT-8).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rolodex::{ContactBook, Error, NewLead, Query};
+use rolodex::{ContactBook, Error, Filter, MergeChoices, NewLead, Query};
 
 /// Leads each writer adds: enough for two batches of waiting rows with the two writers
 /// together (4,096 each), so that searches meet a flush running behind.
@@ -100,4 +101,74 @@ fn r_flt_1_searches_during_writes_from_threads_never_see_lagging_indexes() {
         .unwrap();
     assert_eq!(found.total, terms.len() as u64);
     assert!(found.unmatched_terms.is_empty());
+}
+
+/// R-CON-8 with API.md's `NotFound` ("unknown or deleted id") and `get`'s "an id merged
+/// into another contact leads to the survivor": while one thread merges two contacts and
+/// unmerges them again and again, `get` of the secondary from another thread always finds
+/// a contact, the secondary itself or the survivor. (It read the contact, then its
+/// redirect, and could fall between an unmerge's two halves: 43 of 148,000 reads said
+/// "not found".)
+#[test]
+fn r_con_8_a_contact_being_merged_and_unmerged_is_always_found() {
+    let book = ContactBook::in_memory();
+    let p = book.add_lead(NewLead::email("p@example.com")).unwrap().id;
+    let s = book.add_lead(NewLead::email("s@example.com")).unwrap().id;
+    let cycles = AtomicUsize::new(0);
+    let missed = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..3_000 {
+                let m = book.merge(&p, &s, &MergeChoices::new()).unwrap();
+                book.unmerge(&m.merge_id).unwrap();
+                cycles.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        scope.spawn(|| {
+            while cycles.load(Ordering::Relaxed) < 3_000 {
+                match book.get(&s) {
+                    Ok(c) => assert!(c.id == s || c.id == p, "{}", c.id),
+                    Err(_) => {
+                        missed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+    });
+    assert_eq!(missed.load(Ordering::Relaxed), 0);
+}
+
+/// R-FLT-8: a segment deleted while another thread renames it is either deleted (the
+/// rename, coming second, is `NotFound`) or renamed (the delete, coming second, finds no
+/// segment of the old name and is `NotFound`). Both calls never succeed with the segment
+/// kept under its new name, which the delete's check outside the channel's lock allowed.
+#[test]
+fn r_flt_8_a_segment_deleted_while_renamed_is_gone_or_the_delete_fails() {
+    for _ in 0..300 {
+        let book = ContactBook::in_memory();
+        book.save_segment("a", &Filter::default()).unwrap();
+        let barrier = std::sync::Barrier::new(2);
+        let (deleted, renamed) = std::thread::scope(|scope| {
+            let d = scope.spawn(|| {
+                barrier.wait();
+                book.delete_segment("a").is_ok()
+            });
+            let r = scope.spawn(|| {
+                barrier.wait();
+                book.rename_segment("a", "b").is_ok()
+            });
+            (d.join().unwrap(), r.join().unwrap())
+        });
+        let names: Vec<String> = book
+            .segments()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        match (deleted, renamed) {
+            (true, false) => assert!(names.is_empty(), "{names:?}"),
+            (false, true) => assert_eq!(names, ["b"]),
+            other => panic!("delete and rename both {other:?}, leaving {names:?}"),
+        }
+    }
 }

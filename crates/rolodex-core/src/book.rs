@@ -362,7 +362,7 @@ impl ContactBook {
     /// One contact by id; an id merged or unified into another contact leads to the survivor.
     pub fn get(&self, id: &str) -> Result<Contact> {
         let tx = Tx::new(&*self.shared.store, &self.channel, self.now())?;
-        let c = tx.resolve(id)?.ok_or_else(|| {
+        let c = self.resolve_settled(&tx, id)?.ok_or_else(|| {
             Error::not_found(
                 "contact",
                 id,
@@ -370,6 +370,19 @@ impl ContactBook {
             )
         })?;
         Ok(self.view(&tx.schema, c))
+    }
+
+    /// The contact `id` names, following merges and unifications ([`Tx::resolve`]), read
+    /// outside the channel's write lock. A merge or unmerge running meanwhile may leave the
+    /// id neither in place nor redirected for a moment (the contact and its redirect are
+    /// two reads), so "no such contact" is asked again under the lock, where no write is
+    /// halfway done.
+    pub(crate) fn resolve_settled(&self, tx: &Tx, id: &str) -> Result<Option<Contact>> {
+        if let Some(c) = tx.resolve(id)? {
+            return Ok(Some(c));
+        }
+        let _guard = self.write_mutex.lock();
+        Tx::new(&*self.shared.store, &self.channel, tx.now)?.resolve(id)
     }
 
     /// A manager's edit (API.md `update`): `patch` is contact JSON, `null` clears.
@@ -599,8 +612,21 @@ impl ContactBook {
     pub fn delete_segment(&self, name: &str) -> Result<()> {
         self.require(Permission::EditContacts, "delete a segment")?;
         let name = &*crate::text::nfc_cow(name);
-        self.segment(name)?;
+        // Checked under the channel's write lock, so a rename at the same time either
+        // comes first (this is then `NotFound`) or finds the segment gone.
         self.write(|tx| {
+            if !tx
+                .store
+                .segments(tx.channel)?
+                .iter()
+                .any(|s| s.name == name)
+            {
+                return Err(Error::not_found(
+                    "segment",
+                    name,
+                    "save it first with save_segment",
+                ));
+            }
             tx.op(Op::DeleteSegment(name.to_string()));
             Ok(())
         })
@@ -900,7 +926,10 @@ impl ContactBook {
     /// longer is a `Validation` error.
     pub fn set_export_interval(&self, interval: std::time::Duration) -> Result<()> {
         self.require(Permission::Owner, "change the export interval")?;
-        let secs = interval.as_secs() + u64::from(interval.subsec_nanos() > 0);
+        // Whole seconds, a fraction rounding up; `Duration::MAX` does not wrap to 0.
+        let secs = interval
+            .as_secs()
+            .saturating_add(u64::from(interval.subsec_nanos() > 0));
         if secs > MAX_EXPORT_INTERVAL_SECS {
             return Err(Error::Validation {
                 key: Some("exportInterval".into()),

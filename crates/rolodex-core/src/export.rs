@@ -704,7 +704,13 @@ impl crate::book::ContactBook {
     /// all visible contacts by [`Store::for_each_view`](crate::store::Store), a filter's
     /// matches by [`Store::for_each_view_matching`](crate::store::Store) (the store's
     /// indexes find them). Each export is logged with the manager, the count and the reason
-    /// (R-EXP-5).
+    /// (R-EXP-5), when it ends.
+    ///
+    /// While the rows are read the store holds the channel's contacts for reading, and
+    /// `out` is written to in 256 KiB pieces meanwhile. So `out` must not call back into
+    /// this channel's book (the call would wait for the export, which waits for `out`), and
+    /// other threads' writes to the channel wait until the rows are read: a slow `out`
+    /// (a network peer) is best given a file or a buffer first.
     pub fn export_csv<W: Write>(&self, out: W, options: ExportOptions) -> Result<ExportSummary> {
         use crate::access::Permission;
         use crate::filter::{compile_query, Filter, Include, Query, SortKey, SortOrder, MAX_LIMIT};
@@ -741,7 +747,7 @@ impl crate::book::ContactBook {
                 let mut seen = std::collections::HashSet::new();
                 let mut out = Vec::with_capacity(ids.len());
                 for id in ids {
-                    let c = tx.resolve(id)?.ok_or_else(|| {
+                    let c = self.resolve_settled(&tx, id)?.ok_or_else(|| {
                         Error::not_found(
                             "contact",
                             id,

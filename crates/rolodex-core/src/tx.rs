@@ -447,7 +447,14 @@ impl<'s> Tx<'s> {
     }
 
     /// Adds a non-contact write.
-    pub(crate) fn op(&mut self, op: Op) {
+    pub(crate) fn op(&mut self, mut op: Op) {
+        // An activity-log entry is dated by the transaction that writes it, whose time is
+        // read under the channel's write lock: entries are then newest first by time as
+        // well as by order, however long the action took or waited for the lock (an
+        // export is logged when it ends).
+        if let Op::Log(entry) = &mut op {
+            entry.at = self.now;
+        }
         self.ops.push(TxOp::Other(op));
     }
 
