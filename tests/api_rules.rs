@@ -1472,6 +1472,10 @@ fn r_exp_4_an_interval_beyond_the_largest_is_refused_and_keeps_the_old_one() {
         .export_csv(Vec::new(), protected("abc12!", Some("two")))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited);
+    // The hour, and not a longer interval, is the one in force.
+    b.set_clock(Some(t("2025-06-01T01:00:00Z"))).unwrap();
+    b.export_csv(Vec::new(), protected("abc12!", Some("three")))
+        .unwrap();
 }
 
 /// R-EXP-5: the activity log says when each action was done, newest first. An export is
@@ -1499,21 +1503,19 @@ fn r_exp_5_a_long_export_is_logged_at_its_end() {
         }
     }
     let b = book_at("2025-06-01T00:00:00Z");
-    // Enough rows that the caller's writer is reached while the export runs.
-    for i in 0..4000 {
-        b.add_lead(
-            NewLead::email(format!("someone.with.a.long.address.{i}@example.com"))
-                .with_name(format!("Person number {i} with a long name")),
-        )
-        .unwrap();
+    for i in 0..3 {
+        b.add_lead(NewLead::email(format!("p{i}@example.com")))
+            .unwrap();
     }
+    // The caller's writer gets the rows (at the latest when the output is flushed) before
+    // the export is logged.
     let sink = MovesClock {
         book: b.clone(),
         moved: false,
     };
     assert_eq!(
         b.export_csv(sink, ExportOptions::default()).unwrap().rows,
-        4000
+        3
     );
     let log = b.activity_log(&ActivityQuery::default()).unwrap();
     assert_eq!(log[0].action, "export");

@@ -270,6 +270,8 @@ impl ContactBook {
         }
     }
 
+    /// An activity-log entry of this book's manager; the transaction that writes it dates
+    /// it ([`Tx::op`]).
     pub(crate) fn log_entry(&self, action: &str, count: u64, detail: serde_json::Value) -> Op {
         Op::Log(ActivityEntry {
             at: self.now(),
@@ -538,10 +540,12 @@ impl ContactBook {
 
     fn segment(&self, name: &str) -> Result<Segment> {
         let name = &*crate::text::nfc_cow(name);
-        self.segments()?
-            .into_iter()
-            .find(|s| s.name == name)
-            .ok_or_else(|| Error::not_found("segment", name, "save it first with save_segment"))
+        let mut segments = self.segments()?;
+        let at = segments
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| no_segment(name))?;
+        Ok(segments.swap_remove(at))
     }
 
     /// Saves a segment: a name and filter criteria, never a list of contacts (R-FLT-8). The
@@ -584,13 +588,7 @@ impl ContactBook {
         // cannot both take one name.
         self.write(|tx| {
             let segments = tx.store.segments(tx.channel)?;
-            let Some(seg) = segments.iter().find(|s| s.name == name) else {
-                return Err(Error::not_found(
-                    "segment",
-                    name,
-                    "save it first with save_segment",
-                ));
-            };
+            let seg = find_segment(&segments, name)?;
             if name == new_name {
                 return Ok(());
             }
@@ -615,18 +613,7 @@ impl ContactBook {
         // Checked under the channel's write lock, so a rename at the same time either
         // comes first (this is then `NotFound`) or finds the segment gone.
         self.write(|tx| {
-            if !tx
-                .store
-                .segments(tx.channel)?
-                .iter()
-                .any(|s| s.name == name)
-            {
-                return Err(Error::not_found(
-                    "segment",
-                    name,
-                    "save it first with save_segment",
-                ));
-            }
+            find_segment(&tx.store.segments(tx.channel)?, name)?;
             tx.op(Op::DeleteSegment(name.to_string()));
             Ok(())
         })
@@ -949,6 +936,21 @@ impl ContactBook {
     pub fn activity_log(&self, query: &ActivityQuery) -> Result<Vec<ActivityEntry>> {
         self.shared.store.activity(&self.channel, query)
     }
+}
+
+/// The stored segment of this (NFC) name, or `NotFound`.
+fn find_segment<'a>(
+    segments: &'a [crate::store::SegmentRecord],
+    name: &str,
+) -> Result<&'a crate::store::SegmentRecord> {
+    segments
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| no_segment(name))
+}
+
+fn no_segment(name: &str) -> Error {
+    Error::not_found("segment", name, "save it first with save_segment")
 }
 
 /// `t` cut to its millisecond: the precision of a time's text form, which contacts keep

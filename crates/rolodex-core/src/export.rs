@@ -876,7 +876,7 @@ impl crate::book::ContactBook {
                 detail["failed"] = e.to_string().into();
             }
             Op::Log(crate::access::ActivityEntry {
-                at: now,
+                at: now, // dated again when written, at the export's end (`Tx::op`)
                 manager_id: self.manager().map(|m| m.id.clone()),
                 action: "export".into(),
                 count: rows,

@@ -221,7 +221,8 @@ pub(crate) struct ImportOrder {
 impl ImportOrder {
     /// Reads the channel's import entries, and the tag of the import running now: `this`
     /// import's (a dry run's too, which applies its tag inside its own transaction), else
-    /// the store's.
+    /// the store's. An import that has just written its entry and not yet released its
+    /// lock is counted twice, at the end both times, which orders nothing differently.
     pub(crate) fn read(
         store: &dyn crate::store::Store,
         channel: &str,
@@ -262,11 +263,15 @@ impl ImportOrder {
 /// "drops the oldest" for a unification), oldest first. A contact's import tags carry no
 /// times of their own, only their order (oldest first, R-IMP-9), so when each reached a
 /// contact is read off the [`ImportOrder`]: walking the contact's list from its newest tag,
-/// each tag gets the latest import that applied it before the import of the tag after it
-/// (so a later import that applied an old tag to other contacts only does not make it new
-/// here); a tag no such import applied counts as the oldest, as does every tag before it.
-/// A tag both contacts hold takes its newer place. Ties (tags of no known import) keep the
-/// order of the union: the secondary's own tags, then the primary's.
+/// each tag gets the latest import that applied it before the import of the tag after it;
+/// a tag no such import applied counts as the oldest, as does every tag before it. A tag
+/// both contacts hold takes its newer place. Ties (tags of no known import) keep the order
+/// of the union: the secondary's own tags, then the primary's.
+///
+/// The log does not say which contacts an import touched. So a tag that a later import
+/// applied to other contacts only looks newer here than it is, when nothing newer on this
+/// contact bounds it: always for a contact's newest tag, and for an older one when that
+/// later import came before the contact's next tag.
 pub(crate) fn newest_import_tags(
     tx: &Tx,
     primary: &Contact,
