@@ -454,8 +454,11 @@ impl ContactBook {
 
     /// Every contact of the `include` listing matching `filter`, in id order, read page by
     /// page through the store's search (so the store's indexes or SQL answer it, never a
-    /// channel scan here).
+    /// channel scan here). The channel's write lock is held across the pages, so that the
+    /// listing is of one moment: a write between two pages (a merge moving a tag from one
+    /// contact to another) could otherwise put both in it.
     fn matching(&self, filter: &Filter, include: Include) -> Result<Vec<Contact>> {
+        let _guard = self.write_mutex.lock();
         let schema = self.schema_ref()?;
         let ctx = self.eval_ctx()?;
         let mut query = Query {
@@ -820,6 +823,9 @@ impl ContactBook {
     /// merge has changed since, no longer unifies (R-UNI-1) and is not listed; a login
     /// drops it instead of completing it.
     pub fn pending_unifications(&self) -> Result<Vec<PendingUnification>> {
+        // The pairs and the contacts they name are several reads: under the channel's write
+        // lock they are of one moment.
+        let _guard = self.write_mutex.lock();
         let tx = Tx::new(&*self.shared.store, &self.channel, self.now())?;
         let mut out = Vec::new();
         for p in self.shared.store.pending(&self.channel, None)? {

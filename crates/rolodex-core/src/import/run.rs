@@ -163,7 +163,10 @@ impl ContactBook {
     /// (size, encoding, header, mapping: R-IMP-2/3), then the rows in file order (R-IMP-11),
     /// each applied whole in its own transaction or failed whole (R-IMP-16). A dry run
     /// (R-IMP-18) applies the rows to one transaction that is never committed and reports
-    /// what the import would do, `muAfter` and `hidden` included. A real import records its
+    /// what the import would do, `muAfter` and `hidden` included. It forecasts from the book
+    /// as it is while the dry run reads it: writes by other threads meanwhile (the write
+    /// lock is held row by row, as in a real import) are not part of the forecast, which
+    /// may then describe a state the book never reaches. A real import records its
     /// report in the activity log with the manager. A storage failure stops the import with
     /// that error; the rows before it stay applied.
     pub fn import_csv_with_log<'a>(
