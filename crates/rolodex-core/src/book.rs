@@ -273,12 +273,23 @@ impl ContactBook {
     /// An activity-log entry of this book's manager; the transaction that writes it dates
     /// it ([`Tx::op`]).
     pub(crate) fn log_entry(&self, action: &str, count: u64, detail: serde_json::Value) -> Op {
+        self.log_entry_with_reason(action, count, None, detail)
+    }
+
+    /// [`ContactBook::log_entry`] with the reason the caller gave.
+    pub(crate) fn log_entry_with_reason(
+        &self,
+        action: &str,
+        count: u64,
+        reason: Option<String>,
+        detail: serde_json::Value,
+    ) -> Op {
         Op::Log(ActivityEntry {
             at: self.now(),
             manager_id: self.manager().map(|m| m.id.clone()),
             action: action.to_string(),
             count,
-            reason: None,
+            reason,
             detail,
         })
     }
@@ -543,12 +554,10 @@ impl ContactBook {
 
     fn segment(&self, name: &str) -> Result<Segment> {
         let name = &*crate::text::nfc_cow(name);
-        let mut segments = self.segments()?;
-        let at = segments
-            .iter()
-            .position(|s| s.name == name)
-            .ok_or_else(|| no_segment(name))?;
-        Ok(segments.swap_remove(at))
+        self.segments()?
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| no_segment(name))
     }
 
     /// Saves a segment: a name and filter criteria, never a list of contacts (R-FLT-8). The

@@ -875,19 +875,13 @@ impl crate::book::ContactBook {
             if let Some(e) = failed {
                 detail["failed"] = e.to_string().into();
             }
-            Op::Log(crate::access::ActivityEntry {
-                at: now, // dated again when written, at the export's end (`Tx::op`)
-                manager_id: self.manager().map(|m| m.id.clone()),
-                action: "export".into(),
-                count: rows,
-                reason: options
-                    .reason
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|r| !r.is_empty())
-                    .map(str::to_string),
-                detail,
-            })
+            let reason = options
+                .reason
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string);
+            self.log_entry_with_reason("export", rows, reason, detail)
         };
         let rows = match written {
             Ok(rows) => rows,

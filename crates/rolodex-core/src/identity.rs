@@ -126,8 +126,7 @@ pub(crate) fn absorb(
     lead: &Contact,
     on_boot: bool,
 ) -> Result<()> {
-    let mut combined = combine(member, lead, &MergeChoices::new(), tx.now)?;
-    combined.user_import_tags = crate::merge::newest_import_tags(tx, member, lead)?;
+    let mut combined = combine(tx, member, lead, &MergeChoices::new())?;
     combined.created_at = member.created_at;
     combined.last_seen_at = member.last_seen_at;
     crate::merge::settle_last_boot(&mut combined, member, lead);

@@ -55,12 +55,13 @@ pub(crate) fn cap_import_tags(tags: &mut Vec<String>) {
 
 /// Combines `secondary` into `primary` (R-CON-8, R-UNI-3). `choices` may name keys whose
 /// value comes from one side. Returns the survivor (with the primary's id) or a
-/// `Validation` error when the union breaks a limit of R-SCH-7.
+/// `Validation` error when the union breaks a limit of R-SCH-7. The import tags are ordered
+/// by the imports that applied them, which `tx` reads (`newest_import_tags`).
 pub(crate) fn combine(
+    tx: &Tx,
     primary: &Contact,
     secondary: &Contact,
     choices: &MergeChoices,
-    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Contact> {
     let mut out = primary.clone();
     let chosen = |key: &str| choices.get(key).copied();
@@ -155,10 +156,7 @@ pub(crate) fn combine(
             "the merged tags would be too many",
         ));
     }
-    // The callers order the import tags by the imports that applied them
-    // (`newest_import_tags`), which reads the store.
-    out.user_import_tags = import_tag_union(primary, secondary);
-    cap_import_tags(&mut out.user_import_tags);
+    out.user_import_tags = newest_import_tags(tx, primary, secondary)?;
 
     let opt = |key: &str, p: Option<bool>, s: Option<bool>| match chosen(key) {
         Some(Side::Primary) => p,
@@ -181,7 +179,7 @@ pub(crate) fn combine(
     out.last_seen_at = primary.last_seen_at.max(secondary.last_seen_at);
     out.session_count = primary.session_count + secondary.session_count;
     out.booted = primary.booted || secondary.booted;
-    out.updated_at = now;
+    out.updated_at = tx.now;
     settle_last_boot(&mut out, primary, secondary);
     Ok(out)
 }
@@ -272,11 +270,7 @@ impl ImportOrder {
 /// applied to other contacts only looks newer here than it is, when nothing newer on this
 /// contact bounds it: always for a contact's newest tag, and for an older one when that
 /// later import came before the contact's next tag.
-pub(crate) fn newest_import_tags(
-    tx: &Tx,
-    primary: &Contact,
-    secondary: &Contact,
-) -> Result<Vec<String>> {
+fn newest_import_tags(tx: &Tx, primary: &Contact, secondary: &Contact) -> Result<Vec<String>> {
     let mut tags = import_tag_union(primary, secondary);
     let (p, s) = (&primary.user_import_tags, &secondary.user_import_tags);
     // One side's tags only, or the same list on both: its order stands.
@@ -386,8 +380,7 @@ pub(crate) fn merge(
     };
     let primary = load(tx, primary_id)?;
     let secondary = load(tx, secondary_id)?;
-    let mut merged = combine(&primary, &secondary, choices, tx.now)?;
-    merged.user_import_tags = newest_import_tags(tx, &primary, &secondary)?;
+    let merged = combine(tx, &primary, &secondary, choices)?;
 
     void_merges_of(tx, primary_id, "was merged again")?;
     void_merges_of(tx, secondary_id, "was merged again")?;
