@@ -95,6 +95,51 @@ fn r5_exp_4_password_letter_may_be_non_ascii() {
     .expect("é is a letter");
 }
 
+/// R-EXP-4: "at least 6 characters with at least one letter, one digit and one symbol" —
+/// each character counts once, in one class: a Roman numeral is a letter and not also the
+/// digit; a combining mark is part of the character before it, not a character or symbol
+/// of its own; a control character is no symbol.
+#[test]
+fn r_exp_4_each_password_character_is_of_one_class() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.add_lead(NewLead::email("a@x.com")).unwrap();
+    b.set_export_interval(std::time::Duration::from_secs(0))
+        .unwrap();
+    let o = b.as_manager(Manager::owner("o"));
+    let export = |pw: &str| {
+        o.export_csv(
+            Vec::new(),
+            ExportOptions {
+                password: Some(pw.into()),
+                reason: Some("r".into()),
+                ..ExportOptions::default()
+            },
+        )
+        .map(|_| ())
+        .map_err(|e| (e.kind(), e.to_string()))
+    };
+    for (pw, lacks) in [
+        ("Ⅷ!!!!!", "a digit"),
+        ("ⅷⅷⅷⅷⅷ!", "a digit"),
+        (
+            "ab1\u{301}\u{301}\u{301}",
+            "at least 6 characters, a symbol",
+        ),
+        ("abc1\u{0}x", "a symbol"),
+        ("ab 1 cd", "a symbol"),
+    ] {
+        let (kind, message) = export(pw).unwrap_err();
+        assert_eq!(kind, ErrorKind::Validation, "{pw:?}");
+        assert!(
+            message.contains(&format!("lacks {lacks}")),
+            "{pw:?}: {message}"
+        );
+    }
+    for pw in ["abc²!!", "Ⅷ1!!!!", "ab1\u{301}!xy", "비밀번호1!", "a1 !bc"] {
+        export(pw).unwrap_or_else(|e| panic!("{pw:?}: {e:?}"));
+    }
+}
+
 /// R-CON-7: bulk actions apply "on every contact matching a filter"; R-FLT-6: "Blocked and
 /// hidden contacts never appear in search, filters or segments, unless the caller asks for
 /// the blocked (or hidden) listing explicitly." So a filter target leaves them alone.

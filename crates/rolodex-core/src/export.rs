@@ -87,15 +87,25 @@ impl ExportOptions {
 }
 
 /// Checks an export password (R-EXP-4): at least 6 characters, with at least one letter,
-/// one digit and one symbol (any other character that is not a space).
+/// one digit and one symbol. Letters and digits may be of any script. Each character is of
+/// one class: a letter (alphabetic, so a Roman numeral `Ⅷ` is a letter and not also the
+/// digit), else a digit (numeric), else a symbol, unless it is a space or a control
+/// character. A combining mark belongs to the character before it: it is neither a
+/// character of its own nor the symbol.
 pub fn check_export_password(password: &str) -> Result<()> {
-    let long = password.chars().count() >= 6;
-    let letter = password.chars().any(char::is_alphabetic);
-    // Letters and digits of any script, as the symbol test below reads them.
-    let digit = password.chars().any(char::is_numeric);
-    let symbol = password
-        .chars()
-        .any(|c| !c.is_alphanumeric() && !c.is_whitespace());
+    use unicode_normalization::char::is_combining_mark;
+    let (mut count, mut letter, mut digit, mut symbol) = (0, false, false, false);
+    for c in password.chars().filter(|&c| !is_combining_mark(c)) {
+        count += 1;
+        if c.is_alphabetic() {
+            letter = true;
+        } else if c.is_numeric() {
+            digit = true;
+        } else if !c.is_whitespace() && !c.is_control() {
+            symbol = true;
+        }
+    }
+    let long = count >= 6;
     if long && letter && digit && symbol {
         return Ok(());
     }
