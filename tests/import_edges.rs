@@ -162,6 +162,55 @@ fn r_imp_2_named_encoding_and_its_bad_bytes() {
     );
 }
 
+/// R-IMP-13: the failure log "can be fixed and re-imported as is" — also when the import
+/// decoded its file from a named encoding: the log is UTF-8 and starts with a BOM, which
+/// decides its encoding over the named one, so the same options read it. A UTF-8 import's
+/// log has no BOM.
+#[test]
+fn r_imp_13_failure_log_of_a_named_encoding_reimports_with_the_same_options() {
+    let book = book_at("2025-06-01T00:00:00Z");
+    // 김민준 and 이서연 in EUC-KR; m2 lacks its opt-outs, so its row fails (R-IMP-6).
+    let euc = [
+        &b"memberId,profile.name,unsubscribeEmail,unsubscribeTexting\nm1,"[..],
+        &[0xB1, 0xE8, 0xB9, 0xCE, 0xC1, 0xD8],
+        b",false,false\nm2,",
+        &[0xC0, 0xCC, 0xBC, 0xAD, 0xBF, 0xAC],
+        b",,\n",
+    ]
+    .concat();
+    let mut o = members();
+    o.encoding = Some("cp949".into());
+    let import = |bytes: &[u8], o: ImportOptions| {
+        let mut log = Vec::new();
+        let r = book
+            .import_csv_with_log(
+                ImportSource::reader(Cursor::new(bytes.to_vec())),
+                o,
+                None,
+                Some(&mut log),
+            )
+            .unwrap();
+        (r, String::from_utf8(log).unwrap())
+    };
+    let (r, log) = import(&euc, o.clone());
+    assert_eq!((r.created, r.failed), (1, 1));
+    assert!(log.starts_with("\u{feff}rowNumber,"), "{log}");
+    assert!(log.contains("m2,이서연,,"), "{log}");
+    let fixed = log.replace("m2,이서연,,", "m2,이서연,false,false");
+    let (again, log) = import(fixed.as_bytes(), o);
+    assert_eq!((again.created, again.failed), (1, 0), "{log}");
+    assert_eq!(
+        pv(&by_member(&book, "m2"), "name"),
+        Some("이서연".to_string())
+    );
+    // A UTF-8 import's log is as before: no BOM.
+    let (_, log) = import(
+        b"memberId,unsubscribeEmail,unsubscribeTexting\nm3,,\n",
+        members(),
+    );
+    assert!(log.starts_with("rowNumber,"), "{log}");
+}
+
 // ---------------------------------------------------------------------------------------
 // R-IMP-2: the 100 MiB limit
 

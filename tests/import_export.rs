@@ -1727,6 +1727,67 @@ fn api_import_from_path_and_query_after() {
 }
 
 #[test]
+fn r_imp_18_a_dry_run_uses_up_no_contact_ids() {
+    // Twin books: after a dry run that would create contacts, the next contact gets the id
+    // it gets in a book that never ran it.
+    let (book, twin) = (ContactBook::in_memory(), ContactBook::in_memory());
+    for b in [&book, &twin] {
+        b.add_lead(NewLead::email("a@x.com")).unwrap();
+    }
+    let text = "profile.email,unsubscribeEmail,unsubscribeTexting\nn1@x.com,false,false\nn2@x.com,false,false\n";
+    let mut o = leads();
+    o.dry_run = true;
+    assert_eq!(import_ok(&book, "d.csv", text, o).created, 2);
+    let mut o = members();
+    o.dry_run = true;
+    let text = "memberId,unsubscribeEmail,unsubscribeTexting\nm1,false,false\n";
+    assert_eq!(import_ok(&book, "m.csv", text, o).created, 1);
+    let next = |b: &ContactBook| b.add_lead(NewLead::email("z@x.com")).unwrap().id;
+    assert_eq!(next(&book), next(&twin));
+}
+
+#[test]
+fn r_uni_2_a_failed_unification_names_no_contact_that_never_existed() {
+    // A member row whose new member would absorb a lead past the 200-tag limit fails
+    // (R-SCH-7, R-IMP-16): its reason names the lead by id and the member that was never
+    // created by its memberId, not by an id nobody can find; a dry run says the same.
+    let book = ContactBook::in_memory();
+    let lead = book
+        .add_lead(NewLead {
+            email: Some("u@x.com".into()),
+            tags: (0..150).map(|i| format!("l{i}")).collect(),
+            ..Default::default()
+        })
+        .unwrap();
+    let tags = serde_json::to_string(&(0..100).map(|i| format!("m{i}")).collect::<Vec<_>>())
+        .unwrap()
+        .replace('"', "\"\"");
+    let text = format!(
+        "memberId,profile.email,tags,unsubscribeEmail,unsubscribeTexting\nm-1,u@x.com,\"{tags}\",false,false\n"
+    );
+    for dry_run in [true, false] {
+        let r = import_ok(
+            &book,
+            "m.csv",
+            &text,
+            ImportOptions {
+                dry_run,
+                ..members()
+            },
+        );
+        assert_eq!((r.created, r.failed), (0, 1), "dry run {dry_run}");
+        let reason = &r.failures[0].error_reasons[0];
+        assert!(
+            reason.contains(&format!("lead {}", lead.id))
+                && reason.contains("the new member with memberId \"m-1\""),
+            "{reason}"
+        );
+        assert_eq!(reason.matches("c_").count(), 1, "{reason}");
+    }
+    assert_eq!(all(&book).len(), 1);
+}
+
+#[test]
 fn r_imp_18_long_dry_run_matches_the_real_import() {
     // Enough rows that the dry run's one transaction indexes its writes; failed rows are
     // rolled back to their savepoint; repeated identifiers hit contacts created earlier in

@@ -333,9 +333,9 @@ fn unify(tx: &mut Tx, mut member: Contact, on_boot: bool) -> Result<Contact> {
                             text,
                             expected,
                             message: format!(
-                                "this write unifies lead {} into member {} (R-UNI-2: they share a verified {}), and {message}; change the lead first, or make the write without that info",
-                                lead.id,
-                                member.id,
+                                "this write unifies {} into {} (R-UNI-2: they share a verified {}), and {message}; change the lead first, or make the write without that info",
+                                named(tx, "lead", &lead)?,
+                                named(tx, "member", &member)?,
                                 if field == "profile.email" { "email" } else { "mobile number" }
                             ),
                         })
@@ -348,6 +348,19 @@ fn unify(tx: &mut Tx, mut member: Contact, on_boot: bool) -> Result<Contact> {
             return Ok(member);
         }
     }
+}
+
+/// How an error names `c`, a `what` (lead or member): by id when the store holds it, else
+/// as the contact the failing write would have created, whose id is never seen.
+fn named(tx: &Tx, what: &str, c: &Contact) -> Result<String> {
+    if tx.store.get(tx.channel, &c.id)?.is_some() {
+        return Ok(format!("{what} {}", c.id));
+    }
+    Ok(match &c.member_id {
+        Some(m) => format!("the new {what} with memberId {m:?}"),
+        None if tx.is_dry() => format!("the {what} an earlier row of this dry run creates"),
+        None => format!("the new {what} this write creates"),
+    })
 }
 
 /// Writes `member` and then unifies leads into it (R-UNI-2).

@@ -46,6 +46,11 @@ pub(crate) struct Tx<'s> {
     /// The order of the import tags, read once for a whole import (with its own tag as the
     /// newest) rather than for each contact it joins; else read where needed.
     pub(crate) import_order: Option<Arc<crate::merge::ImportOrder>>,
+    /// Set for a transaction that is never committed (an import's dry run): the ids of the
+    /// contacts it creates are its own (`dry_` and a number, counted here), so that it uses
+    /// up none of the store's sequence (R-IMP-18: a dry run applies nothing). They sort
+    /// after every `c_` id, as the ids of contacts created now would.
+    dry_ids: Option<std::cell::Cell<u64>>,
 }
 
 /// The overlay size from which its identifiers are indexed.
@@ -166,7 +171,24 @@ impl<'s> Tx<'s> {
             mu_delta: 0,
             members_written: false,
             import_order: None,
+            dry_ids: None,
         })
+    }
+
+    /// Whether this transaction will never be committed (a dry run).
+    pub(crate) fn is_dry(&self) -> bool {
+        self.dry_ids.is_some()
+    }
+
+    /// A transaction that will never be committed ([`Tx::dry_ids`]).
+    pub(crate) fn dry(
+        store: &'s dyn Store,
+        channel: &'s str,
+        now: DateTime<Utc>,
+    ) -> Result<Tx<'s>> {
+        let mut tx = Tx::new(store, channel, now)?;
+        tx.dry_ids = Some(std::cell::Cell::new(0));
+        Ok(tx)
     }
 
     /// A savepoint to roll back to, or to look back from ([`Tx::absorbed_since`]).
@@ -210,6 +232,11 @@ impl<'s> Tx<'s> {
     /// Applies every write to the store as one batch: each written contact once, in its
     /// final state, at the place of its first write.
     pub(crate) fn commit(mut self) -> Result<Batch> {
+        if self.is_dry() {
+            return Err(crate::error::Error::storage(
+                "a dry run's transaction was about to be committed; nothing was written",
+            ));
+        }
         if self.ops.is_empty() {
             return Ok(Batch::default());
         }
@@ -481,6 +508,10 @@ impl<'s> Tx<'s> {
     /// A fresh contact id: `c_` and a zero-padded sequence number, so ids sort in creation
     /// order (R-SCH-1).
     pub(crate) fn new_id(&self) -> Result<String> {
+        if let Some(n) = &self.dry_ids {
+            n.set(n.get() + 1);
+            return Ok(format!("dry_{:012}", n.get()));
+        }
         Ok(crate::contact::sequence_id(self.store.next_seq()?))
     }
 }

@@ -28,7 +28,9 @@ pub struct Verified {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Contact {
-    /// Unique, opaque, sorts in creation order.
+    /// Unique, opaque, sorts in creation order (R-SCH-1). Ids are not dense: a write that
+    /// fails after taking one (an import row that breaks a limit when it unifies) leaves
+    /// its number unused, as a database sequence does; a dry run takes none.
     pub id: String,
     /// The site account id of a member.
     #[serde(default, skip_serializing_if = "Option::is_none")]

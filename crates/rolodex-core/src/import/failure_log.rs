@@ -59,6 +59,24 @@ impl<W: Write> FailureLogWriter<W> {
         Ok(w)
     }
 
+    /// Starts the failure log of an import read with `options`, as [`FailureLogWriter::new`]
+    /// does. The log is UTF-8; when the import decoded its file from another encoding
+    /// (`options.encoding`, such as `euc-kr` from Korean Excel), the log starts with a UTF-8
+    /// BOM, so that it imports again as is with the same options (a BOM decides the
+    /// encoding over a named one, as the WHATWG Encoding Standard reads files) and
+    /// spreadsheets open it as UTF-8 rather than in the local code page.
+    pub fn for_import(
+        mut out: W,
+        map: &ColumnMap,
+        options: &super::ImportOptions,
+    ) -> Result<FailureLogWriter<W>> {
+        let decoded = super::source::resolve_encoding(options.encoding.as_deref())?;
+        if decoded != super::source::Decoding::Utf8 {
+            out.write_all("\u{feff}".as_bytes()).map_err(log_error)?;
+        }
+        FailureLogWriter::new(out, map)
+    }
+
     /// Writes one failed row.
     pub fn write(&mut self, failure: &RowFailure) -> Result<()> {
         self.row(failure).map_err(log_error)

@@ -191,7 +191,11 @@ impl ContactBook {
         let mut reader = ImportReader::open(source.into(), &options, &mapped, now)?;
         let mut failures = Failures {
             log: match failure_log {
-                Some(out) => Some(FailureLogWriter::new(out, reader.column_map())?),
+                Some(out) => Some(FailureLogWriter::for_import(
+                    out,
+                    reader.column_map(),
+                    &options,
+                )?),
                 None => None,
             },
         };
@@ -216,7 +220,7 @@ impl ContactBook {
             Some(&import_tag),
         )?);
         let mut dry = if options.dry_run {
-            let mut tx = Tx::new(store, channel, now)?;
+            let mut tx = Tx::dry(store, channel, now)?;
             tx.import_order = Some(Arc::clone(&order));
             Some(tx)
         } else {
