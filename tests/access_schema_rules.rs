@@ -615,7 +615,23 @@ fn r_sch_7_merge_union_past_200_is_rejected_whole() {
     let before = snapshot(&b);
     let e = b.merge(&p, &s, &MergeChoices::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation);
-    assert!(e.to_string().contains("profile.l"), "{e}");
+    // It says how many items and what to do (API.md: every message says what to do).
+    let message = e.to_string();
+    assert!(
+        message.contains("profile.l")
+            && message.contains("would have 210 items")
+            && message.contains("choose one side's list"),
+        "{message}"
+    );
+    assert_eq!(snapshot(&b), before);
+    // Archived, the key cannot be chosen (R-SCH-5): the message says to restore it first.
+    b.archive_key("profile.l").unwrap();
+    let e = b.merge(&p, &s, &MergeChoices::new()).unwrap_err();
+    assert!(
+        e.to_string().contains("the key is archived: restore it"),
+        "{e}"
+    );
+    b.restore_key("profile.l").unwrap();
     assert_eq!(snapshot(&b), before);
     // Choosing one side keeps the list under the limit.
     let mut ch = MergeChoices::new();

@@ -754,6 +754,8 @@ fn r9_settings_and_segments_rejected_changes_change_nothing() {
     let before2 = snapshot(&b);
     let e = b.rename_segment("all", "vip").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    // API.md: every message says what to do.
+    assert!(e.to_string().contains("choose another name"), "{e}");
     let e = b.rename_segment("nope", "other").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let e = b.rename_segment("all", " all ").unwrap_err();

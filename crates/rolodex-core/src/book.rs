@@ -606,7 +606,7 @@ impl ContactBook {
             }
             if segments.iter().any(|s| s.name == new_name) {
                 return Err(Error::conflict(format!(
-                    "a segment named {new_name:?} already exists"
+                    "a segment named {new_name:?} already exists; choose another name, or rename or delete that segment first"
                 )));
             }
             tx.op(Op::DeleteSegment(name.to_string()));

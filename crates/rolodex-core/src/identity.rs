@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::contact::{Boot, Contact, ContactState};
 use crate::error::{Error, ErrorKind, Result};
-use crate::merge::{combine, purge_pending_of, void_merges_of, MergeChoices};
+use crate::merge::{combine, purge_pending_of, void_merges_of};
 use crate::store::{Batch, Op, PendingUnification, Store};
 use crate::tx::Tx;
 use crate::value::Value;
@@ -126,7 +126,7 @@ pub(crate) fn absorb(
     lead: &Contact,
     on_boot: bool,
 ) -> Result<()> {
-    let mut combined = combine(tx, member, lead, &MergeChoices::new())?;
+    let mut combined = combine(tx, member, lead, None)?;
     combined.created_at = member.created_at;
     combined.last_seen_at = member.last_seen_at;
     crate::merge::settle_last_boot(&mut combined, member, lead);

@@ -53,18 +53,19 @@ pub(crate) fn cap_import_tags(tags: &mut Vec<String>) {
     }
 }
 
-/// Combines `secondary` into `primary` (R-CON-8, R-UNI-3). `choices` may name keys whose
-/// value comes from one side. Returns the survivor (with the primary's id) or a
+/// Combines `secondary` into `primary` (R-CON-8, R-UNI-3): a manager's merge gives its
+/// `choices`, which may name keys whose value comes from one side; a unification gives
+/// `None`. Returns the survivor (with the primary's id) or a
 /// `Validation` error when the union breaks a limit of R-SCH-7. The import tags are ordered
 /// by the imports that applied them, which `tx` reads (`newest_import_tags`).
 pub(crate) fn combine(
     tx: &Tx,
     primary: &Contact,
     secondary: &Contact,
-    choices: &MergeChoices,
+    choices: Option<&MergeChoices>,
 ) -> Result<Contact> {
     let mut out = primary.clone();
-    let chosen = |key: &str| choices.get(key).copied();
+    let chosen = |key: &str| choices.and_then(|c| c.get(key)).copied();
 
     let names: BTreeSet<&String> = primary
         .profile
@@ -91,11 +92,19 @@ pub(crate) fn combine(
             };
             if let Some(items) = items {
                 if items > crate::schema::MAX_LIST_ITEMS {
+                    // What a manager's merge can do instead: choose a side for the key, which
+                    // an archived key takes only once restored (R-SCH-5). A unification
+                    // (no choices) says what to do itself.
+                    let todo = match tx.schema.get(&key) {
+                        _ if choices.is_none() => "",
+                        Some(d) if d.archived => "; the key is archived: restore it, merge choosing one side's list for it (or shorten a list), then archive it again",
+                        _ => "; choose one side's list for this key, or shorten a list first",
+                    };
                     return Err(Error::Validation {
                         key: Some(key),
                         text: None,
                         expected: format!("at most {} items", crate::schema::MAX_LIST_ITEMS),
-                        message: "the merged list would be too long".into(),
+                        message: format!("the merged list would have {items} items{todo}"),
                     });
                 }
             }
@@ -380,7 +389,7 @@ pub(crate) fn merge(
     };
     let primary = load(tx, primary_id)?;
     let secondary = load(tx, secondary_id)?;
-    let merged = combine(tx, &primary, &secondary, choices)?;
+    let merged = combine(tx, &primary, &secondary, Some(choices))?;
 
     void_merges_of(tx, primary_id, "was merged again")?;
     void_merges_of(tx, secondary_id, "was merged again")?;
