@@ -646,6 +646,29 @@ fn r_sch_7_merge_union_past_200_is_rejected_whole() {
     );
 }
 
+/// R-SCH-7 on a merge's `tags`: over 200, the message counts them and says to choose a
+/// side, which then merges.
+#[test]
+fn r_sch_7_merge_of_tags_past_200_says_how_many_and_what_to_do() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let lead = |email: &str, prefix: &str, n: usize| {
+        let mut l = NewLead::email(email);
+        l.tags = (0..n).map(|i| format!("{prefix}{i}")).collect();
+        b.add_lead(l).unwrap().id
+    };
+    let (p, s) = (lead("p@x.com", "p", 150), lead("s@x.com", "s", 100));
+    let e = b.merge(&p, &s, &MergeChoices::new()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert!(
+        e.to_string()
+            .contains("would be 250; choose one side's tags"),
+        "{e}"
+    );
+    let mut ch = MergeChoices::new();
+    ch.insert("tags".into(), Side::Primary);
+    assert_eq!(b.merge(&p, &s, &ch).unwrap().contact.tags.len(), 150);
+}
+
 /// R-SCH-7 on a unification started by a manager's edit (R-UNI-2/3: a never-booted lead is
 /// merged at once, "tags and lists are unioned"): over a limit, the write is rejected whole.
 #[test]

@@ -1785,6 +1785,34 @@ fn r_uni_2_a_failed_unification_names_no_contact_that_never_existed() {
         assert_eq!(reason.matches("c_").count(), 1, "{reason}");
     }
     assert_eq!(all(&book).len(), 1);
+    // A lead row whose new lead would be unified into a stored member over the limit: the
+    // dry run gives the real import's reason word for word.
+    let text = format!(
+        "profile.email,profile.mobileNumber,tags,unsubscribeEmail,unsubscribeTexting\nnew@x.com,+821020203030,\"{tags}\",false,false\n"
+    );
+    let member = "memberId,profile.mobileNumber,unsubscribeEmail,unsubscribeTexting\nm-2,+821020203030,false,false\n";
+    import_ok(&book, "m2.csv", member, members());
+    let m2 = book
+        .update(
+            &by_member(&book, "m-2").id,
+            &json!({"tags": (0..150).map(|i| format!("x{i}")).collect::<Vec<_>>()}),
+        )
+        .unwrap();
+    let reasons: Vec<_> = [true, false]
+        .map(|dry_run| {
+            let mut o = ImportOptions::leads(IdentifyBy::Email);
+            o.auto_map = true;
+            o.dry_run = dry_run;
+            let r = import_ok(&book, "l.csv", &text, o);
+            assert_eq!(r.failed, 1);
+            r.failures[0].error_reasons.clone()
+        })
+        .into();
+    assert_eq!(reasons[0], reasons[1]);
+    assert!(
+        reasons[0][0].contains(&format!("the new lead into member {}", m2.id)),
+        "{reasons:?}"
+    );
 }
 
 #[test]

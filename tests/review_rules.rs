@@ -96,9 +96,10 @@ fn r5_exp_4_password_letter_may_be_non_ascii() {
 }
 
 /// R-EXP-4: "at least 6 characters with at least one letter, one digit and one symbol" —
-/// each character counts once, in one class: a Roman numeral is a letter and not also the
-/// digit; a combining mark is part of the character before it, not a character or symbol
-/// of its own; a control character is no symbol.
+/// each character counts once, in one class by its Unicode category: a Roman numeral is a
+/// number and not also the letter; a combining mark is part of the character before it;
+/// an invisible control or format character is neither a character nor the symbol; text
+/// counts as its NFC form, so Hangul typed as jamo counts as its syllables.
 #[test]
 fn r_exp_4_each_password_character_is_of_one_class() {
     let b = book_at("2025-06-01T00:00:00Z");
@@ -119,14 +120,20 @@ fn r_exp_4_each_password_character_is_of_one_class() {
         .map_err(|e| (e.kind(), e.to_string()))
     };
     for (pw, lacks) in [
-        ("Ⅷ!!!!!", "a digit"),
-        ("ⅷⅷⅷⅷⅷ!", "a digit"),
+        ("Ⅷ!!!!!", "a letter"),
+        ("ⅷⅷⅷⅷⅷ!", "a letter"),
         (
             "ab1\u{301}\u{301}\u{301}",
             "at least 6 characters, a symbol",
         ),
-        ("abc1\u{0}x", "a symbol"),
+        ("abc1\u{0}x", "at least 6 characters, a symbol"),
+        ("abcde1\u{200B}", "a symbol"),
+        ("abcde1\u{AD}", "a symbol"),
         ("ab 1 cd", "a symbol"),
+        (
+            "\u{1100}\u{1161}\u{1102}\u{1161}1!",
+            "at least 6 characters",
+        ),
     ] {
         let (kind, message) = export(pw).unwrap_err();
         assert_eq!(kind, ErrorKind::Validation, "{pw:?}");
@@ -135,7 +142,14 @@ fn r_exp_4_each_password_character_is_of_one_class() {
             "{pw:?}: {message}"
         );
     }
-    for pw in ["abc²!!", "Ⅷ1!!!!", "ab1\u{301}!xy", "비밀번호1!", "a1 !bc"] {
+    for pw in [
+        "abc²!!",
+        "Ⅷa!!!!",
+        "ab1\u{301}!xy",
+        "비밀번호1!",
+        "a1 !bc",
+        "ab1👨\u{200D}👩\u{200D}👧!",
+    ] {
         export(pw).unwrap_or_else(|e| panic!("{pw:?}: {e:?}"));
     }
 }

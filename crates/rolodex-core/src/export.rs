@@ -87,23 +87,25 @@ impl ExportOptions {
 }
 
 /// Checks an export password (R-EXP-4): at least 6 characters, with at least one letter,
-/// one digit and one symbol. Letters and digits may be of any script. Each character is of
-/// one class: a letter (alphabetic, so a Roman numeral `Ⅷ` is a letter and not also the
-/// digit), else a digit (numeric), else a symbol, unless it is a space or a control
-/// character. A combining mark belongs to the character before it: it is neither a
-/// character of its own nor the symbol.
+/// one digit and one symbol, of any script. The password is read as NFC (so Hangul typed
+/// as jamo counts as its syllables) and each character is of one class by its Unicode
+/// general category: a letter (L), a digit (N, so a Roman numeral `Ⅷ` is a digit and not
+/// also the letter), a symbol (punctuation or symbol: P, S), or a space (Z), which counts
+/// as a character only. A combining mark (M) belongs to the character before it, and an
+/// invisible control or format character (C: a zero-width space, a joiner) is not a
+/// character at all.
 pub fn check_export_password(password: &str) -> Result<()> {
-    use unicode_normalization::char::is_combining_mark;
+    use unicode_properties::{GeneralCategoryGroup as G, UnicodeGeneralCategory};
     let (mut count, mut letter, mut digit, mut symbol) = (0, false, false, false);
-    for c in password.chars().filter(|&c| !is_combining_mark(c)) {
-        count += 1;
-        if c.is_alphabetic() {
-            letter = true;
-        } else if c.is_numeric() {
-            digit = true;
-        } else if !c.is_whitespace() && !c.is_control() {
-            symbol = true;
+    for c in crate::text::nfc_cow(password).chars() {
+        match c.general_category_group() {
+            G::Letter => letter = true,
+            G::Number => digit = true,
+            G::Punctuation | G::Symbol => symbol = true,
+            G::Separator => {}
+            G::Mark | G::Other => continue,
         }
+        count += 1;
     }
     let long = count >= 6;
     if long && letter && digit && symbol {

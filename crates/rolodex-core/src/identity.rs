@@ -351,15 +351,17 @@ fn unify(tx: &mut Tx, mut member: Contact, on_boot: bool) -> Result<Contact> {
 }
 
 /// How an error names `c`, a `what` (lead or member): by id when the store holds it, else
-/// as the contact the failing write would have created, whose id is never seen.
+/// as a contact not yet saved (the failing write would have created it, or an earlier row
+/// of a dry run did), whose id nobody can find.
 fn named(tx: &Tx, what: &str, c: &Contact) -> Result<String> {
     if tx.store.get(tx.channel, &c.id)?.is_some() {
         return Ok(format!("{what} {}", c.id));
     }
+    // A dry run, whose contacts the store never holds, names them as the real import
+    // names one its failing row creates.
     Ok(match &c.member_id {
         Some(m) => format!("the new {what} with memberId {m:?}"),
-        None if tx.is_dry() => format!("the {what} an earlier row of this dry run creates"),
-        None => format!("the new {what} this write creates"),
+        None => format!("the new {what}"),
     })
 }
 

@@ -159,10 +159,15 @@ pub(crate) fn combine(
         None => union_strings(&primary.tags, &secondary.tags),
     };
     if out.tags.len() > crate::schema::MAX_LIST_ITEMS {
+        let todo = if choices.is_some() {
+            "; choose one side's tags, or remove some tags first"
+        } else {
+            ""
+        };
         return Err(Error::invalid_key(
             "tags",
             format!("at most {} tags", crate::schema::MAX_LIST_ITEMS),
-            "the merged tags would be too many",
+            format!("the merged tags would be {}{todo}", out.tags.len()),
         ));
     }
     out.user_import_tags = newest_import_tags(tx, primary, secondary)?;
