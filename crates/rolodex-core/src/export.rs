@@ -900,8 +900,11 @@ impl crate::book::ContactBook {
             Err(e) => {
                 if rows_done.get() > 0 && out.sent > 0 {
                     // Contacts may have reached the caller's writer before it failed: the
-                    // export is logged with the rows written so far (R-EXP-5), and a
-                    // protected one keeps its start (R-EXP-4).
+                    // export is logged (R-EXP-5) with the rows handed to the output so far,
+                    // some of which may still have been in its buffer. That bound errs on
+                    // the side an audit of what left the book needs: it never counts fewer
+                    // rows than reached the writer. A protected one keeps its start
+                    // (R-EXP-4).
                     let entry = log(rows_done.get(), Some(&e));
                     self.write(|tx| {
                         tx.op(entry);
