@@ -95,10 +95,12 @@ pub(crate) fn combine(
                     // What a manager's merge can do instead: choose a side for the key, which
                     // an archived key takes only once restored (R-SCH-5). A unification
                     // (no choices) says what to do itself.
-                    let todo = match tx.schema.get(&key) {
-                        _ if choices.is_none() => "",
-                        Some(d) if d.archived => "; the key is archived: restore it, merge choosing one side's list for it (or shorten a list), then archive it again",
-                        _ => "; choose one side's list for this key, or shorten a list first",
+                    let todo = if choices.is_none() {
+                        ""
+                    } else if tx.schema.get(&key).is_some_and(|d| d.archived) {
+                        "; the key is archived: restore it, merge choosing one side's list for it (or shorten a list), then archive it again"
+                    } else {
+                        "; choose one side's list for this key, or shorten a list first"
                     };
                     return Err(Error::Validation {
                         key: Some(key),
