@@ -1281,6 +1281,165 @@ fn r_exp_1_filter_export_reads_search_pages_in_id_order_without_hidden_or_blocke
     assert_eq!(export_text(&book, none), "id\n");
 }
 
+/// A writer that runs `first` once, at its first write, then keeps what it is given.
+struct CallingWriter<F: FnMut()> {
+    first: Option<F>,
+    out: Vec<u8>,
+}
+
+impl<F: FnMut()> std::io::Write for CallingWriter<F> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if let Some(mut f) = self.first.take() {
+            f();
+        }
+        self.out.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Exports `options` from `book` on another thread to a writer that, at its first write
+/// (the first 256 KiB piece, with the rest of the book not read yet), edits the book from
+/// its own thread and from a third one: deletes `gone`, blocks `blocked`, renames
+/// `renamed` and adds a lead. Returns the export's text and row count; fails (rather than
+/// hang) if the export or an edit waits for the other.
+fn export_with_edits_midway(
+    book: &ContactBook,
+    options: ExportOptions,
+    gone: &str,
+    blocked: &str,
+    renamed: &str,
+) -> (String, u64) {
+    let (done_tx, done_rx) = mpsc::channel();
+    let (b, gone, blocked, renamed) = (
+        book.clone(),
+        gone.to_string(),
+        blocked.to_string(),
+        renamed.to_string(),
+    );
+    std::thread::spawn(move || {
+        let edits = || {
+            // From the writer's own thread: a call back into the book.
+            b.delete(vec![gone.clone()]).unwrap();
+            b.update(&renamed, &json!({"profile": {"name": "Renamed midway"}}))
+                .unwrap();
+            // From another thread, which must not wait for the export either.
+            let (other, blocked) = (b.clone(), blocked.clone());
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                other.block(vec![blocked]).unwrap();
+                other
+                    .add_lead(NewLead {
+                        email: Some("midway@x.com".into()),
+                        ..NewLead::default()
+                    })
+                    .unwrap();
+                tx.send(()).unwrap();
+            });
+            rx.recv_timeout(std::time::Duration::from_secs(30))
+                .expect("a write from another thread waited for the export's writer");
+        };
+        let mut w = CallingWriter {
+            first: Some(edits),
+            out: Vec::new(),
+        };
+        let summary = b.export_csv(&mut w, options).unwrap();
+        assert!(w.first.is_none(), "the writer was never called");
+        done_tx
+            .send((String::from_utf8(w.out).unwrap(), summary.rows))
+            .unwrap();
+    });
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the export never finished: a write it made wait for it, or it for itself")
+}
+
+#[test]
+fn r_exp_1_export_lets_go_of_the_channel_while_its_writer_writes() {
+    // 24,000 contacts make several 256 KiB pieces; the edits are on contacts near the
+    // end, whose piece is read after the first one has been written.
+    let n = 24_000;
+    for filtered in [false, true] {
+        let (book, ids) = city_book(n);
+        let (gone, blocked, renamed) = (&ids[n - 3], &ids[n - 6], &ids[n - 10]);
+        for id in [gone, blocked, renamed] {
+            let c = book.get(id).unwrap();
+            assert!(!c.hidden && !c.blocked, "{id}");
+            assert_eq!(c.profile.get("city"), Some(&Value::String("Seoul".into())));
+        }
+        let before: Vec<String> = ids
+            .iter()
+            .filter(|id| {
+                let c = book.get(id).unwrap();
+                !c.hidden && !c.blocked
+            })
+            .cloned()
+            .collect();
+        let options = ExportOptions {
+            filter: filtered.then(|| json!({"key": "profile.city", "op": "eq", "value": "Seoul"})),
+            columns: Some(vec![
+                "id".into(),
+                "profile.name".into(),
+                "profile.city".into(),
+            ]),
+            ..ExportOptions::default()
+        };
+        let (text, rows) = export_with_edits_midway(&book, options, gone, blocked, renamed);
+        assert!(
+            text.len() > 2 * 256 * 1024,
+            "{} bytes: too few pieces",
+            text.len()
+        );
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(rows, lines.len() as u64);
+        let exported: Vec<&str> = lines.iter().map(|l| l.split(',').next().unwrap()).collect();
+        let mut seen = std::collections::HashSet::new();
+        for id in &exported {
+            assert!(
+                seen.insert(*id),
+                "{id} exported twice (filtered: {filtered})"
+            );
+        }
+        // Deleted or blocked before their piece was read: left out.
+        assert!(!seen.contains(gone.as_str()), "deleted {gone} exported");
+        assert!(
+            !seen.contains(blocked.as_str()),
+            "blocked {blocked} exported"
+        );
+        // Renamed before its piece was read: exported with the new name.
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{renamed},")))
+            .unwrap();
+        assert!(line.contains("Renamed midway"), "{line}");
+        // Every other contact visible (and matching) throughout: exported, in order.
+        let expected: Vec<&String> = before
+            .iter()
+            .filter(|id| *id != gone && *id != blocked)
+            .filter(|id| {
+                !filtered
+                    || book.get(id).unwrap().profile.get("city")
+                        == Some(&Value::String("Seoul".into()))
+            })
+            .collect();
+        let old: Vec<&str> = exported
+            .iter()
+            .copied()
+            .filter(|id| ids.contains(&id.to_string()))
+            .collect();
+        assert_eq!(
+            old,
+            expected.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "filtered: {filtered}"
+        );
+        // The edits landed.
+        assert!(book.get(gone).is_err());
+        assert!(book.get(blocked).unwrap().blocked);
+    }
+}
+
 #[test]
 fn r_exp_2_chosen_ids_with_a_filter_keep_their_order_hidden_and_blocked_included() {
     let (book, ids) = city_book(40);

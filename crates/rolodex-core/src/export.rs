@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 // One column of an export is where its value lives in a contact: the filter's `Field`.
 use crate::filter::{Field, Field as Column, FieldValue};
 use crate::schema::Schema;
-use crate::store::{ContactFields, ContactView, ViewValue};
+use crate::store::{ContactFields, ContactView, ViewSink, ViewValue, Walk};
 use crate::value::format_number;
 
 /// Options of a contacts export, in the JSON shape of API.md:
@@ -349,6 +349,11 @@ impl<W: Write> CsvExporter<W> {
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// The writer the rows go to (behind a buffer of its own).
+    pub(crate) fn get_mut(&mut self) -> &mut W {
+        self.out.get_mut()
     }
 
     /// Flushes and returns the writer.
@@ -689,6 +694,89 @@ impl<W: Write> Write for SentBytes<W> {
     }
 }
 
+/// The size of the pieces an export gathers before it writes them out.
+const PIECE: usize = 256 * 1024;
+
+/// Where an export's CSV gathers between the writes to the caller's writer: rows read with
+/// the store's channel held go into memory, and reach `out` only once the store has let go
+/// ([`ExportSink::paused`]). So a slow writer (a network peer) holds up no write to the
+/// channel, and a writer may call back into the book.
+struct Pieces<'o> {
+    buf: Vec<u8>,
+    out: &'o mut dyn Write,
+}
+
+impl<'o> Pieces<'o> {
+    fn new(out: &'o mut dyn Write) -> Pieces<'o> {
+        Pieces {
+            buf: Vec::with_capacity(PIECE * 2),
+            out,
+        }
+    }
+
+    /// Whether a piece has gathered, to be sent.
+    fn is_full(&self) -> bool {
+        self.buf.len() >= PIECE
+    }
+
+    /// Writes what has gathered to the caller's writer.
+    fn send(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Write for Pieces<'_> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        self.buf.extend_from_slice(b);
+        Ok(())
+    }
+
+    /// Sends what has gathered and flushes the caller's writer.
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()?;
+        self.out.flush()
+    }
+}
+
+/// Takes an export's visible contacts from a store's walk into its CSV, and asks the walk
+/// to pause whenever a piece has gathered, to write it out with the channel let go.
+struct ExportSink<'c, 'o> {
+    csv: &'c mut CsvExporter<Pieces<'o>>,
+    failed: Option<Error>,
+}
+
+impl ViewSink for ExportSink<'_, '_> {
+    fn view(&mut self, c: &dyn ContactView) -> Walk {
+        // Hidden or blocked (R-FLT-6): left out, also when that happened after a filter's
+        // matches were settled.
+        if !visible(c) {
+            return Walk::Next;
+        }
+        if let Err(e) = self.csv.write_view(c) {
+            self.failed = Some(e);
+            return Walk::Stop;
+        }
+        if self.csv.get_mut().is_full() {
+            Walk::Pause
+        } else {
+            Walk::Next
+        }
+    }
+
+    fn paused(&mut self) -> Result<()> {
+        self.csv.get_mut().send().map_err(write_error)
+    }
+}
+
 /// Whose protected-export interval an export uses (R-EXP-4): its manager's, or (`None`)
 /// the book's own when it acts without one, which is no manager's.
 fn actor_id(book: &crate::book::ContactBook) -> Option<String> {
@@ -718,11 +806,15 @@ impl crate::book::ContactBook {
     /// indexes find them). Each export is logged with the manager, the count and the reason
     /// (R-EXP-5), when it ends.
     ///
-    /// While the rows are read the store holds the channel's contacts for reading, and
-    /// `out` is written to in 256 KiB pieces meanwhile. So `out` must not call back into
-    /// this channel's book (the call would wait for the export, which waits for `out`), and
-    /// other threads' writes to the channel wait until the rows are read: a slow `out`
-    /// (a network peer) is best given a file or a buffer first.
+    /// The store holds the channel only while it reads: rows gather in memory, and each
+    /// 256 KiB piece is written to `out` with the channel let go (the memory store lets go;
+    /// a backend on the `Store` trait's default walk writes each piece in place). So a slow
+    /// `out` (a network peer) holds up no other write to the channel, and `out` may call
+    /// back into the book.
+    /// Which contacts are exported is settled as they are read: each contact at most once,
+    /// with its values when its piece was read; one deleted, hidden or blocked before its
+    /// piece was read is left out, and one added meanwhile may or may not be in (the memory
+    /// store settles a filter's matches when the export starts).
     pub fn export_csv<W: Write>(&self, out: W, options: ExportOptions) -> Result<ExportSummary> {
         use crate::access::Permission;
         use crate::filter::{compile_query, Filter, Include, Query, SortKey, SortOrder, MAX_LIMIT};
@@ -809,29 +901,24 @@ impl crate::book::ContactBook {
         // Rows written so far, for the log of an export that fails on the way.
         let rows_done = std::cell::Cell::new(0u64);
         let write_rows = |out: &mut dyn Write| -> Result<u64> {
-            let mut csv = CsvExporter::new(out, &schema, &options)?;
+            let mut csv = CsvExporter::new(Pieces::new(out), &schema, &options)?;
             let body = (|| -> Result<()> {
                 match (&selection, &query) {
                     // The visible contacts, all or those matching the filter (which the
-                    // store's indexes find), read in place from the store's rows.
+                    // store's indexes find), read in place from the store's rows, with
+                    // the channel let go while each gathered piece is written out.
                     (Selection::Visible, query) => {
                         let fields = csv.fields().to_vec();
-                        let mut failed = None;
-                        let mut write = |c: &dyn ContactView| match csv.write_view(c) {
-                            Ok(()) => true,
-                            Err(e) => {
-                                failed = Some(e);
-                                false
-                            }
+                        let mut sink = ExportSink {
+                            csv: &mut csv,
+                            failed: None,
                         };
                         match query {
-                            None => store.for_each_view(channel, &fields, &mut |c| {
-                                !visible(c) || write(c)
-                            })?,
+                            None => store.for_each_view(channel, &fields, &mut sink)?,
                             Some(q) => store
-                                .for_each_view_matching(channel, q, &ctx, &fields, &mut write)?,
+                                .for_each_view_matching(channel, q, &ctx, &fields, &mut sink)?,
                         }
-                        if let Some(e) = failed {
+                        if let Some(e) = sink.failed {
                             return Err(e);
                         }
                     }
@@ -841,6 +928,9 @@ impl crate::book::ContactBook {
                             if let Some(c) = store.get(channel, id)? {
                                 if query.as_ref().is_none_or(|q| q.plan.matches(&c, &ctx)) {
                                     csv.write(&c)?;
+                                    if csv.get_mut().is_full() {
+                                        csv.get_mut().send().map_err(write_error)?;
+                                    }
                                 }
                             }
                         }

@@ -661,7 +661,7 @@ fn r_exp_1_r_val_10_store_view_writes_the_bytes_of_materialised_contacts() {
         let mut b = CsvExporter::new(Vec::new(), &schema, &options).unwrap();
         let fields = b.fields().to_vec();
         store
-            .for_each_view("ch", &fields, &mut |v| {
+            .for_each_view("ch", &fields, &mut |v: &dyn ContactView| {
                 b.write_view(v).unwrap();
                 true
             })
@@ -696,6 +696,192 @@ proptest! {
                 String::from_utf8(reference).unwrap(),
                 "contacts vs reference, {:?}", options
             );
+        }
+    }
+}
+
+/// One write made while a walk over the store is paused.
+#[derive(Debug, Clone)]
+enum Midway {
+    /// Delete the live contact at this index (modulo) of the live ones.
+    Delete(usize),
+    /// Rename the live contact at this index.
+    Rename(usize),
+    /// Add a contact with the next id (it may take a deleted contact's row).
+    Add,
+}
+
+fn midway() -> impl Strategy<Value = Midway> {
+    prop_oneof![
+        any::<usize>().prop_map(Midway::Delete),
+        any::<usize>().prop_map(Midway::Rename),
+        Just(Midway::Add),
+    ]
+}
+
+/// A sink that pauses where `pauses` says, and at each pause makes the next write of
+/// `writes` to the store, keeping a model of what the store holds; it checks each contact
+/// it is handed against the model.
+struct Walker<'s> {
+    store: &'s MemoryStore,
+    /// Live contacts: id → name.
+    live: std::collections::BTreeMap<String, String>,
+    next: u64,
+    deleted: std::collections::HashSet<String>,
+    seen: Vec<String>,
+    pauses: Vec<bool>,
+    writes: std::vec::IntoIter<Midway>,
+    errors: Vec<String>,
+}
+
+impl Walker<'_> {
+    fn put(&mut self, id: String, name: String) {
+        let mut c = Contact::new(id.clone(), t("2025-01-01T00:00:00Z"));
+        c.profile.insert("name".into(), Value::String(name.clone()));
+        self.store
+            .apply(
+                "ch",
+                &Batch {
+                    ops: vec![Op::PutContact(Box::new(c))],
+                },
+            )
+            .unwrap();
+        self.live.insert(id, name);
+    }
+}
+
+impl rolodex_core::store::ViewSink for Walker<'_> {
+    fn view(&mut self, v: &dyn ContactView) -> rolodex_core::store::Walk {
+        use rolodex_core::filter::FieldValue;
+        use rolodex_core::store::{ViewValue, Walk};
+        let text = |i| match v.value(i) {
+            ViewValue::Value(FieldValue::Text(s)) => s.to_string(),
+            other => format!("{other:?}"),
+        };
+        let (id, name) = (text(0), text(1));
+        if self.deleted.contains(&id) {
+            self.errors
+                .push(format!("{id} handed out after its deletion"));
+        }
+        match self.live.get(&id) {
+            Some(now) if *now != name => self.errors.push(format!(
+                "{id} handed out as {name:?}, not as it is: {now:?}"
+            )),
+            _ => {}
+        }
+        self.seen.push(id);
+        if self
+            .pauses
+            .get(self.seen.len() - 1)
+            .copied()
+            .unwrap_or(false)
+        {
+            Walk::Pause
+        } else {
+            Walk::Next
+        }
+    }
+
+    fn paused(&mut self) -> rolodex_core::Result<()> {
+        let live: Vec<String> = self.live.keys().cloned().collect();
+        match self.writes.next() {
+            Some(Midway::Delete(i)) if !live.is_empty() => {
+                let id = live[i % live.len()].clone();
+                self.store
+                    .apply(
+                        "ch",
+                        &Batch {
+                            ops: vec![Op::DeleteContact(id.clone())],
+                        },
+                    )
+                    .unwrap();
+                self.live.remove(&id);
+                self.deleted.insert(id);
+            }
+            Some(Midway::Rename(i)) if !live.is_empty() => {
+                let id = live[i % live.len()].clone();
+                let name = format!("renamed {}", self.seen.len());
+                self.put(id, name);
+            }
+            Some(Midway::Add) => {
+                self.next += 1;
+                let id = format!("c_{:012}", self.next);
+                self.put(id, format!("added {}", self.next));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// R-EXP-1: the memory store's walks (all contacts in store order, and a query's
+    /// matches in id order) let go of the channel at each pause, and writes made then are
+    /// seen as the trait says: each contact handed out at most once, with its values as
+    /// they are when read, none after its deletion, and every contact that lived
+    /// throughout handed out (the matched walk in id order, also when a new contact took a
+    /// deleted one's row).
+    #[test]
+    fn r_exp_1_a_paused_store_walk_sees_writes_made_meanwhile(
+        n in 0usize..40,
+        deleted_first in prop::collection::vec(any::<usize>(), 0..6),
+        pauses in prop::collection::vec(any::<bool>(), 0..60),
+        writes in prop::collection::vec(midway(), 0..60),
+        matched in any::<bool>(),
+    ) {
+        use rolodex_core::filter::{compile_query, Field, Include, Query};
+        let store = MemoryStore::new();
+        let mut w = Walker {
+            store: &store,
+            live: Default::default(),
+            next: 0,
+            deleted: Default::default(),
+            seen: Vec::new(),
+            pauses,
+            writes: writes.into_iter(),
+            errors: Vec::new(),
+        };
+        for i in 1..=n as u64 {
+            w.put(format!("c_{i:012}"), format!("n{i}"));
+        }
+        w.next = n as u64;
+        // Deletes before the walk leave free rows, which writes during it may take.
+        for i in deleted_first {
+            let live: Vec<String> = w.live.keys().cloned().collect();
+            if let Some(id) = live.get(i % live.len().max(1)) {
+                store.apply("ch", &Batch { ops: vec![Op::DeleteContact(id.clone())] }).unwrap();
+                w.live.remove(id);
+            }
+        }
+        let at_start: std::collections::BTreeSet<String> = w.live.keys().cloned().collect();
+        let fields = vec![Field::from_key("id").unwrap(), Field::from_key("profile.name").unwrap()];
+        if matched {
+            let q = compile_query(
+                &Query { include: Include::Visible, ..Query::default() },
+                &Schema::new(),
+            ).unwrap();
+            let ctx = rolodex_core::filter::EvalCtx::utc(t("2025-06-01T00:00:00Z"));
+            store.for_each_view_matching("ch", &q, &ctx, &fields, &mut w).unwrap();
+        } else {
+            store.for_each_view("ch", &fields, &mut w).unwrap();
+        }
+        prop_assert!(w.errors.is_empty(), "{:?}", w.errors);
+        let mut once = std::collections::HashSet::new();
+        for id in &w.seen {
+            prop_assert!(once.insert(id), "{} handed out twice: {:?}", id, w.seen);
+        }
+        for id in &at_start {
+            if !w.deleted.contains(id) {
+                prop_assert!(once.contains(id), "{} lived throughout, never handed out", id);
+            }
+        }
+        // The matches are settled at the start, in id order: a contact added meanwhile,
+        // even into a deleted one's row, is not among them.
+        if matched {
+            prop_assert!(w.seen.is_sorted(), "not in id order: {:?}", w.seen);
+            prop_assert!(w.seen.iter().all(|id| at_start.contains(id)), "{:?}", w.seen);
         }
     }
 }

@@ -20,7 +20,7 @@ pub mod memory;
 mod view;
 
 pub use memory::MemoryStore;
-pub use view::{ContactFields, ContactView, ViewValue};
+pub use view::{ContactFields, ContactView, ViewSink, ViewValue, Walk};
 
 /// Per-channel settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -295,34 +295,59 @@ pub trait Store: Send + Sync {
     /// Calls `f` on every contact of the channel until it returns `false`.
     fn for_each(&self, channel: &str, f: &mut dyn FnMut(&Contact) -> bool) -> Result<()>;
 
-    /// Calls `f` on a read-only view of every contact of the channel, in the order of
-    /// [`Store::for_each`], until it returns `false`. The view gives the values of `fields`
-    /// by position (hidden and blocked contacts included; the caller decides). A backend
-    /// with a compact layout hands its rows out without building a [`Contact`] each; the
-    /// default materialises every contact through `for_each`.
+    /// Hands a read-only view of every contact of the channel to `sink`, in the order of
+    /// [`Store::for_each`], until it answers [`Walk::Stop`]. The view gives the values of
+    /// `fields` by position (hidden and blocked contacts included; the caller decides).
+    ///
+    /// At [`Walk::Pause`] the walk lets go of the channel, calls [`ViewSink::paused`] and
+    /// goes on after the contact it handed out last. Each contact is handed out at most
+    /// once, with its values as they are when it is read; a contact deleted meanwhile is
+    /// not handed out, and whether one created meanwhile is depends on where the backend
+    /// puts it. A backend with a compact layout hands its rows out without building a
+    /// [`Contact`] each; the default materialises every contact through `for_each` and
+    /// calls `paused` in place.
     fn for_each_view(
         &self,
         channel: &str,
         fields: &[Field],
-        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+        sink: &mut dyn ViewSink,
     ) -> Result<()> {
-        self.for_each(channel, &mut |c| f(&ContactFields::new(c, fields)))
+        let mut failed = None;
+        self.for_each(
+            channel,
+            &mut |c| match sink.view(&ContactFields::new(c, fields)) {
+                Walk::Next => true,
+                Walk::Stop => false,
+                Walk::Pause => match sink.paused() {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                },
+            },
+        )?;
+        failed.map_or(Ok(()), Err)
     }
 
-    /// Calls `f` on a read-only view of every contact a query matches (its listing, terms,
-    /// quick search and filter), in id order, until it returns `false`; the query's sort and
-    /// paging are not used. The view gives the values of `fields` by position, as in
-    /// [`Store::for_each_view`]. A SQL store runs the plan as one query and streams the
-    /// rows; the default is [`for_each_view_by_search`].
+    /// Hands a read-only view of every contact a query matches (its listing, terms, quick
+    /// search and filter) to `sink`, in id order, until it answers [`Walk::Stop`]; the
+    /// query's sort and paging are not used. The view gives the values of `fields` by
+    /// position, as in [`Store::for_each_view`], and a pause is as there: each contact at
+    /// most once, with its values when read, a deleted one not at all. Whether a contact
+    /// written during a pause is matched as it was or as it is depends on the backend (the
+    /// memory store settles the matches when the walk starts; the default matches page by
+    /// page). A SQL store runs the plan as one query and streams the rows; the default is
+    /// [`for_each_view_by_search`].
     fn for_each_view_matching(
         &self,
         channel: &str,
         query: &CompiledQuery,
         ctx: &EvalCtx,
         fields: &[Field],
-        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+        sink: &mut dyn ViewSink,
     ) -> Result<()> {
-        for_each_view_by_search(self, channel, query, ctx, fields, f)
+        for_each_view_by_search(self, channel, query, ctx, fields, sink)
     }
 
     /// The number of contacts stored in the channel (hidden and blocked included).
@@ -365,14 +390,15 @@ pub trait Store: Send + Sync {
 
 /// [`Store::for_each_view_matching`] for any store: pages of 10,000 through
 /// [`Store::search`] in id order, each contact materialised and seen through
-/// [`ContactFields`].
+/// [`ContactFields`]; no page is held while the sink sees it, so a pause calls
+/// [`ViewSink::paused`] in place.
 pub fn for_each_view_by_search<S: Store + ?Sized>(
     store: &S,
     channel: &str,
     query: &CompiledQuery,
     ctx: &EvalCtx,
     fields: &[Field],
-    f: &mut dyn FnMut(&dyn ContactView) -> bool,
+    sink: &mut dyn ViewSink,
 ) -> Result<()> {
     use crate::filter::{SortKey, SortOrder, SortSpec};
     let mut q = query.clone();
@@ -383,8 +409,10 @@ pub fn for_each_view_by_search<S: Store + ?Sized>(
     loop {
         let page = store.search(channel, &q, ctx)?;
         for c in &page.contacts {
-            if !f(&ContactFields::new(c, fields)) {
-                return Ok(());
+            match sink.view(&ContactFields::new(c, fields)) {
+                Walk::Next => {}
+                Walk::Pause => sink.paused()?,
+                Walk::Stop => return Ok(()),
             }
         }
         match page.next_cursor {

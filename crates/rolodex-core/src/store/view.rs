@@ -9,7 +9,50 @@
 //! the exporter writes contacts it is handed through.
 
 use crate::contact::Contact;
+use crate::error::Result;
 use crate::filter::{Field, FieldValue};
+
+/// What a walk over stored contacts does after handing one to its [`ViewSink`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    /// Go on to the next contact.
+    Next,
+    /// Let go of the channel, call [`ViewSink::paused`], then go on where the walk was.
+    Pause,
+    /// End the walk.
+    Stop,
+}
+
+/// What takes the contacts of a walk ([`Store::for_each_view`](super::Store::for_each_view),
+/// [`Store::for_each_view_matching`](super::Store::for_each_view_matching)) one by one.
+///
+/// A walk reads the store with the channel held, so that no write lands halfway through a
+/// contact; [`Walk::Pause`] asks it to let go for a moment, and what the sink does in
+/// [`ViewSink::paused`] (write out what it has gathered, call the book) holds up nobody.
+/// A closure `FnMut(&dyn ContactView) -> bool` is a sink that never pauses (`false`
+/// stops).
+pub trait ViewSink {
+    /// One contact; the answer says whether the walk goes on, pauses or ends.
+    fn view(&mut self, contact: &dyn ContactView) -> Walk;
+
+    /// Called after [`Walk::Pause`], with the channel let go (a backend that cannot let
+    /// go in the middle of a walk calls it in place); an error ends the walk with it.
+    fn paused(&mut self) -> Result<()>;
+}
+
+impl<F: FnMut(&dyn ContactView) -> bool> ViewSink for F {
+    fn view(&mut self, contact: &dyn ContactView) -> Walk {
+        if self(contact) {
+            Walk::Next
+        } else {
+            Walk::Stop
+        }
+    }
+
+    fn paused(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
 
 /// One field's value in a [`ContactView`], borrowed from the store.
 #[derive(Debug, Clone, Copy, PartialEq)]

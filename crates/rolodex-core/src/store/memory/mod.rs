@@ -61,8 +61,8 @@ use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 
 use super::{
-    Batch, ContactView, ImportLock, Ledger, MergeRecord, MergeState, MuStanding, Op,
-    PendingUnification, SegmentRecord, Settings, Store, VisitPlan,
+    Batch, ImportLock, Ledger, MergeRecord, MergeState, MuStanding, Op, PendingUnification,
+    SegmentRecord, Settings, Store, ViewSink, VisitPlan,
 };
 use crate::access::{ActivityEntry, ActivityQuery};
 use crate::contact::{Contact, ContactState};
@@ -366,12 +366,19 @@ impl Store for MemoryStore {
         &self,
         channel: &str,
         fields: &[Field],
-        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+        sink: &mut dyn ViewSink,
     ) -> Result<()> {
         let ch = self.channel(channel);
-        let ch = ch.read();
-        ch.table.for_each_view(fields, f);
-        Ok(())
+        let mut from = 0;
+        loop {
+            let guard = ch.read();
+            let Some(next) = guard.table.for_each_view(fields, from, sink) else {
+                return Ok(());
+            };
+            drop(guard);
+            sink.paused()?;
+            from = next;
+        }
     }
 
     fn for_each_view_matching(
@@ -380,10 +387,25 @@ impl Store for MemoryStore {
         query: &CompiledQuery,
         ctx: &EvalCtx,
         fields: &[Field],
-        f: &mut dyn FnMut(&dyn ContactView) -> bool,
+        sink: &mut dyn ViewSink,
     ) -> Result<()> {
-        self.read_indexed(channel, |t| t.for_each_view_matching(query, ctx, fields, f));
-        Ok(())
+        // The matches are settled once, from the indexes; a pause lets go of the channel,
+        // and the walk goes on with the rows that still hold the contacts matched.
+        let matched = self.read_indexed(channel, |t| t.matched(query, ctx));
+        let ch = self.channel(channel);
+        let mut from = 0;
+        loop {
+            let guard = ch.read();
+            let Some(next) = guard
+                .table
+                .for_each_view_matched(&matched, from, fields, sink)
+            else {
+                return Ok(());
+            };
+            drop(guard);
+            sink.paused()?;
+            from = next;
+        }
     }
 
     fn contact_count(&self, channel: &str) -> Result<u64> {

@@ -159,7 +159,7 @@ pub(crate) struct Row {
 
 /// [`Row::seq`] of a row whose id is not a `c_` + 12-digit id (whose number is below
 /// 10^12).
-const OTHER_ID: u64 = u64::MAX;
+pub(crate) const OTHER_ID: u64 = u64::MAX;
 
 /// A time in whole microseconds since the Unix epoch: the book keeps times to the
 /// millisecond (`ContactBook::now`), a store given finer times keeps them to the
@@ -2287,9 +2287,14 @@ impl Row {
 }
 
 impl Table {
-    /// Every stored row, in `for_each` order.
-    pub(crate) fn rows_in_order(&self) -> impl Iterator<Item = &Row> {
-        self.rows.iter().flatten()
+    /// The stored rows from row number `from` on, in `for_each` order, with their numbers
+    /// (a stored row keeps its number until it is removed).
+    pub(crate) fn rows_from(&self, from: usize) -> impl Iterator<Item = (usize, &Row)> {
+        self.rows
+            .iter()
+            .enumerate()
+            .skip(from)
+            .filter_map(|(r, row)| Some((r, row.as_ref()?)))
     }
     /// The names of interned tags, by tag id.
     pub(crate) fn tag_names(&self) -> &[Box<str>] {

@@ -9,9 +9,9 @@
 //! [`Contact`]: crate::contact::Contact
 
 use super::blob::Pv;
-use super::table::{seq_id_text, Fv, IdRef, Row, Slot, Table, S_IMPORT_TAGS, S_TAGS};
+use super::table::{seq_id_text, Fv, IdRef, Row, Slot, Table, OTHER_ID, S_IMPORT_TAGS, S_TAGS};
 use crate::filter::{CompiledQuery, EvalCtx, Field, FieldValue};
-use crate::store::{ContactView, ViewValue};
+use crate::store::{ContactView, ViewSink, ViewValue, Walk};
 
 /// No column.
 const NONE: u32 = u32::MAX;
@@ -73,44 +73,73 @@ impl ContactView for RowView<'_> {
     }
 }
 
+/// A row a query matched, and the number of the `c_` id it held then ([`OTHER_ID`] for
+/// another id): a walk that resumes after a pause hands out the row only if it still holds
+/// that contact (a deleted contact's row may have been reused).
+pub(crate) type Matched = (u32, u64);
+
 impl Table {
-    /// Calls `f` on a view of every row, in `for_each` order, until it returns `false`; the
-    /// view gives the values of `fields` by position.
+    /// Hands a view of every row from row number `from` on to `sink`, in `for_each` order,
+    /// until it answers [`Walk::Stop`]; the view gives the values of `fields` by position.
+    /// At [`Walk::Pause`], returns the row number to go on from.
     pub(crate) fn for_each_view(
         &self,
         fields: &[Field],
-        f: &mut dyn FnMut(&dyn ContactView) -> bool,
-    ) {
-        self.for_each_view_of(self.rows_in_order(), fields, f);
+        from: usize,
+        sink: &mut dyn ViewSink,
+    ) -> Option<usize> {
+        let rows = self.rows_from(from).map(|(r, row)| (r + 1, row));
+        self.for_each_view_of(rows, fields, sink)
     }
 
-    /// [`Table::for_each_view`] over the rows a query matches (its listing, terms, quick
-    /// search and filter), in id order; the query's sort and paging are not used. The
-    /// caller has flushed the search indexes.
-    pub(crate) fn for_each_view_matching(
-        &self,
-        q: &CompiledQuery,
-        ctx: &EvalCtx,
-        fields: &[Field],
-        f: &mut dyn FnMut(&dyn ContactView) -> bool,
-    ) {
+    /// The rows a query matches (its listing, terms, quick search and filter), in id
+    /// order, for [`Table::for_each_view_matched`]; the query's sort and paging are not
+    /// used. The caller has flushed the search indexes.
+    pub(crate) fn matched(&self, q: &CompiledQuery, ctx: &EvalCtx) -> Vec<Matched> {
         let (m, _) = self.matching(q, ctx);
-        let mut rows: Vec<&Row> = m.iter().filter_map(|r| self.row(r)).collect();
+        let mut rows: Vec<(u32, &Row)> = m
+            .iter()
+            .filter_map(|r| self.row(r).map(|row| (r, row)))
+            .collect();
         // Rows are taken in creation order, which is id order unless a deleted contact's
         // row was reused or an id is not one this store made.
-        if !rows.is_sorted_by(|a, b| a.id() <= b.id()) {
-            rows.sort_unstable_by(|a, b| a.id().cmp(&b.id()));
+        if !rows.is_sorted_by(|a, b| a.1.id() <= b.1.id()) {
+            rows.sort_unstable_by(|a, b| a.1.id().cmp(&b.1.id()));
         }
-        self.for_each_view_of(rows.into_iter(), fields, f);
+        rows.into_iter()
+            .map(|(r, row)| (r, row.seq().unwrap_or(OTHER_ID)))
+            .collect()
     }
 
-    /// [`Table::for_each_view`] over the given rows, in their order.
+    /// [`Table::for_each_view`] over `matched[from..]`: each row that still holds the
+    /// contact it held when matched (a row of another id is taken to), in that order. At
+    /// [`Walk::Pause`], returns the position in `matched` to go on from.
+    pub(crate) fn for_each_view_matched(
+        &self,
+        matched: &[Matched],
+        from: usize,
+        fields: &[Field],
+        sink: &mut dyn ViewSink,
+    ) -> Option<usize> {
+        let rows = matched
+            .iter()
+            .enumerate()
+            .skip(from)
+            .filter_map(|(i, &(r, seq))| {
+                let row = self.row(r)?;
+                (row.seq().unwrap_or(OTHER_ID) == seq).then_some((i + 1, row))
+            });
+        self.for_each_view_of(rows, fields, sink)
+    }
+
+    /// [`Table::for_each_view`] over the given rows, in their order, each with the
+    /// position to go on from after it; at [`Walk::Pause`], returns that position.
     fn for_each_view_of<'r>(
         &'r self,
-        rows: impl Iterator<Item = &'r Row>,
+        rows: impl Iterator<Item = (usize, &'r Row)>,
         fields: &[Field],
-        f: &mut dyn FnMut(&dyn ContactView) -> bool,
-    ) {
+        sink: &mut dyn ViewSink,
+    ) -> Option<usize> {
         let slots: Vec<Slot> = fields.iter().map(|x| self.slot(x)).collect();
         // The column each interned key is decoded into, and where each field reads it.
         let mut column_of_key = vec![NONE; self.key_count()];
@@ -128,7 +157,7 @@ impl Table {
         let decode = source.iter().any(|c| *c != NONE);
         let want_id = slots.contains(&Slot::Id);
         let mut profile: Vec<Option<Pv<'_>>> = vec![None; slots.len()];
-        for row in rows {
+        for (next, row) in rows {
             if decode {
                 profile.fill(None);
                 for (k, v) in row.profile_iter() {
@@ -151,9 +180,12 @@ impl Table {
                 profile: &profile,
                 seq_id,
             };
-            if !f(&view) {
-                break;
+            match sink.view(&view) {
+                Walk::Next => {}
+                Walk::Pause => return Some(next),
+                Walk::Stop => return None,
             }
         }
+        None
     }
 }
