@@ -154,6 +154,56 @@ fn r_exp_5_every_bulk_action_is_logged_with_its_count() {
         .all(|e| e.manager_id.as_deref() == Some("ed")));
 }
 
+/// R-EXP-5: a bulk edit's entry says what was done, not only how many: the tags added or
+/// removed, the opt-out's medium and value, the filter of a filter target, the contacts
+/// changed and those that failed.
+#[test]
+fn r_exp_5_bulk_entries_say_what_was_done_and_to_whom() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.define_key("profile.city", FieldType::String).unwrap();
+    let a = b.add_lead(NewLead::email("a@x.com")).unwrap().id;
+    let c = b.add_lead(NewLead::email("c@x.com")).unwrap().id;
+    b.update(&a, &json!({"profile": {"city": "Seoul"}}))
+        .unwrap();
+    let ids = vec![a.clone(), c.clone(), "c_nope".to_string()];
+    b.add_tags(ids.clone(), &["vip".into(), "sale".into()])
+        .unwrap();
+    b.set_opt_out(ids.clone(), rolodex::Medium::Texting, true)
+        .unwrap();
+    let seoul = f(json!({"key": "profile.city", "op": "eq", "value": "Seoul"}));
+    b.remove_tags(seoul, &["sale".into()]).unwrap();
+    let entries = log(&b);
+    let entry = |action: &str| {
+        entries
+            .iter()
+            .find(|e| e.action == action)
+            .unwrap_or_else(|| panic!("no {action} entry"))
+            .detail
+            .clone()
+    };
+    let add = entry("addTags");
+    assert_eq!(add["tags"], json!(["vip", "sale"]), "{add}");
+    assert_eq!(add["ids"], json!([a, c]), "{add}");
+    assert_eq!(add["failed"], 1, "{add}");
+    assert_eq!(add["failedIds"], json!(["c_nope"]), "{add}");
+    assert!(add.get("filter").is_none(), "{add}");
+    let opt = entry("setOptOut");
+    assert_eq!(
+        (&opt["medium"], &opt["value"]),
+        (&json!("texting"), &json!(true)),
+        "{opt}"
+    );
+    let remove = entry("removeTags");
+    assert_eq!(remove["tags"], json!(["sale"]), "{remove}");
+    assert_eq!(remove["ids"], json!([a]), "{remove}");
+    assert_eq!(
+        remove["filter"],
+        json!({"key": "profile.city", "op": "eq", "value": "Seoul"}),
+        "{remove}"
+    );
+    assert_eq!(remove["failedIds"], json!([]), "{remove}");
+}
+
 /// API.md: `activity_log(query)` with query `{"since"?, "until"?, "action"?, "managerId"?,
 /// "limit"?}`; the system (a book without a manager) is logged without a manager.
 #[test]

@@ -114,7 +114,11 @@ pub struct ActivityEntry {
     /// The reason given, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Details (ids, report), as JSON.
+    /// Details, as a JSON object. A bulk action's: `ids` (the contacts changed), `failed`
+    /// (how many failed) and `failedIds`, `filter` when its target was a filter, and its
+    /// arguments (`tags`; `medium` and `value`). An import's: its report's counts, its
+    /// kind and file name; an export's: its columns, layout, filter or number of chosen
+    /// ids; a merge's: both ids.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub detail: serde_json::Value,
 }

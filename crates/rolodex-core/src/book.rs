@@ -672,11 +672,17 @@ impl ContactBook {
     /// logs the action.
     /// A bulk action on `target`: a filter picks from the `include` listing, the one the
     /// action acts on (the blocked contacts for an unblock, the visible ones for the rest).
+    ///
+    /// The log entry says what was done (R-EXP-5): the action's own arguments (`args`, a
+    /// JSON object: the tags, the medium and value), the filter of a filter target, the
+    /// contacts changed (`ids`) and those that failed (`failed`, their count, and
+    /// `failedIds`).
     fn bulk(
         &self,
         action: &str,
         target: &Target,
         include: Include,
+        args: serde_json::Value,
         f: impl Fn(&mut Tx, &str) -> Result<()>,
     ) -> Result<BulkResult> {
         let ids = self.ids_of(target, include)?;
@@ -694,11 +700,21 @@ impl ContactBook {
                 }),
             }
         }
-        let entry = self.log_entry(
-            action,
-            result.done,
-            serde_json::json!({"ids": done_ids, "failed": result.failed.len()}),
-        );
+        let mut detail = serde_json::json!({
+            "ids": done_ids,
+            "failed": result.failed.len(),
+            "failedIds": result.failed.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        });
+        if let Target::Filter(filter) = target {
+            // A filter is JSON-shaped, so it always serialises.
+            detail["filter"] = serde_json::to_value(filter).unwrap_or_default();
+        }
+        if let serde_json::Value::Object(args) = args {
+            for (k, v) in args {
+                detail[k] = v;
+            }
+        }
+        let entry = self.log_entry(action, result.done, detail);
         self.write(|tx| {
             tx.op(entry);
             Ok(())
@@ -709,7 +725,8 @@ impl ContactBook {
     /// Blocks contacts (R-CON-6).
     pub fn block(&self, target: impl Into<Target>) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "block contacts")?;
-        self.bulk("block", &target.into(), Include::Visible, |tx, id| {
+        let args = serde_json::json!({});
+        self.bulk("block", &target.into(), Include::Visible, args, |tx, id| {
             ops::block(tx, id).map(|_| ())
         })
     }
@@ -717,15 +734,27 @@ impl ContactBook {
     /// Unblocks contacts (R-CON-6).
     pub fn unblock(&self, target: impl Into<Target>) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "unblock contacts")?;
-        self.bulk("unblock", &target.into(), Include::Blocked, |tx, id| {
-            ops::unblock(tx, id).map(|_| ())
-        })
+        let args = serde_json::json!({});
+        self.bulk(
+            "unblock",
+            &target.into(),
+            Include::Blocked,
+            args,
+            |tx, id| ops::unblock(tx, id).map(|_| ()),
+        )
     }
 
     /// Deletes contacts for good (R-CON-5).
     pub fn delete(&self, target: impl Into<Target>) -> Result<BulkResult> {
         self.require(Permission::DeleteContacts, "delete contacts")?;
-        self.bulk("delete", &target.into(), Include::Visible, ops::delete)
+        let args = serde_json::json!({});
+        self.bulk(
+            "delete",
+            &target.into(),
+            Include::Visible,
+            args,
+            ops::delete,
+        )
     }
 
     /// Deletes the member with this `memberId` (R-CON-5), when they leave the site.
@@ -759,9 +788,14 @@ impl ContactBook {
     pub fn add_tags(&self, target: impl Into<Target>, tags: &[String]) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "tag contacts")?;
         let tags = ops::parse_tags(tags.to_vec())?;
-        self.bulk("addTags", &target.into(), Include::Visible, |tx, id| {
-            ops::add_tags(tx, id, &tags).map(|_| ())
-        })
+        let args = serde_json::json!({ "tags": tags });
+        self.bulk(
+            "addTags",
+            &target.into(),
+            Include::Visible,
+            args,
+            |tx, id| ops::add_tags(tx, id, &tags).map(|_| ()),
+        )
     }
 
     /// Removes tags (and their children) from contacts (R-CON-7).
@@ -770,9 +804,14 @@ impl ContactBook {
         // Tags to remove are held to R-VAL-8 as tags to add are: a malformed one can name
         // no tag a contact holds, and is the caller's mistake.
         let tags = ops::parse_tags(tags.to_vec())?;
-        self.bulk("removeTags", &target.into(), Include::Visible, |tx, id| {
-            ops::remove_tags(tx, id, &tags).map(|_| ())
-        })
+        let args = serde_json::json!({ "tags": tags });
+        self.bulk(
+            "removeTags",
+            &target.into(),
+            Include::Visible,
+            args,
+            |tx, id| ops::remove_tags(tx, id, &tags).map(|_| ()),
+        )
     }
 
     /// Sets the opt-out of a medium on contacts (R-CON-7).
@@ -783,9 +822,14 @@ impl ContactBook {
         value: bool,
     ) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "edit opt-out status")?;
-        self.bulk("setOptOut", &target.into(), Include::Visible, |tx, id| {
-            ops::set_opt_out(tx, id, medium, value).map(|_| ())
-        })
+        let args = serde_json::json!({ "medium": medium, "value": value });
+        self.bulk(
+            "setOptOut",
+            &target.into(),
+            Include::Visible,
+            args,
+            |tx, id| ops::set_opt_out(tx, id, medium, value).map(|_| ()),
+        )
     }
 
     // ----- merge (R-CON-8) -----
