@@ -568,8 +568,11 @@ impl ContactBook {
         // Names are kept and compared in NFC (R-VAL-1): a name typed on macOS, which
         // arrives decomposed, is the same name.
         let name = &*crate::text::nfc_cow(name);
-        compile(filter, &*self.schema_ref()?)?;
+        // The filter is checked against the schema read under the channel's write lock, so
+        // a key archived at the same time is either seen archived here or archived after
+        // the segment is saved (running it is then the archived-key error of R-FLT-4).
         self.write(|tx| {
+            compile(filter, &tx.schema)?;
             if tx
                 .store
                 .segments(tx.channel)?
