@@ -1440,6 +1440,86 @@ fn r_exp_1_export_lets_go_of_the_channel_while_its_writer_writes() {
     }
 }
 
+/// R-EXP-1: an unmerge between two pieces of an export puts the secondary back into the
+/// row freed last, here one the export had not read yet; the secondary, written in the
+/// first piece, is not written again. Each piece the writer gets is about 256 KiB (the
+/// exporter's own buffer included), and the summary counts the rows written.
+#[test]
+fn r_exp_1_an_export_writes_a_contact_unmerged_midway_once() {
+    // Enough rows for two pieces, also of the three quarters in Seoul.
+    let n = 20_000;
+    for filtered in [false, true] {
+        let (book, ids) = city_book(n);
+        // No MU limit: the contact put back stays visible.
+        book.set_mu_limit(None).unwrap();
+        let (s, p, d) = (ids[20].clone(), ids[24].clone(), ids[n - 3].clone());
+        let b = book.clone();
+        let mut sizes = Vec::new();
+        let mut w = CallingWriter {
+            first: Some(|| {
+                let m = b.merge(&p, &s, &rolodex::MergeChoices::default()).unwrap();
+                b.delete(vec![d.clone()]).unwrap();
+                b.unmerge(&m.merge_id).unwrap();
+            }),
+            out: Vec::new(),
+        };
+        let options = ExportOptions {
+            filter: filtered.then(|| json!({"key": "profile.city", "op": "eq", "value": "Seoul"})),
+            columns: Some(vec!["id".into(), "profile.name".into()]),
+            ..ExportOptions::default()
+        };
+        let summary = book
+            .export_csv(
+                SizedWriter {
+                    inner: &mut w,
+                    sizes: &mut sizes,
+                },
+                options,
+            )
+            .unwrap();
+        let text = String::from_utf8(w.out).unwrap();
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(summary.rows, lines.len() as u64);
+        let mut seen = std::collections::HashSet::new();
+        for l in &lines {
+            let id = l.split(',').next().unwrap();
+            assert!(seen.insert(id), "{id} written twice (filtered: {filtered})");
+        }
+        assert!(
+            seen.contains(s.as_str()),
+            "{s} not written (filtered: {filtered})"
+        );
+        assert!(
+            !seen.contains(d.as_str()),
+            "deleted {d} written (filtered: {filtered})"
+        );
+        assert!(sizes.len() >= 2, "{sizes:?}");
+        for size in &sizes {
+            assert!(
+                *size <= 256 * 1024 + 1024,
+                "a piece of {size} bytes: {sizes:?}"
+            );
+        }
+    }
+}
+
+/// A writer that notes the size of each write it passes on.
+struct SizedWriter<'a, W: std::io::Write> {
+    inner: &'a mut W,
+    sizes: &'a mut Vec<usize>,
+}
+
+impl<W: std::io::Write> std::io::Write for SizedWriter<'_, W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.sizes.push(b.len());
+        self.inner.write_all(b)?;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[test]
 fn r_exp_2_chosen_ids_with_a_filter_keep_their_order_hidden_and_blocked_included() {
     let (book, ids) = city_book(40);

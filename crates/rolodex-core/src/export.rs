@@ -356,6 +356,16 @@ impl<W: Write> CsvExporter<W> {
         self.out.get_mut()
     }
 
+    /// The bytes held in the exporter's own buffer, not yet handed to the writer.
+    pub(crate) fn buffered(&self) -> usize {
+        self.out.buffer().len()
+    }
+
+    /// Hands the buffered bytes to the writer, and flushes it.
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     /// Flushes and returns the writer.
     pub fn finish(self) -> Result<W> {
         self.out
@@ -714,11 +724,6 @@ impl<'o> Pieces<'o> {
         }
     }
 
-    /// Whether a piece has gathered, to be sent.
-    fn is_full(&self) -> bool {
-        self.buf.len() >= PIECE
-    }
-
     /// Writes what has gathered to the caller's writer.
     fn send(&mut self) -> io::Result<()> {
         if !self.buf.is_empty() {
@@ -726,6 +731,20 @@ impl<'o> Pieces<'o> {
             self.buf.clear();
         }
         Ok(())
+    }
+}
+
+impl CsvExporter<Pieces<'_>> {
+    /// Whether a piece has gathered (in the exporter's buffer and here), to be sent.
+    fn piece_full(&self) -> bool {
+        self.buffered() + self.out.get_ref().buf.len() >= PIECE
+    }
+
+    /// Writes what has gathered, the exporter's buffer included, to the caller's writer
+    /// (which is not flushed: a zip would then end a deflate block early).
+    fn send_piece(&mut self) -> io::Result<()> {
+        self.flush()?;
+        self.get_mut().send()
     }
 }
 
@@ -740,10 +759,9 @@ impl Write for Pieces<'_> {
         Ok(())
     }
 
-    /// Sends what has gathered and flushes the caller's writer.
+    /// Nothing: what has gathered is sent at a pause ([`Pieces::send`]) or at the end.
     fn flush(&mut self) -> io::Result<()> {
-        self.send()?;
-        self.out.flush()
+        Ok(())
     }
 }
 
@@ -765,7 +783,7 @@ impl ViewSink for ExportSink<'_, '_> {
             self.failed = Some(e);
             return Walk::Stop;
         }
-        if self.csv.get_mut().is_full() {
+        if self.csv.piece_full() {
             Walk::Pause
         } else {
             Walk::Next
@@ -773,7 +791,7 @@ impl ViewSink for ExportSink<'_, '_> {
     }
 
     fn paused(&mut self) -> Result<()> {
-        self.csv.get_mut().send().map_err(write_error)
+        self.csv.send_piece().map_err(write_error)
     }
 }
 
@@ -814,7 +832,9 @@ impl crate::book::ContactBook {
     /// Which contacts are exported is settled as they are read: each contact at most once,
     /// with its values when its piece was read; one deleted, hidden or blocked before its
     /// piece was read is left out, and one added meanwhile may or may not be in (the memory
-    /// store settles a filter's matches when the export starts).
+    /// store settles the rows it reads, and a filter's matches, when the export starts: a
+    /// contact added, or put back by an unmerge, meanwhile is not in, unless it was written
+    /// before it was merged away).
     pub fn export_csv<W: Write>(&self, out: W, options: ExportOptions) -> Result<ExportSummary> {
         use crate::access::Permission;
         use crate::filter::{compile_query, Filter, Include, Query, SortKey, SortOrder, MAX_LIMIT};
@@ -928,8 +948,8 @@ impl crate::book::ContactBook {
                             if let Some(c) = store.get(channel, id)? {
                                 if query.as_ref().is_none_or(|q| q.plan.matches(&c, &ctx)) {
                                     csv.write(&c)?;
-                                    if csv.get_mut().is_full() {
-                                        csv.get_mut().send().map_err(write_error)?;
+                                    if csv.piece_full() {
+                                        csv.send_piece().map_err(write_error)?;
                                     }
                                 }
                             }
@@ -941,7 +961,9 @@ impl crate::book::ContactBook {
             rows_done.set(csv.rows());
             body?;
             let n = csv.rows();
-            csv.finish()?.flush().map_err(write_error)?;
+            let mut rest = csv.finish()?;
+            rest.send().map_err(write_error)?;
+            rest.out.flush().map_err(write_error)?;
             Ok(n)
         };
 

@@ -301,11 +301,14 @@ pub trait Store: Send + Sync {
     ///
     /// At [`Walk::Pause`] the walk lets go of the channel, calls [`ViewSink::paused`] and
     /// goes on after the contact it handed out last. Each contact is handed out at most
-    /// once, with its values as they are when it is read; a contact deleted meanwhile is
-    /// not handed out, and whether one created meanwhile is depends on where the backend
-    /// puts it. A backend with a compact layout hands its rows out without building a
-    /// [`Contact`] each; the default materialises every contact through `for_each` and
-    /// calls `paused` in place.
+    /// once, with its values as they are when it is read, also when a contact deleted
+    /// meanwhile comes back (an unmerge puts the secondary back under its old id); a
+    /// contact deleted meanwhile is not handed out, and whether one created meanwhile is
+    /// depends on the backend (the memory store settles its rows when the walk starts, and
+    /// hands a contact out only from the row it held then, so it leaves such contacts out).
+    /// A backend with a compact layout hands its rows out without building a [`Contact`]
+    /// each; the default materialises every contact through `for_each` and calls `paused`
+    /// in place.
     fn for_each_view(
         &self,
         channel: &str,

@@ -188,6 +188,31 @@ impl MemoryStore {
         f(&r.table)
     }
 
+    /// Hands views of the settled rows that still hold their contacts to `sink`, holding
+    /// the channel for reading between pauses only.
+    fn walk_settled(
+        &self,
+        channel: &str,
+        settled: &view::Settled,
+        fields: &[Field],
+        sink: &mut dyn ViewSink,
+    ) -> Result<()> {
+        let ch = self.channel(channel);
+        let mut from = 0;
+        loop {
+            let guard = ch.read();
+            let Some(next) = guard
+                .table
+                .for_each_view_settled(settled, from, fields, sink)
+            else {
+                return Ok(());
+            };
+            drop(guard);
+            sink.paused()?;
+            from = next;
+        }
+    }
+
     fn channel(&self, name: &str) -> Arc<RwLock<Channel>> {
         if let Some(c) = self.channels.read().get(name) {
             return c.clone();
@@ -368,17 +393,10 @@ impl Store for MemoryStore {
         fields: &[Field],
         sink: &mut dyn ViewSink,
     ) -> Result<()> {
-        let ch = self.channel(channel);
-        let mut from = 0;
-        loop {
-            let guard = ch.read();
-            let Some(next) = guard.table.for_each_view(fields, from, sink) else {
-                return Ok(());
-            };
-            drop(guard);
-            sink.paused()?;
-            from = next;
-        }
+        // The rows are settled once, in row order; a pause lets go of the channel, and the
+        // walk goes on with the rows that still hold the contacts settled.
+        let settled = self.channel(channel).read().table.settled();
+        self.walk_settled(channel, &settled, fields, sink)
     }
 
     fn for_each_view_matching(
@@ -389,23 +407,9 @@ impl Store for MemoryStore {
         fields: &[Field],
         sink: &mut dyn ViewSink,
     ) -> Result<()> {
-        // The matches are settled once, from the indexes; a pause lets go of the channel,
-        // and the walk goes on with the rows that still hold the contacts matched.
+        // The matches are settled once, from the indexes, in id order.
         let matched = self.read_indexed(channel, |t| t.matched(query, ctx));
-        let ch = self.channel(channel);
-        let mut from = 0;
-        loop {
-            let guard = ch.read();
-            let Some(next) = guard
-                .table
-                .for_each_view_matched(&matched, from, fields, sink)
-            else {
-                return Ok(());
-            };
-            drop(guard);
-            sink.paused()?;
-            from = next;
-        }
+        self.walk_settled(channel, &matched, fields, sink)
     }
 
     fn contact_count(&self, channel: &str) -> Result<u64> {

@@ -2287,14 +2287,13 @@ impl Row {
 }
 
 impl Table {
-    /// The stored rows from row number `from` on, in `for_each` order, with their numbers
-    /// (a stored row keeps its number until it is removed).
-    pub(crate) fn rows_from(&self, from: usize) -> impl Iterator<Item = (usize, &Row)> {
+    /// Every stored row with its number, in `for_each` order (a stored row keeps its
+    /// number until it is removed).
+    pub(crate) fn stored_rows(&self) -> impl Iterator<Item = (u32, &Row)> {
         self.rows
             .iter()
             .enumerate()
-            .skip(from)
-            .filter_map(|(r, row)| Some((r, row.as_ref()?)))
+            .filter_map(|(r, row)| Some((r as u32, row.as_ref()?)))
     }
     /// The names of interned tags, by tag id.
     pub(crate) fn tag_names(&self) -> &[Box<str>] {

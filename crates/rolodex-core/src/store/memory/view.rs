@@ -9,6 +9,7 @@
 //! [`Contact`]: crate::contact::Contact
 
 use super::blob::Pv;
+use super::index::FxMap;
 use super::table::{seq_id_text, Fv, IdRef, Row, Slot, Table, OTHER_ID, S_IMPORT_TAGS, S_TAGS};
 use crate::filter::{CompiledQuery, EvalCtx, Field, FieldValue};
 use crate::store::{ContactView, ViewSink, ViewValue, Walk};
@@ -73,29 +74,54 @@ impl ContactView for RowView<'_> {
     }
 }
 
-/// A row a query matched, and the number of the `c_` id it held then ([`OTHER_ID`] for
-/// another id): a walk that resumes after a pause hands out the row only if it still holds
-/// that contact (a deleted contact's row may have been reused).
-pub(crate) type Matched = (u32, u64);
+/// The rows a walk settles on when it starts, in its order, each with the contact it held
+/// then: the number of its `c_` id ([`OTHER_ID`] for another id, whose text is kept
+/// aside). A walk that resumes after a pause hands out a row only if it still holds that
+/// contact: a deleted contact's row may have been taken since by a new contact, or by one
+/// an unmerge brought back (which may have been handed out already, from its old row).
+/// 16 bytes a row.
+#[derive(Debug, Default)]
+pub(crate) struct Settled {
+    rows: Vec<(u32, u64)>,
+    others: FxMap<u32, Box<str>>,
+}
+
+impl Settled {
+    fn of<'r>(rows: impl Iterator<Item = (u32, &'r Row)>) -> Settled {
+        let mut s = Settled::default();
+        for (r, row) in rows {
+            let seq = row.seq().unwrap_or(OTHER_ID);
+            if seq == OTHER_ID {
+                s.others.insert(r, row.id().text().into());
+            }
+            s.rows.push((r, seq));
+        }
+        s
+    }
+
+    /// The `i`-th settled row, if it still holds the contact it held when settled.
+    fn still<'t>(&self, table: &'t Table, i: usize) -> Option<&'t Row> {
+        let &(r, seq) = self.rows.get(i)?;
+        let row = table.row(r)?;
+        match row.id() {
+            IdRef::Seq(n) => (n == seq).then_some(row),
+            IdRef::Other(id) => {
+                (seq == OTHER_ID && self.others.get(&r).is_some_and(|o| **o == *id)).then_some(row)
+            }
+        }
+    }
+}
 
 impl Table {
-    /// Hands a view of every row from row number `from` on to `sink`, in `for_each` order,
-    /// until it answers [`Walk::Stop`]; the view gives the values of `fields` by position.
-    /// At [`Walk::Pause`], returns the row number to go on from.
-    pub(crate) fn for_each_view(
-        &self,
-        fields: &[Field],
-        from: usize,
-        sink: &mut dyn ViewSink,
-    ) -> Option<usize> {
-        let rows = self.rows_from(from).map(|(r, row)| (r + 1, row));
-        self.for_each_view_of(rows, fields, sink)
+    /// Every stored row, in `for_each` order, for [`Table::for_each_view_settled`].
+    pub(crate) fn settled(&self) -> Settled {
+        Settled::of(self.stored_rows())
     }
 
     /// The rows a query matches (its listing, terms, quick search and filter), in id
-    /// order, for [`Table::for_each_view_matched`]; the query's sort and paging are not
+    /// order, for [`Table::for_each_view_settled`]; the query's sort and paging are not
     /// used. The caller has flushed the search indexes.
-    pub(crate) fn matched(&self, q: &CompiledQuery, ctx: &EvalCtx) -> Vec<Matched> {
+    pub(crate) fn matched(&self, q: &CompiledQuery, ctx: &EvalCtx) -> Settled {
         let (m, _) = self.matching(q, ctx);
         let mut rows: Vec<(u32, &Row)> = m
             .iter()
@@ -106,33 +132,26 @@ impl Table {
         if !rows.is_sorted_by(|a, b| a.1.id() <= b.1.id()) {
             rows.sort_unstable_by(|a, b| a.1.id().cmp(&b.1.id()));
         }
-        rows.into_iter()
-            .map(|(r, row)| (r, row.seq().unwrap_or(OTHER_ID)))
-            .collect()
+        Settled::of(rows.into_iter())
     }
 
-    /// [`Table::for_each_view`] over `matched[from..]`: each row that still holds the
-    /// contact it held when matched (a row of another id is taken to), in that order. At
-    /// [`Walk::Pause`], returns the position in `matched` to go on from.
-    pub(crate) fn for_each_view_matched(
+    /// Hands a view of each settled row from position `from` on that still holds the
+    /// contact it held when settled to `sink`, in the settled order, until it answers
+    /// [`Walk::Stop`]; the view gives the values of `fields` by position. At
+    /// [`Walk::Pause`], returns the position to go on from.
+    pub(crate) fn for_each_view_settled(
         &self,
-        matched: &[Matched],
+        settled: &Settled,
         from: usize,
         fields: &[Field],
         sink: &mut dyn ViewSink,
     ) -> Option<usize> {
-        let rows = matched
-            .iter()
-            .enumerate()
-            .skip(from)
-            .filter_map(|(i, &(r, seq))| {
-                let row = self.row(r)?;
-                (row.seq().unwrap_or(OTHER_ID) == seq).then_some((i + 1, row))
-            });
+        let rows = (from..settled.rows.len())
+            .filter_map(|i| settled.still(self, i).map(|row| (i + 1, row)));
         self.for_each_view_of(rows, fields, sink)
     }
 
-    /// [`Table::for_each_view`] over the given rows, in their order, each with the
+    /// [`Table::for_each_view_settled`] over the given rows, in their order, each with the
     /// position to go on from after it; at [`Walk::Pause`], returns that position.
     fn for_each_view_of<'r>(
         &'r self,
