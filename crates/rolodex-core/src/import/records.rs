@@ -748,9 +748,13 @@ mod tests {
                         prop_assert!(!utf8, "{:?} of {:?}", q, rec);
                         continue;
                     };
-                    let text = q.original(read);
-                    prop_assert!(text.is_some(), "{:?} of {:?}", q, read);
-                    let text = text.unwrap_or_default();
+                    // In a file that is not UTF-8 a quote may split a character that the
+                    // cell read whole (`"\xC2"\x80`): no text of the cell stands in the
+                    // file. An import never meets one: it reads UTF-8 only (R-IMP-2).
+                    let Some(text) = q.original(read) else {
+                        prop_assert!(!utf8, "{:?} of {:?}", q, read);
+                        continue;
+                    };
                     prop_assert!(text.starts_with('"'), "{:?}", text);
                     if utf8 {
                         prop_assert!(bytes.windows(text.len()).any(|w| w == text.as_bytes()));
