@@ -105,9 +105,12 @@ impl Settled {
         let row = table.row(r)?;
         match row.id() {
             IdRef::Seq(n) => (n == seq).then_some(row),
-            IdRef::Other(id) => {
-                (seq == OTHER_ID && self.others.get(&r).is_some_and(|o| **o == *id)).then_some(row)
-            }
+            // Only a row settled with another id has its text kept.
+            IdRef::Other(id) => self
+                .others
+                .get(&r)
+                .is_some_and(|o| **o == *id)
+                .then_some(row),
         }
     }
 }
