@@ -1452,6 +1452,97 @@ fn r_exp_5_an_export_that_fails_after_sending_rows_is_logged() {
     assert_eq!(e.kind(), ErrorKind::RateLimited);
 }
 
+/// A writer that takes `room` bytes, fails once (a connection dropped), then takes
+/// everything again, keeping apart what it took after its failure.
+struct FailsOnce {
+    room: usize,
+    failed: bool,
+    before: Vec<u8>,
+    after: Vec<u8>,
+}
+
+impl std::io::Write for FailsOnce {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.failed {
+            self.after.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
+        if self.room == 0 {
+            self.failed = true;
+            return Err(std::io::Error::other("connection dropped"));
+        }
+        let n = buf.len().min(self.room);
+        self.room -= n;
+        self.before.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// R-EXP-4: a protected export is an AES-256 zip. An export whose writer fails midway
+/// writes nothing more after the failure, through the book or through `write_export`,
+/// protected or not. The zip crate finishes an archive it drops, and its closing records
+/// would make a cut-short CSV look like a whole archive; a buffer dropped after a failed
+/// write would hand its rows on again.
+#[test]
+fn r_exp_4_an_export_whose_writer_fails_writes_nothing_more() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    for i in 0..10_000 {
+        b.add_lead(NewLead::email(format!("person{i}@x.com")))
+            .unwrap();
+    }
+    let contacts = b
+        .search(&Query {
+            limit: Some(1000),
+            ..Query::default()
+        })
+        .unwrap()
+        .contacts;
+    let schema = rolodex::Schema::from_keys(b.schema().unwrap());
+    let fails = || FailsOnce {
+        room: 3000,
+        failed: false,
+        before: Vec::new(),
+        after: Vec::new(),
+    };
+    for options in [protected("abc12!", Some("audit")), ExportOptions::default()] {
+        let zipped = options.password.is_some();
+        let mut by_book = fails();
+        // Each protected export through the book starts the interval: one a day.
+        b.set_clock(Some(t(if zipped {
+            "2025-06-02T00:00:00Z"
+        } else {
+            "2025-06-03T00:00:00Z"
+        })))
+        .unwrap();
+        let by_book_e = b.export_csv(&mut by_book, options.clone()).unwrap_err();
+        let mut direct = fails();
+        let direct_e =
+            rolodex::write_export(&mut direct, &contacts, &schema, &options).unwrap_err();
+        for (how, w, e) in [
+            ("export_csv", by_book, by_book_e),
+            ("write_export", direct, direct_e),
+        ] {
+            let how = format!("{how}, protected: {zipped}");
+            assert_eq!(e.kind(), ErrorKind::Storage, "{how}: {e}");
+            assert!(w.failed && !w.before.is_empty(), "{how}");
+            assert!(
+                w.after.is_empty(),
+                "{how}: {} bytes written after the writer failed",
+                w.after.len()
+            );
+            if zipped {
+                assert!(
+                    zip::ZipArchive::new(Cursor::new(w.before)).is_err(),
+                    "{how}: what reached the writer reads as a whole archive"
+                );
+            }
+        }
+    }
+}
+
 /// R-EXP-4: the interval "is a setting of the book". One too long for the setting (the
 /// largest `Duration`, whose seconds plus a rounded-up fraction overflowed, to 0 in a
 /// release build, turning the rate limit off) is a `Validation` error that keeps the

@@ -19,6 +19,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, BufWriter, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -274,7 +275,7 @@ fn write_error(e: io::Error) -> Error {
 /// Cells are written straight into a buffered writer; values are formatted without
 /// allocating.
 pub struct CsvExporter<W: Write> {
-    out: BufWriter<W>,
+    out: BufWriter<Valve<W>>,
     columns: Vec<Column>,
     scratch: Vec<u8>,
     rows: u64,
@@ -302,7 +303,7 @@ impl<W: Write> CsvExporter<W> {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut out = BufWriter::with_capacity(256 * 1024, out);
+        let mut out = BufWriter::with_capacity(256 * 1024, Valve::new(out));
         let mut header = || -> io::Result<()> {
             if options.bom {
                 out.write_all(b"\xEF\xBB\xBF")?;
@@ -353,7 +354,7 @@ impl<W: Write> CsvExporter<W> {
 
     /// The writer the rows go to (behind a buffer of its own).
     pub(crate) fn get_mut(&mut self) -> &mut W {
-        self.out.get_mut()
+        &mut self.out.get_mut().out
     }
 
     /// The bytes held in the exporter's own buffer, not yet handed to the writer.
@@ -370,6 +371,7 @@ impl<W: Write> CsvExporter<W> {
     pub fn finish(self) -> Result<W> {
         self.out
             .into_inner()
+            .map(|valve| valve.out)
             .map_err(|e| write_error(e.into_error()))
     }
 }
@@ -579,8 +581,89 @@ pub const PROTECTED_ENTRY_NAME: &str = "contacts.csv";
 
 /// A writer that puts everything written to it into one AES-256 encrypted, deflated entry
 /// of a zip archive (R-EXP-4), streamed to `out` (no seeking needed).
+///
+/// Dropped without [`ProtectedZipWriter::finish`] (an export that failed), it writes
+/// nothing more to `out`: the archive is left cut short, so no reader takes what reached
+/// `out` for a whole export.
 pub struct ProtectedZipWriter<W: Write> {
-    zip: zip::ZipWriter<zip::write::StreamWriter<W>>,
+    /// `None` only inside [`ProtectedZipWriter::finish`], which takes the writer.
+    zip: Option<Zip<W>>,
+}
+
+type Zip<W> = zip::ZipWriter<zip::write::StreamWriter<Valve<W>>>;
+
+/// The way from an export's writer to the one below it, which lets nothing more through
+/// once the one below has failed, or once the writer above is dropped unfinished.
+///
+/// Both writers above would otherwise write again after an error: a `BufWriter` (the
+/// [`CsvExporter`]'s buffer) hands its buffer on when dropped, after a failed write too,
+/// and the `zip` crate's writer finishes its archive when dropped, writing the closing
+/// records that make a cut-short export look whole.
+struct Valve<W> {
+    out: W,
+    /// A [`Flow`]; atomic, so that the writers above stay `Sync` as a plain writer is.
+    state: AtomicU8,
+}
+
+/// What a [`Valve`] lets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Flow {
+    Open = 0,
+    /// A write or flush below failed: each one after it fails too, untried.
+    Failed = 1,
+    /// The writer above was dropped unfinished: what it still writes is dropped, without
+    /// an error (which the `zip` crate would print to stderr).
+    Shut = 2,
+}
+
+impl<W: Write> Valve<W> {
+    fn new(out: W) -> Valve<W> {
+        Valve {
+            out,
+            state: AtomicU8::new(Flow::Open as u8),
+        }
+    }
+
+    fn set(&self, flow: Flow) {
+        self.state.store(flow as u8, Ordering::Relaxed);
+    }
+
+    fn flow(&self) -> Flow {
+        match self.state.load(Ordering::Relaxed) {
+            0 => Flow::Open,
+            1 => Flow::Failed,
+            _ => Flow::Shut,
+        }
+    }
+
+    fn pass<T>(&mut self, f: impl FnOnce(&mut W) -> io::Result<T>, shut: T) -> io::Result<T> {
+        match self.flow() {
+            Flow::Open => f(&mut self.out).inspect_err(|_| self.set(Flow::Failed)),
+            Flow::Failed => Err(io::Error::other(
+                "an earlier write to the export's writer failed",
+            )),
+            Flow::Shut => Ok(shut),
+        }
+    }
+}
+
+impl<W: Write> Write for Valve<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pass(|out| out.write(buf), buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.pass(|out| out.flush(), ())
+    }
+}
+
+impl<W: Write> Drop for ProtectedZipWriter<W> {
+    fn drop(&mut self) {
+        if let Some(valve) = self.zip.as_ref().and_then(|z| z.get_ref()) {
+            valve.get_ref().set(Flow::Shut);
+        }
+    }
 }
 
 impl<W: Write> std::fmt::Debug for ProtectedZipWriter<W> {
@@ -598,27 +681,37 @@ impl<W: Write> ProtectedZipWriter<W> {
     /// (checked by [`check_export_password`] first).
     pub fn new(out: W, password: &str, entry_name: &str) -> Result<ProtectedZipWriter<W>> {
         check_export_password(password)?;
-        let mut zip = zip::ZipWriter::new_stream(out);
+        let mut zip = zip::ZipWriter::new_stream(Valve::new(out));
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .with_aes_encryption(zip::AesMode::Aes256, password);
         zip.start_file(entry_name, options).map_err(zip_error)?;
-        Ok(ProtectedZipWriter { zip })
+        Ok(ProtectedZipWriter { zip: Some(zip) })
     }
 
     /// Ends the entry and the archive; returns `out`.
-    pub fn finish(self) -> Result<W> {
-        Ok(self.zip.finish().map_err(zip_error)?.into_inner())
+    pub fn finish(mut self) -> Result<W> {
+        let zip = self.zip.take().ok_or_else(|| write_error(finished()))?;
+        Ok(zip.finish().map_err(zip_error)?.into_inner().out)
     }
+
+    fn zip(&mut self) -> io::Result<&mut Zip<W>> {
+        self.zip.as_mut().ok_or_else(finished)
+    }
+}
+
+/// The error of a writer already finished, which no caller sees: `finish` takes the writer.
+fn finished() -> io::Error {
+    io::Error::other("the protected export is already finished")
 }
 
 impl<W: Write> Write for ProtectedZipWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.zip.write(buf)
+        self.zip()?.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.zip.flush()
+        self.zip()?.flush()
     }
 }
 
@@ -737,7 +830,7 @@ impl<'o> Pieces<'o> {
 impl CsvExporter<Pieces<'_>> {
     /// Whether a piece has gathered (in the exporter's buffer and here), to be sent.
     fn piece_full(&self) -> bool {
-        self.buffered() + self.out.get_ref().buf.len() >= PIECE
+        self.buffered() + self.out.get_ref().out.buf.len() >= PIECE
     }
 
     /// Writes what has gathered, the exporter's buffer included, to the caller's writer
