@@ -450,6 +450,41 @@ fn r_flt_7_page_sizes_out_of_range_are_one_error() {
     assert!(b.search(&q(json!({"limit": 1000}))).is_ok());
 }
 
+/// R-FLT-7 with API.md ("a JSON document from any language means the same thing in all of
+/// them"): a whole page size written as a float, as Python's `json.dumps(50.0)` or a Kotlin
+/// `Double` writes it, is that page size; so is an activity-log query's limit. A fraction
+/// is still out of range, and a float past 1,000 still says so.
+#[test]
+fn r_flt_7_a_whole_page_size_written_as_a_float_is_that_size() {
+    let b = ContactBook::in_memory();
+    for i in 0..3 {
+        b.add_lead(NewLead::email(format!("p{i}@x.com"))).unwrap();
+    }
+    for limit in ["2.0", "2e0", "0.2e1"] {
+        let query = Query::from_json(&format!(r#"{{"limit": {limit}}}"#)).unwrap();
+        assert_eq!(query.limit, Some(2), "{limit}");
+        assert_eq!(b.search(&query).unwrap().contacts.len(), 2, "{limit}");
+    }
+    for limit in ["2.5", "1e4", "-2.0"] {
+        let e = match Query::from_json(&format!(r#"{{"limit": {limit}}}"#)) {
+            Err(e) => e,
+            Ok(query) => b.search(&query).unwrap_err(),
+        };
+        assert_eq!(e.kind(), rolodex::ErrorKind::Validation, "{limit}: {e}");
+        assert_eq!(e.key(), Some("limit"), "{limit}: {e}");
+    }
+    let activity: rolodex::ActivityQuery =
+        serde_json::from_str(r#"{"action": "delete", "limit": 3.0}"#).unwrap();
+    assert_eq!(activity.limit, Some(3));
+    for limit in ["3.5", "-1", "\"3\""] {
+        let bad = format!(r#"{{"limit": {limit}}}"#);
+        assert!(
+            serde_json::from_str::<rolodex::ActivityQuery>(&bad).is_err(),
+            "{bad}"
+        );
+    }
+}
+
 /// R-FLT-4: a `between` of a date and a datetime that is empty in every time zone is an
 /// error, as a reversed range of one kind is; one that is empty only in some zones (the
 /// day's bounds move with the book's zone) is left to match what it matches.

@@ -148,7 +148,11 @@ pub struct ActivityQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager_id: Option<String>,
     /// At most this many entries (newest first).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::value::serde_count_opt::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub limit: Option<usize>,
 }
 

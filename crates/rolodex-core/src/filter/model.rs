@@ -592,7 +592,7 @@ impl Query {
                         // A number out of the page sizes is the error `compile_query`
                         // gives for 0 and 1001.
                         J::Number(n) => Some(
-                            n.as_u64()
+                            crate::value::whole_number(n)
                                 .ok_or_else(|| super::page_size_error(&n.to_string()))?,
                         ),
                         other => {

@@ -210,6 +210,37 @@ pub mod serde_datetime_opt {
     }
 }
 
+/// A JSON number that is a whole number, as a count: `50`, and also `50.0` and `5e1`, the
+/// way Python's `json.dumps` or a Kotlin `Double` writes it (a JSON document means the
+/// same in every language, API.md). `None` for a fraction, a negative number or one past
+/// `u64`.
+pub(crate) fn whole_number(n: &serde_json::Number) -> Option<u64> {
+    n.as_u64().or_else(|| {
+        let f = n.as_f64()?;
+        // 2^64 is exact as an f64; every whole f64 below it fits a u64.
+        (f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f)).then_some(f as u64)
+    })
+}
+
+/// Serde helpers for an optional count read with [`whole_number`] (absent when `None`).
+pub(crate) mod serde_count_opt {
+    use serde::{Deserialize, Deserializer};
+
+    /// Reads a whole number (`50`, `50.0`), or `null`.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+        use serde::de::Error as _;
+        match Option::<serde_json::Number>::deserialize(d)? {
+            Some(n) => super::whole_number(&n)
+                .and_then(|v| usize::try_from(v).ok())
+                .map(Some)
+                .ok_or_else(|| {
+                    D::Error::custom(format!("expected a whole number of entries, found {n}"))
+                }),
+            None => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
