@@ -13,7 +13,7 @@ use rolodex::{
 use serde_json::json;
 
 mod support;
-use support::{all, book_at, export_text, f, import_named, leads, q, snapshot, t};
+use support::{all, book_at, export_text, f, import_named, leads, q, snapshot, t, FailsOnce};
 
 fn protected(pw: &str, reason: Option<&str>) -> ExportOptions {
     ExportOptions {
@@ -1452,35 +1452,6 @@ fn r_exp_5_an_export_that_fails_after_sending_rows_is_logged() {
     assert_eq!(e.kind(), ErrorKind::RateLimited);
 }
 
-/// A writer that takes `room` bytes, fails once (a connection dropped), then takes
-/// everything again, keeping apart what it took after its failure.
-struct FailsOnce {
-    room: usize,
-    failed: bool,
-    before: Vec<u8>,
-    after: Vec<u8>,
-}
-
-impl std::io::Write for FailsOnce {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.failed {
-            self.after.extend_from_slice(buf);
-            return Ok(buf.len());
-        }
-        if self.room == 0 {
-            self.failed = true;
-            return Err(std::io::Error::other("connection dropped"));
-        }
-        let n = buf.len().min(self.room);
-        self.room -= n;
-        self.before.extend_from_slice(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// R-EXP-4: a protected export is an AES-256 zip. An export whose writer fails midway
 /// writes nothing more after the failure, through the book or through `write_export`,
 /// protected or not. The zip crate finishes an archive it drops, and its closing records
@@ -1501,12 +1472,7 @@ fn r_exp_4_an_export_whose_writer_fails_writes_nothing_more() {
         .unwrap()
         .contacts;
     let schema = rolodex::Schema::from_keys(b.schema().unwrap());
-    let fails = || FailsOnce {
-        room: 3000,
-        failed: false,
-        before: Vec::new(),
-        after: Vec::new(),
-    };
+    let fails = || FailsOnce::after(3000);
     for options in [protected("abc12!", Some("audit")), ExportOptions::default()] {
         let zipped = options.password.is_some();
         let mut by_book = fails();

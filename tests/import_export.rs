@@ -14,7 +14,7 @@ use rolodex::{
 use serde_json::json;
 
 mod support;
-use support::{all, book_at, export_text, import_with_log, leads, t};
+use support::{all, book_at, export_text, import_with_log, leads, t, FailsOnce};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1791,6 +1791,152 @@ fn r_exp_5_only_owners_export() {
 }
 
 // ----- property tests: never panics, never half a row, counts add up -----
+
+/// R-IMP-13 with API.md's `Storage` ("the backend failed; nothing half-written"): a failure
+/// log whose writer takes nothing fails the import before any change. One whose writer
+/// fails midway stops the import there: the rows before stay, each whole (R-IMP-16), and
+/// the error, which replaces the report, says what they did; nothing more is written to
+/// the log's writer after its failure.
+#[test]
+fn r_imp_13_a_failure_log_that_cannot_be_written_stops_the_import_and_says_what_stays() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let mut csv = String::from("profile.email,unsubscribeEmail,unsubscribeTexting\n");
+    for i in 0..3000 {
+        let opt_out = if i % 2 == 0 { "false" } else { "maybe" };
+        csv.push_str(&format!("p{i}@x.com,{opt_out},false\n"));
+    }
+    let opts = || ImportOptions {
+        auto_map: true,
+        ..ImportOptions::leads(IdentifyBy::Email)
+    };
+    let imports = || {
+        b.activity_log(&ActivityQuery {
+            action: Some("import".into()),
+            ..ActivityQuery::default()
+        })
+        .unwrap()
+    };
+    let import = |w: &mut FailsOnce| {
+        b.import_csv_with_log(Cursor::new(csv.as_bytes()), opts(), None, Some(w))
+            .unwrap_err()
+    };
+
+    let mut w = FailsOnce::after(0);
+    let e = import(&mut w);
+    assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
+    assert!(e.to_string().contains("failure log"), "{e}");
+    assert!(
+        all(&b).is_empty(),
+        "a writer that takes nothing changes nothing"
+    );
+    assert!(imports().is_empty());
+    assert!(w.after.is_empty());
+
+    let mut w = FailsOnce::after(20_000);
+    let e = import(&mut w);
+    assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
+    let created = all(&b).len();
+    assert!(created > 0 && created < 1500, "{created}");
+    let text = e.to_string();
+    assert!(
+        text.contains("failure log could not be written")
+            && text.contains(&format!("{created} contacts created")),
+        "{text}"
+    );
+    assert!(
+        w.after.is_empty(),
+        "{} bytes written after the writer failed",
+        w.after.len()
+    );
+    let log = imports();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].count, created as u64);
+    assert!(log[0].detail["stoppedBy"]
+        .as_str()
+        .is_some_and(|s| s.contains("failure log")));
+}
+
+/// API.md: `import_csv(source, ImportOptions, progress)` takes "a path, or `Read + Seek`":
+/// a path as text or a `Path`, and a `File`, a `Cursor`, a `BufReader` or any reader lent
+/// as `&mut`, with no wrapping. A path's file name gives the import tag (R-IMP-9); a
+/// reader's comes from `fileName`, here left out, so the default.
+#[test]
+fn r_imp_1_import_csv_takes_a_path_or_any_seekable_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spring.csv");
+    let text = "profile.email,unsubscribeEmail,unsubscribeTexting\nsource@x.com,false,false\n";
+    std::fs::write(&path, text).unwrap();
+    let as_text = path.to_str().unwrap();
+    let opts = || ImportOptions {
+        auto_map: true,
+        ..ImportOptions::leads(IdentifyBy::Email)
+    };
+    let reader_tag = |r: &ImportReport| r.import_tag.starts_with("import-");
+    type Run<'a> = Box<dyn Fn(&ContactBook) -> ImportReport + 'a>;
+    let runs: Vec<(&str, Run)> = vec![
+        (
+            "&str",
+            Box::new(|b| b.import_csv(as_text, opts(), None).unwrap()),
+        ),
+        (
+            "String",
+            Box::new(|b| b.import_csv(as_text.to_string(), opts(), None).unwrap()),
+        ),
+        (
+            "&Path",
+            Box::new(|b| b.import_csv(path.as_path(), opts(), None).unwrap()),
+        ),
+        (
+            "File",
+            Box::new(|b| {
+                let f = std::fs::File::open(&path).unwrap();
+                b.import_csv(f, opts(), None).unwrap()
+            }),
+        ),
+        (
+            "&mut File",
+            Box::new(|b| {
+                let mut f = std::fs::File::open(&path).unwrap();
+                b.import_csv(&mut f, opts(), None).unwrap()
+            }),
+        ),
+        (
+            "BufReader",
+            Box::new(|b| {
+                let f = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+                b.import_csv(f, opts(), None).unwrap()
+            }),
+        ),
+        (
+            "Cursor<&[u8]>",
+            Box::new(|b| {
+                b.import_csv(Cursor::new(text.as_bytes()), opts(), None)
+                    .unwrap()
+            }),
+        ),
+        (
+            "Cursor<Vec<u8>>",
+            Box::new(|b| {
+                b.import_csv(Cursor::new(text.as_bytes().to_vec()), opts(), None)
+                    .unwrap()
+            }),
+        ),
+    ];
+    for (how, run) in runs {
+        let b = ContactBook::in_memory();
+        let report = run(&b);
+        assert_eq!((report.created, report.failed), (1, 0), "{how}");
+        let by_path = matches!(how, "&str" | "String" | "&Path");
+        if by_path {
+            assert_eq!(report.import_tag, "spring", "{how}");
+        } else {
+            assert!(reader_tag(&report), "{how}: {}", report.import_tag);
+        }
+        let got = all(&b);
+        assert_eq!(got.len(), 1, "{how}");
+        assert_eq!(got[0].email(), Some("source@x.com"), "{how}");
+    }
+}
 
 mod props {
     use super::*;

@@ -215,3 +215,44 @@ pub fn import_with_log(
         .unwrap();
     (r, String::from_utf8(log).unwrap())
 }
+
+/// A writer that takes `room` bytes, fails once (a connection dropped), then takes
+/// everything again, keeping apart what it took after its failure.
+pub struct FailsOnce {
+    pub room: usize,
+    pub failed: bool,
+    pub before: Vec<u8>,
+    pub after: Vec<u8>,
+}
+
+impl std::io::Write for FailsOnce {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.failed {
+            self.after.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
+        if self.room == 0 {
+            self.failed = true;
+            return Err(std::io::Error::other("connection dropped"));
+        }
+        let n = buf.len().min(self.room);
+        self.room -= n;
+        self.before.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl FailsOnce {
+    /// A writer that fails once it has taken `room` bytes.
+    pub fn after(room: usize) -> FailsOnce {
+        FailsOnce {
+            room,
+            failed: false,
+            before: Vec::new(),
+            after: Vec::new(),
+        }
+    }
+}

@@ -592,15 +592,16 @@ pub struct ProtectedZipWriter<W: Write> {
 
 type Zip<W> = zip::ZipWriter<zip::write::StreamWriter<Valve<W>>>;
 
-/// The way from an export's writer to the one below it, which lets nothing more through
-/// once the one below has failed, or once the writer above is dropped unfinished.
+/// The way from a writer of ours to the caller's (or to the next one down), which lets
+/// nothing more through once the one below has failed, or once the writer above is
+/// dropped unfinished.
 ///
-/// Both writers above would otherwise write again after an error: a `BufWriter` (the
-/// [`CsvExporter`]'s buffer) hands its buffer on when dropped, after a failed write too,
-/// and the `zip` crate's writer finishes its archive when dropped, writing the closing
-/// records that make a cut-short export look whole.
-struct Valve<W> {
-    out: W,
+/// The writers above would otherwise write again after an error: a `BufWriter` (the
+/// buffer of a [`CsvExporter`] or a failure log) hands its buffer on when dropped, after a
+/// failed write too, and the `zip` crate's writer finishes its archive when dropped,
+/// writing the closing records that make a cut-short export look whole.
+pub(crate) struct Valve<W> {
+    pub(crate) out: W,
     /// A [`Flow`]; atomic, so that the writers above stay `Sync` as a plain writer is.
     state: AtomicU8,
 }
@@ -618,7 +619,7 @@ enum Flow {
 }
 
 impl<W: Write> Valve<W> {
-    fn new(out: W) -> Valve<W> {
+    pub(crate) fn new(out: W) -> Valve<W> {
         Valve {
             out,
             state: AtomicU8::new(Flow::Open as u8),

@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, Write};
 use super::mapping::ColumnMap;
 use super::patch::RowFailure;
 use crate::error::{Error, Result};
-use crate::export::{write_field, write_text};
+use crate::export::{write_field, write_text, Valve};
 
 /// The three diagnostic columns that start every failure log.
 pub const FAILURE_LOG_COLUMNS: [&str; 3] = ["rowNumber", "errorColumns", "errorReasons"];
@@ -32,7 +32,7 @@ pub fn failure_log_header(map: &ColumnMap) -> Vec<String> {
 /// R-EXP-3, which a re-import undoes (R-IMP-20); a cell already guarded is written as it
 /// is. Either way a re-import reads each cell as the first import did.
 pub struct FailureLogWriter<W: Write> {
-    out: BufWriter<W>,
+    out: BufWriter<Valve<W>>,
     width: usize,
 }
 
@@ -49,13 +49,17 @@ fn log_error(e: io::Error) -> Error {
 }
 
 impl<W: Write> FailureLogWriter<W> {
-    /// Starts a failure log for an import with this mapping; writes the header.
+    /// Starts a failure log for an import with this mapping; writes the header and hands
+    /// it to `out` at once, so that a writer that takes nothing fails here, before an
+    /// import has changed anything.
     pub fn new(out: W, map: &ColumnMap) -> Result<FailureLogWriter<W>> {
         let mut w = FailureLogWriter {
-            out: BufWriter::new(out),
+            out: BufWriter::new(Valve::new(out)),
             width: map.columns.len(),
         };
-        w.header(&failure_log_header(map)).map_err(log_error)?;
+        w.header(&failure_log_header(map))
+            .and_then(|()| w.out.flush())
+            .map_err(log_error)?;
         Ok(w)
     }
 
@@ -84,7 +88,10 @@ impl<W: Write> FailureLogWriter<W> {
 
     /// Flushes and returns the writer.
     pub fn finish(self) -> Result<W> {
-        self.out.into_inner().map_err(|e| log_error(e.into_error()))
+        self.out
+            .into_inner()
+            .map(|valve| valve.out)
+            .map_err(|e| log_error(e.into_error()))
     }
 
     fn header(&mut self, names: &[String]) -> io::Result<()> {

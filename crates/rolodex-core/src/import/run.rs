@@ -123,6 +123,24 @@ impl Failures<'_> {
     }
 }
 
+/// The error of an import stopped midway by `e` (a storage failure, or a failure log that
+/// could not be written), saying what the rows before it did: each was applied whole
+/// (R-IMP-16) and stays, so the caller, who gets no report, learns it here.
+fn stopped(e: Error, report: &ImportReport) -> Error {
+    let Error::Storage { message } = e else {
+        return e;
+    };
+    let done = if report.dry_run {
+        "nothing changed (a dry run)".to_string()
+    } else {
+        format!(
+            "the {} rows before it stay as they were handled ({} contacts created, {} updated, {} rows failed), and the activity log holds the report",
+            report.rows, report.created, report.updated, report.failed
+        )
+    };
+    Error::storage(format!("{message}; the import stopped there: {done}"))
+}
+
 impl ContactBook {
     /// Imports a CSV file (R-IMP): a path (`Path`/`PathBuf`) or a reader
     /// ([`ImportSource::reader`]). Needs `editContacts` (R-EXP-5). `progress`, if given, is
@@ -228,7 +246,9 @@ impl ContactBook {
         };
         let mut fatal = None;
         // A failure log that cannot be written stops the import like a storage error: the
-        // rows already applied stay, and the activity log says so (`stoppedBy`).
+        // rows already applied stay (each row is whole, R-IMP-16), and the error and the
+        // activity log (`stoppedBy`) say what they did. A writer that takes nothing has
+        // already failed above, before any change.
         while let Some(row) = reader.next() {
             match row {
                 Err(failure) => {
@@ -361,7 +381,7 @@ impl ContactBook {
             }
         }
         match fatal {
-            Some(e) => Err(e),
+            Some(e) => Err(stopped(e, &report)),
             None => {
                 if let Some(p) = progress.as_mut() {
                     p(reader.progress());

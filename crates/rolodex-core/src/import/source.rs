@@ -25,6 +25,9 @@ impl<T: Read + Seek + ?Sized> ReadSeek for T {}
 
 /// The input of an import: a file path, or any `Read + Seek` (a `File`, a `Cursor`, ...).
 ///
+/// `import_csv` takes anything that converts: a path (`&str`, `String`, `&Path`,
+/// `PathBuf`), a `File`, a `Cursor`, a `BufReader`, or any other reader lent as `&mut`.
+///
 /// A reader is read from its current position; the import rewinds to that position for
 /// its second pass (the first pass checks the encoding and counts rows before any change).
 pub enum ImportSource<'a> {
@@ -70,6 +73,43 @@ impl From<&PathBuf> for ImportSource<'_> {
 impl From<&Path> for ImportSource<'_> {
     fn from(p: &Path) -> Self {
         ImportSource::Path(p.to_path_buf())
+    }
+}
+
+impl From<&str> for ImportSource<'_> {
+    fn from(p: &str) -> Self {
+        ImportSource::Path(PathBuf::from(p))
+    }
+}
+
+impl From<String> for ImportSource<'_> {
+    fn from(p: String) -> Self {
+        ImportSource::Path(PathBuf::from(p))
+    }
+}
+
+impl From<std::fs::File> for ImportSource<'_> {
+    fn from(f: std::fs::File) -> Self {
+        ImportSource::reader(f)
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + 'a> From<std::io::Cursor<T>> for ImportSource<'a> {
+    fn from(c: std::io::Cursor<T>) -> Self {
+        ImportSource::reader(c)
+    }
+}
+
+impl<'a, R: Read + Seek + 'a> From<std::io::BufReader<R>> for ImportSource<'a> {
+    fn from(r: std::io::BufReader<R>) -> Self {
+        ImportSource::reader(r)
+    }
+}
+
+/// Any other reader, lent: `book.import_csv(&mut reader, ..)`.
+impl<'a, R: Read + Seek + ?Sized + 'a> From<&'a mut R> for ImportSource<'a> {
+    fn from(r: &'a mut R) -> Self {
+        ImportSource::reader(r)
     }
 }
 
