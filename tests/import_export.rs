@@ -1840,7 +1840,8 @@ fn r_imp_13_a_failure_log_that_cannot_be_written_stops_the_import_and_says_what_
     let text = e.to_string();
     assert!(
         text.contains("failure log could not be written")
-            && text.contains(&format!("{created} contacts created")),
+            && text.contains(&format!("{created} contacts created"))
+            && text.contains("the activity log holds the report"),
         "{text}"
     );
     assert!(

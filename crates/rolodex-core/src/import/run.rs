@@ -126,7 +126,7 @@ impl Failures<'_> {
 /// The error of an import stopped midway by `e` (a storage failure, or a failure log that
 /// could not be written), saying what the rows before it did: each was applied whole
 /// (R-IMP-16) and stays, so the caller, who gets no report, learns it here.
-fn stopped(e: Error, report: &ImportReport) -> Error {
+fn stopped(e: Error, report: &ImportReport, logged: bool) -> Error {
     let Error::Storage { message } = e else {
         return e;
     };
@@ -134,8 +134,16 @@ fn stopped(e: Error, report: &ImportReport) -> Error {
         "nothing changed (a dry run)".to_string()
     } else {
         format!(
-            "the {} rows before it stay as they were handled ({} contacts created, {} updated, {} rows failed), and the activity log holds the report",
-            report.rows, report.created, report.updated, report.failed
+            "the {} rows before it stay as they were handled ({} contacts created, {} updated; {} rows failed){}",
+            report.rows,
+            report.created,
+            report.updated,
+            report.failed,
+            if logged {
+                ", and the activity log holds the report"
+            } else {
+                ""
+            }
         )
     };
     Error::storage(format!("{message}; the import stopped there: {done}"))
@@ -355,6 +363,7 @@ impl ContactBook {
         };
         drop(dry);
 
+        let mut in_log = false;
         if !options.dry_run {
             let mut detail = serde_json::to_value(&report).unwrap_or_default();
             if let Some(obj) = detail.as_object_mut() {
@@ -378,10 +387,12 @@ impl ContactBook {
             });
             if fatal.is_none() {
                 logged?;
+            } else {
+                in_log = logged.is_ok();
             }
         }
         match fatal {
-            Some(e) => Err(stopped(e, &report)),
+            Some(e) => Err(stopped(e, &report, in_log)),
             None => {
                 if let Some(p) = progress.as_mut() {
                     p(reader.progress());
