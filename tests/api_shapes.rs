@@ -4,8 +4,8 @@
 use std::io::Cursor;
 
 use rolodex::{
-    Boot, Contact, ContactBook, Error, ErrorKind, FieldType, Filter, IdentifyBy, ImportOptions,
-    MergeChoices, NewLead, Page, Query, Segment, Side,
+    Boot, Contact, ContactBook, Error, ErrorKind, ExportOptions, FieldType, Filter, IdentifyBy,
+    ImportOptions, Manager, MergeChoices, NewLead, Page, Query, Segment, Side,
 };
 use serde_json::{json, Value as J};
 
@@ -328,6 +328,52 @@ fn api_small_shapes_read_and_write() {
 
 /// API.md: bulk actions each return `{"done": N, "failed": [{"id", "reason"}]}`; "a target
 /// is a list of ids or a filter".
+/// API.md: "a JSON document from any language means the same thing in all of them". A
+/// caller in Python or Kotlin writes `None`/`null` for a field it does not give: every
+/// input shape reads `null` as the field left out, as `Query` does, not as an error.
+#[test]
+fn api_input_shapes_read_null_as_left_out() {
+    let lead: NewLead =
+        serde_json::from_value(json!({"email": "a@x.com", "profile": null, "tags": null})).unwrap();
+    assert_eq!(lead, NewLead::email("a@x.com"));
+    let boot: Boot =
+        serde_json::from_value(json!({"contactId": null, "memberId": "m-1", "profile": null}))
+            .unwrap();
+    assert_eq!(
+        boot,
+        Boot {
+            member_id: Some("m-1".into()),
+            ..Boot::default()
+        }
+    );
+    let options: ImportOptions = serde_json::from_value(json!({
+        "kind": "members", "identifyBy": null, "mapping": null, "emptyCells": null,
+        "importTag": null, "fileName": null, "encoding": null, "dryRun": null, "autoMap": null
+    }))
+    .unwrap();
+    // `identifyBy` left out: a member import identifies by `memberId` when it runs.
+    let members = ImportOptions {
+        identify_by: None,
+        ..ImportOptions::members()
+    };
+    assert_eq!(options, members);
+    let export: ExportOptions = serde_json::from_value(json!({
+        "filter": null, "ids": null, "editableOnly": null, "columns": null,
+        "password": null, "reason": null, "bom": null
+    }))
+    .unwrap();
+    assert_eq!(export, ExportOptions::default());
+    let manager: Manager =
+        serde_json::from_value(json!({"id": "m", "role": "member", "permissions": null})).unwrap();
+    assert_eq!(manager, Manager::member("m", &[]));
+    // A value of the wrong type is still an error.
+    assert!(serde_json::from_value::<NewLead>(json!({"email": "a@x.com", "tags": "vip"})).is_err());
+    assert!(
+        serde_json::from_value::<ImportOptions>(json!({"kind": "members", "dryRun": "yes"}))
+            .is_err()
+    );
+}
+
 #[test]
 fn api_bulk_result_shape() {
     let book = book_at("2025-05-04T00:00:00Z");

@@ -50,7 +50,7 @@ pub struct Manager {
     /// Owner or member.
     pub role: Role,
     /// Permissions of a member-role manager.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::value::null_as_default")]
     pub permissions: Vec<Permission>,
 }
 

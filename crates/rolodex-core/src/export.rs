@@ -46,7 +46,11 @@ pub struct ExportOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ids: Option<Vec<String>>,
     /// Export exactly the import layout, [`Schema::import_layout`] (R-EXP-2).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "crate::value::null_as_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub editable_only: bool,
     /// Export these data keys, in this order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,7 +62,11 @@ pub struct ExportOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Start the CSV with a UTF-8 BOM.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "crate::value::null_as_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub bom: bool,
 }
 

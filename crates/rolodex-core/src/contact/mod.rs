@@ -266,10 +266,18 @@ pub struct NewLead {
     pub name: Option<String>,
     /// Other profile values by name (`"city"` or `"profile.city"`): native JSON of the key's
     /// type, or text parsed by R-VAL.
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::value::null_as_default",
+        skip_serializing_if = "serde_json::Map::is_empty"
+    )]
     pub profile: serde_json::Map<String, serde_json::Value>,
     /// Tags (R-VAL-8).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::value::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tags: Vec<String>,
 }
 
@@ -308,7 +316,11 @@ pub struct Boot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_id: Option<String>,
     /// Profile values from the site; contact info given here is unverified (R-CON-2).
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::value::null_as_default",
+        skip_serializing_if = "serde_json::Map::is_empty"
+    )]
     pub profile: serde_json::Map<String, serde_json::Value>,
 }
 

@@ -68,10 +68,10 @@ pub struct ImportOptions {
     pub identify_by: Option<IdentifyBy>,
     /// CSV column (header text, trimmed) → data key, or `None` (JSON `null`) for *do not
     /// import* (R-IMP-3).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::value::null_as_default")]
     pub mapping: BTreeMap<String, Option<String>>,
     /// Empty-cell policy (R-IMP-7).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::value::null_as_default")]
     pub empty_cells: EmptyCells,
     /// The import tag added to every contact touched (R-IMP-9); defaults to the file name
     /// without its extension.
@@ -85,13 +85,13 @@ pub struct ImportOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
     /// Apply nothing; report what the import would do (R-IMP-18).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::value::null_as_default")]
     pub dry_run: bool,
     /// Map every unmapped column whose header equals a data key this import may write;
     /// other unmapped columns are ignored and listed in the report's `ignoredColumns`. Two
     /// such columns named like one key are an error, as a key is mapped from at most one
     /// column (R-IMP-3).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::value::null_as_default")]
     pub auto_map: bool,
 }
 

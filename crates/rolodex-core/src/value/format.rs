@@ -222,6 +222,18 @@ pub(crate) fn whole_number(n: &serde_json::Number) -> Option<u64> {
     })
 }
 
+/// Reads a field whose `null` means the same as leaving it out: its default. Input shapes
+/// read this way (a new lead, a boot, import and export options, a manager), as `Query`
+/// reads all its fields, since callers in Python or Kotlin write `None`/`null` for "not
+/// given".
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// Serde helpers for an optional count read with [`whole_number`] (absent when `None`).
 pub(crate) mod serde_count_opt {
     use serde::{Deserialize, Deserializer};

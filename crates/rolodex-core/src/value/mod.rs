@@ -179,7 +179,7 @@ mod parse;
 mod phone;
 
 pub use format::{format_datetime, format_number, number_json, serde_datetime, serde_datetime_opt};
-pub(crate) use format::{serde_count_opt, whole_number};
+pub(crate) use format::{null_as_default, serde_count_opt, whole_number};
 pub(crate) use list::tag_set;
 pub(crate) use number::check_json_number;
 pub(crate) use parse::from_json_owned;
