@@ -289,7 +289,9 @@ pub trait Store: Send + Sync {
 
     /// Runs a whole compiled query (filter, quick search, terms, listing, sort, cursor page)
     /// and counts every match. A SQL store translates the plan into one query; the memory
-    /// store answers from its own layout.
+    /// store answers from its own layout. The page size is at most 1,000 for a caller's
+    /// query; the book reads a whole listing (an audience, a bulk action's filter) with
+    /// `usize::MAX`, which means no limit.
     fn search(&self, channel: &str, query: &CompiledQuery, ctx: &EvalCtx) -> Result<Page>;
 
     /// Calls `f` on every contact of the channel until it returns `false`.
