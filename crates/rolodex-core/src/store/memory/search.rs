@@ -4,6 +4,7 @@
 //! pages.
 
 use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
@@ -13,13 +14,13 @@ use roaring::RoaringBitmap;
 use super::blob::PhoneStr;
 use super::index::{date_key, dt_key, fingerprint, num_key, prefetch, Ordered};
 use super::table::{
-    parse_seq, FieldIx, IdKey, IdRef, QuickIx, Slot, Table, KEY_EMAIL, KEY_MOBILE, KEY_NAME,
-    K_DATE, K_DT, K_NUM, S_MEMBER_ID,
+    instant_micros, parse_seq, FieldIx, IdKey, IdRef, QuickIx, Slot, Table, KEY_EMAIL, KEY_MOBILE,
+    KEY_NAME, K_DATE, K_DT, K_NUM, S_MEMBER_ID,
 };
 use crate::contact::Contact;
 use crate::filter::{
-    phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, Include, Op, Page,
-    PlanNode, QuickSearch, RowKey, SortVal, TermList, Terms, TextMode,
+    phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, FieldValue, Include, Op,
+    Page, PlanNode, QuickSearch, RowKey, SortVal, TermList, Terms, TextMode,
 };
 use crate::text::fold_cow;
 use crate::value::FieldType;
@@ -763,12 +764,120 @@ impl Table {
         ))
     }
 
+    /// [`Table::page`] for a sort on one key that an ordered index holds (a number, a date
+    /// or an instant: `createdAt`, the default sort, among them) when every id is a `c_`
+    /// number. Each row of the buckets walked is keyed by two integers, its value's exact
+    /// order and its id's number, with no sort value built: a bucket can hold every match
+    /// (an import stamps all its contacts with one `createdAt`), and building a key of
+    /// each made a first page of 200,000 such contacts take 16 ms. `None` defers to the
+    /// general walk: another sort, a cursor among the rows without a value, or too few
+    /// rows with one to fill the page.
+    fn key_page(
+        &self,
+        m: &RoaringBitmap,
+        q: &CompiledQuery,
+        slots: &[Slot],
+    ) -> Option<(Vec<Contact>, Option<String>)> {
+        let [slot] = *slots else {
+            return None;
+        };
+        if !self.only_seq_ids() {
+            return None;
+        }
+        let (ix, present, desc, cursor_bucket) = self.sort_index(q)?;
+        let cur = match &q.cursor {
+            None => None,
+            Some(c) => Some((sort_key(c.values.first()?.as_ref()?)?, parse_seq(&c.id)?)),
+        };
+        // Ids break ties in the first key's direction.
+        let after = |k: (u64, u64)| {
+            cur.is_none_or(|c| {
+                k.cmp(&c)
+                    == if desc {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }
+            })
+        };
+        let keep = q.limit.saturating_add(1);
+        // The best `keep` rows so far, the worst on top; a descending sort keys its rows by
+        // the complements, so that one order serves both.
+        let mut best: BinaryHeap<(u64, u64, u32)> = BinaryHeap::new();
+        let buckets: Box<dyn Iterator<Item = (&u64, &RoaringBitmap)>> = if desc {
+            Box::new(ix.buckets.iter().rev())
+        } else {
+            Box::new(ix.buckets.iter())
+        };
+        for (b, bm) in buckets {
+            if let Some(Some(cb)) = cursor_bucket {
+                if (desc && *b > cb) || (!desc && *b < cb) {
+                    continue;
+                }
+            }
+            let rows = bm & m;
+            // Rows are mostly in id order: walked from the end for a descending sort, the
+            // best come first and the rest are turned away at the top of the heap.
+            let walk: Box<dyn Iterator<Item = u32>> = if desc {
+                Box::new(rows.iter().rev())
+            } else {
+                Box::new(rows.iter())
+            };
+            for r in walk {
+                let row = self.row(r)?;
+                let key = match instant_micros(row, slot) {
+                    Some(us) => micros_order(us),
+                    None => self.with_value(row, slot, value_key)?,
+                };
+                let k = (key, row.seq()?);
+                if !after(k) {
+                    continue;
+                }
+                let k = if desc { (!k.0, !k.1, r) } else { (k.0, k.1, r) };
+                if best.len() < keep {
+                    best.push(k);
+                } else if let Some(mut worst) = best.peek_mut() {
+                    if k < *worst {
+                        *worst = k;
+                    }
+                }
+            }
+            if best.len() >= keep {
+                break;
+            }
+        }
+        if best.len() < keep && !(m - present).is_empty() {
+            return None;
+        }
+        let mut picked = best.into_sorted_vec();
+        let next = if picked.len() > q.limit {
+            picked.truncate(q.limit);
+            let row = self.row(picked.last()?.2)?;
+            Some(q.sort.encode_cursor(&RowKey {
+                values: vec![self.with_value(row, slot, |v| q.sort.sort_val(0, v))],
+                id: row.id().text(),
+            }))
+        } else {
+            None
+        };
+        Some((
+            picked
+                .into_iter()
+                .filter_map(|(_, _, r)| self.contact_at(r))
+                .collect(),
+            next,
+        ))
+    }
+
     /// The page of `m` in the query's order after its cursor, and the next cursor.
     fn page<'s>(&'s self, m: &RoaringBitmap, q: &CompiledQuery) -> (Vec<Contact>, Option<String>) {
         let keep = q.limit.saturating_add(1);
         let mut picked: Vec<(PKey<'s>, u32)> = Vec::new();
         let slots: Vec<Slot> = q.sort.fields().map(|f| self.slot(f)).collect();
-        if let Some(page) = self.id_page(m, q, &slots) {
+        if let Some(page) = self
+            .id_page(m, q, &slots)
+            .or_else(|| self.key_page(m, q, &slots))
+        {
             return page;
         }
         let cursor = q.cursor.as_ref().map(|cur| (cur, IdKey::of(&cur.id)));
@@ -885,6 +994,49 @@ impl Table {
         };
         Some((ix, &fx.exists, desc, cursor_bucket))
     }
+}
+
+/// The exact order of a number, a date or an instant as one integer, as [`SortVal`]
+/// compares them: numbers in `f64::total_cmp`'s order, instants to the microsecond, dates
+/// by day. `None` for other values.
+fn value_key(v: FieldValue<'_>) -> Option<u64> {
+    match v {
+        FieldValue::Number(n) => Some(total_order(n)),
+        FieldValue::Datetime(t) => Some(instant_order(&t)),
+        FieldValue::Date(d) => Some(day_order(&d)),
+        _ => None,
+    }
+}
+
+/// [`value_key`] of a sort value (a cursor's).
+fn sort_key(v: &SortVal) -> Option<u64> {
+    match v {
+        SortVal::Number(n) => Some(total_order(*n)),
+        SortVal::Datetime(t) => Some(instant_order(t)),
+        SortVal::Date(d) => Some(day_order(d)),
+        _ => None,
+    }
+}
+
+fn total_order(n: f64) -> u64 {
+    let b = n.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+fn instant_order(t: &DateTime<Utc>) -> u64 {
+    micros_order(t.timestamp_micros())
+}
+
+fn micros_order(us: i64) -> u64 {
+    (us as u64) ^ (1 << 63)
+}
+
+fn day_order(d: &chrono::NaiveDate) -> u64 {
+    (i64::from(chrono::Datelike::num_days_from_ce(d)) as u64) ^ (1 << 63)
 }
 
 /// Keeps the first `keep` (≥ 1) items of `v` in `cmp` order, sorted: a partial selection
