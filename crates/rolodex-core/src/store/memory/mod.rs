@@ -46,12 +46,15 @@ mod blob;
 mod blocks;
 mod index;
 mod ledger;
+mod pending;
 mod search;
 mod table;
 mod tags;
 #[cfg(test)]
 mod tests;
 mod view;
+
+use pending::PendingSet;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -81,7 +84,7 @@ struct Channel {
     settings: Settings,
     segments: BTreeMap<String, SegmentRecord>,
     merges: HashMap<String, MergeRecord>,
-    pending: Vec<PendingUnification>,
+    pending: PendingSet,
     activity: Vec<ActivityEntry>,
     /// By manager id; `None` is the book acting without a manager.
     export_times: HashMap<Option<String>, DateTime<Utc>>,
@@ -120,15 +123,8 @@ impl Channel {
             Op::PutMerge(m) => {
                 self.merges.insert(m.id.clone(), (**m).clone());
             }
-            Op::PutPending(p) => {
-                self.pending
-                    .retain(|x| !(x.lead_id == p.lead_id && x.member_id == p.member_id));
-                self.pending.push(p.clone());
-            }
-            Op::DeletePending(lead, member) => {
-                self.pending
-                    .retain(|x| !(&x.lead_id == lead && &x.member_id == member));
-            }
+            Op::PutPending(p) => self.pending.put(p),
+            Op::DeletePending(lead, member) => self.pending.delete(lead, member),
             Op::Log(e) => self.activity.push(e.clone()),
             Op::PutExportTime(m, Some(t)) => {
                 self.export_times.insert(m.clone(), *t);
@@ -457,12 +453,7 @@ impl Store for MemoryStore {
     fn pending(&self, channel: &str, contact_id: Option<&str>) -> Result<Vec<PendingUnification>> {
         let ch = self.channel(channel);
         let ch = ch.read();
-        Ok(ch
-            .pending
-            .iter()
-            .filter(|p| contact_id.is_none_or(|id| p.lead_id == id || p.member_id == id))
-            .cloned()
-            .collect())
+        Ok(ch.pending.list(contact_id))
     }
 
     fn activity(&self, channel: &str, query: &ActivityQuery) -> Result<Vec<ActivityEntry>> {
