@@ -292,6 +292,47 @@ impl SortSpec {
         }
     }
 
+    /// The first key's part of [`SortSpec::compare_parts`] between a row's value `v` of it
+    /// and a position's sort value `other` (`None`: missing), direction applied: as
+    /// comparing `self.sort_val(0, v)` with `other`, without building the sort value where
+    /// a text compares as it stands or folds as ASCII does (to lower case). A page picked
+    /// from many rows turns most of them away with this against the worst row it keeps.
+    pub fn compare_first(&self, v: FieldValue<'_>, other: Option<&SortVal>) -> Ordering {
+        let Some(f) = self.fields.first() else {
+            return Ordering::Equal;
+        };
+        let o = match (v, other) {
+            (FieldValue::Text(s), Some(SortVal::Text(t))) => match f.mode {
+                TextMode::Folded if s.is_ascii() => {
+                    s.bytes().map(|b| b.to_ascii_lowercase()).cmp(t.bytes())
+                }
+                TextMode::Folded => fold(s).as_str().cmp(t.as_str()),
+                _ => s.cmp(t.as_str()),
+            },
+            (v, other) => match (self.sort_val(0, v), other) {
+                (None, None) => return Ordering::Equal,
+                (None, Some(_)) => return Ordering::Greater,
+                (Some(_), None) => return Ordering::Less,
+                (Some(x), Some(y)) => x.cmp_val(y),
+            },
+        };
+        if f.desc {
+            o.reverse()
+        } else {
+            o
+        }
+    }
+
+    /// The number of sort keys.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether there is no sort key (never, once compiled: the default is `createdAt`).
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
     /// Orders two row positions: sort values (missing last in both directions), then id in
     /// the first key's direction.
     pub fn compare(&self, a: &RowKey, b: &RowKey) -> Ordering {

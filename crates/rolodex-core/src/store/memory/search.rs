@@ -890,23 +890,57 @@ impl Table {
                 ) == Ordering::Less
             })
         };
+        let cmp = |a: &(PKey<'_>, u32), b: &(PKey<'_>, u32)| {
+            q.sort
+                .compare_parts(|i| a.0.val(i), |i| b.0.val(i), a.0.id.cmp(&b.0.id))
+        };
+        let single = q.sort.len() == 1;
+        // Once enough rows are gathered, the worst of the best `keep` so far: a row that
+        // sorts after it on the first key (or, with one key, on that key and its id) can
+        // never be on the page, and is turned away before its sort values are built (a
+        // text sort folded a copy of every row's text).
+        let mut worst: Option<(Option<SortVal>, IdKey)> = None;
+        let trim_at = keep.saturating_mul(2).saturating_add(256);
         // Keys borrow the row's id and allocate nothing for a single-key sort by a
         // non-text field (a `RowKey` is built only for the cursor).
-        let take = |rows: &mut dyn Iterator<Item = u32>, picked: &mut Vec<(PKey<'s>, u32)>| {
+        let mut take = |rows: &mut dyn Iterator<Item = u32>, picked: &mut Vec<(PKey<'s>, u32)>| {
             for r in rows {
-                if let Some(row) = self.row(r) {
-                    let mut vals = slots
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| self.with_value(row, *s, |v| q.sort.sort_val(i, v)));
-                    let first = vals.next().flatten();
-                    let k = PKey {
-                        first,
-                        rest: vals.collect(),
-                        id: row.id(),
+                let Some(row) = self.row(r) else {
+                    continue;
+                };
+                if let Some((first, id)) = &worst {
+                    let o =
+                        self.with_value(row, slots[0], |v| q.sort.compare_first(v, first.as_ref()));
+                    let o = match o {
+                        Ordering::Equal if single => {
+                            let ids = row.id().cmp(&id.as_ref());
+                            if q.sort.first().is_some_and(|(_, desc)| desc) {
+                                ids.reverse()
+                            } else {
+                                ids
+                            }
+                        }
+                        o => o,
                     };
-                    if after(&k) {
-                        picked.push((k, r));
+                    if o == Ordering::Greater {
+                        continue;
+                    }
+                }
+                let mut vals = slots
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| self.with_value(row, *s, |v| q.sort.sort_val(i, v)));
+                let first = vals.next().flatten();
+                let k = PKey {
+                    first,
+                    rest: vals.collect(),
+                    id: row.id(),
+                };
+                if after(&k) {
+                    picked.push((k, r));
+                    if picked.len() >= trim_at {
+                        first_in_order(picked, keep, cmp);
+                        worst = picked.last().map(|(k, _)| (k.first.clone(), k.id.to_key()));
                     }
                 }
             }
@@ -940,10 +974,6 @@ impl Table {
             }
             None => take(&mut m.iter(), &mut picked),
         }
-        let cmp = |a: &(PKey<'_>, u32), b: &(PKey<'_>, u32)| {
-            q.sort
-                .compare_parts(|i| a.0.val(i), |i| b.0.val(i), a.0.id.cmp(&b.0.id))
-        };
         first_in_order(&mut picked, keep, cmp);
         let next = if picked.len() > q.limit {
             picked.truncate(q.limit);
