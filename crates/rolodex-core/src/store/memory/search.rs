@@ -744,24 +744,35 @@ impl Table {
             }
         };
         first_in_order(&mut picked, keep, cmp);
-        let next = if picked.len() > q.limit {
-            picked.truncate(q.limit);
-            picked.last().and_then(|(_, r)| self.row(*r)).map(|row| {
+        Some(self.single_key_page(picked.into_iter().map(|(_, r)| r).collect(), q, Slot::Id))
+    }
+
+    /// The page of a sort on one key (`slot`) from `rows`, its best rows in order (at most
+    /// one more than the page size): the contacts of the page, and the cursor after its
+    /// last row when a row is left beyond it.
+    fn single_key_page(
+        &self,
+        mut rows: Vec<u32>,
+        q: &CompiledQuery,
+        slot: Slot,
+    ) -> (Vec<Contact>, Option<String>) {
+        let next = if rows.len() > q.limit {
+            rows.truncate(q.limit);
+            rows.last().and_then(|r| self.row(*r)).map(|row| {
                 q.sort.encode_cursor(&RowKey {
-                    values: vec![self.with_value(row, Slot::Id, |v| q.sort.sort_val(0, v))],
+                    values: vec![self.with_value(row, slot, |v| q.sort.sort_val(0, v))],
                     id: row.id().text(),
                 })
             })
         } else {
             None
         };
-        Some((
-            picked
-                .into_iter()
-                .filter_map(|(_, r)| self.contact_at(r))
+        (
+            rows.into_iter()
+                .filter_map(|r| self.contact_at(r))
                 .collect(),
             next,
-        ))
+        )
     }
 
     /// [`Table::page`] for a sort on one key that an ordered index holds (a number, a date
@@ -849,24 +860,8 @@ impl Table {
         if best.len() < keep && !(m - present).is_empty() {
             return None;
         }
-        let mut picked = best.into_sorted_vec();
-        let next = if picked.len() > q.limit {
-            picked.truncate(q.limit);
-            let row = self.row(picked.last()?.2)?;
-            Some(q.sort.encode_cursor(&RowKey {
-                values: vec![self.with_value(row, slot, |v| q.sort.sort_val(0, v))],
-                id: row.id().text(),
-            }))
-        } else {
-            None
-        };
-        Some((
-            picked
-                .into_iter()
-                .filter_map(|(_, _, r)| self.contact_at(r))
-                .collect(),
-            next,
-        ))
+        let rows = best.into_sorted_vec().into_iter().map(|(_, _, r)| r);
+        Some(self.single_key_page(rows.collect(), q, slot))
     }
 
     /// The page of `m` in the query's order after its cursor, and the next cursor.
