@@ -13,7 +13,9 @@ use rolodex::{
 use serde_json::json;
 
 mod support;
-use support::{all, book_at, export_text, f, import_named, leads, q, snapshot, t, FailsOnce};
+use support::{
+    all, book_at, export_text, f, import_named, leads, q, snapshot, t, FailsOnce, Hiccup,
+};
 
 fn protected(pw: &str, reason: Option<&str>) -> ExportOptions {
     ExportOptions {
@@ -1452,11 +1454,12 @@ fn r_exp_5_an_export_that_fails_after_sending_rows_is_logged() {
     assert_eq!(e.kind(), ErrorKind::RateLimited);
 }
 
-/// R-EXP-4: a protected export is an AES-256 zip. An export whose writer fails midway
-/// writes nothing more after the failure, through the book or through `write_export`,
-/// protected or not. The zip crate finishes an archive it drops, and its closing records
-/// would make a cut-short CSV look like a whole archive; a buffer dropped after a failed
-/// write would hand its rows on again.
+/// R-EXP-4: a protected export is an AES-256 zip. An export whose writer fails writes
+/// nothing more after the failure, through the book or through `write_export`, protected
+/// or not, whether the writer returns an error or takes none of the bytes (`Ok(0)`), at
+/// its first write or midway. The zip crate finishes an archive it drops, and its closing
+/// records would make a cut-short CSV look like a whole archive; a buffer dropped after a
+/// failed write would hand its rows on again.
 #[test]
 fn r_exp_4_an_export_whose_writer_fails_writes_nothing_more() {
     let b = book_at("2025-06-01T00:00:00Z");
@@ -1472,39 +1475,83 @@ fn r_exp_4_an_export_whose_writer_fails_writes_nothing_more() {
         .unwrap()
         .contacts;
     let schema = rolodex::Schema::from_keys(b.schema().unwrap());
-    let fails = || FailsOnce::after(3000);
+    let mut day = 1;
     for options in [protected("abc12!", Some("audit")), ExportOptions::default()] {
         let zipped = options.password.is_some();
-        let mut by_book = fails();
-        // Each protected export through the book starts the interval: one a day.
-        b.set_clock(Some(t(if zipped {
-            "2025-06-02T00:00:00Z"
-        } else {
-            "2025-06-03T00:00:00Z"
-        })))
-        .unwrap();
-        let by_book_e = b.export_csv(&mut by_book, options.clone()).unwrap_err();
-        let mut direct = fails();
-        let direct_e =
-            rolodex::write_export(&mut direct, &contacts, &schema, &options).unwrap_err();
-        for (how, w, e) in [
-            ("export_csv", by_book, by_book_e),
-            ("write_export", direct, direct_e),
-        ] {
-            let how = format!("{how}, protected: {zipped}");
-            assert_eq!(e.kind(), ErrorKind::Storage, "{how}: {e}");
-            assert!(w.failed && !w.before.is_empty(), "{how}");
-            assert!(
-                w.after.is_empty(),
-                "{how}: {} bytes written after the writer failed",
-                w.after.len()
-            );
-            if zipped {
-                assert!(
-                    zip::ZipArchive::new(Cursor::new(w.before)).is_err(),
-                    "{how}: what reached the writer reads as a whole archive"
-                );
+        for how in [Hiccup::Error, Hiccup::Zero] {
+            for room in [0, 3000] {
+                let mut by_book = FailsOnce::with(room, how);
+                // Each protected export through the book starts the interval: one a day.
+                day += 1;
+                b.set_clock(Some(t(&format!("2025-06-{day:02}T00:00:00Z"))))
+                    .unwrap();
+                let by_book_e = b.export_csv(&mut by_book, options.clone()).unwrap_err();
+                let mut direct = FailsOnce::with(room, how);
+                let direct_e =
+                    rolodex::write_export(&mut direct, &contacts, &schema, &options).unwrap_err();
+                for (path, w, e) in [
+                    ("export_csv", by_book, by_book_e),
+                    ("write_export", direct, direct_e),
+                ] {
+                    let how = format!("{path}, protected: {zipped}, {how:?} after {room} bytes");
+                    assert_eq!(e.kind(), ErrorKind::Storage, "{how}: {e}");
+                    assert!(w.failed && w.before.len() == room, "{how}");
+                    assert!(
+                        w.after.is_empty(),
+                        "{how}: {} bytes written after the writer failed",
+                        w.after.len()
+                    );
+                    if zipped {
+                        assert!(
+                            zip::ZipArchive::new(Cursor::new(w.before)).is_err(),
+                            "{how}: what reached the writer reads as a whole archive"
+                        );
+                    }
+                }
             }
+        }
+    }
+}
+
+/// R-EXP-1/R-EXP-4: a writer interrupted once (`Interrupted`, which `std` tries again) has
+/// not failed: the export goes on and writes exactly what it writes to a writer that never
+/// stops, through the book and through `write_export`, protected or not.
+#[test]
+fn r_exp_4_an_export_to_a_writer_interrupted_once_is_whole() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    for i in 0..3_000 {
+        b.add_lead(NewLead::email(format!("person{i}@x.com")))
+            .unwrap();
+    }
+    let contacts = all(&b);
+    let schema = rolodex::Schema::from_keys(b.schema().unwrap());
+    for options in [ExportOptions::default(), protected("abc12!", Some("audit"))] {
+        let zipped = options.password.is_some();
+        let read = |bytes: &[u8]| {
+            if zipped {
+                unzip(bytes, "abc12!")
+            } else {
+                String::from_utf8(bytes.to_vec()).unwrap()
+            }
+        };
+        let mut whole = Vec::new();
+        rolodex::write_export(&mut whole, &contacts, &schema, &options).unwrap();
+        for room in [0, 3000] {
+            let mut w = FailsOnce::with(room, Hiccup::Interrupted);
+            rolodex::write_export(&mut w, &contacts, &schema, &options).unwrap();
+            assert_eq!(
+                read(&w.all()),
+                read(&whole),
+                "write_export, {zipped}, {room}"
+            );
+            let mut w = FailsOnce::with(room, Hiccup::Interrupted);
+            b.set_clock(Some(t(&format!(
+                "2025-07-{:02}T00:00:00Z",
+                1 + room / 1000 + usize::from(zipped) * 10
+            ))))
+            .unwrap();
+            b.export_csv(&mut w, options.clone()).unwrap();
+            assert_eq!(read(&w.all()), read(&whole), "export_csv, {zipped}, {room}");
         }
     }
 }

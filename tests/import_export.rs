@@ -14,7 +14,7 @@ use rolodex::{
 use serde_json::json;
 
 mod support;
-use support::{all, book_at, export_text, import_with_log, leads, t, FailsOnce};
+use support::{all, book_at, export_text, import_with_log, leads, t, FailsOnce, Hiccup};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1821,18 +1821,20 @@ fn r_imp_13_a_failure_log_that_cannot_be_written_stops_the_import_and_says_what_
             .unwrap_err()
     };
 
-    let mut w = FailsOnce::after(0);
-    let e = import(&mut w);
-    assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
-    assert!(e.to_string().contains("failure log"), "{e}");
-    assert!(
-        all(&b).is_empty(),
-        "a writer that takes nothing changes nothing"
-    );
-    assert!(imports().is_empty());
-    assert!(w.after.is_empty());
+    for how in [Hiccup::Error, Hiccup::Zero] {
+        let mut w = FailsOnce::with(0, how);
+        let e = import(&mut w);
+        assert_eq!(e.kind(), ErrorKind::Storage, "{how:?}: {e}");
+        assert!(e.to_string().contains("failure log"), "{how:?}: {e}");
+        assert!(
+            all(&b).is_empty(),
+            "{how:?}: a writer that takes nothing changes nothing"
+        );
+        assert!(imports().is_empty(), "{how:?}");
+        assert!(w.after.is_empty(), "{how:?}: {} bytes after", w.after.len());
+    }
 
-    let mut w = FailsOnce::after(20_000);
+    let mut w = FailsOnce::with(20_000, Hiccup::Zero);
     let e = import(&mut w);
     assert_eq!(e.kind(), ErrorKind::Storage, "{e}");
     let created = all(&b).len();
@@ -1855,6 +1857,36 @@ fn r_imp_13_a_failure_log_that_cannot_be_written_stops_the_import_and_says_what_
     assert!(log[0].detail["stoppedBy"]
         .as_str()
         .is_some_and(|s| s.contains("failure log")));
+}
+
+/// R-IMP-13: a failure log whose writer is interrupted once (`Interrupted`, which `std`
+/// tries again) has not failed: the import runs whole and the log holds every failed row,
+/// as a log written to a writer that never stops does.
+#[test]
+fn r_imp_13_a_failure_log_interrupted_once_is_whole() {
+    let mut csv = String::from("profile.email,unsubscribeEmail,unsubscribeTexting\n");
+    for i in 0..3000 {
+        let opt_out = if i % 2 == 0 { "false" } else { "maybe" };
+        csv.push_str(&format!("p{i}@x.com,{opt_out},false\n"));
+    }
+    let opts = || ImportOptions {
+        auto_map: true,
+        ..ImportOptions::leads(IdentifyBy::Email)
+    };
+    let mut whole = Vec::new();
+    let clean = book_at("2025-06-01T00:00:00Z")
+        .import_csv_with_log(Cursor::new(csv.as_bytes()), opts(), None, Some(&mut whole))
+        .unwrap();
+    for room in [0, 20_000] {
+        let b = book_at("2025-06-01T00:00:00Z");
+        let mut w = FailsOnce::with(room, Hiccup::Interrupted);
+        let report = b
+            .import_csv_with_log(Cursor::new(csv.as_bytes()), opts(), None, Some(&mut w))
+            .unwrap();
+        assert_eq!((report.created, report.failed), (1500, 1500), "{room}");
+        assert_eq!(report.failures, clean.failures, "{room}");
+        assert_eq!(w.all(), whole, "{room}");
+    }
 }
 
 /// API.md: `import_csv(source, ImportOptions, progress)` takes "a path, or `Read + Seek`":

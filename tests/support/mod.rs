@@ -216,10 +216,22 @@ pub fn import_with_log(
     (r, String::from_utf8(log).unwrap())
 }
 
-/// A writer that takes `room` bytes, fails once (a connection dropped), then takes
-/// everything again, keeping apart what it took after its failure.
+/// How a [`FailsOnce`] writer fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hiccup {
+    /// An error (a connection dropped).
+    Error,
+    /// `Ok(0)`: it takes none of the bytes.
+    Zero,
+    /// `Interrupted`, which is no failure: the write is tried again.
+    Interrupted,
+}
+
+/// A writer that takes `room` bytes, fails once as `how` says, then takes everything
+/// again, keeping apart what it took after its failure.
 pub struct FailsOnce {
     pub room: usize,
+    pub how: Hiccup,
     pub failed: bool,
     pub before: Vec<u8>,
     pub after: Vec<u8>,
@@ -233,7 +245,11 @@ impl std::io::Write for FailsOnce {
         }
         if self.room == 0 {
             self.failed = true;
-            return Err(std::io::Error::other("connection dropped"));
+            return match self.how {
+                Hiccup::Error => Err(std::io::Error::other("connection dropped")),
+                Hiccup::Zero => Ok(0),
+                Hiccup::Interrupted => Err(std::io::ErrorKind::Interrupted.into()),
+            };
         }
         let n = buf.len().min(self.room);
         self.room -= n;
@@ -246,13 +262,24 @@ impl std::io::Write for FailsOnce {
 }
 
 impl FailsOnce {
-    /// A writer that fails once it has taken `room` bytes.
+    /// A writer that fails with an error once it has taken `room` bytes.
     pub fn after(room: usize) -> FailsOnce {
+        FailsOnce::with(room, Hiccup::Error)
+    }
+
+    /// A writer that fails as `how` says once it has taken `room` bytes.
+    pub fn with(room: usize, how: Hiccup) -> FailsOnce {
         FailsOnce {
             room,
+            how,
             failed: false,
             before: Vec::new(),
             after: Vec::new(),
         }
+    }
+
+    /// Everything it took, before and after its failure.
+    pub fn all(&self) -> Vec<u8> {
+        [self.before.as_slice(), self.after.as_slice()].concat()
     }
 }

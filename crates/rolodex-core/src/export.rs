@@ -646,12 +646,27 @@ impl<W: Write> Valve<W> {
         }
     }
 
-    fn pass<T>(&mut self, f: impl FnOnce(&mut W) -> io::Result<T>, shut: T) -> io::Result<T> {
+    /// Runs `f` on the writer below while open; `failed` says whether its outcome is a
+    /// failure. An `Interrupted` error is not: the writers above try again, as `std` does.
+    fn pass<T>(
+        &mut self,
+        f: impl FnOnce(&mut W) -> io::Result<T>,
+        failed: impl FnOnce(&T) -> bool,
+        shut: T,
+    ) -> io::Result<T> {
         match self.flow() {
-            Flow::Open => f(&mut self.out).inspect_err(|_| self.set(Flow::Failed)),
-            Flow::Failed => Err(io::Error::other(
-                "an earlier write to the export's writer failed",
-            )),
+            Flow::Open => {
+                let r = f(&mut self.out);
+                let fails = match &r {
+                    Ok(v) => failed(v),
+                    Err(e) => e.kind() != io::ErrorKind::Interrupted,
+                };
+                if fails {
+                    self.set(Flow::Failed);
+                }
+                r
+            }
+            Flow::Failed => Err(io::Error::other("an earlier write to this writer failed")),
             Flow::Shut => Ok(shut),
         }
     }
@@ -659,11 +674,17 @@ impl<W: Write> Valve<W> {
 
 impl<W: Write> Write for Valve<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.pass(|out| out.write(buf), buf.len())
+        // A writer that takes none of a non-empty buffer has failed (the writers above
+        // report `WriteZero`).
+        self.pass(
+            |out| out.write(buf),
+            |n| *n == 0 && !buf.is_empty(),
+            buf.len(),
+        )
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.pass(|out| out.flush(), ())
+        self.pass(|out| out.flush(), |_| false, ())
     }
 }
 
@@ -690,12 +711,19 @@ impl<W: Write> ProtectedZipWriter<W> {
     /// (checked by [`check_export_password`] first).
     pub fn new(out: W, password: &str, entry_name: &str) -> Result<ProtectedZipWriter<W>> {
         check_export_password(password)?;
-        let mut zip = zip::ZipWriter::new_stream(Valve::new(out));
+        // Wrapped before the entry starts: if that fails, the writer's drop shuts the valve
+        // before the `zip` crate's drop can finish the archive.
+        let mut w = ProtectedZipWriter {
+            zip: Some(zip::ZipWriter::new_stream(Valve::new(out))),
+        };
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .with_aes_encryption(zip::AesMode::Aes256, password);
-        zip.start_file(entry_name, options).map_err(zip_error)?;
-        Ok(ProtectedZipWriter { zip: Some(zip) })
+        w.zip()
+            .map_err(write_error)?
+            .start_file(entry_name, options)
+            .map_err(zip_error)?;
+        Ok(w)
     }
 
     /// Ends the entry and the archive; returns `out`.

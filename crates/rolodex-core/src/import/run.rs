@@ -134,8 +134,7 @@ fn stopped(e: Error, report: &ImportReport, logged: bool) -> Error {
         "nothing changed (a dry run)".to_string()
     } else {
         format!(
-            "the {} rows before it stay as they were handled ({} contacts created, {} updated; {} rows failed){}",
-            report.rows,
+            "the rows before it stay as they were handled ({} contacts created, {} updated; {} rows failed){}",
             report.created,
             report.updated,
             report.failed,

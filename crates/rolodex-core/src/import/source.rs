@@ -25,7 +25,7 @@ impl<T: Read + Seek + ?Sized> ReadSeek for T {}
 
 /// The input of an import: a file path, or any `Read + Seek` (a `File`, a `Cursor`, ...).
 ///
-/// `import_csv` takes anything that converts: a path (`&str`, `String`, `&Path`,
+/// `import_csv` takes anything that converts: a path (`&str`, `String`, `&String`, `&Path`,
 /// `PathBuf`), a `File`, a `Cursor`, a `BufReader`, or any other reader lent as `&mut`.
 ///
 /// A reader is read from its current position; the import rewinds to that position for
@@ -78,6 +78,12 @@ impl From<&Path> for ImportSource<'_> {
 
 impl From<&str> for ImportSource<'_> {
     fn from(p: &str) -> Self {
+        ImportSource::Path(PathBuf::from(p))
+    }
+}
+
+impl From<&String> for ImportSource<'_> {
+    fn from(p: &String) -> Self {
         ImportSource::Path(PathBuf::from(p))
     }
 }
