@@ -11,9 +11,7 @@ use crate::store::PendingUnification;
 #[derive(Debug, Default)]
 pub(crate) struct PendingSet {
     by_order: BTreeMap<u64, PendingUnification>,
-    /// (lead id, member id) → its place in `by_order`.
-    by_pair: HashMap<(String, String), u64>,
-    /// A contact id (lead or member) → the places of its pairs.
+    /// A contact id (lead or member) → the places of its pairs (a contact has few).
     by_contact: HashMap<String, BTreeSet<u64>>,
     next: u64,
 }
@@ -24,8 +22,6 @@ impl PendingSet {
         self.delete(&p.lead_id, &p.member_id);
         let at = self.next;
         self.next += 1;
-        self.by_pair
-            .insert((p.lead_id.clone(), p.member_id.clone()), at);
         for id in [&p.lead_id, &p.member_id] {
             self.by_contact.entry(id.clone()).or_default().insert(at);
         }
@@ -34,7 +30,14 @@ impl PendingSet {
 
     /// Removes the pair of this lead and member, if recorded.
     pub(crate) fn delete(&mut self, lead: &str, member: &str) {
-        let Some(at) = self.by_pair.remove(&(lead.to_string(), member.to_string())) else {
+        let found = self.by_contact.get(lead).and_then(|places| {
+            places.iter().copied().find(|at| {
+                self.by_order
+                    .get(at)
+                    .is_some_and(|p| p.lead_id == lead && p.member_id == member)
+            })
+        });
+        let Some(at) = found else {
             return;
         };
         self.by_order.remove(&at);

@@ -815,17 +815,7 @@ impl Table {
         // The best `keep` rows so far, the worst on top; a descending sort keys its rows by
         // the complements, so that one order serves both.
         let mut best: BinaryHeap<(u64, u64, u32)> = BinaryHeap::new();
-        let buckets: Box<dyn Iterator<Item = (&u64, &RoaringBitmap)>> = if desc {
-            Box::new(ix.buckets.iter().rev())
-        } else {
-            Box::new(ix.buckets.iter())
-        };
-        for (b, bm) in buckets {
-            if let Some(Some(cb)) = cursor_bucket {
-                if (desc && *b > cb) || (!desc && *b < cb) {
-                    continue;
-                }
-            }
+        for bm in buckets_from(ix, desc, cursor_bucket) {
             let rows = bm & m;
             // Rows are mostly in id order: walked from the end for a descending sort, the
             // best come first and the rest are turned away at the top of the heap.
@@ -942,17 +932,7 @@ impl Table {
         };
         match self.sort_index(q) {
             Some((ix, present, desc, cursor_bucket)) => {
-                let buckets: Box<dyn Iterator<Item = (&u64, &RoaringBitmap)>> = if desc {
-                    Box::new(ix.buckets.iter().rev())
-                } else {
-                    Box::new(ix.buckets.iter())
-                };
-                for (b, bm) in buckets {
-                    match cursor_bucket {
-                        Some(None) => break,
-                        Some(Some(cb)) if (desc && *b > cb) || (!desc && *b < cb) => continue,
-                        _ => {}
-                    }
+                for bm in buckets_from(ix, desc, cursor_bucket) {
                     let r = bm & m;
                     if r.is_empty() {
                         continue;
@@ -1062,6 +1042,23 @@ fn micros_order(us: i64) -> u64 {
 
 fn day_order(d: &chrono::NaiveDate) -> u64 {
     (i64::from(chrono::Datelike::num_days_from_ce(d)) as u64) ^ (1 << 63)
+}
+
+/// The buckets of an ordered index in a sort's direction, from the cursor's bucket on:
+/// `cursor_bucket` as [`Table::sort_index`] gives it (`Some(None)`: the cursor is past
+/// every value, so no bucket is left).
+fn buckets_from(
+    ix: &Ordered,
+    desc: bool,
+    cursor_bucket: Option<Option<u64>>,
+) -> Box<dyn Iterator<Item = &RoaringBitmap> + '_> {
+    match (cursor_bucket, desc) {
+        (Some(None), _) => Box::new(std::iter::empty()),
+        (Some(Some(cb)), true) => Box::new(ix.buckets.range(..=cb).rev().map(|(_, bm)| bm)),
+        (Some(Some(cb)), false) => Box::new(ix.buckets.range(cb..).map(|(_, bm)| bm)),
+        (None, true) => Box::new(ix.buckets.values().rev()),
+        (None, false) => Box::new(ix.buckets.values()),
+    }
 }
 
 /// Keeps the first `keep` (≥ 1) items of `v` in `cmp` order, sorted: a partial selection
