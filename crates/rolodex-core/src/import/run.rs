@@ -149,8 +149,9 @@ fn stopped(e: Error, report: &ImportReport, logged: bool) -> Error {
 }
 
 impl ContactBook {
-    /// Imports a CSV file (R-IMP): a path (`Path`/`PathBuf`) or a reader
-    /// ([`ImportSource::reader`]). Needs `editContacts` (R-EXP-5). `progress`, if given, is
+    /// Imports a CSV file (R-IMP): a path (`&str`, `String`, `Path`, `PathBuf`) or any
+    /// `Read + Seek` (a `File`, a `Cursor`, a `BufReader`, a reader lent as `&mut`; see
+    /// [`ImportSource`]). Needs `editContacts` (R-EXP-5). `progress`, if given, is
     /// called as rows are handled. See [`ContactBook::import_csv_with_log`] for the failure
     /// log.
     ///
