@@ -1792,6 +1792,24 @@ fn r_exp_5_only_owners_export() {
 
 // ----- property tests: never panics, never half a row, counts add up -----
 
+/// 3,000 lead rows by email, every other one failing on an opt-out that is no boolean.
+fn half_failing_leads() -> String {
+    let mut csv = String::from("profile.email,unsubscribeEmail,unsubscribeTexting\n");
+    for i in 0..3000 {
+        let opt_out = if i % 2 == 0 { "false" } else { "maybe" };
+        csv.push_str(&format!("p{i}@x.com,{opt_out},false\n"));
+    }
+    csv
+}
+
+/// A lead import by email whose columns are named like their keys.
+fn email_leads() -> ImportOptions {
+    ImportOptions {
+        auto_map: true,
+        ..ImportOptions::leads(IdentifyBy::Email)
+    }
+}
+
 /// R-IMP-13 with API.md's `Storage` ("the backend failed; nothing half-written"): a failure
 /// log whose writer takes nothing fails the import before any change. One whose writer
 /// fails midway stops the import there: the rows before stay, each whole (R-IMP-16), and
@@ -1800,15 +1818,7 @@ fn r_exp_5_only_owners_export() {
 #[test]
 fn r_imp_13_a_failure_log_that_cannot_be_written_stops_the_import_and_says_what_stays() {
     let b = book_at("2025-06-01T00:00:00Z");
-    let mut csv = String::from("profile.email,unsubscribeEmail,unsubscribeTexting\n");
-    for i in 0..3000 {
-        let opt_out = if i % 2 == 0 { "false" } else { "maybe" };
-        csv.push_str(&format!("p{i}@x.com,{opt_out},false\n"));
-    }
-    let opts = || ImportOptions {
-        auto_map: true,
-        ..ImportOptions::leads(IdentifyBy::Email)
-    };
+    let (csv, opts) = (half_failing_leads(), email_leads);
     let imports = || {
         b.activity_log(&ActivityQuery {
             action: Some("import".into()),
@@ -1864,15 +1874,7 @@ fn r_imp_13_a_failure_log_that_cannot_be_written_stops_the_import_and_says_what_
 /// as a log written to a writer that never stops does.
 #[test]
 fn r_imp_13_a_failure_log_interrupted_once_is_whole() {
-    let mut csv = String::from("profile.email,unsubscribeEmail,unsubscribeTexting\n");
-    for i in 0..3000 {
-        let opt_out = if i % 2 == 0 { "false" } else { "maybe" };
-        csv.push_str(&format!("p{i}@x.com,{opt_out},false\n"));
-    }
-    let opts = || ImportOptions {
-        auto_map: true,
-        ..ImportOptions::leads(IdentifyBy::Email)
-    };
+    let (csv, opts) = (half_failing_leads(), email_leads);
     let mut whole = Vec::new();
     let clean = book_at("2025-06-01T00:00:00Z")
         .import_csv_with_log(Cursor::new(csv.as_bytes()), opts(), None, Some(&mut whole))
