@@ -320,6 +320,10 @@ fn newest_import_tags(tx: &Tx, primary: &Contact, secondary: &Contact) -> Result
 /// part in each merge (its survivor or its secondary).
 pub(crate) fn void_merges_of(tx: &mut Tx, contact_id: &str, event: &str) -> Result<()> {
     for mut m in tx.store.merges_of(tx.channel, contact_id)? {
+        // A store returns the active records only; one voided already keeps its reason.
+        if !matches!(m.state, MergeState::Active { .. }) {
+            continue;
+        }
         let part = if m.survivor_id == contact_id {
             "survivor"
         } else {

@@ -115,9 +115,11 @@ pub enum Op {
     PutContact(Box<Contact>),
     /// Remove a contact for good.
     DeleteContact(String),
-    /// Write the changeable part of a stored contact's state (hidden, booted, `updatedAt`,
-    /// `lastSeenAt`, `sessionCount`; the rest of the state is ignored): what a boot or an
-    /// MU event changes, without rewriting the contact. A missing contact is skipped.
+    /// Write the changeable part of a stored contact's state, as
+    /// [`ContactState::apply_to`] writes it (hidden, booted, `updatedAt`, `lastSeenAt`,
+    /// `sessionCount` and the last boot time, which the session window of R-CON-3 counts
+    /// from; the rest of the state is ignored): what a boot or an MU event changes,
+    /// without rewriting the contact. A missing contact is skipped.
     Touch(ContactState),
     /// Make an old id lead to another contact (after a merge or unification); `None` removes it.
     Redirect(String, Option<String>),
@@ -133,7 +135,8 @@ pub enum Op {
     DeleteSegment(String),
     /// Insert or replace a merge record.
     PutMerge(Box<MergeRecord>),
-    /// Insert or replace a pending unification (keyed by lead and member).
+    /// Insert or replace a pending unification (keyed by lead and member); a pair
+    /// recorded again moves to the end of [`Store::pending`]'s order.
     PutPending(PendingUnification),
     /// Remove a pending unification by (lead, member).
     DeletePending(String, String),
@@ -165,8 +168,9 @@ pub enum Ledger {
     /// Visible, unblocked contacts with contact info, oldest `lastSeenAt` first (ties: older
     /// `createdAt`, then smaller id).
     OldestVisible,
-    /// Hidden, unblocked contacts, most recent `lastSeenAt` first (ties: newer `createdAt`,
-    /// then larger id).
+    /// Hidden, unblocked contacts, with contact info or not (a hidden contact that lost its
+    /// info stays hidden until room un-hides it), most recent `lastSeenAt` first (ties:
+    /// newer `createdAt`, then larger id).
     NewestHidden,
 }
 
@@ -202,6 +206,8 @@ pub trait Store: Send + Sync {
     fn backend(&self) -> &'static str;
 
     /// Allocates the next contact sequence number: strictly increasing across the store.
+    /// The book makes contact ids from it (`c_` and 12 digits), so stores that start at
+    /// the same number give the same ids to the same writes; the memory store starts at 1.
     fn next_seq(&self) -> Result<u64>;
 
     /// The mutex that serialises the read-decide-write operations of one channel in this
@@ -214,16 +220,18 @@ pub trait Store: Send + Sync {
     /// Where an old id leads after a merge or unification.
     fn redirect(&self, channel: &str, id: &str) -> Result<Option<String>>;
 
-    /// The contact with this `memberId`, or the survivor a merged secondary `memberId` reaches:
+    /// The contact with this `memberId` (one contact at most holds a `memberId`), or else
+    /// the survivor a merged secondary `memberId` reaches:
     /// the contact its alias names, or where that contact's redirects lead when it was
     /// merged away since.
     fn find_member(&self, channel: &str, member_id: &str) -> Result<Option<Contact>>;
 
     /// Every contact holding this email (compared by [`crate::identity::email_key`]),
-    /// verified or not, hidden and blocked included.
+    /// verified or not, hidden and blocked included, in any order (the book orders them).
     fn find_by_email(&self, channel: &str, email: &str) -> Result<Vec<Contact>>;
 
-    /// Every contact holding this E.164 mobile number, verified or not.
+    /// Every contact holding this E.164 mobile number, verified or not, hidden and blocked
+    /// included, in any order (the book orders them).
     fn find_by_mobile(&self, channel: &str, e164: &str) -> Result<Vec<Contact>>;
 
     /// Applies a batch whole or not at all. The batch is lent, not given: the caller keeps
@@ -289,12 +297,16 @@ pub trait Store: Send + Sync {
 
     /// Runs a whole compiled query (filter, quick search, terms, listing, sort, cursor page)
     /// and counts every match. A SQL store translates the plan into one query; the memory
-    /// store answers from its own layout. The page size is at most 1,000 for a caller's
+    /// store answers from its own layout. [`crate::search_scan`] over the channel's
+    /// contacts is the reference every answer must agree with, and a correct (if slow)
+    /// answer itself. The page size is at most 1,000 for a caller's
     /// query; the book reads a whole listing (an audience, a bulk action's filter) with
     /// `usize::MAX`, which means no limit.
     fn search(&self, channel: &str, query: &CompiledQuery, ctx: &EvalCtx) -> Result<Page>;
 
-    /// Calls `f` on every contact of the channel until it returns `false`.
+    /// Calls `f` on every contact of the channel (hidden and blocked included), in id
+    /// order, until it returns `false`. An export of every visible contact is written in
+    /// this order, as one of a filter's matches is.
     fn for_each(&self, channel: &str, f: &mut dyn FnMut(&Contact) -> bool) -> Result<()>;
 
     /// Hands a read-only view of every contact of the channel to `sink`, in the order of
@@ -361,22 +373,28 @@ pub trait Store: Send + Sync {
     /// The channel's schema; `None` for a new channel.
     fn schema(&self, channel: &str) -> Result<Option<Arc<Schema>>>;
 
-    /// The channel's settings.
+    /// The channel's settings; [`Settings::default`] for a channel never written.
     fn settings(&self, channel: &str) -> Result<Settings>;
 
-    /// Every segment, by name.
+    /// Every segment, in name order.
     fn segments(&self, channel: &str) -> Result<Vec<SegmentRecord>>;
 
     /// One merge record.
     fn merge_record(&self, channel: &str, merge_id: &str) -> Result<Option<MergeRecord>>;
 
-    /// Every merge record that names this contact as survivor or secondary.
+    /// The merge records still active (an unmerge could undo them) that name this
+    /// contact as survivor or secondary, in merge-id order. Records undone or voided are
+    /// left out: the book voids those this returns when the contact is deleted, unified or
+    /// merged again, and a voided record keeps the reason it was voided for first.
     fn merges_of(&self, channel: &str, contact_id: &str) -> Result<Vec<MergeRecord>>;
 
-    /// Pending unifications, all or those naming this contact (as lead or member).
+    /// Pending unifications, all or those naming this contact (as lead or member), in the
+    /// order they were recorded (a pair recorded again counts from its last recording).
     fn pending(&self, channel: &str, contact_id: Option<&str>) -> Result<Vec<PendingUnification>>;
 
-    /// Activity log entries, newest first.
+    /// The activity log entries the query matches, the last written first, at most
+    /// `query.limit`. The book writes entries with its clock, so this is newest first by
+    /// time as well, unless a pinned clock ([`crate::ContactBook::set_clock`]) was moved back.
     fn activity(&self, channel: &str, query: &ActivityQuery) -> Result<Vec<ActivityEntry>>;
 
     /// When this manager (`None`: the book acting without one) last started a protected

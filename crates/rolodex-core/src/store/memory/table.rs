@@ -2260,13 +2260,29 @@ impl Table {
         }
     }
 
-    /// Calls `f` on every contact until it returns `false`.
+    /// Calls `f` on every contact, in id order, until it returns `false`.
     pub(crate) fn for_each(&self, f: &mut dyn FnMut(&Contact) -> bool) {
-        for row in self.rows.iter().flatten() {
+        for (_, row) in self.rows_by_id() {
             if !f(&self.contact(row)) {
                 break;
             }
         }
+    }
+
+    /// Every stored row, in id order.
+    pub(crate) fn rows_by_id(&self) -> Vec<(u32, &Row)> {
+        let mut rows: Vec<(u32, &Row)> = self.stored_rows().collect();
+        sort_by_id(&mut rows);
+        rows
+    }
+}
+
+/// Puts rows in id order. Rows are taken in creation order, which is id order unless a
+/// deleted contact's row was reused or an id is not one this store made, so the rows are
+/// mostly in order already and sorted only when they are not.
+pub(crate) fn sort_by_id(rows: &mut [(u32, &Row)]) {
+    if !rows.is_sorted_by(|a, b| a.1.id() <= b.1.id()) {
+        rows.sort_unstable_by(|a, b| a.1.id().cmp(&b.1.id()));
     }
 }
 
@@ -2299,8 +2315,8 @@ impl Row {
 }
 
 impl Table {
-    /// Every stored row with its number, in `for_each` order (a stored row keeps its
-    /// number until it is removed).
+    /// Every stored row with its number, in row order (a stored row keeps its number
+    /// until it is removed).
     pub(crate) fn stored_rows(&self) -> impl Iterator<Item = (u32, &Row)> {
         self.rows
             .iter()

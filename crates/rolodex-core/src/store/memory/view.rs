@@ -10,7 +10,9 @@
 
 use super::blob::Pv;
 use super::index::FxMap;
-use super::table::{seq_id_text, Fv, IdRef, Row, Slot, Table, OTHER_ID, S_IMPORT_TAGS, S_TAGS};
+use super::table::{
+    seq_id_text, sort_by_id, Fv, IdRef, Row, Slot, Table, OTHER_ID, S_IMPORT_TAGS, S_TAGS,
+};
 use crate::filter::{CompiledQuery, EvalCtx, Field, FieldValue};
 use crate::store::{ContactView, ViewSink, ViewValue, Walk};
 
@@ -116,9 +118,10 @@ impl Settled {
 }
 
 impl Table {
-    /// Every stored row, in `for_each` order, for [`Table::for_each_view_settled`].
+    /// Every stored row, in id order (as `for_each` walks), for
+    /// [`Table::for_each_view_settled`].
     pub(crate) fn settled(&self) -> Settled {
-        Settled::of(self.stored_rows())
+        Settled::of(self.rows_by_id().into_iter())
     }
 
     /// The rows a query matches (its listing, terms, quick search and filter), in id
@@ -130,11 +133,7 @@ impl Table {
             .iter()
             .filter_map(|r| self.row(r).map(|row| (r, row)))
             .collect();
-        // Rows are taken in creation order, which is id order unless a deleted contact's
-        // row was reused or an id is not one this store made.
-        if !rows.is_sorted_by(|a, b| a.1.id() <= b.1.id()) {
-            rows.sort_unstable_by(|a, b| a.1.id().cmp(&b.1.id()));
-        }
+        sort_by_id(&mut rows);
         Settled::of(rows.into_iter())
     }
 
