@@ -509,3 +509,63 @@ fn r_flt_4_mixed_between_empty_in_every_zone_is_an_error() {
         assert!(b.search(&near).is_ok(), "{key}");
     }
 }
+
+/// R-VAL-10 with R-FLT-4: a number in query JSON reads as the 64-bit float it names,
+/// correctly rounded, so a stored value's canonical text, or a whole number written with
+/// `.0`, finds that value and not its neighbour (JSON read with a fast, not correctly
+/// rounded float parser gave 9099.347651323595 back as …596, and 9007199254740991.0 as
+/// …990).
+#[test]
+fn r_val_10_a_stored_numbers_canonical_text_in_a_filter_finds_it() {
+    let book = ContactBook::in_memory();
+    book.define_key("profile.score", FieldType::Number).unwrap();
+    let texts = [
+        "9099.347651323595",
+        "9007199254740991",
+        "9007199254740990",
+        "7903590352341852",
+        "8000000000000001",
+        "8000000000000002",
+        "-9007199254740991",
+        "0.30000000000000004",
+    ];
+    let mut ids = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let mut lead = NewLead::email(format!("u{i}@x.com"));
+        lead.profile.insert("score".into(), json!(text));
+        ids.push(book.add_lead(lead).unwrap().id);
+    }
+    for (text, id) in texts.iter().zip(&ids) {
+        let stored = book.get(id).unwrap().to_json()["profile"]["score"].to_string();
+        let whole = if text.contains('.') {
+            None
+        } else {
+            Some(format!("{text}.0"))
+        };
+        for written in [Some(stored), whole].into_iter().flatten() {
+            let query =
+                format!(r#"{{"filter":{{"key":"profile.score","op":"eq","value":{written}}}}}"#);
+            let page = book.search(&Query::from_json(&query).unwrap()).unwrap();
+            let found: Vec<&str> = page.contacts.iter().map(|c| c.id.as_str()).collect();
+            assert_eq!(found, [id.as_str()], "{written}");
+        }
+    }
+}
+
+proptest::proptest! {
+    /// R-VAL-10: a number's canonical text, read back as query JSON, is the same
+    /// number (the filter serialises the value it read).
+    #[test]
+    fn r_val_10_a_numbers_canonical_text_reads_back_as_that_number(x in proptest::prop_oneof![
+        -9_007_199_254_740_991.0f64..9_007_199_254_740_991.0,
+        proptest::strategy::Strategy::prop_map(
+            (proptest::prelude::any::<i64>(), 0i32..17),|(m, k)| (m % (1 << 53)) as f64 / 10f64.powi(k),
+        ),
+    ]) {
+        let text = rolodex::Value::Number(x).canonical();
+        let query = format!(r#"{{"filter":{{"key":"profile.score","op":"eq","value":{text}}}}}"#);
+        let q = Query::from_json(&query).unwrap();
+        let back = serde_json::to_value(&q).unwrap()["filter"]["value"].as_f64();
+        proptest::prop_assert_eq!(back, Some(x), "{}", text);
+    }
+}
