@@ -177,6 +177,19 @@ proptest! {
         }
     }
 
+    // R-VAL-3/R-VAL-10: a domain of capitals and combining marks, lower-cased, is stored in
+    // NFC, so its canonical text parses back to it (`J` + U+030C has no precomposed
+    // capital, but lower-cased it has one, `ǰ`).
+    #[test]
+    fn r_val_10_roundtrip_emails_with_combining_marks(
+        local in "[a-zA-Z0-9é]{1,8}",
+        label in "[a-zA-ZJWYHÀ-ÿ\u{300}-\u{36F}\u{331}]{1,8}",
+    ) {
+        if let Ok(v) = parse_value(FieldType::Email, &format!("{local}@{label}x.com")) {
+            roundtrip(FieldType::Email, &v);
+        }
+    }
+
     // R-SCH-7: 512 characters (after NFC) and 200 items, exactly at the boundary.
     #[test]
     fn r_sch_7_string_limit(c in "[a-z가-힣é😀]") {
@@ -347,4 +360,22 @@ fn r_val_2_fast_phone_bulk() {
     eprintln!("handled {handled}, valid {valid}");
     assert!(handled > 3_000, "{handled}");
     assert!(valid > 200, "only {valid} valid numbers");
+}
+
+/// R-VAL-3/R-VAL-10: the four letters an audit found (a capital with a combining mark that
+/// composes only once lower-cased): each address is stored as its NFC lower-cased domain,
+/// which parses back to itself, and the composed and decomposed spellings are one value.
+#[test]
+fn r_val_10_an_email_domain_lowercased_into_a_composable_pair_is_stored_composed() {
+    for (typed, stored) in [
+        ("a@J\u{30C}x.com", "a@\u{1F0}x.com"),
+        ("a@W\u{30A}x.com", "a@\u{1E98}x.com"),
+        ("a@Y\u{30A}x.com", "a@\u{1E99}x.com"),
+        ("a@H\u{331}x.com", "a@\u{1E96}x.com"),
+    ] {
+        let v = parse_value(FieldType::Email, typed).unwrap();
+        assert_eq!(v, Value::Email(stored.to_string()), "{typed:?}");
+        roundtrip(FieldType::Email, &v);
+        assert_eq!(parse_value(FieldType::Email, stored).unwrap(), v);
+    }
 }
