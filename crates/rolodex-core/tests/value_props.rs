@@ -379,3 +379,28 @@ fn r_val_10_an_email_domain_lowercased_into_a_composable_pair_is_stored_composed
         assert_eq!(parse_value(FieldType::Email, stored).unwrap(), v);
     }
 }
+
+/// R-VAL-7: `list` and `listOfNumber` read the space inside brackets alike: JSON's
+/// whitespace makes an empty list, any other space (no-break, ideographic) is malformed in
+/// both (`listOfNumber` took `[\u{a0}]` for an empty list that `list` rejected).
+#[test]
+fn r_val_7_both_list_types_read_the_space_inside_brackets_alike() {
+    for space in [
+        " ", "\t", " \n ", "\r\n", "\u{a0}", "\u{3000}", "\u{2003}", " \u{a0} ",
+    ] {
+        let text = format!("[{space}]");
+        let list = parse_value(FieldType::List, &text);
+        let numbers = parse_value(FieldType::ListOfNumber, &text);
+        let json_space = space.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        assert_eq!(list.is_ok(), json_space, "list {text:?}: {list:?}");
+        assert_eq!(
+            numbers.is_ok(),
+            json_space,
+            "listOfNumber {text:?}: {numbers:?}"
+        );
+        if json_space {
+            assert_eq!(list.unwrap(), Value::List(vec![]));
+            assert_eq!(numbers.unwrap(), Value::ListOfNumber(vec![]));
+        }
+    }
+}

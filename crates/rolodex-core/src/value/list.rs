@@ -128,7 +128,10 @@ pub(crate) fn parse_number_list(t: &str) -> Result<Vec<f64>> {
         .strip_prefix('[')
         .and_then(|r| r.strip_suffix(']'))
         .ok_or_else(|| malformed("a list must be written in brackets, like [1, 2]"))?;
-    if inner.trim().is_empty() {
+    // JSON's whitespace only, as between items and as a `list` reads it: `[\u{a0}]` is
+    // malformed in both list types.
+    const JSON_SPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+    if inner.trim_matches(JSON_SPACE).is_empty() {
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
@@ -136,7 +139,7 @@ pub(crate) fn parse_number_list(t: &str) -> Result<Vec<f64>> {
         if out.len() == MAX_LIST_ITEMS {
             return Err(too_many(t, EXPECTED_NUMBER_LIST, inner.split(',').count()));
         }
-        let p = part.trim_matches([' ', '\t', '\n', '\r']);
+        let p = part.trim_matches(JSON_SPACE);
         if p.is_empty() {
             return Err(malformed("malformed list: an item is missing"));
         }
