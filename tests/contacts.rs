@@ -1336,6 +1336,56 @@ fn r_con_8_unmerge_keeps_the_visit_state_of_a_survivor_that_booted_since() {
     assert_eq!(b.pending_unifications().unwrap().len(), 1);
 }
 
+/// R-CON-8: unmerge puts back "the pre-merge values of fields unchanged since the merge";
+/// `sessionCount` is a field of its own (R-SCH-1). A boot since the merge within the
+/// session the merge carried on moves `lastSeenAt` (kept) and leaves `sessionCount` as the
+/// merge summed it: it goes back to the survivor's own count, and the secondary's session
+/// is counted once, on the secondary (an audit found it on both).
+#[test]
+fn r_con_8_unmerge_puts_back_a_session_count_unchanged_since_the_merge() {
+    let b = book_at("2024-01-01T00:00:00Z");
+    let p = b.boot(Boot::default()).unwrap();
+    b.set_clock(Some(t("2024-01-01T01:00:00Z"))).unwrap();
+    let s = b.boot(Boot::default()).unwrap();
+    let m = b.merge(&p.id, &s.id, &MergeChoices::new()).unwrap();
+    assert_eq!(m.contact.session_count, 2);
+    b.set_clock(Some(t("2024-01-01T01:10:00Z"))).unwrap();
+    assert_eq!(b.boot(boot_id(&p.id)).unwrap().session_count, 2);
+    let (back, secondary) = b.unmerge(&m.merge_id).unwrap();
+    assert_eq!(back.session_count, 1);
+    assert_eq!(back.last_seen_at, t("2024-01-01T01:10:00Z"));
+    assert!(back.booted);
+    assert_eq!(secondary.session_count, 1);
+    // Its window runs from its last boot: 20 minutes on is the same session, 31 a new one.
+    b.set_clock(Some(t("2024-01-01T01:30:00Z"))).unwrap();
+    assert_eq!(b.boot(boot_id(&p.id)).unwrap().session_count, 1);
+    b.set_clock(Some(t("2024-01-01T02:01:00Z"))).unwrap();
+    assert_eq!(b.boot(boot_id(&p.id)).unwrap().session_count, 2);
+
+    // A primary that never booted, which booted since within the secondary's session: it
+    // has booted, so it has had a session (R-CON-3), and the secondary keeps its own.
+    let b = book_at("2024-01-01T00:00:00Z");
+    let lead = b.add_lead(NewLead::email("l@example.com")).unwrap();
+    let v = b.boot(Boot::default()).unwrap();
+    let m = b.merge(&lead.id, &v.id, &MergeChoices::new()).unwrap();
+    assert_eq!(m.contact.session_count, 1);
+    b.set_clock(Some(t("2024-01-01T00:10:00Z"))).unwrap();
+    assert_eq!(b.boot(boot_id(&lead.id)).unwrap().session_count, 1);
+    let (back, secondary) = b.unmerge(&m.merge_id).unwrap();
+    assert!(back.booted);
+    assert_eq!(back.session_count, 1);
+    assert_eq!(secondary.session_count, 1);
+
+    // No boot since: the whole visit state goes back.
+    let b = book_at("2024-01-01T00:00:00Z");
+    let lead = b.add_lead(NewLead::email("l@example.com")).unwrap();
+    let v = b.boot(Boot::default()).unwrap();
+    let m = b.merge(&lead.id, &v.id, &MergeChoices::new()).unwrap();
+    let (back, _) = b.unmerge(&m.merge_id).unwrap();
+    assert!(!back.booted);
+    assert_eq!(back.session_count, 0);
+}
+
 /// R-CON-8: the survivor gets "the union of import tags (newest 30)"; R-IMP-9: a contact's
 /// 31st import tag drops its oldest. Which tag is oldest is the order in which the tags
 /// reached these two contacts: a later import that applied the oldest tag to a third

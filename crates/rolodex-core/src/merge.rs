@@ -602,16 +602,24 @@ fn restore_unchanged(
     restore!(unsubscribe_email);
     restore!(unsubscribe_texting);
     restore!(created_at);
-    // The visit state is one field: a boot since the merge changes some of it (the time
-    // seen, the sessions) and leaves the rest as the merge set it (`booted` stays true), so
-    // all of it stays as it is then (R-CON-3: a contact that booted since has booted, and
-    // its session window runs from that boot).
-    let visits = |c: &Contact| (c.last_seen_at, c.session_count, c.booted, c.last_boot_at);
-    if visits(current) == visits(merged) {
+    // `lastSeenAt` and `sessionCount` are fields of their own (R-SCH-1), each put back when
+    // it did not change. Whether the contact has booted and when it last did go with
+    // `lastSeenAt`: a boot since the merge moves all three and leaves `booted` true as the
+    // merge set it, and a contact that booted since has booted, its session window running
+    // from that boot (R-CON-3). A boot within the session the merge carried on leaves
+    // `sessionCount` as it was: those sessions go back to the secondary, and the survivor
+    // to its own count (at least 1 once a boot since was counted: a first boot starts
+    // session 1), instead of both holding the secondary's sessions.
+    let seen = |c: &Contact| (c.last_seen_at, c.booted, c.last_boot_at);
+    let booted_since = seen(current) != seen(merged);
+    if !booted_since {
         out.last_seen_at = primary.last_seen_at;
-        out.session_count = primary.session_count;
         out.booted = primary.booted;
         out.last_boot_at = primary.last_boot_at;
+    }
+    if current.session_count == merged.session_count {
+        let counted_since = booted_since && current.session_count > 0;
+        out.session_count = primary.session_count.max(u64::from(counted_since));
     }
     out.member = out.member_id.is_some();
     out.verified.email &= out.email().is_some();
