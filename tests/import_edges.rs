@@ -652,3 +652,99 @@ fn r_imp_18_dry_run_equals_real_with_unification_and_unterminated_quote() {
                 m5,,false,false\n";
     dry_vs_real(&setup, text, members());
 }
+
+/// A CSV cell holding `items` as a JSON array, quoted for the file.
+fn list_cell(items: &[String]) -> String {
+    format!(
+        "\"{}\"",
+        serde_json::to_string(items).unwrap().replace('"', "\"\"")
+    )
+}
+
+/// R-SCH-7 with R-IMP-8: "a write that would break a limit — an append past 200 items
+/// included — is rejected whole"; an import's list cell appends, "dropping values already
+/// present", its own repeats among them. So the limit counts the items the row stores: a
+/// cell of 201 items of which 200 differ stores 200 and applies, on a new contact and on
+/// one whose list it re-sends; 201 different items fail the row; a cell of many repeats of
+/// one item stores it once. `listOfNumber` alike, and a dry run agrees (the cell was held to
+/// 200 items as written, repeats counted, unlike `tags`).
+#[test]
+fn r_sch_7_an_import_list_cell_counts_the_items_it_stores_not_its_repeats() {
+    for dry_run in [true, false] {
+        let b = book_at("2025-01-01T00:00:00Z");
+        b.define_key("profile.l", rolodex::FieldType::List).unwrap();
+        b.define_key("profile.n", rolodex::FieldType::ListOfNumber)
+            .unwrap();
+        let texts =
+            |r: std::ops::Range<usize>| -> Vec<String> { r.map(|i| format!("i{i}")).collect() };
+        // The numbers of `r`, comma-separated.
+        let numbers = |r: std::ops::Range<usize>| -> String {
+            r.map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+        };
+        let mut repeated = texts(0..200);
+        repeated.push("i0".into());
+        let once = vec!["x".to_string(); 100_000];
+        let mut rows =
+            String::from("profile.email,profile.l,profile.n,unsubscribeEmail,unsubscribeTexting\n");
+        // 201 items, 200 different, in both list types: stored as 200.
+        rows += &format!(
+            "a@x.com,{},\"[{},0]\",false,false\n",
+            list_cell(&repeated),
+            numbers(0..200)
+        );
+        // 201 different items: the row fails.
+        rows += &format!("b@x.com,{},,false,false\n", list_cell(&texts(0..201)));
+        rows += &format!("c@x.com,,\"[{}]\",false,false\n", numbers(0..201));
+        // 100,000 repeats of one item: stored once.
+        rows += &format!("d@x.com,{},,false,false\n", list_cell(&once));
+        let o = ImportOptions { dry_run, ..leads() };
+        let r = support::import_named(&b, "l.csv", &rows, o).unwrap();
+        assert_eq!(
+            (r.created, r.failed),
+            (2, 2),
+            "dry run {dry_run}: {:?}",
+            r.failures
+        );
+        let rows_failed: Vec<u64> = r.failures.iter().map(|f| f.row_number).collect();
+        assert_eq!(rows_failed, [3, 4]);
+        for f in &r.failures {
+            assert!(f.error_reasons[0].contains("200"), "{:?}", f.error_reasons);
+        }
+        if dry_run {
+            assert!(all(&b).is_empty());
+            continue;
+        }
+        let a = b
+            .search(&support::q(serde_json::json!({"terms": "a@x.com"})))
+            .unwrap();
+        let a = b.get(&a.contacts[0].id).unwrap().to_json();
+        assert_eq!(a["profile"]["l"].as_array().unwrap().len(), 200);
+        assert_eq!(a["profile"]["n"].as_array().unwrap().len(), 200);
+        let d = b
+            .search(&support::q(serde_json::json!({"terms": "d@x.com"})))
+            .unwrap();
+        assert_eq!(
+            b.get(&d.contacts[0].id).unwrap().to_json()["profile"]["l"],
+            serde_json::json!(["x"])
+        );
+
+        // On the contact holding 200: its list re-sent with a repeat and nothing new
+        // stores 200; one new item would make 201 and fails the row.
+        let again = format!(
+            "profile.email,profile.l\na@x.com,{}\n",
+            list_cell(&repeated)
+        );
+        let r = support::import_named(&b, "m.csv", &again, leads()).unwrap();
+        assert_eq!((r.updated, r.failed), (1, 0), "{:?}", r.failures);
+        let mut more = repeated.clone();
+        more.push("new".into());
+        let r = support::import_named(
+            &b,
+            "n.csv",
+            &format!("profile.email,profile.l\na@x.com,{}\n", list_cell(&more)),
+            leads(),
+        )
+        .unwrap();
+        assert_eq!(r.failed, 1);
+    }
+}

@@ -361,7 +361,15 @@ pub(crate) fn build_row(
             }
             continue;
         }
-        let value = match parse_value(column.field_type, text) {
+        // A list cell of a profile key appends (R-IMP-8), its repeats dropped.
+        let appends =
+            column.field_type.is_list() && matches!(column.target, ColumnTarget::Profile(_));
+        let parsed = if appends {
+            crate::value::parse_value_to_append(column.field_type, text)
+        } else {
+            parse_value(column.field_type, text)
+        };
+        let value = match parsed {
             Ok(v) => v,
             Err(e) => {
                 bad(&column.key, e.with_key(&column.key));

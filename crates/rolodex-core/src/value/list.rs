@@ -47,8 +47,56 @@ fn check_items(t: &str, items: Vec<String>, expected: &str) -> Result<Vec<String
 
 /// Parses a `list` cell.
 pub(crate) fn parse_string_list(t: &str) -> Result<Vec<String>> {
+    parse_string_list_with(t, Repeats::Keep)
+}
+
+/// [`parse_string_list`], its repeated items kept or dropped as `repeats` says.
+pub(crate) fn parse_string_list_with(t: &str, repeats: Repeats) -> Result<Vec<String>> {
     let items = json_strings(t, EXPECTED_LIST)?;
-    check_items(t, items, EXPECTED_LIST)
+    match repeats {
+        Repeats::Keep => check_items(t, items, EXPECTED_LIST),
+        Repeats::Drop => distinct(
+            t,
+            EXPECTED_LIST,
+            items.into_iter().map(|s| checked_owned(s, EXPECTED_LIST)),
+        ),
+    }
+}
+
+/// Whether a list cell keeps its repeated items (a value as written) or drops them, where
+/// the write it is for appends (R-IMP-8: "dropping values already present"), so that the
+/// 200-item limit of R-SCH-7 counts the items the write stores, not the cell's repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeats {
+    /// Keep every item; more than 200 is an error.
+    Keep,
+    /// Keep each item once, where it first comes; more than 200 different ones is an error.
+    Drop,
+}
+
+/// The items of a list cell, each kept once, where it first comes; more than 200
+/// different ones is an error (a cell of many repeats is read without a quadratic walk:
+/// at most 200 items are kept to compare with).
+fn distinct<T: PartialEq>(
+    t: &str,
+    expected: &str,
+    items: impl IntoIterator<Item = Result<T>>,
+) -> Result<Vec<T>> {
+    let mut out: Vec<T> = Vec::new();
+    for item in items {
+        let item = item?;
+        if !out.contains(&item) {
+            if out.len() == MAX_LIST_ITEMS {
+                return Err(Error::validation(
+                    Some(t),
+                    expected,
+                    format!("the list has more than {MAX_LIST_ITEMS} different items, more than the limit of {MAX_LIST_ITEMS}"),
+                ));
+            }
+            out.push(item);
+        }
+    }
+    Ok(out)
 }
 
 /// Checks one tag (already NFC): non-empty, ≤ 2 levels, `/` only in the middle, no
@@ -123,6 +171,11 @@ fn checked_tags(items: Vec<String>, text: impl FnOnce(&[String]) -> String) -> R
 /// Parses a `listOfNumber` cell: `[` number (`,` number)* `]` with optional whitespace,
 /// each number in the grammar of R-VAL-4.
 pub(crate) fn parse_number_list(t: &str) -> Result<Vec<f64>> {
+    parse_number_list_with(t, Repeats::Keep)
+}
+
+/// [`parse_number_list`], its repeated items kept or dropped as `repeats` says.
+pub(crate) fn parse_number_list_with(t: &str, repeats: Repeats) -> Result<Vec<f64>> {
     let malformed = |msg: &str| Error::validation(Some(t), EXPECTED_NUMBER_LIST, msg);
     let inner = t
         .strip_prefix('[')
@@ -134,11 +187,7 @@ pub(crate) fn parse_number_list(t: &str) -> Result<Vec<f64>> {
     if inner.trim_matches(JSON_SPACE).is_empty() {
         return Ok(Vec::new());
     }
-    let mut out = Vec::new();
-    for part in inner.split(',') {
-        if out.len() == MAX_LIST_ITEMS {
-            return Err(too_many(t, EXPECTED_NUMBER_LIST, inner.split(',').count()));
-        }
+    let items = inner.split(',').map(|part| {
         let p = part.trim_matches(JSON_SPACE);
         if p.is_empty() {
             return Err(malformed("malformed list: an item is missing"));
@@ -152,16 +201,27 @@ pub(crate) fn parse_number_list(t: &str) -> Result<Vec<f64>> {
                 "malformed list: {p:?} starts with a zero; a comma separates items, so a thousands separator splits a number (write 1000, not 1,000)"
             )));
         }
-        let n = number::parse_number(p).map_err(|_| {
+        number::parse_number(p).map_err(|_| {
             Error::validation(
                 Some(t),
                 EXPECTED_NUMBER_LIST,
                 format!("malformed list: {p:?} is not a number"),
             )
-        })?;
-        out.push(n);
+        })
+    });
+    match repeats {
+        Repeats::Drop => distinct(t, EXPECTED_NUMBER_LIST, items),
+        Repeats::Keep => {
+            let mut out = Vec::new();
+            for n in items {
+                if out.len() == MAX_LIST_ITEMS {
+                    return Err(too_many(t, EXPECTED_NUMBER_LIST, inner.split(',').count()));
+                }
+                out.push(n?);
+            }
+            Ok(out)
+        }
     }
-    Ok(out)
 }
 
 fn json_strs(items: &[serde_json::Value], expected: &str) -> Result<Vec<String>> {

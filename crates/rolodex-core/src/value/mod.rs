@@ -182,7 +182,7 @@ pub use format::{format_datetime, format_number, number_json, serde_datetime, se
 pub(crate) use format::{null_as_default, serde_count_opt, whole_number};
 pub(crate) use list::tag_set;
 pub(crate) use number::check_json_number;
-pub(crate) use parse::from_json_owned;
+pub(crate) use parse::{from_json_owned, parse_value_to_append};
 pub use parse::{normalize_email, normalize_phone, parse_date, parse_datetime, parse_value};
 pub(crate) use phone::is_punctuation as is_phone_punctuation;
 pub(crate) use phone::national_number_parts;

@@ -52,6 +52,25 @@ pub fn parse_value(ft: FieldType, text: &str) -> Result<Value> {
     }
 }
 
+/// [`parse_value`] of a cell whose list the write appends, dropping the items already
+/// present (an import's list cell, R-IMP-8): a `list` or `listOfNumber` cell's repeated
+/// items are dropped here too, so the 200-item limit counts the different items, and the
+/// write checks it again on the list it stores (R-SCH-7: a write that would break a limit
+/// is rejected; 201 items of which 200 differ store 200). A `tag` list keeps its items once
+/// on every path already.
+pub(crate) fn parse_value_to_append(ft: FieldType, text: &str) -> Result<Value> {
+    let t = text.trim();
+    match ft {
+        FieldType::List if !t.is_empty() => {
+            list::parse_string_list_with(t, list::Repeats::Drop).map(Value::List)
+        }
+        FieldType::ListOfNumber if !t.is_empty() => {
+            list::parse_number_list_with(t, list::Repeats::Drop).map(Value::ListOfNumber)
+        }
+        _ => parse_value(ft, text),
+    }
+}
+
 /// [`parse_value`] of text the caller owns: a string value that needs no trimming and is
 /// already NFC (nearly every one) is kept as it is instead of copied.
 pub(crate) fn parse_value_owned(ft: FieldType, text: String) -> Result<Value> {
