@@ -24,6 +24,9 @@ use rolodex::{
 };
 use serde_json::{json, Value as J};
 
+mod support;
+use support::Rng;
+
 // ----- a store written from the trait's docs -----
 
 #[derive(Default, Clone)]
@@ -316,27 +319,6 @@ impl Store for NaiveStore {
 
 // ----- the random sequences -----
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    /// True with a chance of `p` percent.
-    fn chance(&mut self, p: u64) -> bool {
-        self.next() % 100 < p
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-}
-
 const EMAILS: &[&str] = &["a@x.com", "A@X.com", "b@x.com", "c@y.org", "kim@x.com"];
 const MOBILES: &[&str] = &[
     "+821020203030",
@@ -413,29 +395,29 @@ fn cut(s: &str) -> String {
 }
 
 fn lead(r: &mut Rng) -> NewLead {
-    let mut l = if r.chance(60) {
+    let mut l = if r.chance(0.6) {
         NewLead::email(*r.pick(EMAILS))
     } else {
         NewLead::mobile(*r.pick(MOBILES))
     };
-    if r.chance(30) {
+    if r.chance(0.3) {
         l.mobile_number = Some(r.pick(MOBILES).to_string());
     }
-    if r.chance(50) {
+    if r.chance(0.5) {
         l = l.with_name(*r.pick(NAMES));
     }
     l
 }
 
 fn csv_import(r: &mut Rng) -> (String, ImportOptions) {
-    let members = r.chance(50);
+    let members = r.chance(0.5);
     let mut text = String::new();
     let mut o = if members {
         text.push_str("memberId,email,mobile,name,ue,ut\n");
         ImportOptions::members().map("memberId", Some("memberId"))
     } else {
         text.push_str("email,mobile,name,ue,ut\n");
-        if r.chance(50) {
+        if r.chance(0.5) {
             ImportOptions::leads(IdentifyBy::Email)
         } else {
             ImportOptions::leads(IdentifyBy::MobileNumber)
@@ -453,13 +435,13 @@ fn csv_import(r: &mut Rng) -> (String, ImportOptions) {
             text.push_str(member);
             text.push(',');
         }
-        let e = if r.chance(70) { *r.pick(EMAILS) } else { "" };
-        let m = if r.chance(40) { *r.pick(MOBILES) } else { "" };
-        let ue = if r.chance(90) { "false" } else { "" };
-        let ut = if r.chance(50) { "true" } else { "false" };
+        let e = if r.chance(0.7) { *r.pick(EMAILS) } else { "" };
+        let m = if r.chance(0.4) { *r.pick(MOBILES) } else { "" };
+        let ue = if r.chance(0.9) { "false" } else { "" };
+        let ut = if r.chance(0.5) { "true" } else { "false" };
         text.push_str(&format!("{e},\"{m}\",{},{ue},{ut}\n", r.pick(NAMES)));
     }
-    o.dry_run = r.chance(15);
+    o.dry_run = r.chance(0.15);
     o.file_name = Some(format!("f{}.csv", r.below(3)));
     (text, o)
 }
@@ -507,16 +489,16 @@ fn step(p: &mut Pair, r: &mut Rng) -> std::result::Result<(), String> {
         }
         4..=6 => {
             let mut boot = Boot::default();
-            if r.chance(70) {
+            if r.chance(0.7) {
                 boot.contact_id = Some(id.clone());
             }
-            if r.chance(40) {
+            if r.chance(0.4) {
                 boot.member_id = Some(r.pick(MEMBERS).to_string());
             }
-            if r.chance(40) {
+            if r.chance(0.4) {
                 boot.profile.insert("email".into(), json!(r.pick(EMAILS)));
             }
-            if r.chance(25) {
+            if r.chance(0.25) {
                 boot.profile
                     .insert("mobileNumber".into(), json!(r.pick(MOBILES)));
             }
@@ -537,7 +519,7 @@ fn step(p: &mut Pair, r: &mut Rng) -> std::result::Result<(), String> {
             both!(format!("verify {id} {field}"), |b| b.verify(&id, field));
         }
         9 => {
-            if r.chance(70) {
+            if r.chance(0.7) {
                 both!(format!("block {id}"), |b| b.block(vec![id.clone()]));
             } else {
                 let f = Filter::from_value(r.pick(&filters())).unwrap();
@@ -545,14 +527,14 @@ fn step(p: &mut Pair, r: &mut Rng) -> std::result::Result<(), String> {
             }
         }
         10 => {
-            if r.chance(70) {
+            if r.chance(0.7) {
                 both!(format!("unblock {id}"), |b| b.unblock(vec![id.clone()]));
             } else {
                 both!("unblock all", |b| b.unblock(Filter::default()));
             }
         }
         11 => {
-            if r.chance(60) {
+            if r.chance(0.6) {
                 both!(format!("delete {id}"), |b| b.delete(vec![id.clone()]));
             } else {
                 let m = *r.pick(MEMBERS);
@@ -561,7 +543,7 @@ fn step(p: &mut Pair, r: &mut Rng) -> std::result::Result<(), String> {
             }
         }
         12 | 13 => {
-            let choices = if r.chance(30) {
+            let choices = if r.chance(0.3) {
                 serde_json::from_value(json!({"profile.email": "secondary"})).unwrap()
             } else {
                 Default::default()
@@ -584,7 +566,7 @@ fn step(p: &mut Pair, r: &mut Rng) -> std::result::Result<(), String> {
         }
         15 => {
             let tags = vec![r.pick(TAGS).to_string()];
-            if r.chance(60) {
+            if r.chance(0.6) {
                 both!(format!("add_tags {id} {tags:?}"), |b| b
                     .add_tags(vec![id.clone()], &tags));
             } else {
@@ -599,7 +581,7 @@ fn step(p: &mut Pair, r: &mut Rng) -> std::result::Result<(), String> {
                 .remove_tags(vec![id.clone()], &tags));
         }
         17 => {
-            let limit = if r.chance(25) {
+            let limit = if r.chance(0.25) {
                 None
             } else {
                 Some(r.below(5) as u64)
@@ -616,10 +598,10 @@ fn step(p: &mut Pair, r: &mut Rng) -> std::result::Result<(), String> {
         }
         20 | 21 => {
             let mut q = json!({});
-            if r.chance(60) {
+            if r.chance(0.6) {
                 q["filter"] = r.pick(&filters()).clone();
             }
-            if r.chance(50) {
+            if r.chance(0.5) {
                 let key = *r.pick(&[
                     "lastSeenAt",
                     "createdAt",
@@ -633,10 +615,10 @@ fn step(p: &mut Pair, r: &mut Rng) -> std::result::Result<(), String> {
             }
             q["limit"] = json!(1 + r.below(3));
             q["include"] = json!(*r.pick(&["visible", "blocked", "hidden"]));
-            if r.chance(20) {
+            if r.chance(0.2) {
                 q["search"] = json!(*r.pick(&["kim", "010", "x.com", "2020"]));
             }
-            if r.chance(15) {
+            if r.chance(0.15) {
                 q["terms"] = json!("a@x.com, +821020203030 nobody@z.com");
             }
             let q = Query::from_value(&q).unwrap();
@@ -678,7 +660,7 @@ fn step(p: &mut Pair, r: &mut Rng) -> std::result::Result<(), String> {
         24 => {
             let q = ActivityQuery {
                 limit: Some(1 + r.below(6)),
-                action: r.chance(30).then(|| "merge".to_string()),
+                action: r.chance(0.3).then(|| "merge".to_string()),
                 ..Default::default()
             };
             both!("activity", |b| b.activity_log(&q));
@@ -690,7 +672,7 @@ fn step(p: &mut Pair, r: &mut Rng) -> std::result::Result<(), String> {
                 1 => o.filter = Some(r.pick(&filters()).clone()),
                 _ => o.ids = Some(vec![id.clone(), id2.clone()]),
             }
-            o.editable_only = r.chance(30);
+            o.editable_only = r.chance(0.3);
             both!(format!("export {o:?}"), |b| {
                 let mut out = Vec::new();
                 let summary = b.export_csv(&mut out, o.clone());

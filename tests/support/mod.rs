@@ -5,6 +5,32 @@
 use chrono::{DateTime, Utc};
 use rolodex::{Contact, ContactBook, ExportOptions, Filter, IdentifyBy, ImportOptions, Query};
 
+/// A small seeded xorshift generator for the randomised tests: fixed seeds give
+/// reproducible runs.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next() % 10_000) as f64 / 10_000.0 < p
+    }
+    /// One of `xs`.
+    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len())]
+    }
+}
+
 /// An instant from its RFC 3339 text.
 pub fn t(s: &str) -> DateTime<Utc> {
     rolodex::value::parse_datetime(s).unwrap()
