@@ -90,7 +90,7 @@ fn distinct<T: PartialEq>(
                 return Err(Error::validation(
                     Some(t),
                     expected,
-                    format!("the list has more than {MAX_LIST_ITEMS} different items, more than the limit of {MAX_LIST_ITEMS}"),
+                    format!("the list has more than {MAX_LIST_ITEMS} different items; the limit is {MAX_LIST_ITEMS}"),
                 ));
             }
             out.push(item);
@@ -187,7 +187,7 @@ pub(crate) fn parse_number_list_with(t: &str, repeats: Repeats) -> Result<Vec<f6
     if inner.trim_matches(JSON_SPACE).is_empty() {
         return Ok(Vec::new());
     }
-    let items = inner.split(',').map(|part| {
+    let item = |part: &str| {
         let p = part.trim_matches(JSON_SPACE);
         if p.is_empty() {
             return Err(malformed("malformed list: an item is missing"));
@@ -208,16 +208,16 @@ pub(crate) fn parse_number_list_with(t: &str, repeats: Repeats) -> Result<Vec<f6
                 format!("malformed list: {p:?} is not a number"),
             )
         })
-    });
+    };
     match repeats {
-        Repeats::Drop => distinct(t, EXPECTED_NUMBER_LIST, items),
+        Repeats::Drop => distinct(t, EXPECTED_NUMBER_LIST, inner.split(',').map(item)),
         Repeats::Keep => {
             let mut out = Vec::new();
-            for n in items {
+            for part in inner.split(',') {
                 if out.len() == MAX_LIST_ITEMS {
                     return Err(too_many(t, EXPECTED_NUMBER_LIST, inner.split(',').count()));
                 }
-                out.push(n?);
+                out.push(item(part)?);
             }
             Ok(out)
         }
