@@ -1363,7 +1363,8 @@ fn r_con_8_unmerge_puts_back_a_session_count_unchanged_since_the_merge() {
     assert_eq!(b.boot(boot_id(&p.id)).unwrap().session_count, 2);
 
     // A primary that never booted, which booted since within the secondary's session: it
-    // has booted, so it has had a session (R-CON-3), and the secondary keeps its own.
+    // has booted, but that session goes back to the secondary (the count is unchanged, so
+    // it is the primary's own again: 0); its next boot starts its session 1 (R-CON-3).
     let b = book_at("2024-01-01T00:00:00Z");
     let lead = b.add_lead(NewLead::email("l@example.com")).unwrap();
     let v = b.boot(Boot::default()).unwrap();
@@ -1373,8 +1374,40 @@ fn r_con_8_unmerge_puts_back_a_session_count_unchanged_since_the_merge() {
     assert_eq!(b.boot(boot_id(&lead.id)).unwrap().session_count, 1);
     let (back, secondary) = b.unmerge(&m.merge_id).unwrap();
     assert!(back.booted);
-    assert_eq!(back.session_count, 1);
+    assert_eq!(back.session_count, 0);
     assert_eq!(secondary.session_count, 1);
+    b.set_clock(Some(t("2024-01-01T00:15:00Z"))).unwrap();
+    assert_eq!(b.boot(boot_id(&lead.id)).unwrap().session_count, 1);
+
+    // A boot while blocked counts no session (R-CON-3): the count is unchanged since the
+    // merge, so the primary's own 0 comes back, though it has booted.
+    let b = book_at("2024-01-01T00:00:00Z");
+    let lead = b.add_lead(NewLead::email("l@example.com")).unwrap();
+    let v = b.boot(Boot::default()).unwrap();
+    let m = b.merge(&lead.id, &v.id, &MergeChoices::new()).unwrap();
+    b.set_clock(Some(t("2024-01-01T02:00:00Z"))).unwrap();
+    b.block(vec![lead.id.clone()]).unwrap();
+    assert_eq!(b.boot(boot_id(&lead.id)).unwrap().session_count, 1);
+    b.unblock(vec![lead.id.clone()]).unwrap();
+    let (back, _) = b.unmerge(&m.merge_id).unwrap();
+    assert!(back.booted);
+    assert_eq!(back.session_count, 0);
+
+    // A boot at the merge's own instant that starts a session moves only the count: the
+    // contact has booted since, so it keeps both, and is never left unbooted with a
+    // session (the next boot in the window is the same session).
+    let b = book_at("2024-01-01T00:00:00Z");
+    let s = b.add_lead(NewLead::email("s@example.com")).unwrap();
+    b.block(vec![s.id.clone()]).unwrap();
+    b.boot(boot_id(&s.id)).unwrap();
+    b.unblock(vec![s.id.clone()]).unwrap();
+    let p = b.add_lead(NewLead::email("p@example.com")).unwrap();
+    let m = b.merge(&p.id, &s.id, &MergeChoices::new()).unwrap();
+    assert_eq!((m.contact.booted, m.contact.session_count), (true, 0));
+    assert_eq!(b.boot(boot_id(&p.id)).unwrap().session_count, 1);
+    let (back, _) = b.unmerge(&m.merge_id).unwrap();
+    assert_eq!((back.booted, back.session_count), (true, 1));
+    assert_eq!(b.boot(boot_id(&p.id)).unwrap().session_count, 1);
 
     // No boot since: the whole visit state goes back.
     let b = book_at("2024-01-01T00:00:00Z");

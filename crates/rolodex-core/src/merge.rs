@@ -604,22 +604,22 @@ fn restore_unchanged(
     restore!(created_at);
     // `lastSeenAt` and `sessionCount` are fields of their own (R-SCH-1), each put back when
     // it did not change. Whether the contact has booted and when it last did go with
-    // `lastSeenAt`: a boot since the merge moves all three and leaves `booted` true as the
-    // merge set it, and a contact that booted since has booted, its session window running
-    // from that boot (R-CON-3). A boot within the session the merge carried on leaves
-    // `sessionCount` as it was: those sessions go back to the secondary, and the survivor
-    // to its own count (at least 1 once a boot since was counted: a first boot starts
-    // session 1), instead of both holding the secondary's sessions.
+    // `lastSeenAt`: a boot since the merge (one that moved the count, even at the merge's
+    // own instant, included) leaves `booted` true as the merge set it, its session window
+    // running from that boot (R-CON-3). A boot within the session the merge carried on, or
+    // a blocked boot, leaves `sessionCount` as it was: those sessions go back to the
+    // secondary, and the survivor gets its own count back exactly, instead of both holding
+    // the secondary's sessions. A survivor that booted without a session of its own starts
+    // session 1 at its next boot.
     let seen = |c: &Contact| (c.last_seen_at, c.booted, c.last_boot_at);
-    let booted_since = seen(current) != seen(merged);
-    if !booted_since {
+    let same_count = current.session_count == merged.session_count;
+    if same_count && seen(current) == seen(merged) {
         out.last_seen_at = primary.last_seen_at;
         out.booted = primary.booted;
         out.last_boot_at = primary.last_boot_at;
     }
-    if current.session_count == merged.session_count {
-        let counted_since = booted_since && current.session_count > 0;
-        out.session_count = primary.session_count.max(u64::from(counted_since));
+    if same_count {
+        out.session_count = primary.session_count;
     }
     out.member = out.member_id.is_some();
     out.verified.email &= out.email().is_some();
