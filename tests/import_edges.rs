@@ -708,7 +708,11 @@ fn r_sch_7_an_import_list_cell_counts_the_items_it_stores_not_its_repeats() {
         let rows_failed: Vec<u64> = r.failures.iter().map(|f| f.row_number).collect();
         assert_eq!(rows_failed, [3, 4]);
         for f in &r.failures {
-            assert!(f.error_reasons[0].contains("200"), "{:?}", f.error_reasons);
+            assert!(
+                f.error_reasons[0].contains("200 different items"),
+                "{:?}",
+                f.error_reasons
+            );
         }
         if dry_run {
             assert!(all(&b).is_empty());

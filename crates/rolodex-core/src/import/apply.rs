@@ -250,8 +250,13 @@ fn write_row(c: &mut Contact, patch: RowPatch, import_tag: &str) -> Result<()> {
     for (name, value) in patch.profile_append {
         let merged = match c.profile.get(&name) {
             Some(old) => old.union(&value),
-            // Nothing stored: the row's list, its repeated items dropped.
-            None => without_repeats(value),
+            // Nothing stored: the row's list, read without its repeats
+            // (`parse_value_to_append`), as appending it to an empty list would leave it.
+            None => matches!(
+                value,
+                Value::List(_) | Value::Tag(_) | Value::ListOfNumber(_)
+            )
+            .then_some(value),
         };
         let merged = merged.ok_or_else(|| {
             Error::invalid_key(
@@ -293,37 +298,6 @@ pub(crate) fn add_import_tag(tags: &mut Vec<String>, tag: &str) {
     tags.retain(|t| t != tag);
     tags.push(tag.to_string());
     cap_import_tags(tags);
-}
-
-/// A list value with its repeated items dropped (the first of each kept), as appending it
-/// to an empty list would leave it (R-IMP-8); `None` for a value that is not a list.
-fn without_repeats(v: Value) -> Option<Value> {
-    fn keep_first<T: PartialEq>(v: &mut Vec<T>) {
-        let mut i = 0;
-        while i < v.len() {
-            let (seen, rest) = v.split_at(i);
-            if rest.first().is_some_and(|x| seen.contains(x)) {
-                v.remove(i);
-            } else {
-                i += 1;
-            }
-        }
-    }
-    match v {
-        Value::List(mut x) => {
-            keep_first(&mut x);
-            Some(Value::List(x))
-        }
-        Value::Tag(mut x) => {
-            keep_first(&mut x);
-            Some(Value::Tag(x))
-        }
-        Value::ListOfNumber(mut x) => {
-            keep_first(&mut x);
-            Some(Value::ListOfNumber(x))
-        }
-        _ => None,
-    }
 }
 
 /// Checks a list's length; `key` is the name under `profile.`.

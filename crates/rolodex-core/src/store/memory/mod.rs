@@ -389,7 +389,7 @@ impl Store for MemoryStore {
         fields: &[Field],
         sink: &mut dyn ViewSink,
     ) -> Result<()> {
-        // The rows are settled once, in row order; a pause lets go of the channel, and the
+        // The rows are settled once, in id order; a pause lets go of the channel, and the
         // walk goes on with the rows that still hold the contacts settled.
         let settled = self.channel(channel).read().table.settled();
         self.walk_settled(channel, &settled, fields, sink)
