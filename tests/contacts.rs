@@ -1339,10 +1339,18 @@ fn r_con_8_unmerge_keeps_the_visit_state_of_a_survivor_that_booted_since() {
 /// R-CON-8: unmerge puts back "the pre-merge values of fields unchanged since the merge";
 /// `sessionCount` is a field of its own (R-SCH-1). A boot since the merge within the
 /// session the merge carried on moves `lastSeenAt` (kept) and leaves `sessionCount` as the
-/// merge summed it: it goes back to the survivor's own count, and the secondary's session
-/// is counted once, on the secondary (an audit found it on both).
+/// merge summed it: it goes back to the survivor's own count exactly, and the secondary's
+/// session is counted once, on the secondary (an audit found it on both).
 #[test]
 fn r_con_8_unmerge_puts_back_a_session_count_unchanged_since_the_merge() {
+    // A hand-added lead (never booted) merged with a visitor of one session, at midnight.
+    let lead_merged_with_a_visitor = || {
+        let b = book_at("2024-01-01T00:00:00Z");
+        let lead = b.add_lead(NewLead::email("l@example.com")).unwrap();
+        let v = b.boot(Boot::default()).unwrap();
+        let m = b.merge(&lead.id, &v.id, &MergeChoices::new()).unwrap();
+        (b, lead, m)
+    };
     let b = book_at("2024-01-01T00:00:00Z");
     let p = b.boot(Boot::default()).unwrap();
     b.set_clock(Some(t("2024-01-01T01:00:00Z"))).unwrap();
@@ -1365,10 +1373,7 @@ fn r_con_8_unmerge_puts_back_a_session_count_unchanged_since_the_merge() {
     // A primary that never booted, which booted since within the secondary's session: it
     // has booted, but that session goes back to the secondary (the count is unchanged, so
     // it is the primary's own again: 0); its next boot starts its session 1 (R-CON-3).
-    let b = book_at("2024-01-01T00:00:00Z");
-    let lead = b.add_lead(NewLead::email("l@example.com")).unwrap();
-    let v = b.boot(Boot::default()).unwrap();
-    let m = b.merge(&lead.id, &v.id, &MergeChoices::new()).unwrap();
+    let (b, lead, m) = lead_merged_with_a_visitor();
     assert_eq!(m.contact.session_count, 1);
     b.set_clock(Some(t("2024-01-01T00:10:00Z"))).unwrap();
     assert_eq!(b.boot(boot_id(&lead.id)).unwrap().session_count, 1);
@@ -1381,10 +1386,7 @@ fn r_con_8_unmerge_puts_back_a_session_count_unchanged_since_the_merge() {
 
     // A boot while blocked counts no session (R-CON-3): the count is unchanged since the
     // merge, so the primary's own 0 comes back, though it has booted.
-    let b = book_at("2024-01-01T00:00:00Z");
-    let lead = b.add_lead(NewLead::email("l@example.com")).unwrap();
-    let v = b.boot(Boot::default()).unwrap();
-    let m = b.merge(&lead.id, &v.id, &MergeChoices::new()).unwrap();
+    let (b, lead, m) = lead_merged_with_a_visitor();
     b.set_clock(Some(t("2024-01-01T02:00:00Z"))).unwrap();
     b.block(vec![lead.id.clone()]).unwrap();
     assert_eq!(b.boot(boot_id(&lead.id)).unwrap().session_count, 1);
@@ -1410,10 +1412,7 @@ fn r_con_8_unmerge_puts_back_a_session_count_unchanged_since_the_merge() {
     assert_eq!(b.boot(boot_id(&p.id)).unwrap().session_count, 1);
 
     // No boot since: the whole visit state goes back.
-    let b = book_at("2024-01-01T00:00:00Z");
-    let lead = b.add_lead(NewLead::email("l@example.com")).unwrap();
-    let v = b.boot(Boot::default()).unwrap();
-    let m = b.merge(&lead.id, &v.id, &MergeChoices::new()).unwrap();
+    let (b, _, m) = lead_merged_with_a_visitor();
     let (back, _) = b.unmerge(&m.merge_id).unwrap();
     assert!(!back.booted);
     assert_eq!(back.session_count, 0);
