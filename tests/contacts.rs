@@ -529,10 +529,19 @@ fn r_con_8_merge_preconditions_are_conflicts() {
         ErrorKind::Conflict
     );
     b.block(vec![c.id.clone()]).unwrap();
-    assert_eq!(
-        b.merge(&a.id, &c.id, &m).unwrap_err().kind(),
-        ErrorKind::Conflict
-    );
+    let e = b.merge(&a.id, &c.id, &m).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(e.to_string().contains("blocked; unblock it"), "{e}");
+    // Hidden: the message says what shows it again; unblocking (which would do nothing)
+    // is not offered.
+    b.set_mu_limit(Some(1)).unwrap();
+    let e = b.merge(&d.id, &a.id, &m).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    let text = e.to_string();
+    assert!(text.contains("hidden by the MU limit"), "{text}");
+    assert!(text.contains("raise the limit"), "{text}");
+    assert!(!text.contains("unblock"), "{text}");
+    b.set_mu_limit(None).unwrap();
     b.delete(vec![d.id.clone()]).unwrap();
     assert_eq!(
         b.merge(&a.id, &d.id, &m).unwrap_err().kind(),

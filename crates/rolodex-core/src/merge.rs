@@ -386,14 +386,16 @@ pub(crate) fn merge(
                 "contact {id} does not exist or was deleted; only existing contacts can be merged"
             ))
         })?;
-        if c.blocked || c.hidden {
+        // Each case with what ends it (R-CON-6, R-MU-3): a blocked contact is unblocked;
+        // a hidden one is shown again when it boots or room under the limit frees up.
+        if c.blocked {
             return Err(Error::conflict(format!(
-                "contact {id} is {}; unblock it or make room under the MU limit before merging",
-                if c.blocked {
-                    "blocked"
-                } else {
-                    "hidden by the MU limit"
-                }
+                "contact {id} is blocked; unblock it before merging"
+            )));
+        }
+        if c.hidden {
+            return Err(Error::conflict(format!(
+                "contact {id} is hidden by the MU limit; make room before merging (raise the limit, or block or delete visible contacts) or wait for it to boot, which shows it again"
             )));
         }
         Ok(c)
