@@ -316,7 +316,12 @@ fn bench_export(c: &mut Criterion) {
     // A filtered export (about a third of the contacts) goes through the store's search,
     // page by page in id order.
     let seoul = || ExportOptions {
-        filter: Some(json!({"key": "profile.city", "op": "eq", "value": "Seoul"})),
+        filter: Some(
+            rolodex::Filter::from_value(
+                &json!({"key": "profile.city", "op": "eq", "value": "Seoul"}),
+            )
+            .unwrap(),
+        ),
         ..ExportOptions::default()
     };
     let mut filtered_probe = Counting(0);

@@ -31,13 +31,12 @@ fn main() -> Result<()> {
     let book = ContactBook::in_memory();
     book.set_clock(Some("2025-06-01T00:00:00Z".parse().unwrap()))?;
     book.define_key("profile.city", FieldType::String)?;
-    let kim = book.add_lead(NewLead {
-        email: Some("Kim@Example.COM".into()),
-        name: Some("Kim Min-jun".into()),
-        profile: json!({"city": "Seoul"}).as_object().unwrap().clone(),
-        tags: vec!["vip/gold".into()],
-        ..NewLead::default()
-    })?;
+    let kim = book.add_lead(
+        NewLead::email("Kim@Example.COM")
+            .with_name("Kim Min-jun")
+            .with_profile("city", "Seoul")
+            .with_tags(["vip/gold"]),
+    )?;
     println!("  added {} ({})", kim.id, kim.email().unwrap_or_default());
     match book.add_lead(NewLead::email("kim@example.com")) {
         Err(e) => println!("  duplicate refused: {e}"),
@@ -107,12 +106,11 @@ fn main() -> Result<()> {
          not-an-email,Bad,Seoul,false,false\n",
     )
     .map_err(rolodex::Error::storage)?;
-    let options: ImportOptions = serde_json::from_value(json!({
+    let options = ImportOptions::from_value(&json!({
         "kind": "leads", "identifyBy": "email", "autoMap": false,
         "mapping": {"email": "profile.email", "name": "profile.name", "city": "profile.city",
                     "unsubscribeEmail": "unsubscribeEmail", "unsubscribeTexting": "unsubscribeTexting"}
-    }))
-    .map_err(|e| rolodex::Error::validation(None, "import options", e.to_string()))?;
+    }))?;
     let mut log = Vec::new();
     let report = book.import_csv_with_log(&csv, options, None, Some(&mut log))?;
     println!(
@@ -158,8 +156,7 @@ fn main() -> Result<()> {
     // 8. Export in the import layout, with formula cells neutralised.
     println!("== export");
     let mut out = Vec::new();
-    let options: ExportOptions = serde_json::from_value(json!({"editableOnly": true}))
-        .map_err(|e| rolodex::Error::validation(None, "export options", e.to_string()))?;
+    let options = ExportOptions::from_json(r#"{"editableOnly": true}"#)?;
     let summary = book.export_csv(&mut out, options)?;
     let text = String::from_utf8_lossy(&out);
     for line in text.lines().take(4) {

@@ -42,10 +42,7 @@ fn r_exp_5_denied_actions_name_the_permission_and_leave_the_log_alone() {
         .unwrap_err();
     assert!(e.to_string().contains("deleteContacts"), "{e}");
     let e = viewer
-        .add_tags(
-            f(json!({"key": "profile.email", "op": "exists"})),
-            &["x".into()],
-        )
+        .add_tags(f(json!({"key": "profile.email", "op": "exists"})), &["x"])
         .unwrap_err();
     assert!(e.to_string().contains("editContacts"), "{e}");
     let e = import_named(
@@ -129,8 +126,8 @@ fn r_exp_5_every_bulk_action_is_logged_with_its_count() {
     let c = b.add_lead(NewLead::email("c@x.com")).unwrap().id;
     let ed = b.as_manager(Manager::member("ed", &[Permission::EditContacts]));
     let ids = vec![a.clone(), c.clone(), "c_nope".to_string()];
-    ed.add_tags(ids.clone(), &["vip".into()]).unwrap();
-    ed.remove_tags(ids.clone(), &["vip".into()]).unwrap();
+    ed.add_tags(ids.clone(), &["vip"]).unwrap();
+    ed.remove_tags(ids.clone(), &["vip"]).unwrap();
     ed.block(ids.clone()).unwrap();
     ed.unblock(ids.clone()).unwrap();
     ed.set_opt_out(ids.clone(), rolodex::Medium::Email, true)
@@ -166,12 +163,11 @@ fn r_exp_5_bulk_entries_say_what_was_done_and_to_whom() {
     b.update(&a, &json!({"profile": {"city": "Seoul"}}))
         .unwrap();
     let ids = vec![a.clone(), c.clone(), "c_nope".to_string()];
-    b.add_tags(ids.clone(), &["vip".into(), "sale".into()])
-        .unwrap();
+    b.add_tags(ids.clone(), &["vip", "sale"]).unwrap();
     b.set_opt_out(ids.clone(), rolodex::Medium::Texting, true)
         .unwrap();
     let seoul = f(json!({"key": "profile.city", "op": "eq", "value": "Seoul"}));
-    b.remove_tags(seoul, &["sale".into()]).unwrap();
+    b.remove_tags(seoul, &["sale"]).unwrap();
     let entries = log(&b);
     let entry = |action: &str| {
         entries
@@ -213,9 +209,9 @@ fn r_exp_5_activity_log_query_filters() {
     let x = b.as_manager(Manager::member("x", &[Permission::EditContacts]));
     let y = b.as_manager(Manager::owner("y"));
     b.set_clock(Some(t("2025-06-01T01:00:00Z"))).unwrap();
-    x.add_tags(vec![a.clone()], &["t1".into()]).unwrap();
+    x.add_tags(vec![a.clone()], &["t1"]).unwrap();
     b.set_clock(Some(t("2025-06-01T02:00:00Z"))).unwrap();
-    y.add_tags(vec![a.clone()], &["t2".into()]).unwrap();
+    y.add_tags(vec![a.clone()], &["t2"]).unwrap();
     b.set_clock(Some(t("2025-06-01T03:00:00Z"))).unwrap();
     b.block(vec![a.clone()]).unwrap();
     assert_eq!(log(&b).len(), 3);
@@ -461,18 +457,15 @@ fn r_sch_4_reorder_keys() {
     let b = ContactBook::in_memory();
     b.define_key("profile.city", FieldType::String).unwrap();
     b.define_key("profile.age", FieldType::Number).unwrap();
-    b.reorder_keys(&["profile.age".into(), "profile.name".into()])
-        .unwrap();
+    b.reorder_keys(&["profile.age", "profile.name"]).unwrap();
     let keys: Vec<String> = b.schema().unwrap().into_iter().map(|k| k.key).collect();
     assert_eq!(&keys[..2], &["profile.age", "profile.name"]);
     let before = b.schema().unwrap();
     assert_eq!(
-        b.reorder_keys(&["profile.nope".into()]).unwrap_err().kind(),
+        b.reorder_keys(&["profile.nope"]).unwrap_err().kind(),
         ErrorKind::NotFound
     );
-    assert!(b
-        .reorder_keys(&["profile.city".into(), "profile.city".into()])
-        .is_err());
+    assert!(b.reorder_keys(&["profile.city", "profile.city"]).is_err());
     assert_eq!(b.schema().unwrap(), before);
     // The editable-only export follows the display order (R-EXP-2).
     let text = export_text(

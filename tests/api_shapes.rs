@@ -559,3 +559,166 @@ fn book_and_contacts_are_send_and_sync() {
     let moved = std::thread::spawn(move || c.profile.len()).join().unwrap();
     assert_eq!(moved, 0);
 }
+
+/// API.md "Export options": `{"filter"?: FILTER, ...}`. The filter is the one `Filter` type
+/// that queries and segments take, so a segment's filter exports as it is; read from JSON,
+/// a malformed filter is a `Filter` error with its path (as in a query), any other bad field
+/// a `Validation` error.
+#[test]
+fn api_export_options_take_the_filter_type_queries_and_segments_take() {
+    let b = book_at("2025-05-10T00:00:00Z");
+    b.define_key("profile.city", FieldType::String).unwrap();
+    for (email, city) in [("a@x.com", "Seoul"), ("b@x.com", "Busan")] {
+        b.add_lead(NewLead::email(email).with_profile("city", city))
+            .unwrap();
+    }
+    let seoul =
+        Filter::from_json(r#"{"key": "profile.city", "op": "eq", "value": "Seoul"}"#).unwrap();
+    b.save_segment("seoul", &seoul).unwrap();
+    let segment = b
+        .segments()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == "seoul")
+        .unwrap();
+    let mut out = Vec::new();
+    let options = ExportOptions {
+        filter: Some(segment.filter),
+        columns: Some(vec!["profile.email".into()]),
+        ..ExportOptions::default()
+    };
+    b.export_csv(&mut out, options.clone()).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "profile.email\na@x.com\n");
+    // The JSON form reads back to the same options.
+    let text = serde_json::to_string(&options).unwrap();
+    assert_eq!(ExportOptions::from_json(&text).unwrap(), options);
+
+    let e = ExportOptions::from_json(r#"{"filter": {"and": [{}, {"key": 1}]}}"#).unwrap_err();
+    match e {
+        Error::Filter { path, .. } => assert_eq!(path, "and[1]"),
+        other => panic!("expected a Filter error at and[1], got {other:?}"),
+    }
+    let e = ExportOptions::from_json(r#"{"editable": true}"#).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert!(e.to_string().contains("editable"), "{e}");
+    let e = ExportOptions::from_json("{").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+}
+
+/// API.md "Import options": the builder methods give the same options as the JSON shape,
+/// and a misspelt option read from JSON is a `Validation` error naming it.
+#[test]
+fn api_import_options_builder_matches_the_json_shape() {
+    let built = ImportOptions::leads(IdentifyBy::Email)
+        .map("E-mail", Some("profile.email"))
+        .map("Notes", None)
+        .auto_map(true)
+        .dry_run(true)
+        .empty_cells(rolodex::EmptyCells::Clear)
+        .import_tag("spring")
+        .file_name("spring.csv")
+        .encoding("euc-kr");
+    let read = ImportOptions::from_json(
+        r#"{"kind": "leads", "identifyBy": "email",
+            "mapping": {"E-mail": "profile.email", "Notes": null},
+            "autoMap": true, "dryRun": true, "emptyCells": "clear",
+            "importTag": "spring", "fileName": "spring.csv", "encoding": "euc-kr"}"#,
+    )
+    .unwrap();
+    assert_eq!(built, read);
+    assert_eq!(ImportOptions::from_value(&json!(read)).unwrap(), built);
+    let e = ImportOptions::from_json(r#"{"kind": "leads", "automap": true}"#).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert!(e.to_string().contains("automap"), "{e}");
+}
+
+/// API.md: bulk actions take "a target [that] is a list of ids or a filter"; ids come as a
+/// caller has them (one id, an array, a slice or a vector of `String`s, borrowed or not),
+/// and a filter may be lent. Tags and keys are `&str`s or `String`s.
+#[test]
+fn api_targets_and_tags_take_ids_and_names_as_callers_hold_them() {
+    let b = book_at("2025-05-10T00:00:00Z");
+    let ids: Vec<String> = ["a@x.com", "b@x.com", "c@x.com"]
+        .iter()
+        .map(|e| b.add_lead(NewLead::email(*e)).unwrap().id)
+        .collect();
+    assert_eq!(b.add_tags(ids[0].as_str(), &["one"]).unwrap().done, 1);
+    assert_eq!(b.add_tags(&ids[1], &["two".to_string()]).unwrap().done, 1);
+    assert_eq!(b.add_tags(&ids[..2], &["both"]).unwrap().done, 2);
+    assert_eq!(b.add_tags(&ids, &["all"]).unwrap().done, 3);
+    assert_eq!(b.add_tags([ids[2].as_str()], &["three"]).unwrap().done, 1);
+    let tagged_all = f(json!({"key": "tags", "op": "containsAny", "value": ["all"]}));
+    assert_eq!(b.add_tags(&tagged_all, &["again"]).unwrap().done, 3);
+    assert_eq!(b.remove_tags(&tagged_all, &["again"]).unwrap().done, 3);
+    assert_eq!(b.get(&ids[0]).unwrap().tags, ["one", "both", "all"]);
+    assert_eq!(b.get(&ids[2]).unwrap().tags, ["all", "three"]);
+    assert_eq!(b.block(ids[2].clone()).unwrap().done, 1);
+    assert!(b.get(&ids[2]).unwrap().blocked);
+    b.define_key("profile.city", FieldType::String).unwrap();
+    b.reorder_keys(&["profile.city"]).unwrap();
+    assert_eq!(b.schema().unwrap()[0].key, "profile.city");
+}
+
+/// API.md "New lead" and "Boot" shapes built with their builder methods, and profile values
+/// read back through `Value`'s accessors.
+#[test]
+fn api_new_lead_and_boot_builders_give_the_json_shapes() {
+    let lead = NewLead::email("kim@example.com")
+        .with_mobile("+82 10-2020-3030")
+        .with_name("Kim")
+        .with_profile("city", "Seoul")
+        .with_profile("profile.spent", 12.5)
+        .with_tags(["vip", "event/2025"]);
+    let read: NewLead = serde_json::from_value(json!({
+        "email": "kim@example.com", "mobileNumber": "+82 10-2020-3030", "name": "Kim",
+        "profile": {"city": "Seoul", "profile.spent": 12.5}, "tags": ["vip", "event/2025"]
+    }))
+    .unwrap();
+    assert_eq!(lead, read);
+
+    let b = book_at("2025-05-10T00:00:00Z");
+    b.define_key("profile.city", FieldType::String).unwrap();
+    b.define_key("profile.spent", FieldType::Number).unwrap();
+    b.define_key("profile.ok", FieldType::Boolean).unwrap();
+    b.define_key("profile.l", FieldType::List).unwrap();
+    let c = b
+        .add_lead(
+            lead.with_profile("ok", true)
+                .with_profile("l", json!(["x", "y"])),
+        )
+        .unwrap();
+    let get = |k: &str| c.profile.get(k).cloned().unwrap();
+    assert_eq!(get("city").as_str(), Some("Seoul"));
+    assert_eq!(get("email").as_str(), Some("kim@example.com"));
+    assert_eq!(get("mobileNumber").as_str(), Some("+821020203030"));
+    assert_eq!(get("spent").as_f64(), Some(12.5));
+    assert_eq!(get("spent").as_str(), None);
+    assert_eq!(get("ok").as_bool(), Some(true));
+    assert_eq!(
+        get("l").as_strings(),
+        Some(&["x".to_string(), "y".to_string()][..])
+    );
+    assert_eq!(get("city").as_f64(), None);
+
+    assert_eq!(Boot::anonymous(), Boot::default());
+    let login = Boot::login("m-1")
+        .from_contact("c_1")
+        .with_profile("city", "Busan");
+    let read: Boot = serde_json::from_value(
+        json!({"contactId": "c_1", "memberId": "m-1", "profile": {"city": "Busan"}}),
+    )
+    .unwrap();
+    assert_eq!(login, read);
+    assert_eq!(
+        Boot::visit("c_1"),
+        serde_json::from_value::<Boot>(json!({"contactId": "c_1"})).unwrap()
+    );
+    let visitor = b.boot(Boot::anonymous()).unwrap();
+    let member = b
+        .boot(Boot::login("m-9").from_contact(&visitor.id))
+        .unwrap();
+    assert_eq!(
+        (member.id, member.member_id.as_deref()),
+        (visitor.id, Some("m-9"))
+    );
+}

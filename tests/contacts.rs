@@ -265,17 +265,15 @@ fn r_con_7_bulk_actions_count_done_and_failed() {
     let r = b
         .add_tags(
             vec![a.id.clone(), "c_missing".into()],
-            &["vip/gold".into(), "sale".into()],
+            &["vip/gold", "sale"],
         )
         .unwrap();
     assert_eq!(r.done, 1);
     assert_eq!(r.failed[0].id, "c_missing");
     assert_eq!(b.get(&a.id).unwrap().tags, vec!["vip/gold", "sale"]);
-    let e = b
-        .add_tags(vec![a.id.clone()], &["bad.tag".into()])
-        .unwrap_err();
+    let e = b.add_tags(vec![a.id.clone()], &["bad.tag"]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation);
-    b.remove_tags(vec![a.id.clone()], &["vip".into()]).unwrap();
+    b.remove_tags(vec![a.id.clone()], &["vip"]).unwrap();
     assert_eq!(b.get(&a.id).unwrap().tags, vec!["sale"]);
     b.set_opt_out(vec![a.id.clone()], Medium::Email, true)
         .unwrap();
@@ -344,7 +342,7 @@ fn r_con_7_an_id_named_twice_is_one_contact() {
     let b = book_at("2025-06-01T00:00:00Z");
     let a = b.add_lead(NewLead::email("a@example.com")).unwrap();
     let r = b
-        .add_tags(vec![a.id.clone(), a.id.clone()], &["x".into()])
+        .add_tags(vec![a.id.clone(), a.id.clone()], &["x"])
         .unwrap();
     assert_eq!((r.done, r.failed.len()), (1, 0));
     let r = b.delete(vec![a.id.clone(), a.id.clone()]).unwrap();

@@ -1126,7 +1126,12 @@ fn r_exp_1_all_visible_filter_and_chosen_ids() {
     assert_eq!(all_rows[0][0], "id");
 
     let seoul = ExportOptions {
-        filter: Some(json!({"key": "profile.city", "op": "eq", "value": "Seoul"})),
+        filter: Some(
+            rolodex::Filter::from_value(
+                &json!({"key": "profile.city", "op": "eq", "value": "Seoul"}),
+            )
+            .unwrap(),
+        ),
         columns: Some(vec!["profile.email".into()]),
         ..ExportOptions::default()
     };
@@ -1153,7 +1158,12 @@ fn r_exp_1_all_visible_filter_and_chosen_ids() {
         .export_csv(
             &mut out,
             ExportOptions {
-                filter: Some(json!({"key": "profile.nope", "op": "eq", "value": 1})),
+                filter: Some(
+                    rolodex::Filter::from_value(
+                        &json!({"key": "profile.nope", "op": "eq", "value": 1}),
+                    )
+                    .unwrap(),
+                ),
                 ..ExportOptions::default()
             },
         )
@@ -1260,7 +1270,12 @@ fn r_exp_1_filter_export_reads_search_pages_in_id_order_without_hidden_or_blocke
     expected.sort_by_key(|l| l.split(',').next().unwrap().to_string());
     assert!(expected.len() > 10_000, "{}", expected.len());
     let filtered = ExportOptions {
-        filter: Some(json!({"key": "profile.city", "op": "eq", "value": "Seoul"})),
+        filter: Some(
+            rolodex::Filter::from_value(
+                &json!({"key": "profile.city", "op": "eq", "value": "Seoul"}),
+            )
+            .unwrap(),
+        ),
         columns,
         ..ExportOptions::default()
     };
@@ -1274,7 +1289,12 @@ fn r_exp_1_filter_export_reads_search_pages_in_id_order_without_hidden_or_blocke
     }
     // A filter nothing matches writes the header only.
     let none = ExportOptions {
-        filter: Some(json!({"key": "profile.city", "op": "eq", "value": "Daegu"})),
+        filter: Some(
+            rolodex::Filter::from_value(
+                &json!({"key": "profile.city", "op": "eq", "value": "Daegu"}),
+            )
+            .unwrap(),
+        ),
         columns: Some(vec!["id".into()]),
         ..ExportOptions::default()
     };
@@ -1378,7 +1398,12 @@ fn r_exp_1_export_lets_go_of_the_channel_while_its_writer_writes() {
             .cloned()
             .collect();
         let options = ExportOptions {
-            filter: filtered.then(|| json!({"key": "profile.city", "op": "eq", "value": "Seoul"})),
+            filter: filtered.then(|| {
+                rolodex::Filter::from_value(
+                    &json!({"key": "profile.city", "op": "eq", "value": "Seoul"}),
+                )
+                .unwrap()
+            }),
             columns: Some(vec![
                 "id".into(),
                 "profile.name".into(),
@@ -1464,7 +1489,12 @@ fn r_exp_1_an_export_writes_a_contact_unmerged_midway_once() {
             out: Vec::new(),
         };
         let options = ExportOptions {
-            filter: filtered.then(|| json!({"key": "profile.city", "op": "eq", "value": "Seoul"})),
+            filter: filtered.then(|| {
+                rolodex::Filter::from_value(
+                    &json!({"key": "profile.city", "op": "eq", "value": "Seoul"}),
+                )
+                .unwrap()
+            }),
             columns: Some(vec!["id".into(), "profile.name".into()]),
             ..ExportOptions::default()
         };
@@ -1543,7 +1573,12 @@ fn r_exp_2_chosen_ids_with_a_filter_keep_their_order_hidden_and_blocked_included
     ];
     let options = ExportOptions {
         ids: Some(chosen),
-        filter: Some(json!({"key": "profile.city", "op": "eq", "value": "Seoul"})),
+        filter: Some(
+            rolodex::Filter::from_value(
+                &json!({"key": "profile.city", "op": "eq", "value": "Seoul"}),
+            )
+            .unwrap(),
+        ),
         columns: Some(vec!["id".into()]),
         ..ExportOptions::default()
     };

@@ -225,7 +225,7 @@ fn r_mu_fuzz_invariants() {
                     let id = pick(&mut rng);
                     name = format!("tag {id:?}");
                     if let Some(id) = id {
-                        let _ = book.add_tags(vec![id], &["vip".to_string()]);
+                        let _ = book.add_tags(vec![id], &["vip"]);
                     }
                 }
             }

@@ -169,7 +169,7 @@ fn r5_con_7_filter_target_leaves_hidden_and_blocked_contacts_alone() {
     b.set_mu_limit(Some(2)).unwrap();
     assert!(b.get(&hidden.id).unwrap().hidden);
     let everyone = f(json!({}));
-    let r = b.add_tags(everyone.clone(), &["vip".into()]).unwrap();
+    let r = b.add_tags(everyone.clone(), &["vip"]).unwrap();
     assert_eq!((r.done, r.failed.len()), (2, 0), "{r:?}");
     let r = b.set_opt_out(everyone, Medium::Email, true).unwrap();
     assert_eq!(r.done, 2);

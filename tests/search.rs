@@ -251,7 +251,7 @@ fn r_con_7_bulk_on_a_filter() {
     lead(&b, "b@x.com", "B", "Seoul");
     lead(&b, "c@x.com", "C", "Busan");
     let seoul = f(json!({"key": "profile.city", "op": "eq", "value": "Seoul"}));
-    let r = b.add_tags(seoul.clone(), &["capital".into()]).unwrap();
+    let r = b.add_tags(seoul.clone(), &["capital"]).unwrap();
     assert_eq!(r.done, 2);
     let tagged = b
         .search(&q(
@@ -275,7 +275,7 @@ fn r_con_7_bulk_on_a_filter_spans_many_pages() {
     }
     lead(&b, "other@x.com", "Other", "Busan");
     let seoul = f(json!({"key": "profile.city", "op": "eq", "value": "Seoul"}));
-    let r = b.add_tags(seoul, &["capital".into()]).unwrap();
+    let r = b.add_tags(seoul, &["capital"]).unwrap();
     assert_eq!(r.done, 1_050);
     assert!(r.failed.is_empty());
     let tagged = b

@@ -598,8 +598,8 @@ impl Case<'_> {
                         }
                     }
                 }
-                match serde_json::from_value::<ExportOptions>(opts) {
-                    Err(e) => Err(bad_shape("export options", e)),
+                match ExportOptions::from_value(&opts) {
+                    Err(e) => Err(e),
                     Ok(opts) => {
                         let path = self.tmp.join("export-out.csv");
                         let file = std::fs::File::create(&path)

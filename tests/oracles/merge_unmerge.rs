@@ -263,11 +263,7 @@ pub fn check(data: &[u8]) {
     match byte(data, 24) % 10 {
         4 => {
             let was = field_now("tags");
-            if book
-                .add_tags(vec![p.id.clone()], &["added".to_string()])
-                .is_ok()
-                && field_now("tags") != was
-            {
+            if book.add_tags(vec![p.id.clone()], &["added"]).is_ok() && field_now("tags") != was {
                 edited.insert("tags");
             }
         }

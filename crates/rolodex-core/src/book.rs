@@ -127,9 +127,60 @@ impl From<Vec<String>> for Target {
     }
 }
 
+impl From<&Filter> for Target {
+    fn from(f: &Filter) -> Self {
+        Target::Filter(f.clone())
+    }
+}
+
 impl From<&[&str]> for Target {
     fn from(ids: &[&str]) -> Self {
         Target::Ids(ids.iter().map(|s| s.to_string()).collect())
+    }
+}
+
+impl From<&[String]> for Target {
+    fn from(ids: &[String]) -> Self {
+        Target::Ids(ids.to_vec())
+    }
+}
+
+impl From<&Vec<String>> for Target {
+    fn from(ids: &Vec<String>) -> Self {
+        Target::Ids(ids.clone())
+    }
+}
+
+impl<const N: usize> From<[&str; N]> for Target {
+    fn from(ids: [&str; N]) -> Self {
+        Target::Ids(ids.iter().map(|s| s.to_string()).collect())
+    }
+}
+
+impl<const N: usize> From<&[&str; N]> for Target {
+    fn from(ids: &[&str; N]) -> Self {
+        Target::Ids(ids.iter().map(|s| s.to_string()).collect())
+    }
+}
+
+impl From<&str> for Target {
+    /// One contact.
+    fn from(id: &str) -> Self {
+        Target::Ids(vec![id.to_string()])
+    }
+}
+
+impl From<String> for Target {
+    /// One contact.
+    fn from(id: String) -> Self {
+        Target::Ids(vec![id])
+    }
+}
+
+impl From<&String> for Target {
+    /// One contact.
+    fn from(id: &String) -> Self {
+        Target::Ids(vec![id.clone()])
     }
 }
 
@@ -358,9 +409,11 @@ impl ContactBook {
         })
     }
 
-    /// Puts the named keys first in the display order (R-SCH-4).
-    pub fn reorder_keys(&self, keys: &[String]) -> Result<()> {
-        self.schema_write("reorder data keys", |s| s.reorder(keys))
+    /// Puts the named keys first in the display order (R-SCH-4). `keys` may be `&str`s or
+    /// `String`s.
+    pub fn reorder_keys(&self, keys: &[impl AsRef<str>]) -> Result<()> {
+        let keys: Vec<String> = keys.iter().map(|k| k.as_ref().to_string()).collect();
+        self.schema_write("reorder data keys", |s| s.reorder(&keys))
     }
 
     // ----- contacts (R-CON) -----
@@ -399,6 +452,25 @@ impl ContactBook {
     }
 
     /// A manager's edit (API.md `update`): `patch` is contact JSON, `null` clears.
+    ///
+    /// The patch's keys are `profile` (an object of values by name, `{"city": "Seoul"}`),
+    /// or a data key written flat (`"profile.city"`), `tags`, `unsubscribeEmail` and
+    /// `unsubscribeTexting`; only editable keys may be written (R-SCH-3). A value is native
+    /// JSON of the key's type or text parsed by R-VAL. A value **replaces** the stored one,
+    /// lists and `tags` included (an import appends to them instead, R-IMP-8). Contact info
+    /// written here is verified (R-CON-2). Keys the patch leaves out are kept.
+    ///
+    /// ```
+    /// use rolodex_core::{ContactBook, NewLead};
+    /// use serde_json::json;
+    /// let book = ContactBook::in_memory();
+    /// let c = book.add_lead(NewLead::email("a@example.com").with_tags(["a"]))?;
+    /// let c = book.update(&c.id, &json!({"profile.name": "Kim", "tags": ["b"]}))?;
+    /// assert_eq!((c.name(), c.tags.as_slice()), (Some("Kim"), &["b".to_string()][..]));
+    /// let c = book.update(&c.id, &json!({"profile": {"name": null}}))?;
+    /// assert_eq!(c.name(), None);
+    /// # Ok::<(), rolodex_core::Error>(())
+    /// ```
     pub fn update(&self, id: &str, patch: &serde_json::Value) -> Result<Contact> {
         self.require(Permission::EditContacts, "edit contacts")?;
         let schema = self.schema_ref()?;
@@ -406,7 +478,9 @@ impl ContactBook {
         Ok(self.view(&schema, c))
     }
 
-    /// Marks a contact's email or mobile number as verified (R-CON-2).
+    /// Marks a contact's email or mobile number as verified (R-CON-2). `field` is
+    /// `"profile.email"` or `"profile.mobileNumber"` (`"email"` and `"mobileNumber"` are
+    /// read the same); a field without a value is a `Validation` error.
     pub fn verify(&self, id: &str, field: &str) -> Result<Contact> {
         self.require(Permission::EditContacts, "verify contact info")?;
         let schema = self.schema_ref()?;
@@ -785,10 +859,24 @@ impl ContactBook {
             .collect())
     }
 
-    /// Adds tags to contacts (R-CON-7).
-    pub fn add_tags(&self, target: impl Into<Target>, tags: &[String]) -> Result<BulkResult> {
+    /// Adds tags to contacts (R-CON-7). `tags` may be `&str`s or `String`s, one tag each.
+    ///
+    /// ```
+    /// use rolodex_core::{ContactBook, NewLead};
+    /// let book = ContactBook::in_memory();
+    /// let a = book.add_lead(NewLead::email("a@example.com"))?;
+    /// let r = book.add_tags([a.id.as_str()], &["vip", "event/2025"])?;
+    /// assert_eq!(r.done, 1);
+    /// assert_eq!(book.get(&a.id)?.tags, ["vip", "event/2025"]);
+    /// # Ok::<(), rolodex_core::Error>(())
+    /// ```
+    pub fn add_tags(
+        &self,
+        target: impl Into<Target>,
+        tags: &[impl AsRef<str>],
+    ) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "tag contacts")?;
-        let tags = ops::parse_tags(tags.to_vec())?;
+        let tags = ops::parse_tags(tags.iter().map(|t| t.as_ref().to_string()).collect())?;
         let args = serde_json::json!({ "tags": tags });
         self.bulk(
             "addTags",
@@ -799,12 +887,17 @@ impl ContactBook {
         )
     }
 
-    /// Removes tags (and their children) from contacts (R-CON-7).
-    pub fn remove_tags(&self, target: impl Into<Target>, tags: &[String]) -> Result<BulkResult> {
+    /// Removes tags (and their children) from contacts (R-CON-7). `tags` may be `&str`s
+    /// or `String`s, one tag each.
+    pub fn remove_tags(
+        &self,
+        target: impl Into<Target>,
+        tags: &[impl AsRef<str>],
+    ) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "tag contacts")?;
         // Tags to remove are held to R-VAL-8 as tags to add are: a malformed one can name
         // no tag a contact holds, and is the caller's mistake.
-        let tags = ops::parse_tags(tags.to_vec())?;
+        let tags = ops::parse_tags(tags.iter().map(|t| t.as_ref().to_string()).collect())?;
         let args = serde_json::json!({ "tags": tags });
         self.bulk(
             "removeTags",
@@ -858,7 +951,10 @@ impl ContactBook {
         Ok(r)
     }
 
-    /// Undoes a merge exactly (R-CON-8). Returns the survivor and the recreated secondary.
+    /// Undoes a merge exactly (R-CON-8). Returns `(survivor, secondary)`: the survivor
+    /// with the pre-merge values of fields unchanged since the merge put back, and the
+    /// secondary recreated with its original id (hidden if it does not fit under the MU
+    /// limit).
     pub fn unmerge(&self, merge_id: &str) -> Result<(Contact, Contact)> {
         self.require(Permission::EditContacts, "unmerge contacts")?;
         let entry = self.log_entry("unmerge", 2, serde_json::json!({"mergeId": merge_id}));

@@ -32,15 +32,25 @@ use crate::schema::Schema;
 use crate::store::{ContactFields, ContactView, ViewSink, ViewValue, Walk};
 use crate::value::format_number;
 
+/// A `Validation` error for an options document that is not in the shape of API.md.
+pub(crate) fn options_error(what: &str, message: String) -> Error {
+    Error::validation(
+        None,
+        format!("{what} in the JSON shape of API.md"),
+        format!("{what}: {message}"),
+    )
+}
+
 /// Options of a contacts export, in the JSON shape of API.md:
 /// `{"filter"?, "ids"?, "editableOnly"?, "columns"?, "password"?, "reason"?}`, plus
 /// `"bom"?` to start the file with a UTF-8 BOM (so Excel shows non-ASCII text right).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExportOptions {
-    /// Export the contacts matching this filter (FILTER.md); kept as JSON here.
+    /// Export the contacts matching this filter (FILTER.md), the same [`Filter`](crate::Filter) a
+    /// [`crate::Query`] or a segment takes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filter: Option<serde_json::Value>,
+    pub filter: Option<crate::filter::Filter>,
     /// Export these contacts (hidden and blocked ones included; with a filter, the
     /// intersection).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,6 +81,38 @@ pub struct ExportOptions {
 }
 
 impl ExportOptions {
+    /// Reads export options from JSON text in the shape of API.md. A malformed `filter` is
+    /// an `Error::Filter` naming the path of the bad node, as [`crate::Query::from_json`]
+    /// reports it; any other bad field is an `Error::Validation` saying which.
+    ///
+    /// ```
+    /// let o = rolodex_core::ExportOptions::from_json(
+    ///     r#"{"filter": {"key": "profile.city", "op": "eq", "value": "Seoul"}, "editableOnly": true}"#,
+    /// )?;
+    /// assert!(o.editable_only && o.filter.is_some());
+    /// let bad = rolodex_core::ExportOptions::from_json(r#"{"filter": {"and": [{"key": 1}]}}"#);
+    /// assert_eq!(bad.unwrap_err().kind(), rolodex_core::ErrorKind::Filter);
+    /// # Ok::<(), rolodex_core::Error>(())
+    /// ```
+    pub fn from_json(text: &str) -> Result<ExportOptions> {
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| options_error("export options", format!("not valid JSON: {e}")))?;
+        ExportOptions::from_value(&v)
+    }
+
+    /// Reads export options from a JSON value; see [`ExportOptions::from_json`].
+    pub fn from_value(v: &serde_json::Value) -> Result<ExportOptions> {
+        let mut v = v.clone();
+        let filter = match v.as_object_mut().and_then(|o| o.remove("filter")) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(f) => Some(crate::filter::Filter::from_value(&f)?),
+        };
+        let mut options: ExportOptions = serde_json::from_value(v)
+            .map_err(|e| options_error("export options", e.to_string()))?;
+        options.filter = filter;
+        Ok(options)
+    }
+
     /// Checks the options that do not need the store: the password rule and a reason with
     /// it (R-EXP-4), and `columns` together with `editableOnly`.
     pub fn validate(&self) -> Result<()> {
@@ -967,7 +1009,7 @@ impl crate::book::ContactBook {
     /// before it was merged away).
     pub fn export_csv<W: Write>(&self, out: W, options: ExportOptions) -> Result<ExportSummary> {
         use crate::access::Permission;
-        use crate::filter::{compile_query, Filter, Include, Query, SortKey, SortOrder, MAX_LIMIT};
+        use crate::filter::{compile_query, Include, Query, SortKey, SortOrder, MAX_LIMIT};
         use crate::store::Op;
 
         self.require(Permission::Owner, "export contacts")?;
@@ -978,9 +1020,9 @@ impl crate::book::ContactBook {
         // page through the store's search (its indexes answer it); with `ids` only its plan
         // is used, on each chosen contact.
         let query = match &options.filter {
-            Some(json) => Some(compile_query(
+            Some(filter) => Some(compile_query(
                 &Query {
-                    filter: Some(Filter::from_value(json)?),
+                    filter: Some(filter.clone()),
                     sort: vec![SortKey::new("id", SortOrder::Asc)],
                     limit: Some(MAX_LIMIT as u64),
                     include: Include::Visible,
@@ -1121,7 +1163,7 @@ impl crate::book::ContactBook {
                 "protected": options.password.is_some(),
             });
             if let Some(f) = &options.filter {
-                detail["filter"] = f.clone();
+                detail["filter"] = f.to_value();
             }
             if let Selection::Ids(ids) = &selection {
                 detail["ids"] = ids.len().into();

@@ -303,6 +303,45 @@ impl NewLead {
         self.name = Some(name.into());
         self
     }
+
+    /// Sets the mobile number (a lead may have both an email and a mobile number).
+    pub fn with_mobile(mut self, number: impl Into<String>) -> NewLead {
+        self.mobile_number = Some(number.into());
+        self
+    }
+
+    /// Sets a profile value by name (`"city"` or `"profile.city"`): native JSON of the
+    /// key's type, or text parsed by R-VAL.
+    ///
+    /// ```
+    /// use rolodex_core::{ContactBook, FieldType, NewLead};
+    /// let book = ContactBook::in_memory();
+    /// book.define_key("profile.city", FieldType::String)?;
+    /// book.define_key("profile.spent", FieldType::Number)?;
+    /// let lead = NewLead::email("kim@example.com")
+    ///     .with_profile("city", "Seoul")
+    ///     .with_profile("spent", 12.5)
+    ///     .with_tags(["vip"]);
+    /// let c = book.add_lead(lead)?;
+    /// assert_eq!(c.profile.get("city").and_then(|v| v.as_str()), Some("Seoul"));
+    /// assert_eq!(c.profile.get("spent").and_then(|v| v.as_f64()), Some(12.5));
+    /// assert_eq!(c.tags, ["vip"]);
+    /// # Ok::<(), rolodex_core::Error>(())
+    /// ```
+    pub fn with_profile(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> NewLead {
+        self.profile.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds tags (R-VAL-8).
+    pub fn with_tags<T: Into<String>>(mut self, tags: impl IntoIterator<Item = T>) -> NewLead {
+        self.tags.extend(tags.into_iter().map(Into::into));
+        self
+    }
 }
 
 /// A visit of a contact's browser or app (API.md "Boot"). With `member_id` it is a login.
@@ -322,6 +361,56 @@ pub struct Boot {
         skip_serializing_if = "serde_json::Map::is_empty"
     )]
     pub profile: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Boot {
+    /// An anonymous visit: creates a visitor (R-CON-3).
+    pub fn anonymous() -> Boot {
+        Boot::default()
+    }
+
+    /// A visit of the contact the browser knows itself as.
+    pub fn visit(contact_id: impl Into<String>) -> Boot {
+        Boot {
+            contact_id: Some(contact_id.into()),
+            ..Boot::default()
+        }
+    }
+
+    /// A login by the site account id `member_id` (R-CON-4); add the browser's contact
+    /// with [`Boot::from_contact`].
+    ///
+    /// ```
+    /// use rolodex_core::{Boot, ContactBook};
+    /// let book = ContactBook::in_memory();
+    /// let visitor = book.boot(Boot::anonymous())?;
+    /// let member = book.boot(Boot::login("m-1").from_contact(&visitor.id))?;
+    /// assert_eq!(member.id, visitor.id);
+    /// assert_eq!(member.member_id.as_deref(), Some("m-1"));
+    /// # Ok::<(), rolodex_core::Error>(())
+    /// ```
+    pub fn login(member_id: impl Into<String>) -> Boot {
+        Boot {
+            member_id: Some(member_id.into()),
+            ..Boot::default()
+        }
+    }
+
+    /// Names the contact the browser knows itself as.
+    pub fn from_contact(mut self, contact_id: impl Into<String>) -> Boot {
+        self.contact_id = Some(contact_id.into());
+        self
+    }
+
+    /// Sets a profile value the site sends (unverified contact info, R-CON-2).
+    pub fn with_profile(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Boot {
+        self.profile.insert(key.into(), value.into());
+        self
+    }
 }
 
 /// A medium of marketing messages, for opt-outs and audiences.

@@ -248,7 +248,13 @@ impl Filter {
         crate::filter::compile(self, schema)
     }
 
-    /// Reads a filter from JSON text; a malformed shape is an `Error::Filter` naming the path.
+    /// Reads a filter from JSON text; a malformed shape is an `Error::Filter` naming the path
+    /// (named as [`Query::from_json`] is).
+    pub fn from_json(text: &str) -> Result<Filter> {
+        Filter::from_json_str(text)
+    }
+
+    /// Reads a filter from JSON text; the same as [`Filter::from_json`].
     pub fn from_json_str(text: &str) -> Result<Filter> {
         let v: J = serde_json::from_str(text)
             .map_err(|e| filter_err("", format!("the filter is not valid JSON: {e}")))?;

@@ -120,6 +120,65 @@ impl ImportOptions {
         }
     }
 
+    /// Reads import options from JSON text in the shape of API.md; a bad field is an
+    /// `Error::Validation` saying which.
+    ///
+    /// ```
+    /// let o = rolodex_core::ImportOptions::from_json(
+    ///     r#"{"kind": "leads", "identifyBy": "email", "autoMap": true, "dryRun": true}"#,
+    /// )?;
+    /// assert!(o.auto_map && o.dry_run);
+    /// let bad = rolodex_core::ImportOptions::from_json(r#"{"kind": "leads", "automap": true}"#);
+    /// assert_eq!(bad.unwrap_err().kind(), rolodex_core::ErrorKind::Validation);
+    /// # Ok::<(), rolodex_core::Error>(())
+    /// ```
+    pub fn from_json(text: &str) -> Result<ImportOptions> {
+        serde_json::from_str(text)
+            .map_err(|e| crate::export::options_error("import options", e.to_string()))
+    }
+
+    /// Reads import options from a JSON value; see [`ImportOptions::from_json`].
+    pub fn from_value(v: &serde_json::Value) -> Result<ImportOptions> {
+        ImportOptions::deserialize(v)
+            .map_err(|e| crate::export::options_error("import options", e.to_string()))
+    }
+
+    /// Sets `autoMap` (R-IMP-3): unmapped columns named like a data key are mapped to it.
+    pub fn auto_map(mut self, on: bool) -> ImportOptions {
+        self.auto_map = on;
+        self
+    }
+
+    /// Sets `dryRun` (R-IMP-18): apply nothing, report what the import would do.
+    pub fn dry_run(mut self, on: bool) -> ImportOptions {
+        self.dry_run = on;
+        self
+    }
+
+    /// Sets the empty-cell policy (R-IMP-7).
+    pub fn empty_cells(mut self, policy: EmptyCells) -> ImportOptions {
+        self.empty_cells = policy;
+        self
+    }
+
+    /// Sets the import tag (R-IMP-9).
+    pub fn import_tag(mut self, tag: impl Into<String>) -> ImportOptions {
+        self.import_tag = Some(tag.into());
+        self
+    }
+
+    /// Sets the file name the default import tag comes from when the source is not a path.
+    pub fn file_name(mut self, name: impl Into<String>) -> ImportOptions {
+        self.file_name = Some(name.into());
+        self
+    }
+
+    /// Sets the file's encoding, a WHATWG label such as `"euc-kr"` (R-IMP-2).
+    pub fn encoding(mut self, label: impl Into<String>) -> ImportOptions {
+        self.encoding = Some(label.into());
+        self
+    }
+
     /// Adds a mapping entry: `column` → `key`, or *do not import* when `key` is `None`.
     pub fn map(mut self, column: &str, key: Option<&str>) -> ImportOptions {
         self.mapping

@@ -153,6 +153,40 @@ pub fn append_new<T: PartialEq + Clone>(to: &mut Vec<T>, items: &[T]) {
 }
 
 impl Value {
+    /// The text of a string, email or phone value.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) | Value::Email(s) | Value::Phone(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The number of a number value.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The value of a boolean.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Boolean(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The items of a list or tag value.
+    pub fn as_strings(&self) -> Option<&[String]> {
+        match self {
+            Value::List(v) | Value::Tag(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl Value {
     /// `self` with the items of `other` it does not hold yet appended (see [`append_new`]),
     /// or `None` when the two are not lists of the same type.
     pub fn union(&self, other: &Value) -> Option<Value> {
