@@ -657,6 +657,18 @@ fn api_targets_and_tags_take_ids_and_names_as_callers_hold_them() {
     b.define_key("profile.city", FieldType::String).unwrap();
     b.reorder_keys(&["profile.city"]).unwrap();
     assert_eq!(b.schema().unwrap()[0].key, "profile.city");
+    // A bad tag is one tag here, not a cell: the error says what one tag may be
+    // (R-VAL-8), naming it, and changes nothing.
+    let e = b.add_tags(&ids, &["vip customer"]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    let text = e.to_string();
+    assert!(text.contains("\"vip customer\""), "{text}");
+    assert!(
+        text.contains("expected a tag such as basic/level1"),
+        "{text}"
+    );
+    assert!(!text.contains("array"), "{text}");
+    assert_eq!(b.get(&ids[0]).unwrap().tags, ["one", "both", "all"]);
 }
 
 /// API.md "New lead" and "Boot" shapes built with their builder methods, and profile values

@@ -139,6 +139,15 @@ fn r_imp_3_bad_mapping_is_an_error_before_any_row() {
         let e = import_text(&book, "m.csv", rows, o).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Validation, "{key}");
         assert_eq!(e.key(), Some(key), "{key}: {e}");
+        // The message is about the mapping, naming the key and the column, not about a
+        // value (API.md: "Every message says what to do").
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "invalid `{key}`: column \"x\" is mapped to it, but"
+            )),
+            "{text}"
+        );
     }
     // An unmapped column without autoMap.
     let o = ImportOptions::leads(IdentifyBy::Email).map("email", Some("profile.email"));

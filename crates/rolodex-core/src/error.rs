@@ -79,17 +79,15 @@ pub fn cut_text(text: &str) -> String {
     }
 }
 
-fn key_part(key: &Option<String>) -> String {
-    match key {
-        Some(k) => format!(" for `{k}`"),
-        None => String::new(),
-    }
-}
-
-fn text_part(text: &Option<String>) -> String {
-    match text {
-        Some(t) => format!(" {t:?}"),
-        None => String::new(),
+/// The start of a validation message: what was invalid, as far as the error knows it. A
+/// value is named as a value; a key alone (an option, a mapping) is named as itself; with
+/// neither, the message says what was wrong by itself.
+fn validation_head(key: &Option<String>, text: &Option<String>) -> String {
+    match (key, text) {
+        (Some(k), Some(t)) => format!("invalid value for `{k}` {t:?}: "),
+        (Some(k), None) => format!("invalid `{k}`: "),
+        (None, Some(t)) => format!("invalid value {t:?}: "),
+        (None, None) => String::new(),
     }
 }
 
@@ -98,11 +96,7 @@ fn text_part(text: &Option<String>) -> String {
 #[non_exhaustive]
 pub enum Error {
     /// A value or option is invalid (R-VAL, R-SCH-7, R-IMP-3).
-    #[error(
-        "invalid value{}{}: {message}; expected {expected}",
-        key_part(key),
-        text_part(text)
-    )]
+    #[error("{}{message}; expected {expected}", validation_head(key, text))]
     Validation {
         /// The data key at fault, when there is one.
         key: Option<String>,
@@ -327,5 +321,29 @@ mod tests {
         assert!(m.contains("YYYY-MM-DD"), "{m}");
         assert_eq!(e.kind().as_str(), "Validation");
         assert_eq!(e.kind().code(), "VALIDATION");
+    }
+
+    #[test]
+    fn a_validation_message_names_what_it_knows_was_invalid() {
+        let value = Error::validation(Some("x"), "a number", "not a number").with_key("profile.n");
+        assert_eq!(
+            value.to_string(),
+            "invalid value for `profile.n` \"x\": not a number; expected a number"
+        );
+        let key = Error::invalid_key("reason", "a reason", "a protected export needs a reason");
+        assert_eq!(
+            key.to_string(),
+            "invalid `reason`: a protected export needs a reason; expected a reason"
+        );
+        let text = Error::validation(Some("x"), "a number", "not a number");
+        assert_eq!(
+            text.to_string(),
+            "invalid value \"x\": not a number; expected a number"
+        );
+        let neither = Error::validation(None, "an email or a mobile number", "a lead needs one");
+        assert_eq!(
+            neither.to_string(),
+            "a lead needs one; expected an email or a mobile number"
+        );
     }
 }

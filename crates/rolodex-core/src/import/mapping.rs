@@ -235,9 +235,9 @@ fn check_key(
             ImportKind::Members => Ok((FieldType::String, ColumnTarget::Identifier)),
             ImportKind::Leads => Err(Error::Validation {
                 key: Some("memberId".into()),
-                text: Some(crate::error::cut_text(column)),
+                text: None,
                 expected: "a key other than memberId in a leads import (map the column to null, or import members)".into(),
-                message: "memberId is set only by a members import or a login".into(),
+                message: format!("column {column:?} is mapped to it, but memberId is set only by a members import or a login"),
             }),
         };
     }
@@ -249,14 +249,15 @@ fn check_key(
             message,
         } => Error::Validation {
             key,
-            text: Some(crate::error::cut_text(column)),
+            // The column is named in the message; the error is about the key.
+            text: None,
             expected,
             message: format!("column {column:?} is mapped to it, but {message}"),
         },
         // In a mapping an unknown key is a `Validation` error (API.md).
         Error::NotFound { .. } => Error::Validation {
             key: Some(key.to_string()),
-            text: Some(crate::error::cut_text(column)),
+            text: None,
             expected: "a data key of the schema (define it first)".into(),
             message: format!("column {column:?} is mapped to it, but it is an unknown data key"),
         },

@@ -11,6 +11,9 @@ pub(crate) const EXPECTED_LIST: &str =
 /// What a list of numbers must look like (R-VAL-7).
 pub(crate) const EXPECTED_NUMBER_LIST: &str =
     "a JSON-style array of numbers such as [1, 2.5] (at most 200 items)";
+/// What one tag may be (R-VAL-8).
+const EXPECTED_TAG: &str =
+    "a tag such as basic/level1: at most 2 levels split by /, without . , $ \\ or spaces";
 /// What a tag list must look like (R-VAL-8).
 pub(crate) const EXPECTED_TAGS: &str = "a JSON-style array of tags such as [\"basic/level1\"]: at most 2 levels split by /, without . , $ \\ or spaces";
 
@@ -102,7 +105,9 @@ fn distinct<T: PartialEq>(
 /// Checks one tag (already NFC): non-empty, ≤ 2 levels, `/` only in the middle, no
 /// `.` `,` `$` `\` or whitespace.
 fn check_tag(tag: &str) -> Result<()> {
-    let bad = |msg: &str| Err(Error::validation(Some(tag), EXPECTED_TAGS, msg));
+    // The error is about one tag, wherever the list came from (a cell, a JSON array, the
+    // tags of a bulk action), so it says what one tag may be.
+    let bad = |msg: &str| Err(Error::validation(Some(tag), EXPECTED_TAG, msg));
     if tag.is_empty() {
         return bad("a tag may not be empty");
     }
