@@ -600,9 +600,27 @@ fn api_export_options_take_the_filter_type_queries_and_segments_take() {
     }
     let e = ExportOptions::from_json(r#"{"editable": true}"#).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation);
-    assert!(e.to_string().contains("editable"), "{e}");
+    assert!(e.to_string().contains("unknown field `editable`"), "{e}");
+    // A field of the wrong type is named as the error's key.
+    let e = ExportOptions::from_json(r#"{"editableOnly": "yes"}"#).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.key()),
+        (ErrorKind::Validation, Some("editableOnly"))
+    );
     let e = ExportOptions::from_json("{").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation);
+    // Anything but an object is an error, never options read some other way (serde also
+    // reads a struct from an array of its fields in order, which would drop the filter).
+    for text in [
+        "[]",
+        r#"[{"key": "profile.city", "op": "eq", "value": "x"}, ["c_1"]]"#,
+        "null",
+        "3",
+    ] {
+        let e = ExportOptions::from_json(text).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Validation, "{text}");
+        assert!(e.to_string().contains("are a JSON object"), "{text}: {e}");
+    }
 }
 
 /// API.md "Import options": the builder methods give the same options as the JSON shape,
@@ -629,7 +647,16 @@ fn api_import_options_builder_matches_the_json_shape() {
     assert_eq!(ImportOptions::from_value(&json!(read)).unwrap(), built);
     let e = ImportOptions::from_json(r#"{"kind": "leads", "automap": true}"#).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Validation);
-    assert!(e.to_string().contains("automap"), "{e}");
+    assert!(e.to_string().contains("unknown field `automap`"), "{e}");
+    let e = ImportOptions::from_json(r#"{"kind": "leads", "dryRun": "yes"}"#).unwrap_err();
+    assert_eq!((e.kind(), e.key()), (ErrorKind::Validation, Some("dryRun")));
+    let e = ImportOptions::from_json(r#"{"kind": "leads", "mapping": {"E-mail": 1}}"#).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.key()),
+        (ErrorKind::Validation, Some("mapping.E-mail"))
+    );
+    let e = ImportOptions::from_json(r#"["leads", "email"]"#).unwrap_err();
+    assert!(e.to_string().contains("are a JSON object"), "{e}");
 }
 
 /// API.md: bulk actions take "a target [that] is a list of ids or a filter"; ids come as a
@@ -647,6 +674,11 @@ fn api_targets_and_tags_take_ids_and_names_as_callers_hold_them() {
     assert_eq!(b.add_tags(&ids[..2], &["both"]).unwrap().done, 2);
     assert_eq!(b.add_tags(&ids, &["all"]).unwrap().done, 3);
     assert_eq!(b.add_tags([ids[2].as_str()], &["three"]).unwrap().done, 1);
+    let strs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(b.add_tags(&strs, &["all"]).unwrap().done, 3);
+    assert_eq!(b.add_tags(strs, &["all"]).unwrap().done, 3);
+    assert_eq!(b.add_tags([ids[0].clone()], &["all"]).unwrap().done, 1);
+    assert_eq!(b.add_tags(&[ids[0].clone()], &["all"]).unwrap().done, 1);
     let tagged_all = f(json!({"key": "tags", "op": "containsAny", "value": ["all"]}));
     assert_eq!(b.add_tags(&tagged_all, &["again"]).unwrap().done, 3);
     assert_eq!(b.remove_tags(&tagged_all, &["again"]).unwrap().done, 3);
@@ -712,7 +744,9 @@ fn api_new_lead_and_boot_builders_give_the_json_shapes() {
     );
     assert_eq!(get("city").as_f64(), None);
 
-    assert_eq!(Boot::anonymous(), Boot::default());
+    let anonymous = b.boot(Boot::anonymous()).unwrap();
+    assert!(anonymous.member_id.is_none() && anonymous.email().is_none());
+    assert_eq!(anonymous.session_count, 1);
     let login = Boot::login("m-1")
         .from_contact("c_1")
         .with_profile("city", "Busan");

@@ -121,46 +121,45 @@ impl From<Filter> for Target {
     }
 }
 
-impl From<Vec<String>> for Target {
-    fn from(ids: Vec<String>) -> Self {
-        Target::Ids(ids)
-    }
-}
-
 impl From<&Filter> for Target {
     fn from(f: &Filter) -> Self {
         Target::Filter(f.clone())
     }
 }
 
-impl From<&[&str]> for Target {
-    fn from(ids: &[&str]) -> Self {
-        Target::Ids(ids.iter().map(|s| s.to_string()).collect())
+impl<S: AsRef<str>> From<Vec<S>> for Target {
+    fn from(ids: Vec<S>) -> Self {
+        Target::Ids(owned(&ids))
     }
 }
 
-impl From<&[String]> for Target {
-    fn from(ids: &[String]) -> Self {
-        Target::Ids(ids.to_vec())
+impl<S: AsRef<str>> From<&Vec<S>> for Target {
+    fn from(ids: &Vec<S>) -> Self {
+        Target::Ids(owned(ids))
     }
 }
 
-impl From<&Vec<String>> for Target {
-    fn from(ids: &Vec<String>) -> Self {
-        Target::Ids(ids.clone())
+impl<S: AsRef<str>> From<&[S]> for Target {
+    fn from(ids: &[S]) -> Self {
+        Target::Ids(owned(ids))
     }
 }
 
-impl<const N: usize> From<[&str; N]> for Target {
-    fn from(ids: [&str; N]) -> Self {
-        Target::Ids(ids.iter().map(|s| s.to_string()).collect())
+impl<S: AsRef<str>, const N: usize> From<[S; N]> for Target {
+    fn from(ids: [S; N]) -> Self {
+        Target::Ids(owned(&ids))
     }
 }
 
-impl<const N: usize> From<&[&str; N]> for Target {
-    fn from(ids: &[&str; N]) -> Self {
-        Target::Ids(ids.iter().map(|s| s.to_string()).collect())
+impl<S: AsRef<str>, const N: usize> From<&[S; N]> for Target {
+    fn from(ids: &[S; N]) -> Self {
+        Target::Ids(owned(ids))
     }
+}
+
+/// Owned copies of names given as `&str`s or `String`s.
+fn owned(items: &[impl AsRef<str>]) -> Vec<String> {
+    items.iter().map(|s| s.as_ref().to_string()).collect()
 }
 
 impl From<&str> for Target {
@@ -412,7 +411,7 @@ impl ContactBook {
     /// Puts the named keys first in the display order (R-SCH-4). `keys` may be `&str`s or
     /// `String`s.
     pub fn reorder_keys(&self, keys: &[impl AsRef<str>]) -> Result<()> {
-        let keys: Vec<String> = keys.iter().map(|k| k.as_ref().to_string()).collect();
+        let keys = owned(keys);
         self.schema_write("reorder data keys", |s| s.reorder(&keys))
     }
 
@@ -456,7 +455,8 @@ impl ContactBook {
     /// The patch's keys are `profile` (an object of values by name, `{"city": "Seoul"}`),
     /// or a data key written flat (`"profile.city"`), `tags`, `unsubscribeEmail` and
     /// `unsubscribeTexting`; only editable keys may be written (R-SCH-3). A value is native
-    /// JSON of the key's type or text parsed by R-VAL. A value **replaces** the stored one,
+    /// JSON of the key's type or text parsed by R-VAL (`tags` takes a JSON array of tags,
+    /// not text). A value **replaces** the stored one,
     /// lists and `tags` included (an import appends to them instead, R-IMP-8). Contact info
     /// written here is verified (R-CON-2). Keys the patch leaves out are kept.
     ///
@@ -876,7 +876,7 @@ impl ContactBook {
         tags: &[impl AsRef<str>],
     ) -> Result<BulkResult> {
         self.require(Permission::EditContacts, "tag contacts")?;
-        let tags = ops::parse_tags(tags.iter().map(|t| t.as_ref().to_string()).collect())?;
+        let tags = ops::parse_tags(owned(tags))?;
         let args = serde_json::json!({ "tags": tags });
         self.bulk(
             "addTags",
@@ -897,7 +897,7 @@ impl ContactBook {
         self.require(Permission::EditContacts, "tag contacts")?;
         // Tags to remove are held to R-VAL-8 as tags to add are: a malformed one can name
         // no tag a contact holds, and is the caller's mistake.
-        let tags = ops::parse_tags(tags.iter().map(|t| t.as_ref().to_string()).collect())?;
+        let tags = ops::parse_tags(owned(tags))?;
         let args = serde_json::json!({ "tags": tags });
         self.bulk(
             "removeTags",

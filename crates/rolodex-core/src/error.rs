@@ -295,6 +295,58 @@ fn filter_at(path: &str) -> String {
     }
 }
 
+/// An options document (`what`: "export options") read as JSON text.
+pub(crate) fn options_json(what: &str, text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| Error::Validation {
+        key: None,
+        text: None,
+        expected: format!("{what} in the JSON shape of API.md"),
+        message: format!("{what} are not valid JSON: {e}"),
+    })
+}
+
+/// An options document's object; anything else is a `Validation` error.
+pub(crate) fn options_object<'a>(
+    what: &str,
+    v: &'a serde_json::Value,
+) -> Result<&'a serde_json::Map<String, serde_json::Value>> {
+    v.as_object().ok_or_else(|| Error::Validation {
+        key: None,
+        text: None,
+        expected: format!("{what} in the JSON shape of API.md: a JSON object"),
+        message: format!("{what} are a JSON object, not {}", json_kind(v)),
+    })
+}
+
+/// Reads an options document in the shape of API.md: a JSON object whose bad field is a
+/// `Validation` error with the field's path as its key.
+pub(crate) fn options_from_value<T: serde::de::DeserializeOwned>(
+    what: &str,
+    v: &serde_json::Value,
+) -> Result<T> {
+    options_object(what, v)?;
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        Error::Validation {
+            key: (path != ".").then_some(path),
+            text: None,
+            expected: format!("{what} in the JSON shape of API.md"),
+            message: format!("{what}: {}", e.inner()),
+        }
+    })
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

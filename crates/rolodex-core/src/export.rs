@@ -32,15 +32,6 @@ use crate::schema::Schema;
 use crate::store::{ContactFields, ContactView, ViewSink, ViewValue, Walk};
 use crate::value::format_number;
 
-/// A `Validation` error for an options document that is not in the shape of API.md.
-pub(crate) fn options_error(what: &str, message: String) -> Error {
-    Error::validation(
-        None,
-        format!("{what} in the JSON shape of API.md"),
-        format!("{what}: {message}"),
-    )
-}
-
 /// Options of a contacts export, in the JSON shape of API.md:
 /// `{"filter"?, "ids"?, "editableOnly"?, "columns"?, "password"?, "reason"?}`, plus
 /// `"bom"?` to start the file with a UTF-8 BOM (so Excel shows non-ASCII text right).
@@ -83,7 +74,8 @@ pub struct ExportOptions {
 impl ExportOptions {
     /// Reads export options from JSON text in the shape of API.md. A malformed `filter` is
     /// an `Error::Filter` naming the path of the bad node, as [`crate::Query::from_json`]
-    /// reports it; any other bad field is an `Error::Validation` saying which.
+    /// reports it; any other bad field is an `Error::Validation` whose key names it, and a
+    /// document that is not a JSON object is an `Error::Validation` too.
     ///
     /// ```
     /// let o = rolodex_core::ExportOptions::from_json(
@@ -95,20 +87,25 @@ impl ExportOptions {
     /// # Ok::<(), rolodex_core::Error>(())
     /// ```
     pub fn from_json(text: &str) -> Result<ExportOptions> {
-        let v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| options_error("export options", format!("not valid JSON: {e}")))?;
-        ExportOptions::from_value(&v)
+        ExportOptions::from_value(&crate::error::options_json("export options", text)?)
     }
 
     /// Reads export options from a JSON value; see [`ExportOptions::from_json`].
     pub fn from_value(v: &serde_json::Value) -> Result<ExportOptions> {
-        let mut v = v.clone();
-        let filter = match v.as_object_mut().and_then(|o| o.remove("filter")) {
+        const WHAT: &str = "export options";
+        let obj = crate::error::options_object(WHAT, v)?;
+        // The filter first, for its own error and path (R-FLT-4).
+        let filter = match obj.get("filter") {
             None | Some(serde_json::Value::Null) => None,
-            Some(f) => Some(crate::filter::Filter::from_value(&f)?),
+            Some(f) => Some(crate::filter::Filter::from_value(f)?),
         };
-        let mut options: ExportOptions = serde_json::from_value(v)
-            .map_err(|e| options_error("export options", e.to_string()))?;
+        let rest: serde_json::Map<String, serde_json::Value> = obj
+            .iter()
+            .filter(|(k, _)| k.as_str() != "filter")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut options: ExportOptions =
+            crate::error::options_from_value(WHAT, &serde_json::Value::Object(rest))?;
         options.filter = filter;
         Ok(options)
     }

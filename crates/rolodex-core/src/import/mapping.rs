@@ -114,11 +114,12 @@ impl ColumnMap {
                 Some(None) => {}
                 None if options.auto_map => auto.push(index),
                 None => {
+                    // The column is named in the message; its header is not a value.
                     return Err(Error::validation(
-                        Some(h),
+                        None,
                         "every column mapped to a data key, or to null (do not import); or set autoMap to map columns named like data keys and ignore the others",
                         format!("column {} ({h:?}) is not mapped", index + 1),
-                    ))
+                    ));
                 }
             }
         }

@@ -121,7 +121,8 @@ impl ImportOptions {
     }
 
     /// Reads import options from JSON text in the shape of API.md; a bad field is an
-    /// `Error::Validation` saying which.
+    /// `Error::Validation` whose key names it, and a document that is not a JSON object is
+    /// an `Error::Validation` too.
     ///
     /// ```
     /// let o = rolodex_core::ImportOptions::from_json(
@@ -133,14 +134,12 @@ impl ImportOptions {
     /// # Ok::<(), rolodex_core::Error>(())
     /// ```
     pub fn from_json(text: &str) -> Result<ImportOptions> {
-        serde_json::from_str(text)
-            .map_err(|e| crate::export::options_error("import options", e.to_string()))
+        ImportOptions::from_value(&crate::error::options_json("import options", text)?)
     }
 
     /// Reads import options from a JSON value; see [`ImportOptions::from_json`].
     pub fn from_value(v: &serde_json::Value) -> Result<ImportOptions> {
-        ImportOptions::deserialize(v)
-            .map_err(|e| crate::export::options_error("import options", e.to_string()))
+        crate::error::options_from_value("import options", v)
     }
 
     /// Sets `autoMap` (R-IMP-3): unmapped columns named like a data key are mapped to it.
