@@ -336,7 +336,8 @@ pub(crate) fn options_from_value<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn json_kind(v: &serde_json::Value) -> &'static str {
+/// What kind of JSON value `v` is, for messages ("a string", "an array").
+pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",

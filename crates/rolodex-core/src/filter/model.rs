@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value as J};
 
 use crate::contact::Contact;
-use crate::error::{Error, Result};
+use crate::error::{json_kind, Error, Result};
 
 /// The deepest filter accepted: a lone condition has depth 1, each `and`/`or`/`not` around
 /// it adds one.
@@ -202,17 +202,6 @@ pub(crate) fn child_path(path: &str, name: &str) -> String {
         name.to_string()
     } else {
         format!("{path}.{name}")
-    }
-}
-
-fn json_kind(v: &J) -> &'static str {
-    match v {
-        J::Null => "null",
-        J::Bool(_) => "a boolean",
-        J::Number(_) => "a number",
-        J::String(_) => "a string",
-        J::Array(_) => "an array",
-        J::Object(_) => "an object",
     }
 }
 
