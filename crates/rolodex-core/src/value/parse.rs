@@ -153,14 +153,7 @@ fn parse_boolean(t: &str) -> Result<bool> {
 }
 
 fn wrong_json(ft: FieldType, json: &serde_json::Value, native: &str) -> Error {
-    let got = match json {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    };
+    let got = crate::error::json_kind(json);
     let text = json.to_string();
     Error::validation(
         Some(&text),
