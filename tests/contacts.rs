@@ -448,32 +448,40 @@ fn r_con_1_a_field_given_twice_with_different_values_is_an_error() {
     assert_eq!(c.email(), Some("new@example.com"));
 }
 
-/// R-CON-1: a key given under both of its names (`city` and `profile.city`) is one key:
-/// the lead keeps one value, the later of the two as the profile map lists them, and no
-/// error, while the other keys keep their values.
+/// R-CON-1: a key given under both of its names (`city` and `profile.city`) is one key. As
+/// for a field given twice, both must say the same: two different values are a
+/// `Validation` error naming the key (which one was meant would be a guess), and nothing
+/// is added; the same value twice is one value, and the other keys keep theirs.
 #[test]
-fn r_con_1_a_key_under_both_its_names_keeps_the_later_value() {
+fn r_con_1_a_key_under_both_its_names_must_say_the_same() {
     let b = book_at("2025-06-01T00:00:00Z");
     b.define_key("profile.city", FieldType::String).unwrap();
     b.define_key("profile.plan", FieldType::String).unwrap();
-    let profile = json!({"city": "Seoul", "profile.city": "Busan", "plan": "pro"});
-    let profile = profile.as_object().unwrap().clone();
-    let later = profile
-        .iter()
-        .rfind(|(k, _)| k.ends_with("city"))
-        .map(|(_, v)| v.as_str().unwrap().to_string())
-        .unwrap();
+    let lead = NewLead::email("a@example.com")
+        .with_profile("city", "Seoul")
+        .with_profile("profile.city", "Busan")
+        .with_profile("plan", "pro");
+    let e = b.add_lead(lead).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert_eq!(e.key(), Some("profile.city"));
+    assert!(
+        e.to_string().contains("twice, with different values"),
+        "{e}"
+    );
+    assert_eq!(b.mu_count().unwrap(), 0);
+    // An email under both names compares case-insensitively (R-VAL-3).
     let c = b
-        .add_lead(NewLead {
-            email: Some("a@example.com".into()),
-            profile,
-            ..NewLead::default()
-        })
+        .add_lead(
+            NewLead::email("a@example.com")
+                .with_profile("city", "Seoul")
+                .with_profile("profile.city", "Seoul")
+                .with_profile("plan", "pro")
+                .with_profile("email", "A@example.com"),
+        )
         .unwrap();
-    assert_eq!(c.profile.get("city"), Some(&rolodex::Value::String(later)));
     assert_eq!(
-        c.profile.get("plan"),
-        Some(&rolodex::Value::String("pro".into()))
+        c.profile.get("city"),
+        Some(&rolodex::Value::String("Seoul".into()))
     );
     assert_eq!(
         c.profile.keys().map(String::as_str).collect::<Vec<_>>(),

@@ -80,6 +80,15 @@ fn check_not_held(tx: &Tx, field: &str, holders: Vec<Contact>, value: &str) -> R
     Ok(())
 }
 
+/// Whether a value given twice says the same both times (emails compare
+/// case-insensitively, R-VAL-3).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Email(a), Value::Email(b)) => email_key_cow(a) == email_key_cow(b),
+        _ => a == b,
+    }
+}
+
 /// Adds a lead by hand (R-CON-1): verified contact info, `createdAt` = `lastSeenAt` = now,
 /// never booted; created hidden when the MU limit leaves no room (R-MU-2).
 /// Returns the new contact's id.
@@ -112,12 +121,8 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: NewLead) -> Result<String> {
             let (name, v) = manager_text(tx, key, t)?;
             // Given twice (as a field and under `profile`): both must say the same (emails
             // compare case-insensitively, R-VAL-3).
-            let same = |given: &Value| match (given, &v) {
-                (Value::Email(a), Value::Email(b)) => email_key_cow(a) == email_key_cow(b),
-                _ => *given == v,
-            };
             let given = values.iter().rev().find(|(n, _)| *n == name);
-            if given.is_some_and(|(_, given)| !same(given)) {
+            if given.is_some_and(|(_, given)| !same_value(given, &v)) {
                 return Err(Error::Validation {
                     key: Some(key.to_string()),
                     text: Some(crate::error::cut_text(t)),
@@ -139,6 +144,15 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: NewLead) -> Result<String> {
     let mut kept: Vec<(String, Value)> = Vec::with_capacity(values.len());
     for (name, v) in values {
         match kept.last_mut() {
+            // One key given twice under `profile` (`city` and `profile.city`): as for the
+            // fields above, both must say the same, or which one is meant is a guess.
+            Some(last) if last.0 == name && !same_value(&last.1, &v) => {
+                return Err(Error::invalid_key(
+                    format!("profile.{name}"),
+                    format!("one value for profile.{name}: give it once (as \"{name}\" or \"profile.{name}\"), or the same twice"),
+                    format!("the lead gives profile.{name} twice, with different values"),
+                ));
+            }
             Some(last) if last.0 == name => last.1 = v,
             _ => kept.push((name, v)),
         }
