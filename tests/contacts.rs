@@ -490,6 +490,51 @@ fn r_con_1_a_key_under_both_its_names_must_say_the_same() {
     assert_eq!(b.get(&c.id).unwrap().profile, c.profile);
 }
 
+/// R-CON-1 for a manager's edit: a patch that names one key twice (flat as `profile.city`
+/// and under `profile`) must say the same both times, as a new lead must; a conflicting
+/// patch changes nothing.
+#[test]
+fn r_con_1_an_update_naming_a_key_twice_must_say_the_same() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.define_key("profile.city", FieldType::String).unwrap();
+    let c = b
+        .add_lead(NewLead::email("a@example.com").with_profile("city", "Seoul"))
+        .unwrap();
+    for patch in [
+        json!({"profile.city": "Busan", "profile": {"city": "Daegu"}}),
+        json!({"profile": {"city": "Busan", "profile.city": "Daegu"}}),
+        json!({"profile.city": null, "profile": {"city": "Daegu"}}),
+        json!({"profile.email": "b@example.com", "profile": {"email": "c@example.com"}}),
+    ] {
+        let e = b.update(&c.id, &patch).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Validation, "{patch}");
+        assert!(
+            matches!(e.key(), Some("profile.city" | "profile.email")),
+            "{patch}: {e}"
+        );
+        assert!(
+            e.to_string().contains("twice, with different values"),
+            "{e}"
+        );
+        assert_eq!(b.get(&c.id).unwrap(), c, "{patch}");
+    }
+    // The same value twice is one value; emails compare case-insensitively (R-VAL-3).
+    let d = b
+        .update(
+            &c.id,
+            &json!({"profile.city": "Busan", "profile": {"city": "Busan", "email": "A@example.com"},
+                    "profile.email": "a@example.com"}),
+        )
+        .unwrap();
+    assert_eq!(
+        d.profile.get("city"),
+        Some(&rolodex::Value::String("Busan".into()))
+    );
+    assert!(d
+        .email()
+        .is_some_and(|e| e.eq_ignore_ascii_case("a@example.com")));
+}
+
 /// R-CON-8 with R-CON-2: unmerge keeps a field changed since the merge, and a contact
 /// field's verification goes with its value — an email edited by a manager after the merge
 /// stays verified.

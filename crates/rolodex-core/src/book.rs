@@ -458,7 +458,9 @@ impl ContactBook {
     /// JSON of the key's type or text parsed by R-VAL (`tags` takes a JSON array of tags,
     /// not text). A value **replaces** the stored one,
     /// lists and `tags` included (an import appends to them instead, R-IMP-8). Contact info
-    /// written here is verified (R-CON-2). Keys the patch leaves out are kept.
+    /// written here is verified (R-CON-2). Keys the patch leaves out are kept. A key named
+    /// twice (flat and under `profile`) must be given the same value both times, or the
+    /// patch is a `Validation` error, as for [`NewLead`](crate::NewLead).
     ///
     /// ```
     /// use rolodex_core::{ContactBook, NewLead};

@@ -307,6 +307,34 @@ pub(crate) fn update(tx: &mut Tx, id: &str, patch: &serde_json::Value) -> Result
         }
         Ok(())
     };
+    // A profile key may be named twice: flat (`profile.city`) and under `profile` as `city`
+    // or `profile.city`. As for a new lead (R-CON-1), both must say the same, or which one
+    // is meant is a guess: each key's value as written is kept to compare with.
+    let mut written: Vec<(String, Option<Value>)> = Vec::new();
+    let mut apply_once = |tx: &Tx, c: &mut Contact, key: &str, v: &serde_json::Value| {
+        apply(tx, c, key, v)?;
+        let Some(name) = key.strip_prefix("profile.") else {
+            return Ok(());
+        };
+        let now = c.profile.get(name).cloned();
+        match written.iter().find(|(n, _)| n == name) {
+            Some((_, before)) => {
+                let same = match (before, &now) {
+                    (Some(a), Some(b)) => same_value(a, b),
+                    (a, b) => a == b,
+                };
+                if !same {
+                    return Err(Error::invalid_key(
+                        key,
+                        format!("one value for {key}: give it once, or the same twice"),
+                        format!("the patch gives {key} twice, with different values"),
+                    ));
+                }
+            }
+            None => written.push((name.to_string(), now)),
+        }
+        Ok(())
+    };
     for (k, v) in obj {
         if k == "profile" {
             let inner = v.as_object().ok_or_else(|| {
@@ -318,10 +346,10 @@ pub(crate) fn update(tx: &mut Tx, id: &str, patch: &serde_json::Value) -> Result
             })?;
             let mut key = String::new();
             for (name, v) in inner {
-                apply(tx, &mut c, profile_key(name, &mut key), v)?;
+                apply_once(tx, &mut c, profile_key(name, &mut key), v)?;
             }
         } else {
-            apply(tx, &mut c, k, v)?;
+            apply_once(tx, &mut c, k, v)?;
         }
     }
     check_profile_limits(&c.profile)?;
