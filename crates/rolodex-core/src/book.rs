@@ -460,7 +460,7 @@ impl ContactBook {
     /// lists and `tags` included (an import appends to them instead, R-IMP-8). Contact info
     /// written here is verified (R-CON-2). Keys the patch leaves out are kept. A key named
     /// twice (flat and under `profile`) must be given the same value both times, or the
-    /// patch is a `Validation` error, as for [`NewLead`](crate::NewLead).
+    /// patch is a `Validation` error, as for [`NewLead`].
     ///
     /// ```
     /// use rolodex_core::{ContactBook, NewLead};
