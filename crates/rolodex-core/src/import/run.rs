@@ -408,6 +408,29 @@ impl ContactBook {
         super::preview::preview_csv(reader)
     }
 
+    /// [`ContactBook::preview_csv`] of a file in the named encoding, as the import option
+    /// `encoding` names it (`"euc-kr"`, `"cp949"`, `"shift_jis"`, …), so a file the import
+    /// will decode can be previewed first. `None` is UTF-8.
+    ///
+    /// ```
+    /// use rolodex_core::ContactBook;
+    /// let book = ContactBook::in_memory();
+    /// // "이름" (name) in EUC-KR.
+    /// let file: &[u8] = b"\xc0\xcc\xb8\xa7,email\n\xb1\xe8,kim@example.com\n";
+    /// assert!(book.preview_csv(file).is_err());
+    /// let p = book.preview_csv_with_encoding(file, Some("cp949"))?;
+    /// assert_eq!(p.header, ["이름", "email"]);
+    /// assert_eq!(p.rows, [["김", "kim@example.com"]]);
+    /// # Ok::<(), rolodex_core::Error>(())
+    /// ```
+    pub fn preview_csv_with_encoding(
+        &self,
+        reader: impl Read,
+        encoding: Option<&str>,
+    ) -> Result<Preview> {
+        super::preview::preview_csv_with_encoding(reader, encoding)
+    }
+
     /// The header row of an import file (API.md `template`): the identifier column first,
     /// then every editable key in display order, the two opt-out fields included.
     pub fn template(&self, kind: ImportKind, identify_by: IdentifyBy) -> Result<Vec<String>> {
