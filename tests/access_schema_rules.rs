@@ -291,6 +291,69 @@ fn r_sch_3_redefining_builtins_and_system_fields() {
     );
 }
 
+/// R-SCH-1: "System fields are top-level and not under `profile.`" — a custom key may not
+/// take a system field's name, which would make `memberId` in a profile write a lookalike
+/// (R-SCH-3: "trying is an error naming the key, not a silent skip"). A system field named
+/// under a profile is refused with a hint naming the system field, and changes nothing.
+#[test]
+fn r_sch_1_a_custom_key_may_not_take_a_system_fields_name() {
+    let b = ContactBook::in_memory();
+    let before = b.schema().unwrap();
+    for name in [
+        "id",
+        "memberId",
+        "member",
+        "tags",
+        "userImportTags",
+        "unsubscribeEmail",
+        "unsubscribeTexting",
+        "blocked",
+        "createdAt",
+        "updatedAt",
+        "lastSeenAt",
+        "sessionCount",
+    ] {
+        let key = format!("profile.{name}");
+        let e = b.define_key(&key, FieldType::String).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Validation, "{key}");
+        assert!(e.to_string().contains(&key), "{e}");
+        assert!(e.to_string().contains("system field"), "{e}");
+    }
+    assert_eq!(b.schema().unwrap(), before);
+    // A name that only looks alike is a custom key as any other.
+    b.define_key("profile.memberIdOld", FieldType::String)
+        .unwrap();
+
+    // Named under a profile, a system field is refused, and the hint says what it is.
+    for (field, hint) in [
+        ("memberId", "set only by a member import or a login"),
+        (
+            "unsubscribeEmail",
+            "write it top-level as `unsubscribeEmail`",
+        ),
+        ("createdAt", "cannot be written"),
+    ] {
+        let e = b
+            .add_lead(NewLead::email("a@example.com").with_profile(field, "1"))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{field}");
+        assert!(e.to_string().contains(hint), "{field}: {e}");
+        assert!(!e.to_string().contains("define_key"), "{field}: {e}");
+    }
+    assert_eq!(b.mu_count().unwrap(), 0);
+    let c = b.add_lead(NewLead::email("a@example.com")).unwrap();
+    let e = b
+        .update(&c.id, &json!({"profile": {"memberId": "m-1"}}))
+        .unwrap_err();
+    assert!(e.to_string().contains("member import or a login"), "{e}");
+    assert_eq!(b.get(&c.id).unwrap(), c);
+    // A boot drops it (R-CON-3) and logs nobody in.
+    let v = b
+        .boot(Boot::visit(&c.id).with_profile("memberId", "m-2"))
+        .unwrap();
+    assert_eq!((v.member_id, v.profile), (None, c.profile));
+}
+
 /// R-SCH-5: an archived key "is no longer collected (writes to it are rejected with a clear
 /// error)" — by hand-add, edit (clearing included) and import; nothing changes.
 #[test]

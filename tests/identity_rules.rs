@@ -5,7 +5,8 @@
 use std::io::Cursor;
 
 use rolodex::{
-    Boot, ContactBook, ErrorKind, IdentifyBy, ImportOptions, ImportReport, ImportSource, NewLead,
+    Boot, ContactBook, ErrorKind, FieldType, IdentifyBy, ImportOptions, ImportReport, ImportSource,
+    NewLead, Value,
 };
 use serde_json::json;
 
@@ -896,4 +897,73 @@ fn r_imp_9_a_member_import_joining_a_lead_keeps_the_newest_tags_of_both() {
         .chain(["join".to_string()])
         .collect();
     assert_eq!(all[0].user_import_tags, want);
+}
+
+/// R-CON-3 with R-CON-1: a boot's profile that gives one key under both its names (`city`
+/// and `profile.city`) with different values: which one is meant is a guess, which a new
+/// lead and an edit refuse; a boot never fails on data, so it drops that key and keeps the
+/// rest. The same value twice is one value; `null` is a value left out.
+#[test]
+fn r_con_3_a_boot_drops_a_key_given_twice_with_different_values() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    b.define_key("profile.city", FieldType::String).unwrap();
+    b.define_key("profile.plan", FieldType::String).unwrap();
+    let c = b
+        .add_lead(NewLead::mobile("+821012345678").with_profile("city", "Seoul"))
+        .unwrap();
+    for (profile, city, email) in [
+        // Either order of the two names: dropped, the stored value stays.
+        (
+            json!({"city": "A", "profile.city": "B", "plan": "pro"}),
+            "Seoul",
+            None,
+        ),
+        (
+            json!({"profile.city": "B", "city": "A", "plan": "pro"}),
+            "Seoul",
+            None,
+        ),
+        // A value that does not parse is not the same value as one that does.
+        (
+            json!({"email": "x@example.com", "profile.email": "not an email", "plan": "pro"}),
+            "Seoul",
+            None,
+        ),
+        // Different emails: unverified contact info is not chosen by the keys' order.
+        (
+            json!({"email": "x@example.com", "profile.email": "y@example.com", "plan": "pro"}),
+            "Seoul",
+            None,
+        ),
+        // The same value twice (emails compare case-insensitively, R-VAL-3), or once with null.
+        (
+            json!({"city": "C", "profile.city": "C", "email": "Z@example.com",
+                "profile.email": "z@example.com", "plan": "pro"}),
+            "C",
+            Some("z@example.com"),
+        ),
+        (
+            json!({"city": null, "profile.city": "D", "plan": "pro"}),
+            "D",
+            Some("z@example.com"),
+        ),
+    ] {
+        let v = b
+            .boot(Boot {
+                profile: profile.as_object().unwrap().clone(),
+                ..Boot::visit(&c.id)
+            })
+            .unwrap();
+        assert_eq!(
+            v.profile.get("city"),
+            Some(&Value::String(city.into())),
+            "{profile}"
+        );
+        assert_eq!(
+            v.email().map(str::to_ascii_lowercase).as_deref(),
+            email,
+            "{profile}"
+        );
+        assert_eq!(v.profile.get("plan"), Some(&Value::String("pro".into())));
+    }
 }

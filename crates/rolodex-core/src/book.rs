@@ -379,7 +379,10 @@ impl ContactBook {
     }
 
     /// Defines a custom data key `profile.<camelCaseName>` (R-SCH-1). Defining an existing
-    /// key with the same type does nothing; with another type it is a `Conflict`.
+    /// key with the same type does nothing; with another type it is a `Conflict`. A system
+    /// field's name (`profile.memberId`, `profile.tags`, …) is a `Validation` error: system
+    /// fields are top-level, and a lookalike under `profile.` would take their values
+    /// wherever a name is given without `profile.`.
     pub fn define_key(&self, key: &str, field_type: FieldType) -> Result<()> {
         self.schema_write("define a data key", |s| {
             s.define(key, field_type).map(|_| ())

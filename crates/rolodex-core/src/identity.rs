@@ -380,10 +380,14 @@ fn apply_boot_profile(
     profile: &serde_json::Map<String, serde_json::Value>,
 ) {
     let mut key = String::new();
+    let ambiguous = ambiguous_boot_keys(tx, profile);
     for (k, v) in profile {
         let Some(def) = tx.schema.get(crate::contact::ops::profile_key(k, &mut key)) else {
             continue;
         };
+        if ambiguous.contains(&def.key.as_str()) {
+            continue;
+        }
         if def.archived || def.system {
             continue;
         }
@@ -423,6 +427,41 @@ fn apply_boot_profile(
             c.verified.mobile_number = false;
         }
     }
+}
+
+/// The keys a boot's profile gives under both their names (`city` and `profile.city`) with
+/// values that are not the same value. Which one is meant is a guess, which a new lead and
+/// an edit refuse (R-CON-1); a boot never fails on data (R-CON-3), so it drops the key, as
+/// it drops a value it cannot use. `null` is a value left out, as in a new lead.
+fn ambiguous_boot_keys<'s>(
+    tx: &'s Tx,
+    profile: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<&'s str> {
+    let mut out = Vec::new();
+    let mut key = String::new();
+    for (k, v) in profile {
+        if k.starts_with("profile.") || v.is_null() {
+            continue;
+        }
+        let full = crate::contact::ops::profile_key(k, &mut key);
+        let Some(other) = profile.get(full).filter(|o| !o.is_null()) else {
+            continue;
+        };
+        let Some(def) = tx.schema.get(full) else {
+            continue;
+        };
+        let same = match (
+            Value::from_json(def.field_type, v),
+            Value::from_json(def.field_type, other),
+        ) {
+            (Ok(a), Ok(b)) => crate::contact::ops::same_value(&a, &b),
+            _ => false,
+        };
+        if !same {
+            out.push(def.key.as_str());
+        }
+    }
+    out
 }
 
 /// The 30-minute session window (R-CON-3).

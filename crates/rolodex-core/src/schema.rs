@@ -115,13 +115,39 @@ pub fn check_custom_key_name(key: &str) -> Result<&str> {
             "not a valid camelCase key name",
         ));
     }
+    // A system field's name under `profile.` would be one name for two fields wherever a
+    // name is given without `profile.` (a new lead's or a boot's profile): `memberId` there
+    // would write a lookalike instead of being refused (R-SCH-1/3).
+    if let Some((field, _, _)) = system_field(name) {
+        return Err(Error::validation(
+            Some(key),
+            "a name that is not a system field's: system fields are top-level, not under `profile.`",
+            format!("`{field}` is a system field"),
+        ));
+    }
     Ok(name)
+}
+
+/// The system field named `name` (R-SCH-1), if any.
+fn system_field(name: &str) -> Option<(&'static str, FieldType, bool)> {
+    SYSTEM_FIELDS.into_iter().find(|(k, _, _)| *k == name)
 }
 
 /// The error for a key the schema does not hold, with a hint the caller can follow: a name
 /// `define_key` would take can be defined; any other name is no data key at all.
 fn unknown_key(key: &str) -> Error {
-    let hint = if check_custom_key_name(key).is_ok() {
+    let system = key.strip_prefix("profile.").and_then(system_field);
+    let hint = if let Some((field, _, editable)) = system {
+        // `memberId` given under a profile: the system field is meant, which is named
+        // top-level and may not be written there (R-SCH-1/3).
+        if editable {
+            format!("`{field}` is a system field, not a profile value: write it top-level as `{field}`, not under `profile`")
+        } else if field == "memberId" {
+            "`memberId` is a system field, set only by a member import or a login (R-IMP-19, R-CON-4)".to_string()
+        } else {
+            format!("`{field}` is a system field that cannot be written")
+        }
+    } else if check_custom_key_name(key).is_ok() {
         "define it first with define_key".to_string()
     } else {
         format!(

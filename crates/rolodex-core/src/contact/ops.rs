@@ -82,7 +82,7 @@ fn check_not_held(tx: &Tx, field: &str, holders: Vec<Contact>, value: &str) -> R
 
 /// Whether a value given twice says the same both times (emails compare
 /// case-insensitively, R-VAL-3).
-fn same_value(a: &Value, b: &Value) -> bool {
+pub(crate) fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Email(a), Value::Email(b)) => email_key_cow(a) == email_key_cow(b),
         _ => a == b,
