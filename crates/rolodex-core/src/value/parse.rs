@@ -17,8 +17,15 @@ pub(crate) const EXPECTED_BOOLEAN: &str = "true/yes/y/1 or false/no/n/0 (any cas
 /// Parses a cell of text as a value of type `ft` (R-VAL). The text is trimmed first; an
 /// empty cell is a `Validation` error here (callers decide what empty means).
 ///
+/// To check a CSV cell as an import will read it, undo the export's formula guard first, as
+/// the import does (R-IMP-20): `parse_value(ft, unneutralize_formula(cell))`. Without it,
+/// an exported `'-3` is not a number, and `'=A1` is a string that keeps its `'`.
+///
 /// ```
-/// use rolodex_core::{parse_value, FieldType, ErrorKind};
+/// use rolodex_core::import::unneutralize_formula;
+/// use rolodex_core::{parse_value, FieldType, ErrorKind, Value};
+/// assert!(parse_value(FieldType::Number, "'-3").is_err());
+/// assert_eq!(parse_value(FieldType::Number, unneutralize_formula("'-3"))?, Value::Number(-3.0));
 /// let v = parse_value(FieldType::MobileNumber, "+82 010-2020-3030").unwrap();
 /// assert_eq!(v.canonical(), "+821020203030");
 /// let v = parse_value(FieldType::Datetime, "2025-05-04 09:00:00+09:00").unwrap();
@@ -26,6 +33,7 @@ pub(crate) const EXPECTED_BOOLEAN: &str = "true/yes/y/1 or false/no/n/0 (any cas
 /// let e = parse_value(FieldType::Date, "2025/05/04").unwrap_err();
 /// assert_eq!(e.kind(), ErrorKind::Validation);
 /// assert!(e.to_string().contains("YYYY-MM-DD"));
+/// # Ok::<(), rolodex_core::Error>(())
 /// ```
 pub fn parse_value(ft: FieldType, text: &str) -> Result<Value> {
     let t = text.trim();
