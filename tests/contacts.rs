@@ -535,6 +535,43 @@ fn r_con_1_an_update_naming_a_key_twice_must_say_the_same() {
         .is_some_and(|e| e.eq_ignore_ascii_case("a@example.com")));
 }
 
+/// R-CON-8: a merged-away id leads `get` to the survivor, but a write to it does not act on
+/// the survivor behind the caller's back (a stale id could block or delete what the merge
+/// made): it is `NotFound`, and the message names the survivor to act on instead. After
+/// an unmerge the id is back and writable.
+#[test]
+fn r_con_8_a_write_to_a_merged_away_id_names_the_survivor() {
+    let b = book_at("2025-06-01T00:00:00Z");
+    let p = b.add_lead(NewLead::email("p@example.com")).unwrap();
+    let s = b.add_lead(NewLead::email("s@example.com")).unwrap();
+    let r = b.merge(&p.id, &s.id, &MergeChoices::new()).unwrap();
+    assert_eq!(b.get(&s.id).unwrap().id, p.id);
+    let e = b
+        .update(&s.id, &json!({"profile.name": "Kim"}))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert!(
+        e.to_string()
+            .contains(&format!("merged or unified into contact {}", p.id)),
+        "{e}"
+    );
+    let blocked = b.block([s.id.as_str()]).unwrap();
+    assert_eq!(blocked.done, 0);
+    assert!(blocked.failed[0].reason.contains(&p.id), "{blocked:?}");
+    let survivor = b.get(&p.id).unwrap();
+    assert!(!survivor.blocked && survivor.name().is_none());
+    // An id never known still gets the general hint.
+    let e = b.verify("c_nope", "email").unwrap_err();
+    assert!(e.to_string().contains("search for it again"), "{e}");
+    b.unmerge(&r.merge_id).unwrap();
+    assert_eq!(
+        b.update(&s.id, &json!({"profile.name": "Lee"}))
+            .unwrap()
+            .name(),
+        Some("Lee")
+    );
+}
+
 /// R-CON-8 with R-CON-2: unmerge keeps a field changed since the merge, and a contact
 /// field's verification goes with its value — an email edited by a manager after the merge
 /// stays verified.

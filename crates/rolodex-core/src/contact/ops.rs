@@ -357,14 +357,22 @@ pub(crate) fn update(tx: &mut Tx, id: &str, patch: &serde_json::Value) -> Result
 }
 
 /// The contact with this id, or `NotFound`.
+///
+/// A write does not follow an id merged or unified into another contact, as `get` does: a
+/// stale id acting on the survivor could block or delete what a merge made. The error names
+/// the survivor instead, so the caller can act on it knowingly.
 pub(crate) fn existing(tx: &Tx, id: &str) -> Result<Contact> {
-    tx.get(id)?.ok_or_else(|| {
-        Error::not_found(
-            "contact",
-            id,
-            "it may have been deleted or merged; search for it again",
-        )
-    })
+    if let Some(c) = tx.get(id)? {
+        return Ok(c);
+    }
+    let hint = match tx.resolve(id)? {
+        Some(survivor) => format!(
+            "it was merged or unified into contact {}; act on that id",
+            survivor.id
+        ),
+        None => "it may have been deleted or merged; search for it again".to_string(),
+    };
+    Err(Error::not_found("contact", id, &hint))
 }
 
 /// Marks a contact's email or mobile number as verified (R-CON-2).
