@@ -327,10 +327,7 @@ fn r_sch_1_a_custom_key_may_not_take_a_system_fields_name() {
     // Named under a profile, a system field is refused, and the hint says what it is.
     for (field, hint) in [
         ("memberId", "set only by a member import or a login"),
-        (
-            "unsubscribeEmail",
-            "write it top-level as `unsubscribeEmail`",
-        ),
+        ("unsubscribeEmail", "use `unsubscribeEmail`"),
         ("createdAt", "cannot be written"),
     ] {
         let e = b
@@ -347,6 +344,40 @@ fn r_sch_1_a_custom_key_may_not_take_a_system_fields_name() {
         .unwrap_err();
     assert!(e.to_string().contains("member import or a login"), "{e}");
     assert_eq!(b.get(&c.id).unwrap(), c);
+    // Every place that names a key says the same: an import mapping, a filter, a schema
+    // command; none offers define_key, which would refuse the name.
+    let mapping = b
+        .import_csv(
+            rolodex::ImportSource::reader(std::io::Cursor::new("uid,x\nm-1,1\n")),
+            ImportOptions::members()
+                .map("uid", Some("memberId"))
+                .map("x", Some("profile.memberId")),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(mapping.kind(), ErrorKind::Validation);
+    assert!(
+        mapping
+            .to_string()
+            .contains("set only by a member import or a login"),
+        "{mapping}"
+    );
+    let filter = b
+        .search(
+            &rolodex::Query::from_json(r#"{"filter": {"key": "profile.tags", "op": "exists"}}"#)
+                .unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(filter.kind(), ErrorKind::Filter);
+    assert!(filter.to_string().contains("use `tags`"), "{filter}");
+    let command = b.archive_key("profile.unsubscribeEmail").unwrap_err();
+    assert!(
+        command.to_string().contains("use `unsubscribeEmail`"),
+        "{command}"
+    );
+    for e in [mapping, filter, command] {
+        assert!(!e.to_string().contains("define"), "{e}");
+    }
     // A boot drops it (R-CON-3) and logs nobody in.
     let v = b
         .boot(Boot::visit(&c.id).with_profile("memberId", "m-2"))

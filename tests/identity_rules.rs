@@ -902,7 +902,8 @@ fn r_imp_9_a_member_import_joining_a_lead_keeps_the_newest_tags_of_both() {
 /// R-CON-3 with R-CON-1: a boot's profile that gives one key under both its names (`city`
 /// and `profile.city`) with different values: which one is meant is a guess, which a new
 /// lead and an edit refuse; a boot never fails on data, so it drops that key and keeps the
-/// rest. The same value twice is one value; `null` is a value left out.
+/// rest. The same value twice is one value; `null` is a value left out; a value that does
+/// not parse is dropped on its own, and the other name's value is kept.
 #[test]
 fn r_con_3_a_boot_drops_a_key_given_twice_with_different_values() {
     let b = book_at("2025-06-01T00:00:00Z");
@@ -923,17 +924,28 @@ fn r_con_3_a_boot_drops_a_key_given_twice_with_different_values() {
             "Seoul",
             None,
         ),
-        // A value that does not parse is not the same value as one that does.
+        // A value that does not parse (nor an empty or over-long one) is dropped on its own:
+        // it leaves no guess, and the other name's value is kept.
         (
             json!({"email": "x@example.com", "profile.email": "not an email", "plan": "pro"}),
             "Seoul",
-            None,
+            Some("x@example.com"),
+        ),
+        (
+            json!({"city": "", "profile.city": "E", "plan": "pro"}),
+            "E",
+            Some("x@example.com"),
+        ),
+        (
+            json!({"city": "x".repeat(600), "profile.city": "F", "plan": "pro"}),
+            "F",
+            Some("x@example.com"),
         ),
         // Different emails: unverified contact info is not chosen by the keys' order.
         (
-            json!({"email": "x@example.com", "profile.email": "y@example.com", "plan": "pro"}),
-            "Seoul",
-            None,
+            json!({"email": "y@example.com", "profile.email": "w@example.com", "plan": "pro"}),
+            "F",
+            Some("x@example.com"),
         ),
         // The same value twice (emails compare case-insensitively, R-VAL-3), or once with null.
         (

@@ -430,9 +430,11 @@ fn apply_boot_profile(
 }
 
 /// The keys a boot's profile gives under both their names (`city` and `profile.city`) with
-/// values that are not the same value. Which one is meant is a guess, which a new lead and
-/// an edit refuse (R-CON-1); a boot never fails on data (R-CON-3), so it drops the key, as
-/// it drops a value it cannot use. `null` is a value left out, as in a new lead.
+/// two usable values that are not the same value. Which one is meant is a guess, which a
+/// new lead and an edit refuse (R-CON-1); a boot never fails on data (R-CON-3), so it drops
+/// the key, as it drops a value it cannot use. A value that does not parse is dropped on
+/// its own and leaves no guess: the other name's value is kept. `null` is a value left
+/// out, as in a new lead.
 fn ambiguous_boot_keys<'s>(
     tx: &'s Tx,
     profile: &serde_json::Map<String, serde_json::Value>,
@@ -450,14 +452,14 @@ fn ambiguous_boot_keys<'s>(
         let Some(def) = tx.schema.get(full) else {
             continue;
         };
-        let same = match (
+        let guess = match (
             Value::from_json(def.field_type, v),
             Value::from_json(def.field_type, other),
         ) {
-            (Ok(a), Ok(b)) => crate::contact::ops::same_value(&a, &b),
+            (Ok(a), Ok(b)) => !crate::contact::ops::same_value(&a, &b),
             _ => false,
         };
-        if !same {
+        if guess {
             out.push(def.key.as_str());
         }
     }

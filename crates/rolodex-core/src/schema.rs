@@ -133,29 +133,33 @@ fn system_field(name: &str) -> Option<(&'static str, FieldType, bool)> {
     SYSTEM_FIELDS.into_iter().find(|(k, _, _)| *k == name)
 }
 
-/// The error for a key the schema does not hold, with a hint the caller can follow: a name
-/// `define_key` would take can be defined; any other name is no data key at all.
+/// The error for a key the schema does not hold, with [`unknown_key_hint`].
 fn unknown_key(key: &str) -> Error {
-    let system = key.strip_prefix("profile.").and_then(system_field);
-    let hint = if let Some((field, _, editable)) = system {
-        // `memberId` given under a profile: the system field is meant, which is named
-        // top-level and may not be written there (R-SCH-1/3).
-        if editable {
-            format!("`{field}` is a system field, not a profile value: write it top-level as `{field}`, not under `profile`")
+    Error::not_found("data key", key, &unknown_key_hint(key))
+}
+
+/// What to do about a key the schema does not hold, for every place that names one (a
+/// write, a schema command, an import mapping, a filter): a system field's name under
+/// `profile.` is that system field, named without `profile.` (R-SCH-1); a name
+/// `define_key` would take can be defined; any other name is no data key at all.
+pub(crate) fn unknown_key_hint(key: &str) -> String {
+    if let Some((field, _, editable)) = key.strip_prefix("profile.").and_then(system_field) {
+        return if editable {
+            format!("`{field}` is a system field, named without `profile.`: use `{field}`")
         } else if field == "memberId" {
-            "`memberId` is a system field, set only by a member import or a login (R-IMP-19, R-CON-4)".to_string()
+            "`memberId` is a system field, named without `profile.`; it is set only by a member import or a login (R-IMP-19, R-CON-4)".to_string()
         } else {
-            format!("`{field}` is a system field that cannot be written")
-        }
-    } else if check_custom_key_name(key).is_ok() {
+            format!("`{field}` is a system field, named without `profile.`; it cannot be written")
+        };
+    }
+    if check_custom_key_name(key).is_ok() {
         "define it first with define_key".to_string()
     } else {
         format!(
             "data keys are `profile.<camelCaseName>` or a system field ({})",
             SYSTEM_FIELDS.map(|(k, _, _)| k).join(", ")
         )
-    };
-    Error::not_found("data key", key, &hint)
+    }
 }
 
 impl Schema {

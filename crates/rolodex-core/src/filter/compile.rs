@@ -303,8 +303,9 @@ fn compile_condition(c: &Condition, schema: &Schema, path: &str) -> Result<Compi
         filter_err(
             path,
             format!(
-                "unknown data key `{}`; check the spelling or define the key first",
-                cut_text(key)
+                "unknown data key `{}`; check the spelling, or: {}",
+                cut_text(key),
+                crate::schema::unknown_key_hint(key)
             ),
         )
     })?;

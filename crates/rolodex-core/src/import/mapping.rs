@@ -256,10 +256,10 @@ fn check_key(
             message: format!("column {column:?} is mapped to it, but {message}"),
         },
         // In a mapping an unknown key is a `Validation` error (API.md).
-        Error::NotFound { .. } => Error::Validation {
+        Error::NotFound { hint, .. } => Error::Validation {
             key: Some(key.to_string()),
             text: None,
-            expected: "a data key of the schema (define it first)".into(),
+            expected: format!("a data key of the schema ({hint})"),
             message: format!("column {column:?} is mapped to it, but it is an unknown data key"),
         },
         other => other,
