@@ -53,6 +53,7 @@ mod tags;
 #[cfg(test)]
 mod tests;
 mod view;
+mod zones;
 
 use pending::PendingSet;
 

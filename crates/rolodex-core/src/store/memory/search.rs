@@ -17,6 +17,7 @@ use super::table::{
     instant_micros, parse_seq, FieldIx, IdKey, IdRef, QuickIx, Slot, Table, KEY_EMAIL, KEY_MOBILE,
     KEY_NAME, K_DATE, K_DT, K_NUM, S_MEMBER_ID,
 };
+use super::zones::{time_key, zone_key, zone_start, ZONE_ROWS};
 use crate::contact::Contact;
 use crate::filter::{
     phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, FieldValue, Include, Op,
@@ -780,9 +781,11 @@ impl Table {
     /// number. Each row of the buckets walked is keyed by two integers, its value's exact
     /// order and its id's number, with no sort value built: a bucket can hold every match
     /// (an import stamps all its contacts with one `createdAt`), and building a key of
-    /// each made a first page of 200,000 such contacts take 16 ms. `None` defers to the
-    /// general walk: another sort, a cursor among the rows without a value, or too few
-    /// rows with one to fill the page.
+    /// each made a first page of 200,000 such contacts take 16 ms. A sort on a time
+    /// also passes over every block of rows whose zone bounds ([`super::zones`]) say it
+    /// cannot better the page, so such a page no longer walks the bucket: 2 ms to 25 µs at
+    /// 300,000 contacts of one instant. `None` defers to the general walk: another sort, a
+    /// cursor among the rows without a value, or too few rows with one to fill the page.
     fn key_page(
         &self,
         m: &RoaringBitmap,
@@ -815,19 +818,46 @@ impl Table {
         // The best `keep` rows so far, the worst on top; a descending sort keys its rows by
         // the complements, so that one order serves both.
         let mut best: BinaryHeap<(u64, u64, u32)> = BinaryHeap::new();
+        let zone = zone_key(slot);
         for bm in buckets_from(ix, desc, cursor_bucket) {
             let rows = bm & m;
             // Rows are mostly in id order: walked from the end for a descending sort, the
             // best come first and the rest are turned away at the top of the heap.
-            let walk: Box<dyn Iterator<Item = u32>> = if desc {
-                Box::new(rows.iter().rev())
-            } else {
-                Box::new(rows.iter())
-            };
-            for r in walk {
+            let mut walk = rows.iter();
+            // The zone last checked: once the heap is full, a zone whose best possible row
+            // is no better than the heap's worst is passed over whole (a sort on a time).
+            let mut checked = u32::MAX;
+            while let Some(r) = if desc { walk.next_back() } else { walk.next() } {
+                if let Some(which) = zone.filter(|_| best.len() >= keep) {
+                    let start = zone_start(r);
+                    if start != checked {
+                        checked = start;
+                        let bound = self.zones().best(r, which, desc);
+                        let worst = best.peek().map(|w| (w.0, w.1));
+                        let hopeless = match (bound, worst) {
+                            (Some((k, n)), Some(w)) if desc => (!k, !n) >= w,
+                            (Some(b), Some(w)) => b >= w,
+                            _ => false,
+                        };
+                        if hopeless {
+                            if desc {
+                                match start.checked_sub(1) {
+                                    Some(before) => walk.advance_back_to(before),
+                                    None => break,
+                                }
+                            } else {
+                                match start.checked_add(ZONE_ROWS) {
+                                    Some(after) => walk.advance_to(after),
+                                    None => break,
+                                }
+                            }
+                            continue;
+                        }
+                    }
+                }
                 let row = self.row(r)?;
                 let key = match instant_micros(row, slot) {
-                    Some(us) => micros_order(us),
+                    Some(us) => time_key(us),
                     None => self.with_value(row, slot, value_key)?,
                 };
                 let k = (key, row.seq()?);
@@ -1033,11 +1063,7 @@ fn total_order(n: f64) -> u64 {
 }
 
 fn instant_order(t: &DateTime<Utc>) -> u64 {
-    micros_order(t.timestamp_micros())
-}
-
-fn micros_order(us: i64) -> u64 {
-    (us as u64) ^ (1 << 63)
+    time_key(t.timestamp_micros())
 }
 
 fn day_order(d: &chrono::NaiveDate) -> u64 {

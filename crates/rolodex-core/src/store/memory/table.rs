@@ -18,6 +18,7 @@ use super::index::{
 };
 use super::ledger::{Ledger, LedgerAt};
 use super::tags::{TagInterner, TagLists};
+use super::zones::Zones;
 use crate::contact::{Contact, ContactState, EncodedProfile, Profile as ContactProfile, Verified};
 use crate::filter::{digits, Field, FieldValue};
 use crate::identity::{email_key, email_key_cow};
@@ -766,6 +767,8 @@ pub(crate) struct Table {
     /// Last boots kept apart from `lastSeenAt` ([`Contact::last_boot_at`]), by contact id:
     /// only a merge sets one, and the next boot clears it, so the row holds no room for it.
     last_boot: FxMap<IdKey, Micros>,
+    /// Bounds on the rows' time keys by block of rows, which every row write widens.
+    zones: Zones,
 }
 
 /// The batch size from which a flush brings the quick-search indexes up to date on a
@@ -1122,6 +1125,7 @@ impl Default for Table {
             pending_rows: RoaringBitmap::new(),
             touched: FxMap::default(),
             last_boot: FxMap::default(),
+            zones: Zones::default(),
         };
         for k in ["name", "email", "mobileNumber"] {
             t.key_id(k);
@@ -1228,6 +1232,11 @@ impl Table {
     /// The row at `r`, if stored.
     pub(crate) fn row(&self, r: u32) -> Option<&Row> {
         self.rows.get(r as usize).and_then(Option::as_ref)
+    }
+
+    /// Bounds on the rows' time keys by block of rows.
+    pub(crate) fn zones(&self) -> &Zones {
+        &self.zones
     }
 
     /// The number of stored contacts.
@@ -1470,6 +1479,7 @@ impl Table {
         };
         let old = self.rows.get_mut(r as usize).and_then(Option::take);
         self.reindex_now(r, old.as_ref(), Some(&new));
+        self.zones.note(r, &new);
         if let Some(slot) = self.rows.get_mut(r as usize) {
             *slot = Some(new);
         }
@@ -2245,6 +2255,7 @@ impl Table {
         row.updated_at = st_updated;
         row.last_seen_at = st_last_seen;
         row.set_session_count(sessions);
+        self.zones.note(r, &row);
         self.set_last_boot(row.id(), st.last_boot_at.as_ref().map(Micros::of));
         if ledger_moves {
             self.ledger_update(&row, true);
