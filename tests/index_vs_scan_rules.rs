@@ -741,14 +741,15 @@ fn r17_sorted_pages_through_long_ties_agree_with_the_evaluator() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
-/// R-FLT-7: pages sorted by `createdAt`, `updatedAt` or `lastSeenAt` in a book of many blocks
+/// R-FLT-7: pages sorted by `createdAt`, `updatedAt`, `lastSeenAt` or `sessionCount` (few
+/// values, long ties) in a book of many blocks
 /// of rows, where the walk passes over blocks that cannot better the page (the store's zone
 /// bounds), agree with the evaluator, walked with cursors, plain and under a filter. The
 /// book is built to break every order the bounds could rely on by accident: an import-like
 /// run of one instant; deletes early in the run whose rows are reused by contacts created
 /// at the run's instant (a tie with a higher id in a low row) or earlier or later (a clock
-/// set back); unmerges that put an old id into a new row; and boots that move `lastSeenAt`
-/// and `updatedAt` anywhere in the book.
+/// set back); unmerges that put an old id into a new row; and boots that move `lastSeenAt`,
+/// `updatedAt` and `sessionCount` anywhere in the book.
 #[test]
 fn r17_time_sorted_pages_over_many_row_blocks_agree_with_the_evaluator() {
     let b = ContactBook::in_memory();
@@ -799,7 +800,7 @@ fn r17_time_sorted_pages_over_many_row_blocks_agree_with_the_evaluator() {
     let contacts = all(&b);
     let mut bad = Vec::new();
     let mut walks = 0;
-    for key in ["createdAt", "updatedAt", "lastSeenAt"] {
+    for key in ["createdAt", "updatedAt", "lastSeenAt", "sessionCount"] {
         for order in ["asc", "desc"] {
             for (limit, filter) in [
                 (5u64, json!({"and": []})),
@@ -820,6 +821,6 @@ fn r17_time_sorted_pages_over_many_row_blocks_agree_with_the_evaluator() {
             }
         }
     }
-    assert_eq!(walks, 18);
+    assert_eq!(walks, 24);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

@@ -17,7 +17,7 @@ use super::table::{
     instant_micros, parse_seq, FieldIx, IdKey, IdRef, QuickIx, Slot, Table, KEY_EMAIL, KEY_MOBILE,
     KEY_NAME, K_DATE, K_DT, K_NUM, S_MEMBER_ID,
 };
-use super::zones::{time_key, zone_key, zone_start, ZONE_ROWS};
+use super::zones::{time_key, total_order, zone_key, zone_start, ZONE_ROWS};
 use crate::contact::Contact;
 use crate::filter::{
     phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, FieldValue, Include, Op,
@@ -1050,15 +1050,6 @@ fn sort_key(v: &SortVal) -> Option<u64> {
         SortVal::Datetime(t) => Some(instant_order(t)),
         SortVal::Date(d) => Some(day_order(d)),
         _ => None,
-    }
-}
-
-fn total_order(n: f64) -> u64 {
-    let b = n.to_bits();
-    if b >> 63 == 1 {
-        !b
-    } else {
-        b | (1 << 63)
     }
 }
 

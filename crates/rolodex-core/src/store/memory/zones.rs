@@ -1,6 +1,6 @@
 //! Zone maps: for each block of [`ZONE_ROWS`] consecutive rows, bounds on the sort keys its
-//! rows have held, so that a page sorted by a time can pass over whole blocks that cannot
-//! hold a better row than the page already has.
+//! rows have held, so that a page sorted by a time or by `sessionCount` can pass over whole
+//! blocks that cannot hold a better row than the page already has.
 //!
 //! The ordered indexes group rows in buckets 18.6 hours wide, and a page walks every
 //! matching row of the buckets it reads. An import stamps all its rows with one
@@ -13,32 +13,45 @@
 //! hold every key of every row in it, which is all a skip needs; a block whose bounds grew
 //! wide is merely walked.
 
-use super::table::{instant_micros, Row, Slot, S_CREATED, S_LAST_SEEN, S_UPDATED};
+use super::table::{instant_micros, Row, Slot, S_CREATED, S_LAST_SEEN, S_SESSIONS, S_UPDATED};
 
 /// Rows a zone covers.
 pub(crate) const ZONE_ROWS: u32 = 256;
 
-/// The keys a zone bounds: `createdAt`, `updatedAt`, `lastSeenAt` (as
-/// [`time_key`]) and the id's sequence number.
+/// The keys a zone bounds: `createdAt`, `updatedAt`, `lastSeenAt` (as [`time_key`]),
+/// `sessionCount` (as [`total_order`]) and the id's sequence number.
 const Z_CREATED: usize = 0;
 const Z_UPDATED: usize = 1;
 const Z_LAST_SEEN: usize = 2;
-const Z_SEQ: usize = 3;
+const Z_SESSIONS: usize = 3;
+const Z_SEQ: usize = 4;
+const Z_KEYS: usize = 5;
 
 /// The order-preserving key of a time in microseconds, as a page's walk compares them.
 pub(crate) fn time_key(us: i64) -> u64 {
     (us as u64) ^ (1 << 63)
 }
 
+/// The order-preserving key of a number, as a page's walk compares them (`-0.0` before
+/// `0.0`, unlike the index's `num_key`: the walk orders exact values).
+pub(crate) fn total_order(n: f64) -> u64 {
+    let b = n.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Zone {
-    lo: [u64; 4],
-    hi: [u64; 4],
+    lo: [u64; Z_KEYS],
+    hi: [u64; Z_KEYS],
 }
 
 const EMPTY: Zone = Zone {
-    lo: [u64::MAX; 4],
-    hi: [0; 4],
+    lo: [u64::MAX; Z_KEYS],
+    hi: [0; Z_KEYS],
 };
 
 /// The zones of a table's rows.
@@ -58,6 +71,7 @@ impl Zones {
             time(S_CREATED),
             time(S_UPDATED),
             time(S_LAST_SEEN),
+            total_order(row.session_count() as f64),
             // A row without a sequence number bounds nothing here: a walk that uses the
             // bounds runs only when every row has one.
             row.seq().unwrap_or(0),
@@ -73,7 +87,7 @@ impl Zones {
         }
     }
 
-    /// The best `(key, seq)` any row of row `r`'s zone can have for a sort on the time
+    /// The best `(key, seq)` any row of row `r`'s zone can have for a sort on the key
     /// `which` (a `Z_` constant): the highest for a descending sort, the lowest for an
     /// ascending one. `None` when the zone never held a row.
     pub(crate) fn best(&self, r: u32, which: usize, desc: bool) -> Option<(u64, u64)> {
@@ -95,6 +109,7 @@ pub(crate) fn zone_key(slot: Slot) -> Option<usize> {
         Slot::Sys(S_CREATED) => Some(Z_CREATED),
         Slot::Sys(S_UPDATED) => Some(Z_UPDATED),
         Slot::Sys(S_LAST_SEEN) => Some(Z_LAST_SEEN),
+        Slot::Sys(S_SESSIONS) => Some(Z_SESSIONS),
         _ => None,
     }
 }
