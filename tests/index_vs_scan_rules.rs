@@ -749,7 +749,9 @@ fn r17_sorted_pages_through_long_ties_agree_with_the_evaluator() {
 /// run of one instant; deletes early in the run whose rows are reused by contacts created
 /// at the run's instant (a tie with a higher id in a low row) or earlier or later (a clock
 /// set back); unmerges that put an old id into a new row; and boots that move `lastSeenAt`,
-/// `updatedAt` and `sessionCount` anywhere in the book.
+/// `updatedAt` and `sessionCount` anywhere in the book. Time conditions, which settle whole
+/// zones inside or outside their range without reading the rows, agree with the
+/// evaluator too.
 #[test]
 fn r17_time_sorted_pages_over_many_row_blocks_agree_with_the_evaluator() {
     let b = ContactBook::in_memory();
@@ -799,6 +801,44 @@ fn r17_time_sorted_pages_over_many_row_blocks_agree_with_the_evaluator() {
     }
     let contacts = all(&b);
     let mut bad = Vec::new();
+    // Time conditions, plain and negated, settle whole zones without reading their rows:
+    // the same contacts as the evaluator, at the run's instant and around it.
+    b.set_clock(Some(base + chrono::Duration::minutes(30)))
+        .unwrap();
+    let mut conditions = 0;
+    for key in ["createdAt", "updatedAt", "lastSeenAt"] {
+        for (op, value) in [
+            ("after", json!("2025-05-03T10:00:00Z")),
+            ("after", json!("2025-05-03T09:59:59.999Z")),
+            ("before", json!("2025-05-03T10:00:00Z")),
+            ("before", json!("2025-05-03T10:00:00.001Z")),
+            ("onOrAfter", json!("2025-05-03T10:00:00Z")),
+            ("onOrBefore", json!("2025-05-03T10:00:00Z")),
+            ("eq", json!("2025-05-03T10:00:00Z")),
+            ("eq", json!("2025-05-03")),
+            (
+                "between",
+                json!(["2025-05-03T09:30:00Z", "2025-05-03T10:30:00Z"]),
+            ),
+            (
+                "between",
+                json!(["2025-05-03T10:00:00Z", "2025-05-03T10:00:00Z"]),
+            ),
+            ("withinLast", json!("PT30M")),
+            ("withinLast", json!("PT10M")),
+            ("moreThanAgo", json!("PT30M")),
+            ("moreThanAgo", json!("PT50M")),
+        ] {
+            let c = json!({"key": key, "op": op, "value": value});
+            for f in [c.clone(), json!({"not": c})] {
+                conditions += 1;
+                if let Some(m) = compare(&b, &contacts, &json!({"filter": f, "limit": 1000})) {
+                    bad.push(m);
+                }
+            }
+        }
+    }
+    assert_eq!(conditions, 84);
     let mut walks = 0;
     for key in ["createdAt", "updatedAt", "lastSeenAt", "sessionCount"] {
         for order in ["asc", "desc"] {

@@ -17,7 +17,7 @@ use super::table::{
     instant_micros, parse_seq, FieldIx, IdKey, IdRef, QuickIx, Slot, Table, KEY_EMAIL, KEY_MOBILE,
     KEY_NAME, K_DATE, K_DT, K_NUM, S_MEMBER_ID,
 };
-use super::zones::{time_key, total_order, zone_key, zone_start, ZONE_ROWS};
+use super::zones::{time_key, time_zone_key, total_order, zone_key, zone_start, ZONE_ROWS};
 use crate::contact::Contact;
 use crate::filter::{
     phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, FieldValue, Include, Op,
@@ -549,17 +549,20 @@ impl Table {
                             matches!(&hi, Bound::Excluded(t) if aligned(t)),
                         );
                         let all = (fx.kinds[K_DT] == fx.exists.len()).then_some(&fx.exists);
-                        out |= self.ordered(
-                            c,
-                            slot,
-                            negated,
-                            &fx.dt,
-                            (bound_key(lo, dt_key), bound_key(hi, dt_key)),
-                            exact,
-                            all,
-                            cands,
-                            ctx,
-                        )
+                        let (klo, khi) = (bound_key(lo, dt_key), bound_key(hi, dt_key));
+                        let (full, edge) = fx.dt.range(klo, khi, exact.0, exact.1, all);
+                        out |= full & cands;
+                        let edge = edge & cands;
+                        out |= match time_zone_key(slot) {
+                            // Zones wholly inside or outside the range need no row read.
+                            Some(which) => {
+                                let (inside, check) = self.settle_by_zones(&edge, |r| {
+                                    self.zones().settles(r, which, (&lo, &hi))
+                                });
+                                inside | self.verify(c, slot, negated, &check, ctx)
+                            }
+                            None => self.verify(c, slot, negated, &edge, ctx),
+                        }
                     }
                     None => return self.verify(c, slot, negated, &present(), ctx),
                 }
@@ -618,6 +621,41 @@ impl Table {
             }
             _ => self.verify(c, slot, negated, &present(), ctx),
         }
+    }
+
+    /// Splits `rows` by zone: the rows of zones that `settles` says lie wholly inside, and
+    /// those of zones it cannot settle (to be checked); rows of zones wholly outside are
+    /// dropped.
+    fn settle_by_zones(
+        &self,
+        rows: &RoaringBitmap,
+        settles: impl Fn(u32) -> Option<bool>,
+    ) -> (RoaringBitmap, RoaringBitmap) {
+        // The zones' row ranges, gathered whole: a zone costs one range, not a row each.
+        let (mut wholly_in, mut wholly_out) = (RoaringBitmap::new(), RoaringBitmap::new());
+        let mut from = 0u32;
+        while let Some(r) = rows.range(from..).next() {
+            let start = zone_start(r);
+            let end = start.checked_add(ZONE_ROWS);
+            let zone = start..end.unwrap_or(u32::MAX);
+            match settles(r) {
+                Some(true) => {
+                    wholly_in.insert_range(zone);
+                }
+                Some(false) => {
+                    wholly_out.insert_range(zone);
+                }
+                None => {}
+            }
+            match end {
+                Some(next) => from = next,
+                None => break,
+            }
+        }
+        let inside = rows & &wholly_in;
+        let mut check = rows - &wholly_in;
+        check -= &wholly_out;
+        (inside, check)
     }
 
     /// The rows of `cands` within `bounds` of an ordered index (see [`Ordered::range`]).

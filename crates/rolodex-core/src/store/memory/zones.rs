@@ -13,6 +13,10 @@
 //! hold every key of every row in it, which is all a skip needs; a block whose bounds grew
 //! wide is merely walked.
 
+use std::ops::Bound;
+
+use chrono::{DateTime, Utc};
+
 use super::table::{instant_micros, Row, Slot, S_CREATED, S_LAST_SEEN, S_SESSIONS, S_UPDATED};
 
 /// Rows a zone covers.
@@ -101,6 +105,55 @@ impl Zones {
             (zone.lo[which], zone.lo[Z_SEQ])
         })
     }
+}
+
+/// A time in nanoseconds, wide enough for any stored time.
+fn nanos(t: &DateTime<Utc>) -> i128 {
+    i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos())
+}
+
+impl Zones {
+    /// For a condition on the time `which` that holds exactly for the times within
+    /// `(lo, hi)`: `Some(true)` when every row of row `r`'s zone holds a time inside,
+    /// `Some(false)` when every one holds a time outside, `None` when its rows must be
+    /// checked one by one.
+    pub(crate) fn settles(
+        &self,
+        r: u32,
+        which: usize,
+        (lo, hi): (&Bound<DateTime<Utc>>, &Bound<DateTime<Utc>>),
+    ) -> Option<bool> {
+        let zone = self.0.get((r / ZONE_ROWS) as usize)?;
+        if zone.lo[which] > zone.hi[which] {
+            return None;
+        }
+        let ns = |key: u64| i128::from((key ^ (1 << 63)) as i64) * 1000;
+        let (a, z) = (ns(zone.lo[which]), ns(zone.hi[which]));
+        let above_lo = |v: i128| match lo {
+            Bound::Included(t) => v >= nanos(t),
+            Bound::Excluded(t) => v > nanos(t),
+            Bound::Unbounded => true,
+        };
+        let below_hi = |v: i128| match hi {
+            Bound::Included(t) => v <= nanos(t),
+            Bound::Excluded(t) => v < nanos(t),
+            Bound::Unbounded => true,
+        };
+        if above_lo(a) && below_hi(z) {
+            // The range is one stretch: holding both ends, it holds all between.
+            Some(true)
+        } else if !below_hi(a) || !above_lo(z) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// The zone key of a time condition or sort on `slot`, if its zone bounds it (one of the
+/// three times).
+pub(crate) fn time_zone_key(slot: Slot) -> Option<usize> {
+    zone_key(slot).filter(|&w| w != Z_SESSIONS)
 }
 
 /// The zone key of a sort on `slot`, if its zone bounds it (a `Z_` constant).
