@@ -515,6 +515,7 @@ impl Table {
                     all,
                     cands,
                     ctx,
+                    None,
                 )
             }
             (Op::Between, Arg::NumberRange(a, b)) => {
@@ -529,6 +530,7 @@ impl Table {
                     all,
                     cands,
                     ctx,
+                    None,
                 )
             }
             (Op::In, Arg::NumberSet(xs)) => {
@@ -549,20 +551,21 @@ impl Table {
                             matches!(&hi, Bound::Excluded(t) if aligned(t)),
                         );
                         let all = (fx.kinds[K_DT] == fx.exists.len()).then_some(&fx.exists);
-                        let (klo, khi) = (bound_key(lo, dt_key), bound_key(hi, dt_key));
-                        let (full, edge) = fx.dt.range(klo, khi, exact.0, exact.1, all);
-                        out |= full & cands;
-                        let edge = edge & cands;
-                        out |= match time_zone_key(slot) {
-                            // Zones wholly inside or outside the range need no row read.
-                            Some(which) => {
-                                let (inside, check) = self.settle_by_zones(&edge, |r| {
-                                    self.zones().settles(r, which, (&lo, &hi))
-                                });
-                                inside | self.verify(c, slot, negated, &check, ctx)
-                            }
-                            None => self.verify(c, slot, negated, &edge, ctx),
-                        }
+                        // Zones wholly inside or outside the range need no row read.
+                        let settles = time_zone_key(slot)
+                            .map(|which| move |r: u32| self.zones().settles(r, which, (&lo, &hi)));
+                        out |= self.ordered(
+                            c,
+                            slot,
+                            negated,
+                            &fx.dt,
+                            (bound_key(lo, dt_key), bound_key(hi, dt_key)),
+                            exact,
+                            all,
+                            cands,
+                            ctx,
+                            settles.as_ref().map(|f| f as &dyn Fn(u32) -> Option<bool>),
+                        )
                     }
                     None => return self.verify(c, slot, negated, &present(), ctx),
                 }
@@ -578,6 +581,7 @@ impl Table {
                         all,
                         cands,
                         ctx,
+                        None,
                     );
                 }
                 out
@@ -629,7 +633,7 @@ impl Table {
     fn settle_by_zones(
         &self,
         rows: &RoaringBitmap,
-        settles: impl Fn(u32) -> Option<bool>,
+        settles: &dyn Fn(u32) -> Option<bool>,
     ) -> (RoaringBitmap, RoaringBitmap) {
         // The zones' row ranges, gathered whole: a zone costs one range, not a row each.
         let (mut wholly_in, mut wholly_out) = (RoaringBitmap::new(), RoaringBitmap::new());
@@ -659,6 +663,8 @@ impl Table {
     }
 
     /// The rows of `cands` within `bounds` of an ordered index (see [`Ordered::range`]).
+    /// `settles`, when given, settles whole zones of the edge rows ([`Table::settle_by_zones`])
+    /// before the rest are checked one by one.
     #[allow(clippy::too_many_arguments)]
     fn ordered(
         &self,
@@ -671,10 +677,18 @@ impl Table {
         all: Option<&RoaringBitmap>,
         cands: &RoaringBitmap,
         ctx: &EvalCtx,
+        settles: Option<&dyn Fn(u32) -> Option<bool>>,
     ) -> RoaringBitmap {
         let (full, edge) = ix.range(bounds.0, bounds.1, exact.0, exact.1, all);
         let mut out = full & cands;
-        out |= self.verify(c, slot, negated, &(edge & cands), ctx);
+        let edge = edge & cands;
+        out |= match settles {
+            Some(settles) => {
+                let (inside, check) = self.settle_by_zones(&edge, settles);
+                inside | self.verify(c, slot, negated, &check, ctx)
+            }
+            None => self.verify(c, slot, negated, &edge, ctx),
+        };
         out
     }
 

@@ -70,35 +70,38 @@ impl Zones {
         if self.0.len() <= z {
             self.0.resize(z + 1, EMPTY);
         }
-        let time = |s: usize| instant_micros(row, Slot::Sys(s)).map_or(0, time_key);
+        let time = |s: usize| instant_micros(row, Slot::Sys(s)).map(time_key);
         let keys = [
             time(S_CREATED),
             time(S_UPDATED),
             time(S_LAST_SEEN),
-            total_order(row.session_count() as f64),
+            Some(total_order(row.session_count() as f64)),
             // A row without a sequence number bounds nothing here: a walk that uses the
             // bounds runs only when every row has one.
-            row.seq().unwrap_or(0),
+            row.seq(),
         ];
         if let Some(zone) = self.0.get_mut(z) {
             for (i, k) in keys.into_iter().enumerate() {
-                if i == Z_SEQ && row.seq().is_none() {
-                    continue;
+                if let Some(k) = k {
+                    zone.lo[i] = zone.lo[i].min(k);
+                    zone.hi[i] = zone.hi[i].max(k);
                 }
-                zone.lo[i] = zone.lo[i].min(k);
-                zone.hi[i] = zone.hi[i].max(k);
             }
         }
+    }
+
+    /// Row `r`'s zone, if it ever held a row with a key `which`.
+    fn zone(&self, r: u32, which: usize) -> Option<&Zone> {
+        self.0
+            .get((r / ZONE_ROWS) as usize)
+            .filter(|z| z.lo[which] <= z.hi[which])
     }
 
     /// The best `(key, seq)` any row of row `r`'s zone can have for a sort on the key
     /// `which` (a `Z_` constant): the highest for a descending sort, the lowest for an
     /// ascending one. `None` when the zone never held a row.
     pub(crate) fn best(&self, r: u32, which: usize, desc: bool) -> Option<(u64, u64)> {
-        let zone = self.0.get((r / ZONE_ROWS) as usize)?;
-        if zone.lo[which] > zone.hi[which] {
-            return None;
-        }
+        let zone = self.zone(r, which)?;
         Some(if desc {
             (zone.hi[which], zone.hi[Z_SEQ])
         } else {
@@ -123,10 +126,7 @@ impl Zones {
         which: usize,
         (lo, hi): (&Bound<DateTime<Utc>>, &Bound<DateTime<Utc>>),
     ) -> Option<bool> {
-        let zone = self.0.get((r / ZONE_ROWS) as usize)?;
-        if zone.lo[which] > zone.hi[which] {
-            return None;
-        }
+        let zone = self.zone(r, which)?;
         let ns = |key: u64| i128::from((key ^ (1 << 63)) as i64) * 1000;
         let (a, z) = (ns(zone.lo[which]), ns(zone.hi[which]));
         let above_lo = |v: i128| match lo {
