@@ -350,7 +350,7 @@ impl ContactBook {
             .shared
             .store
             .schema(&self.channel)?
-            .unwrap_or_else(|| Arc::new(Schema::new())))
+            .unwrap_or_else(Schema::shared_default))
     }
 
     /// Hides archived values from a contact shown to a caller (R-SCH-5).

@@ -2,6 +2,7 @@
 //! display order, archiving, inbox visibility and the per-profile limits.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -190,6 +191,13 @@ impl Schema {
             });
         }
         s
+    }
+
+    /// [`Schema::new`], built once and shared: the schema of every channel that has not
+    /// stored one (no key defined yet), which each transaction of such a channel reads.
+    pub(crate) fn shared_default() -> Arc<Schema> {
+        static DEFAULT: std::sync::OnceLock<Arc<Schema>> = std::sync::OnceLock::new();
+        Arc::clone(DEFAULT.get_or_init(|| Arc::new(Schema::new())))
     }
 
     /// Rebuilds a schema from keys in display order (as a store returns them).
@@ -441,6 +449,21 @@ pub fn profile_json_size(profile: &BTreeMap<String, Value>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The schema of a channel with no key defined is built once, and is the built-in one.
+    #[test]
+    fn r_sch_1_the_shared_default_schema_is_the_built_in_one() {
+        let (a, b) = (Schema::shared_default(), Schema::shared_default());
+        assert!(Arc::ptr_eq(&a, &b));
+        let keys = |s: &Schema| {
+            s.keys
+                .iter()
+                .map(|d| (d.key.clone(), d.field_type))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&a), keys(&Schema::new()));
+        assert!(a.get("profile.email").is_some() && a.get("memberId").is_some());
+    }
 
     #[test]
     fn r_sch_7_size_bound_is_an_upper_bound() {

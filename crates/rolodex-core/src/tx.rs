@@ -156,7 +156,7 @@ impl<'s> Tx<'s> {
     ) -> Result<Tx<'s>> {
         let schema = store
             .schema(channel)?
-            .unwrap_or_else(|| Arc::new(Schema::new()));
+            .unwrap_or_else(Schema::shared_default);
         let settings = store.settings(channel)?;
         Ok(Tx {
             store,
