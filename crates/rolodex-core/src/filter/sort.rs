@@ -239,6 +239,11 @@ impl SortSpec {
         self.fields.first().map(|f| (&f.field, f.desc))
     }
 
+    /// How the first sort key's text values compare (folded or exact).
+    pub(crate) fn first_mode(&self) -> Option<TextMode> {
+        self.fields.first().map(|f| f.mode)
+    }
+
     /// The sort keys, as given (or the default).
     pub fn keys(&self) -> Vec<SortKey> {
         self.fields

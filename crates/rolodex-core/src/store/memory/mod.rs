@@ -52,6 +52,7 @@ mod table;
 mod tags;
 #[cfg(test)]
 mod tests;
+mod text_order;
 mod view;
 mod zones;
 

@@ -15,8 +15,9 @@ use super::blob::PhoneStr;
 use super::index::{date_key, dt_key, fingerprint, num_key, prefetch, Ordered};
 use super::table::{
     instant_micros, parse_seq, FieldIx, IdKey, IdRef, QuickIx, Slot, Table, KEY_EMAIL, KEY_MOBILE,
-    KEY_NAME, K_DATE, K_DT, K_NUM, S_MEMBER_ID,
+    KEY_NAME, K_DATE, K_DT, K_NUM, K_TEXT, S_MEMBER_ID,
 };
+use super::text_order::ORDER_FROM;
 use super::zones::{time_key, time_zone_key, total_order, zone_key, zone_start, ZONE_ROWS};
 use crate::contact::Contact;
 use crate::filter::{
@@ -936,6 +937,80 @@ impl Table {
         Some(self.single_key_page(rows.collect(), q, slot))
     }
 
+    /// [`Table::page`] for a sort on one text key over a large table: the key's text order
+    /// ([`super::text_order`]) walked from the cursor until the page is full, instead of
+    /// every match read and compared. `None` defers to the general walk: another sort, a
+    /// key that also holds other kinds of value, a cursor among the rows without a value,
+    /// too few rows with one to fill the page, or matches so sparse in the order that the
+    /// walk would read more entries than there are matches to sort.
+    fn text_page(
+        &self,
+        m: &RoaringBitmap,
+        q: &CompiledQuery,
+        slots: &[Slot],
+    ) -> Option<(Vec<Contact>, Option<String>)> {
+        let [slot] = *slots else {
+            return None;
+        };
+        if matches!(slot, Slot::Id | Slot::Absent) {
+            return None;
+        }
+        let (_, desc) = q.sort.first()?;
+        let folded = q.sort.first_mode()? == TextMode::Folded;
+        let fx = self.ix(slot)?;
+        let total = fx.exists.len();
+        if total < ORDER_FROM || fx.kinds[K_TEXT] != total || fx.kinds.iter().sum::<u64>() != total
+        {
+            return None;
+        }
+        let cur = match &q.cursor {
+            None => None,
+            Some(c) => match c.values.first()? {
+                Some(SortVal::Text(t)) => Some((t.as_str(), IdKey::of(&c.id))),
+                _ => return None,
+            },
+        };
+        let order = self.text_order(slot, folded, &fx.exists);
+        let cmp = |r: u32, (t, id): &(&str, IdKey)| self.order_cmp(r, slot, folded, t, id.as_ref());
+        let keep = q.limit.saturating_add(1);
+        // A walk that reads four entries for each match gives way to sorting the matches.
+        let mut budget = (m.len() as usize)
+            .saturating_mul(4)
+            .max(keep.saturating_mul(16));
+        let mut rows = Vec::with_capacity(keep.min(order.len()));
+        let mut take = |r: u32| {
+            budget = budget.checked_sub(1)?;
+            if m.contains(r) {
+                rows.push(r);
+            }
+            Some(rows.len() >= keep)
+        };
+        if desc {
+            // Ids break ties in the key's direction: the page is the order reversed.
+            let end = cur.as_ref().map_or(order.len(), |c| {
+                order.partition_point(|&r| cmp(r, c) == Ordering::Less)
+            });
+            for &r in order.get(..end)?.iter().rev() {
+                if take(r)? {
+                    break;
+                }
+            }
+        } else {
+            let start = cur.as_ref().map_or(0, |c| {
+                order.partition_point(|&r| cmp(r, c) != Ordering::Greater)
+            });
+            for &r in order.get(start..)? {
+                if take(r)? {
+                    break;
+                }
+            }
+        }
+        if rows.len() < keep && !(m - &fx.exists).is_empty() {
+            return None;
+        }
+        Some(self.single_key_page(rows, q, slot))
+    }
+
     /// The page of `m` in the query's order after its cursor, and the next cursor.
     fn page<'s>(&'s self, m: &RoaringBitmap, q: &CompiledQuery) -> (Vec<Contact>, Option<String>) {
         let keep = q.limit.saturating_add(1);
@@ -944,6 +1019,7 @@ impl Table {
         if let Some(page) = self
             .id_page(m, q, &slots)
             .or_else(|| self.key_page(m, q, &slots))
+            .or_else(|| self.text_page(m, q, &slots))
         {
             return page;
         }

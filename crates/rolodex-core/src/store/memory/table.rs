@@ -18,6 +18,7 @@ use super::index::{
 };
 use super::ledger::{Ledger, LedgerAt};
 use super::tags::{TagInterner, TagLists};
+use super::text_order::TextOrders;
 use super::zones::Zones;
 use crate::contact::{Contact, ContactState, EncodedProfile, Profile as ContactProfile, Verified};
 use crate::filter::{digits, Field, FieldValue};
@@ -769,6 +770,8 @@ pub(crate) struct Table {
     last_boot: FxMap<IdKey, Micros>,
     /// Bounds on the rows' time keys by block of rows, which every row write widens.
     zones: Zones,
+    /// The orders of the text keys pages were sorted by, which every row write marks.
+    pub(super) text_orders: TextOrders,
 }
 
 /// The batch size from which a flush brings the quick-search indexes up to date on a
@@ -1126,6 +1129,7 @@ impl Default for Table {
             touched: FxMap::default(),
             last_boot: FxMap::default(),
             zones: Zones::default(),
+            text_orders: TextOrders::default(),
         };
         for k in ["name", "email", "mobileNumber"] {
             t.key_id(k);
@@ -1480,6 +1484,7 @@ impl Table {
         let old = self.rows.get_mut(r as usize).and_then(Option::take);
         self.reindex_now(r, old.as_ref(), Some(&new));
         self.zones.note(r, &new);
+        self.text_orders.note(r);
         if let Some(slot) = self.rows.get_mut(r as usize) {
             *slot = Some(new);
         }
@@ -1510,6 +1515,7 @@ impl Table {
         let old = self.rows.get_mut(r as usize).and_then(Option::take);
         if let Some(o) = &old {
             self.reindex_now(r, Some(o), None);
+            self.text_orders.note(r);
             self.free.push(r);
             self.defer(r, old);
             self.compact_ledgers();
