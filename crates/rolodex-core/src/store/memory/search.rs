@@ -940,7 +940,8 @@ impl Table {
     /// [`Table::page`] for a sort on one text key over a large table: the key's text order
     /// ([`super::text_order`]) walked from the cursor until the page is full, instead of
     /// every match read and compared. `None` defers to the general walk: another sort, a
-    /// key that also holds other kinds of value, a cursor among the rows without a value,
+    /// key that also holds other kinds of value, the first sort by a key (its order is built
+    /// at the second), a cursor among the rows without a value,
     /// too few rows with one to fill the page, or matches so sparse in the order that the
     /// walk would read more entries than there are matches to sort.
     fn text_page(
@@ -970,7 +971,7 @@ impl Table {
                 _ => return None,
             },
         };
-        let order = self.text_order(slot, folded, &fx.exists);
+        let order = self.text_order(slot, folded, &fx.exists)?;
         let cmp = |r: u32, (t, id): &(&str, IdKey)| self.order_cmp(r, slot, folded, t, id.as_ref());
         let keep = q.limit.saturating_add(1);
         // A walk that reads four entries for each match gives way to sorting the matches.
