@@ -89,6 +89,21 @@ pub(crate) fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// The error of a profile key (`key`, with `profile.`) given twice with different values,
+/// once flat or as a field and once under `profile`, by `who` ("the lead", "the patch"):
+/// which one is meant would be a guess (R-CON-1). `text` is the text given, if any.
+fn given_twice(key: &str, who: &str, text: Option<&str>) -> Error {
+    let name = key.strip_prefix("profile.").unwrap_or(key);
+    Error::Validation {
+        key: Some(key.to_string()),
+        text: text.map(crate::error::cut_text),
+        expected: format!(
+            "one value for {key}: give it once (as \"{name}\" or \"{key}\"), or the same twice"
+        ),
+        message: format!("{who} gives {key} twice, with different values"),
+    }
+}
+
 /// Adds a lead by hand (R-CON-1): verified contact info, `createdAt` = `lastSeenAt` = now,
 /// never booted; created hidden when the MU limit leaves no room (R-MU-2).
 /// Returns the new contact's id.
@@ -123,12 +138,7 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: NewLead) -> Result<String> {
             // compare case-insensitively, R-VAL-3).
             let given = values.iter().rev().find(|(n, _)| *n == name);
             if given.is_some_and(|(_, given)| !same_value(given, &v)) {
-                return Err(Error::Validation {
-                    key: Some(key.to_string()),
-                    text: Some(crate::error::cut_text(t)),
-                    expected: format!("one value for {key}: give it once, or the same twice"),
-                    message: format!("the lead gives {key} twice, with different values"),
-                });
+                return Err(given_twice(key, "the lead", Some(t)));
             }
             values.push((name, v));
         }
@@ -147,11 +157,7 @@ pub(crate) fn add_lead(tx: &mut Tx, lead: NewLead) -> Result<String> {
             // One key given twice under `profile` (`city` and `profile.city`): as for the
             // fields above, both must say the same, or which one is meant is a guess.
             Some(last) if last.0 == name && !same_value(&last.1, &v) => {
-                return Err(Error::invalid_key(
-                    format!("profile.{name}"),
-                    format!("one value for profile.{name}: give it once (as \"{name}\" or \"profile.{name}\"), or the same twice"),
-                    format!("the lead gives profile.{name} twice, with different values"),
-                ));
+                return Err(given_twice(&format!("profile.{name}"), "the lead", None));
             }
             Some(last) if last.0 == name => last.1 = v,
             _ => kept.push((name, v)),
@@ -324,11 +330,7 @@ pub(crate) fn update(tx: &mut Tx, id: &str, patch: &serde_json::Value) -> Result
                     (a, b) => a == b,
                 };
                 if !same {
-                    return Err(Error::invalid_key(
-                        key,
-                        format!("one value for {key}: give it once, or the same twice"),
-                        format!("the patch gives {key} twice, with different values"),
-                    ));
+                    return Err(given_twice(key, "the patch", None));
                 }
             }
             None => written.push((name.to_string(), now)),
