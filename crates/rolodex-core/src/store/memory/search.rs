@@ -941,7 +941,8 @@ impl Table {
     /// ([`super::text_order`]) walked from the cursor until the page is full, instead of
     /// every match read and compared. `None` defers to the general walk: another sort, a
     /// key that also holds other kinds of value, the first sort by a key (its order is built
-    /// at the second), a cursor among the rows without a value,
+    /// at the second), matches too few to be worth the order, a cursor among the rows
+    /// without a value,
     /// too few rows with one to fill the page, or matches so sparse in the order that the
     /// walk would read more entries than there are matches to sort.
     fn text_page(
@@ -964,6 +965,14 @@ impl Table {
         {
             return None;
         }
+        let keep = q.limit.saturating_add(1);
+        // Sorting the matches reads each of them (about ten times what the walk spends on an
+        // entry); the walk reads about `keep` entries for each match's share of the order.
+        // Few matches are sorted as they are, without the order built or brought up to date.
+        let matches = u128::from(m.len());
+        if matches * matches * 8 < (keep as u128) * u128::from(total) {
+            return None;
+        }
         let cur = match &q.cursor {
             None => None,
             Some(c) => match c.values.first()? {
@@ -973,7 +982,6 @@ impl Table {
         };
         let order = self.text_order(slot, folded, &fx.exists)?;
         let cmp = |r: u32, (t, id): &(&str, IdKey)| self.order_cmp(r, slot, folded, t, id.as_ref());
-        let keep = q.limit.saturating_add(1);
         // A walk that reads four entries for each match gives way to sorting the matches.
         let mut budget = (m.len() as usize)
             .saturating_mul(4)

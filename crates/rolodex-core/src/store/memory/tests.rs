@@ -1001,3 +1001,72 @@ proptest::proptest! {
         proptest::prop_assert!(bad.is_empty(), "{}", bad.join("\n"));
     }
 }
+
+/// Text orders are built only where they pay: a page whose filter matches a row or two
+/// sorts its matches without building (or refreshing) the order, and pages sorted by more
+/// text keys in turn than a table keeps orders for build each key's order once at most,
+/// not at every page (each order gives way only when idle). Pages stay right either way.
+#[test]
+fn text_orders_are_not_built_for_sparse_matches_nor_rebuilt_by_keys_in_turn() {
+    use crate::filter::{compile_query, search_scan, EvalCtx, Query};
+    use std::sync::atomic::Ordering::Relaxed;
+    let keys = ["a", "b", "c", "d", "e", "f"];
+    let mut schema = crate::schema::Schema::new();
+    for k in keys {
+        schema
+            .define(&format!("profile.{k}"), crate::value::FieldType::String)
+            .unwrap();
+    }
+    let mut t = Table::default();
+    let mut live = Vec::new();
+    let at = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    for n in 0..60u64 {
+        let mut c = Contact::new(format!("c_{n:012}"), at);
+        c.profile
+            .insert("email".into(), Value::Email(format!("p{n}@x.com")));
+        for (i, k) in keys.iter().enumerate() {
+            let v = format!("{k}{}", (n * 7 + i as u64 * 13) % 60);
+            c.profile.insert((*k).into(), Value::String(v));
+        }
+        t.put(&c);
+        live.push(c);
+    }
+    t.flush();
+    let ctx = EvalCtx::utc(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+    let page = |t: &Table, v: serde_json::Value| {
+        let q: Query = serde_json::from_value(v).unwrap();
+        let q = compile_query(&q, &schema).unwrap();
+        let ids = |p: crate::filter::Page| {
+            p.contacts
+                .iter()
+                .map(|c| c.id.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(t.search(&q, &ctx)), ids(search_scan(&live, &q, &ctx)));
+    };
+    let sorts = |t: &Table| t.text_orders.sorts.load(Relaxed);
+    // One match, sorted by `a`, many times: no order.
+    for _ in 0..5 {
+        page(
+            &t,
+            serde_json::json!({"filter": {"key": "profile.email", "op": "eq", "value": "p7@x.com"},
+                "sort": [{"key": "profile.a", "order": "asc"}], "limit": 10}),
+        );
+    }
+    assert_eq!(sorts(&t), 0, "an order was built for a page of one match");
+    // Six keys in turn, ten rounds: each key's order is built once at most, and the four
+    // orders kept are not rebuilt by the two keys left over.
+    for _ in 0..10 {
+        for k in keys {
+            page(
+                &t,
+                serde_json::json!({"sort": [{"key": format!("profile.{k}"), "order": "asc"}], "limit": 5}),
+            );
+        }
+    }
+    assert!(
+        (1..=6).contains(&sorts(&t)),
+        "{} orders built for six keys in turn",
+        sorts(&t)
+    );
+}

@@ -16,7 +16,9 @@
 //! search per row), or sorts the whole key anew when many rows were marked: a page after
 //! one write takes 0.4 ms at 300,000 contacts, 2.1 ms at 1,000,000. Only the keys
 //! pages are actually sorted by hold an order, 4 bytes a row, and at most [`MAX_ORDERS`]
-//! of them (the least recently used goes).
+//! of them (the least recently used gives way once idle, so keys taken in turn do not
+//! rebuild one another's orders). A page whose matches are few sorts them, as before,
+//! without touching the order.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -31,6 +33,22 @@ use crate::text::fold_cow;
 /// The most text orders a table keeps.
 const MAX_ORDERS: usize = 4;
 
+/// The most keys remembered as asked for once without an order.
+const MAX_ASKED: usize = 16;
+
+/// The calls for other keys' orders after which an order unused meanwhile may give way to
+/// another key's.
+const IDLE: u64 = 64;
+
+/// The least recently used of `list`, if idle for [`IDLE`] calls at `now`.
+fn idle(list: &[Order], now: u64) -> Option<usize> {
+    list.iter()
+        .enumerate()
+        .min_by_key(|(_, o)| o.last_used)
+        .filter(|(_, o)| now.saturating_sub(o.last_used) >= IDLE)
+        .map(|(i, _)| i)
+}
+
 /// The fewest rows with a value from which a page sorted by a text key builds and walks an
 /// order; below it, sorting the matches is as quick. (Small in unit tests, so that their
 /// property tests take both ways.)
@@ -44,6 +62,9 @@ pub(crate) struct TextOrders {
     inner: Mutex<Inner>,
     /// A count of uses, for the least recently used order.
     clock: std::sync::atomic::AtomicU64,
+    /// Orders built or sorted anew (for tests of when that happens).
+    #[cfg(test)]
+    pub(crate) sorts: std::sync::atomic::AtomicU64,
 }
 
 /// The orders, and the keys a page was sorted by once without one.
@@ -68,12 +89,6 @@ struct Order {
 }
 
 impl Order {
-    fn is_marked(&self, r: u32) -> bool {
-        self.marked
-            .get((r / 64) as usize)
-            .is_some_and(|w| w & (1 << (r % 64)) != 0)
-    }
-
     fn mark(&mut self, r: u32) {
         let i = (r / 64) as usize;
         if i >= self.marked.len() {
@@ -154,7 +169,14 @@ impl Table {
     /// the order of `(value, id)`, the value folded or exact: `None` at the first call for
     /// a key (a sort asked for once is answered by sorting its matches, which costs less
     /// than building the order), built at the second, brought up to date with the rows
-    /// written since at a later one.
+    /// written since at a later one. `None` too while [`MAX_ORDERS`] other keys' orders
+    /// are all in use: an order gives way only when idle for [`IDLE`] calls, so that pages
+    /// sorted by more keys in turn than there are orders do not build one at every page.
+    ///
+    /// The build or refresh runs outside the lock, so pages sorted by other keys meanwhile
+    /// do not wait for it. Writes cannot mark rows meanwhile: they need the table's write
+    /// lock, and every caller holds its read lock. Two pages refreshing one order at once
+    /// make the same rows, and the later one is kept.
     pub(crate) fn text_order(
         &self,
         slot: Slot,
@@ -165,63 +187,89 @@ impl Table {
         let now = orders
             .clock
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut inner = orders.inner.lock();
-        let Inner {
-            orders: list,
-            asked,
-        } = &mut *inner;
-        let at = list
-            .iter()
-            .position(|o| o.slot == slot && o.folded == folded);
-        let o = match at {
-            Some(i) => &mut list[i],
-            None => {
-                match asked.iter().position(|a| *a == (slot, folded)) {
-                    Some(i) => {
-                        asked.remove(i);
+        let find = |list: &[Order]| {
+            list.iter()
+                .position(|o| o.slot == slot && o.folded == folded)
+        };
+        let stale = {
+            let mut inner = orders.inner.lock();
+            let Inner {
+                orders: list,
+                asked,
+            } = &mut *inner;
+            match find(list) {
+                Some(i) => {
+                    let o = &mut list[i];
+                    o.last_used = now;
+                    if o.dirty.is_empty() {
+                        return Some(Arc::clone(&o.rows));
                     }
-                    None => {
-                        if asked.len() >= MAX_ORDERS {
-                            asked.remove(0);
+                    Some((Arc::clone(&o.rows), o.dirty.clone(), o.marked.clone()))
+                }
+                None => {
+                    match asked.iter().position(|a| *a == (slot, folded)) {
+                        Some(i) => {
+                            asked.remove(i);
                         }
+                        None => {
+                            if asked.len() >= MAX_ASKED {
+                                asked.remove(0);
+                            }
+                            asked.push((slot, folded));
+                            return None;
+                        }
+                    }
+                    if list.len() >= MAX_ORDERS && idle(list, now).is_none() {
+                        // Asked again later, it is built once an order is idle.
                         asked.push((slot, folded));
                         return None;
                     }
+                    None
                 }
+            }
+        };
+        let rows: Arc<[u32]> = match &stale {
+            Some((rows, dirty, marked)) if dirty.len() <= rows.len() / 16 => {
+                self.merged_rows(slot, folded, rows, dirty, marked, present)
+            }
+            _ => {
+                #[cfg(test)]
+                orders
+                    .sorts
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.sorted_rows(slot, folded, present.iter())
+            }
+        }
+        .into();
+        let mut inner = orders.inner.lock();
+        let list = &mut inner.orders;
+        match find(list) {
+            Some(i) => {
+                let o = &mut list[i];
+                o.rows = Arc::clone(&rows);
+                o.dirty.clear();
+                o.marked.clear();
+            }
+            None => {
                 if list.len() >= MAX_ORDERS {
-                    if let Some(lru) = list
-                        .iter()
-                        .enumerate()
-                        .min_by_key(|(_, o)| o.last_used)
-                        .map(|(i, _)| i)
-                    {
-                        list.swap_remove(lru);
+                    match idle(list, now) {
+                        Some(i) => {
+                            list.swap_remove(i);
+                        }
+                        None => return Some(rows),
                     }
                 }
                 list.push(Order {
                     slot,
                     folded,
-                    rows: self.sorted_rows(slot, folded, present.iter()).into(),
+                    rows: Arc::clone(&rows),
                     dirty: Vec::new(),
                     marked: Vec::new(),
                     last_used: now,
                 });
-                let last = list.len() - 1;
-                &mut list[last]
             }
-        };
-        o.last_used = now;
-        if !o.dirty.is_empty() {
-            let fresh = if o.dirty.len() > o.rows.len() / 8 {
-                self.sorted_rows(slot, folded, present.iter())
-            } else {
-                self.merged_rows(o, present)
-            };
-            o.rows = fresh.into();
-            o.dirty.clear();
-            o.marked.clear();
         }
-        Some(Arc::clone(&o.rows))
+        Some(rows)
     }
 
     /// `rows` that hold a text value of `slot`, sorted by `(value, id)`. The texts go into
@@ -258,29 +306,37 @@ impl Table {
         keyed.into_iter().map(|k| k.3).collect()
     }
 
-    /// `o`'s rows with its marked rows taken out and those still holding a text value
-    /// (among `present`) put back where they now sort.
-    fn merged_rows(&self, o: &Order, present: &RoaringBitmap) -> Vec<u32> {
-        let clean: Vec<u32> = o
-            .rows
-            .iter()
-            .copied()
-            .filter(|r| !o.is_marked(*r))
-            .collect();
-        let back = o.dirty.iter().copied().filter(|r| present.contains(*r));
-        let back = self.sorted_rows(o.slot, o.folded, back);
+    /// `rows` with the `marked` rows (listed in `dirty`) taken out, and those still
+    /// holding a text value (among `present`) put back where they now sort.
+    fn merged_rows(
+        &self,
+        slot: Slot,
+        folded: bool,
+        rows: &[u32],
+        dirty: &[u32],
+        marked: &[u64],
+        present: &RoaringBitmap,
+    ) -> Vec<u32> {
+        let is_marked = |r: u32| {
+            marked
+                .get((r / 64) as usize)
+                .is_some_and(|w| w & (1 << (r % 64)) != 0)
+        };
+        let clean: Vec<u32> = rows.iter().copied().filter(|r| !is_marked(*r)).collect();
+        let back = dirty.iter().copied().filter(|r| present.contains(*r));
+        let back = self.sorted_rows(slot, folded, back);
         let mut out = Vec::with_capacity(clean.len() + back.len());
         let mut from = 0;
         for r in back {
             let Some(row) = self.row(r) else {
                 continue;
             };
-            let Some(t) = self.with_value(row, o.slot, |v| sort_text(v, o.folded)) else {
+            let Some(t) = self.with_value(row, slot, |v| sort_text(v, folded)) else {
                 continue;
             };
             let at = clean.get(from..).map_or(0, |rest| {
                 rest.partition_point(|&c| {
-                    self.order_cmp(c, o.slot, o.folded, &t, row.id()) == Ordering::Less
+                    self.order_cmp(c, slot, folded, &t, row.id()) == Ordering::Less
                 })
             });
             out.extend_from_slice(&clean[from..from + at]);
