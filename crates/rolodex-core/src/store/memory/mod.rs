@@ -154,6 +154,11 @@ impl Channel {
 /// the search indexes are brought up to date (a bug), on either thread, reaches the call
 /// that needs them, and the indexes are built anew from the rows first, so the channel
 /// stays whole.
+///
+/// Pages sorted by a text key (a name, an email, a custom string) in a channel of 2,048 or
+/// more contacts holding it keep that key's order from the second such page on, so that
+/// later pages start at their cursor instead of sorting every match: 4 bytes a contact
+/// for each key, at most four keys a channel, and none until a page is sorted by text.
 #[derive(Default)]
 pub struct MemoryStore {
     channels: RwLock<FxMap<String, Arc<RwLock<Channel>>>>,
