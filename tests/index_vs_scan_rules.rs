@@ -602,6 +602,45 @@ fn r17_indexed_filters_agree_with_the_evaluator_large_book() {
     );
 }
 
+/// The ids of every page of `qv`, walked with cursors, each page from `search`.
+fn walk_ids(qv: &J, mut search: impl FnMut(&J) -> rolodex::filter::Page) -> Vec<String> {
+    let mut qv = qv.clone();
+    let mut ids = Vec::new();
+    let mut cur: Option<String> = None;
+    for _ in 0..1000 {
+        qv["cursor"] = json!(cur);
+        let p = search(&qv);
+        ids.extend(p.contacts.iter().map(|c| c.id.clone()));
+        cur = p.next_cursor;
+        if cur.is_none() {
+            break;
+        }
+    }
+    ids
+}
+
+/// `walk_ids` of `qv` through the book (indexed) and through `search_scan` over
+/// `contacts`, the latter in pages of `scan_limit` when given.
+fn book_and_scan(
+    b: &ContactBook,
+    contacts: &[rolodex::Contact],
+    qv: &J,
+    scan_limit: Option<u64>,
+) -> (Vec<String>, Vec<String>) {
+    let schema = b.schema_ref().unwrap();
+    let ctx = EvalCtx::new(b.now(), b.time_zone().unwrap());
+    let got = walk_ids(qv, |qv| b.search(&q(qv.clone())).unwrap());
+    let mut scan_qv = qv.clone();
+    if let Some(limit) = scan_limit {
+        scan_qv["limit"] = json!(limit);
+    }
+    let want = walk_ids(&scan_qv, |qv| {
+        let cq = compile_query(&q(qv.clone()), &schema).unwrap();
+        search_scan(contacts.iter(), &cq, &ctx)
+    });
+    (got, want)
+}
+
 /// The ids of every page of `qv`, walked with cursors, through the book (indexed) and
 /// through `search_scan` over `contacts`.
 fn walk_pages(
@@ -609,32 +648,7 @@ fn walk_pages(
     contacts: &[rolodex::Contact],
     qv: &J,
 ) -> (Vec<String>, Vec<String>) {
-    let schema = b.schema_ref().unwrap();
-    let ctx = EvalCtx::new(b.now(), b.time_zone().unwrap());
-    let mut qv = qv.clone();
-    let (mut got, mut want) = (Vec::new(), Vec::new());
-    let mut cur: Option<String> = None;
-    for _ in 0..400 {
-        qv["cursor"] = json!(cur);
-        let p = b.search(&q(qv.clone())).unwrap();
-        got.extend(p.contacts.iter().map(|c| c.id.clone()));
-        cur = p.next_cursor;
-        if cur.is_none() {
-            break;
-        }
-    }
-    cur = None;
-    for _ in 0..400 {
-        qv["cursor"] = json!(cur);
-        let cq = compile_query(&q(qv.clone()), &schema).unwrap();
-        let p = search_scan(contacts.iter(), &cq, &ctx);
-        want.extend(p.contacts.iter().map(|c| c.id.clone()));
-        cur = p.next_cursor;
-        if cur.is_none() {
-            break;
-        }
-    }
-    (got, want)
+    book_and_scan(b, contacts, qv, None)
 }
 
 /// R-FLT-7: sorted pages by every sortable key, asc and desc, walked with cursors, give the
@@ -872,34 +886,7 @@ fn pages_and_listing(
     contacts: &[rolodex::Contact],
     qv: &J,
 ) -> (Vec<String>, Vec<String>) {
-    let schema = b.schema_ref().unwrap();
-    let ctx = EvalCtx::new(b.now(), b.time_zone().unwrap());
-    let mut qv = qv.clone();
-    let mut got = Vec::new();
-    let mut cur: Option<String> = None;
-    for _ in 0..1000 {
-        qv["cursor"] = json!(cur);
-        let p = b.search(&q(qv.clone())).unwrap();
-        got.extend(p.contacts.iter().map(|c| c.id.clone()));
-        cur = p.next_cursor;
-        if cur.is_none() {
-            break;
-        }
-    }
-    qv["limit"] = json!(1000);
-    let mut want = Vec::new();
-    cur = None;
-    for _ in 0..100 {
-        qv["cursor"] = json!(cur);
-        let cq = compile_query(&q(qv.clone()), &schema).unwrap();
-        let p = search_scan(contacts.iter(), &cq, &ctx);
-        want.extend(p.contacts.iter().map(|c| c.id.clone()));
-        cur = p.next_cursor;
-        if cur.is_none() {
-            break;
-        }
-    }
-    (got, want)
+    book_and_scan(b, contacts, qv, Some(1000))
 }
 
 /// R-FLT-7: pages sorted by a text key in a book large enough for the store to keep that

@@ -942,9 +942,8 @@ impl Table {
     /// every match read and compared. `None` defers to the general walk: another sort, a
     /// key that also holds other kinds of value, the first sort by a key (its order is built
     /// at the second), matches too few to be worth the order, a cursor among the rows
-    /// without a value,
-    /// too few rows with one to fill the page, or matches so sparse in the order that the
-    /// walk would read more entries than there are matches to sort.
+    /// without a value, too few rows with one to fill the page, or matches so sparse in the
+    /// order that the walk would read more entries than there are matches to sort.
     fn text_page(
         &self,
         m: &RoaringBitmap,
