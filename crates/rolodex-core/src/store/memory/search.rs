@@ -980,35 +980,17 @@ impl Table {
             },
         };
         let order = self.text_order(slot, folded, &fx.exists)?;
-        let cmp = |r: u32, (t, id): &(&str, IdKey)| self.order_cmp(r, slot, folded, t, id.as_ref());
         // A walk that reads four entries for each match gives way to sorting the matches.
         let mut budget = (m.len() as usize)
             .saturating_mul(4)
             .max(keep.saturating_mul(16));
-        let mut rows = Vec::with_capacity(keep.min(order.len()));
-        let mut take = |r: u32| {
+        let mut rows = Vec::with_capacity(keep.min(1024));
+        let cur = cur.as_ref().map(|(t, id)| (*t, id.as_ref()));
+        for r in order.walk(self, slot, folded, cur, desc) {
             budget = budget.checked_sub(1)?;
             if m.contains(r) {
                 rows.push(r);
-            }
-            Some(rows.len() >= keep)
-        };
-        if desc {
-            // Ids break ties in the key's direction: the page is the order reversed.
-            let end = cur.as_ref().map_or(order.len(), |c| {
-                order.partition_point(|&r| cmp(r, c) == Ordering::Less)
-            });
-            for &r in order.get(..end)?.iter().rev() {
-                if take(r)? {
-                    break;
-                }
-            }
-        } else {
-            let start = cur.as_ref().map_or(0, |c| {
-                order.partition_point(|&r| cmp(r, c) != Ordering::Greater)
-            });
-            for &r in order.get(start..)? {
-                if take(r)? {
+                if rows.len() >= keep {
                     break;
                 }
             }
