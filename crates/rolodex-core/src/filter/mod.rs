@@ -32,6 +32,7 @@ pub use model::{
     Condition, Filter, Include, Op, Page, Query, SortKey, SortOrder, MAX_CONDITIONS, MAX_DEPTH,
     MAX_LIST_VALUES,
 };
+pub(crate) use sort::compare_sort_text;
 pub use sort::{RowKey, SortSpec, SortVal, MAX_SORT_KEYS};
 pub use term_list::TermList;
 pub(crate) use terms::text_fingerprint;

@@ -19,6 +19,17 @@ use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::text::fold;
 
+/// How a text `s` sorts against a text sort value `t` (already folded when `folded`): as
+/// comparing `t` with `s` folded (or as it stands), without folding a copy where `s` is
+/// ASCII, which folds to lower case.
+pub(crate) fn compare_sort_text(s: &str, folded: bool, t: &str) -> Ordering {
+    match folded {
+        true if s.is_ascii() => s.bytes().map(|b| b.to_ascii_lowercase()).cmp(t.bytes()),
+        true => fold(s).as_str().cmp(t),
+        false => s.cmp(t),
+    }
+}
+
 /// The most sort keys one query may name.
 pub const MAX_SORT_KEYS: usize = 16;
 
@@ -307,13 +318,9 @@ impl SortSpec {
             return Ordering::Equal;
         };
         let o = match (v, other) {
-            (FieldValue::Text(s), Some(SortVal::Text(t))) => match f.mode {
-                TextMode::Folded if s.is_ascii() => {
-                    s.bytes().map(|b| b.to_ascii_lowercase()).cmp(t.bytes())
-                }
-                TextMode::Folded => fold(s).as_str().cmp(t.as_str()),
-                _ => s.cmp(t.as_str()),
-            },
+            (FieldValue::Text(s), Some(SortVal::Text(t))) => {
+                compare_sort_text(s, f.mode == TextMode::Folded, t)
+            }
             (v, other) => match (self.sort_val(0, v), other) {
                 (None, None) => return Ordering::Equal,
                 (None, Some(_)) => return Ordering::Greater,

@@ -232,17 +232,8 @@ impl TextOrders {
     }
 }
 
-/// The text a row's value sorts by, as [`crate::filter::SortSpec::sort_val`] makes it.
-fn sort_text(v: FieldValue<'_>, folded: bool) -> Option<Box<str>> {
-    match v {
-        FieldValue::Text(s) if folded => Some(fold_cow(s).into()),
-        FieldValue::Text(s) => Some(s.into()),
-        _ => None,
-    }
-}
-
-/// Appends the text a row's value sorts by to `out` ([`sort_text`]); `None` when the
-/// value is not text.
+/// Appends the text a row's value sorts by to `out`, as
+/// [`crate::filter::SortSpec::sort_val`] makes it; `None` when the value is not text.
 fn push_sort_text(out: &mut String, v: FieldValue<'_>, folded: bool) -> Option<()> {
     match v {
         // ASCII folds to lower case.
@@ -259,12 +250,7 @@ fn push_sort_text(out: &mut String, v: FieldValue<'_>, folded: bool) -> Option<(
 /// Compares a row's value with a sort text `t`: `None` when the value is not text.
 fn cmp_text(v: FieldValue<'_>, folded: bool, t: &str) -> Option<Ordering> {
     match v {
-        // ASCII folds to lower case, with no copy made.
-        FieldValue::Text(s) if folded && s.is_ascii() => {
-            Some(s.bytes().map(|b| b.to_ascii_lowercase()).cmp(t.bytes()))
-        }
-        FieldValue::Text(s) if folded => Some(fold_cow(s).as_ref().cmp(t)),
-        FieldValue::Text(s) => Some(s.cmp(t)),
+        FieldValue::Text(s) => Some(crate::filter::compare_sort_text(s, folded, t)),
         _ => None,
     }
 }
@@ -483,14 +469,11 @@ impl Table {
         };
         let clean: Vec<u32> = rows.iter().copied().filter(|r| !is_marked(*r)).collect();
         let back = dirty.iter().copied().filter(|r| present.contains(*r));
-        let back = self.sorted_rows(slot, folded, back);
+        let back = self.sorted_texts(slot, folded, back);
         let mut out = Vec::with_capacity(clean.len() + back.len());
         let mut from = 0;
-        for r in back {
+        for (t, r) in back {
             let Some(row) = self.row(r) else {
-                continue;
-            };
-            let Some(t) = self.with_value(row, slot, |v| sort_text(v, folded)) else {
                 continue;
             };
             let at = clean.get(from..).map_or(0, |rest| {
