@@ -1103,6 +1103,107 @@ fn r17_pages_sorted_by_a_key_the_filter_bounds_agree_with_the_evaluator() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
+/// R-FLT-12, R-FLT-7: conditions on a contact's own instants (`createdAt`, `updatedAt`,
+/// `lastSeenAt`, each compared in place) and on a `datetime` key (a duration's cutoff
+/// reckoned once) over rows that all share one bucket of the instant index and whose blocks
+/// straddle every bound, so each row is checked, agree with the evaluator: durations
+/// (`withinLast`, `moreThanAgo`, one under a microsecond) and instants, searched straight
+/// through the store at clocks half a microsecond past a stored instant plus the
+/// duration, so that a cutoff falls between two whole microseconds right beside a value
+/// (a stored value is whole; the cutoff is not).
+#[test]
+fn r17_conditions_on_own_instants_agree_with_the_evaluator_between_microseconds() {
+    let b = ContactBook::in_memory();
+    b.define_key("profile.seen", FieldType::Datetime).unwrap();
+    let base = t("2025-05-03T10:00:00Z");
+    let mut rng = Rng(77);
+    let mut ids = Vec::new();
+    let mut stamps = Vec::new();
+    let mut stamp = |rng: &mut Rng| {
+        let at = base + chrono::Duration::milliseconds((rng.next() % 7_200_000) as i64);
+        stamps.push(at);
+        at
+    };
+    for i in 0..3000 {
+        b.set_clock(Some(stamp(&mut rng))).unwrap();
+        let seen = stamp(&mut rng).to_rfc3339();
+        let lead = NewLead::email(format!("o{i}@x.com")).with_profile("seen", json!(seen));
+        ids.push(b.add_lead(lead).unwrap().id);
+    }
+    // Boots and edits later in the two hours, again at stamps a later clock hits.
+    for (i, id) in ids.iter().enumerate() {
+        b.set_clock(Some(stamp(&mut rng))).unwrap();
+        if i % 3 == 0 {
+            b.boot(Boot {
+                contact_id: Some(id.clone()),
+                ..Boot::default()
+            })
+            .unwrap();
+        } else if i % 3 == 1 {
+            b.update(id, &json!({"profile.name": format!("N{i}")}))
+                .unwrap();
+        }
+    }
+    let contacts = all(&b);
+    let schema = b.schema_ref().unwrap();
+    let tz = b.time_zone().unwrap();
+    let half = chrono::Duration::nanoseconds(500);
+    let mut bad = Vec::new();
+    let mut nonempty = 0;
+    let mut runs = 0;
+    for key in ["createdAt", "updatedAt", "lastSeenAt", "profile.seen"] {
+        for k in 0..14 {
+            let stamp = stamps[(rng.next() % stamps.len() as u64) as usize];
+            let (op, value, now) = match k % 7 {
+                0 => (
+                    "withinLast",
+                    json!("PT1M"),
+                    stamp + chrono::Duration::minutes(1) + half,
+                ),
+                1 => (
+                    "withinLast",
+                    json!("PT10M"),
+                    stamp + chrono::Duration::minutes(10) + half,
+                ),
+                2 => (
+                    "moreThanAgo",
+                    json!("PT30M"),
+                    stamp + chrono::Duration::minutes(30) + half,
+                ),
+                3 => ("moreThanAgo", json!("PT0.0000001S"), stamp + half),
+                4 => ("onOrAfter", json!(stamp.to_rfc3339()), stamp + half),
+                // The clock half a microsecond before a value: it is not yet seen.
+                5 => ("withinLast", json!("PT10M"), stamp - half),
+                _ => ("before", json!(stamp.to_rfc3339()), stamp + half),
+            };
+            let ctx = EvalCtx::new(now, tz);
+            let qv = json!({"filter": {"key": key, "op": op, "value": value}, "limit": 1000});
+            let compiled = |qv: &J| compile_query(&q(qv.clone()), &schema).unwrap();
+            let got = walk_ids(&qv, |qv| {
+                b.store()
+                    .search(b.channel_name(), &compiled(qv), &ctx)
+                    .unwrap()
+            });
+            let want = walk_ids(&qv, |qv| search_scan(contacts.iter(), &compiled(qv), &ctx));
+            runs += 1;
+            nonempty += usize::from(!want.is_empty() && want.len() < contacts.len());
+            if got != want {
+                bad.push(format!(
+                    "{key} {op} {value} at {now:?}: {} vs {}",
+                    got.len(),
+                    want.len()
+                ));
+            }
+        }
+    }
+    assert_eq!(runs, 56);
+    assert!(
+        nonempty >= 30,
+        "too few runs tell matches from the rest: {nonempty}"
+    );
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
 /// The ids of every page of `qv` through the book, walked with cursors, and the ids of the
 /// whole listing through `search_scan` over `contacts` in pages of 1,000.
 fn pages_and_listing(

@@ -15,14 +15,14 @@ use super::blob::PhoneStr;
 use super::index::{date_key, dt_key, fingerprint, num_key, prefetch, Ordered};
 use super::table::{
     instant_micros, parse_seq, FieldIx, IdKey, IdRef, QuickIx, Slot, Table, KEY_EMAIL, KEY_MOBILE,
-    KEY_NAME, K_DATE, K_DT, K_NUM, K_TEXT, S_MEMBER_ID,
+    KEY_NAME, K_DATE, K_DT, K_NUM, K_TEXT, S_CREATED, S_LAST_SEEN, S_MEMBER_ID, S_UPDATED,
 };
 use super::text_order::ORDER_FROM;
 use super::zones::{time_key, time_zone_key, total_order, zone_key, zone_start, ZONE_ROWS};
 use crate::contact::Contact;
 use crate::filter::{
-    phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, FieldValue, Include, Op,
-    Page, PlanNode, QuickSearch, RowKey, SortVal, TermList, Terms, TextMode,
+    phone_digits_match, Arg, CompiledCondition, CompiledQuery, EvalCtx, FieldValue, Include,
+    InstantRange, Op, Page, PlanNode, QuickSearch, RowKey, SortVal, TermList, Terms, TextMode,
 };
 use crate::text::fold_cow;
 use crate::value::FieldType;
@@ -507,30 +507,24 @@ impl Table {
                 };
                 let all = (fx.kinds[K_NUM] == fx.exists.len()).then_some(&fx.exists);
                 self.ordered(
-                    c,
-                    slot,
-                    negated,
+                    &|set: &RoaringBitmap| self.verify(c, slot, negated, set, ctx),
                     &fx.num,
                     (lo, hi),
                     (true, true),
                     all,
                     cands,
-                    ctx,
                     None,
                 )
             }
             (Op::Between, Arg::NumberRange(a, b)) => {
                 let all = (fx.kinds[K_NUM] == fx.exists.len()).then_some(&fx.exists);
                 self.ordered(
-                    c,
-                    slot,
-                    negated,
+                    &|set: &RoaringBitmap| self.verify(c, slot, negated, set, ctx),
                     &fx.num,
                     (Bound::Included(num_key(*a)), Bound::Included(num_key(*b))),
                     (true, true),
                     all,
                     cands,
-                    ctx,
                     None,
                 )
             }
@@ -555,16 +549,26 @@ impl Table {
                         // Zones wholly inside or outside the range need no row read.
                         let settles = time_zone_key(slot)
                             .map(|which| move |r: u32| self.zones().settles(r, which, (&lo, &hi)));
+                        // The rows this index holds have instants: a row's own instant is
+                        // compared with the range as it is; a value is checked with a
+                        // duration's cutoff reckoned once, not for each row.
+                        let c = c.for_instants(ctx);
+                        let range = (lo, hi);
+                        let check = |set: &RoaringBitmap| {
+                            let own = if negated {
+                                None
+                            } else {
+                                self.rows_in_instants(slot, set, &range)
+                            };
+                            own.unwrap_or_else(|| self.verify(&c, slot, negated, set, ctx))
+                        };
                         out |= self.ordered(
-                            c,
-                            slot,
-                            negated,
+                            &check,
                             &fx.dt,
                             (bound_key(lo, dt_key), bound_key(hi, dt_key)),
                             exact,
                             all,
                             cands,
-                            ctx,
                             settles.as_ref().map(|f| f as &dyn Fn(u32) -> Option<bool>),
                         )
                     }
@@ -573,15 +577,12 @@ impl Table {
                 if let Some((lo, hi)) = c.day_range(ctx) {
                     let all = (fx.kinds[K_DATE] == fx.exists.len()).then_some(&fx.exists);
                     out |= self.ordered(
-                        c,
-                        slot,
-                        negated,
+                        &|set: &RoaringBitmap| self.verify(c, slot, negated, set, ctx),
                         &fx.date,
                         (bound_key(lo, date_key), bound_key(hi, date_key)),
                         (false, false),
                         all,
                         cands,
-                        ctx,
                         None,
                     );
                 }
@@ -663,21 +664,19 @@ impl Table {
         (inside, check)
     }
 
-    /// The rows of `cands` within `bounds` of an ordered index (see [`Ordered::range`]).
-    /// `settles`, when given, settles whole zones of the edge rows ([`Table::settle_by_zones`])
-    /// before the rest are checked one by one.
+    /// The rows of `cands` within `bounds` of an ordered index (see [`Ordered::range`]),
+    /// the rows of the edge buckets kept by `check` (which gives those of a set that
+    /// match). `settles`, when given, settles whole zones of the edge rows
+    /// ([`Table::settle_by_zones`]) before the rest are checked.
     #[allow(clippy::too_many_arguments)]
     fn ordered(
         &self,
-        c: &CompiledCondition,
-        slot: Slot,
-        negated: bool,
+        check: &dyn Fn(&RoaringBitmap) -> RoaringBitmap,
         ix: &Ordered,
         bounds: (Bound<u64>, Bound<u64>),
         exact: (bool, bool),
         all: Option<&RoaringBitmap>,
         cands: &RoaringBitmap,
-        ctx: &EvalCtx,
         settles: Option<&dyn Fn(u32) -> Option<bool>>,
     ) -> RoaringBitmap {
         let (full, edge) = ix.range(bounds.0, bounds.1, exact.0, exact.1, all);
@@ -685,12 +684,51 @@ impl Table {
         let edge = edge & cands;
         out |= match settles {
             Some(settles) => {
-                let (inside, check) = self.settle_by_zones(&edge, settles);
-                inside | self.verify(c, slot, negated, &check, ctx)
+                let (inside, rest) = self.settle_by_zones(&edge, settles);
+                inside | check(&rest)
             }
-            None => self.verify(c, slot, negated, &edge, ctx),
+            None => check(&edge),
         };
         out
+    }
+
+    /// The rows of `set` whose own instant in `slot` (`createdAt`, `updatedAt`,
+    /// `lastSeenAt`: [`instant_micros`]) lies in `range`, compared as microseconds, with no
+    /// value built: an edge bucket of `lastSeenAt` can hold every row. `None` for any other
+    /// slot.
+    fn rows_in_instants(
+        &self,
+        slot: Slot,
+        set: &RoaringBitmap,
+        (lo, hi): &InstantRange,
+    ) -> Option<RoaringBitmap> {
+        use std::ops::RangeBounds;
+        use Bound::{Excluded, Included, Unbounded};
+        if !matches!(slot, Slot::Sys(S_CREATED | S_UPDATED | S_LAST_SEEN)) {
+            return None;
+        }
+        // A stored value is whole microseconds: against an instant with a fraction of one,
+        // `t >= x` is `t >= ceil(x)` and `t <= x` is `t <= floor(x)`.
+        let floor = |x: &DateTime<Utc>| x.timestamp_micros();
+        let ceil = |x: &DateTime<Utc>| floor(x) + i64::from(x.timestamp_subsec_nanos() % 1000 != 0);
+        let lo = match lo {
+            Included(x) => Included(ceil(x)),
+            Excluded(x) => Excluded(floor(x)),
+            Unbounded => Unbounded,
+        };
+        let hi = match hi {
+            Included(x) => Included(floor(x)),
+            Excluded(x) => Excluded(ceil(x)),
+            Unbounded => Unbounded,
+        };
+        Some(
+            RoaringBitmap::from_sorted_iter(set.iter().filter(|r| {
+                self.row(*r)
+                    .and_then(|row| instant_micros(row, slot))
+                    .is_some_and(|us| (lo, hi).contains(&us))
+            }))
+            .unwrap_or_default(),
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
