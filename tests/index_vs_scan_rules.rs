@@ -1104,8 +1104,8 @@ fn r17_pages_sorted_by_a_key_the_filter_bounds_agree_with_the_evaluator() {
 }
 
 /// R-FLT-12, R-FLT-7: conditions on a contact's own instants (`createdAt`, `updatedAt`,
-/// `lastSeenAt`, each compared in place) and on a `datetime` key (a duration's cutoff
-/// reckoned once) over rows that all share one bucket of the instant index and whose blocks
+/// `lastSeenAt`, each compared in place) and on a `datetime` key (its value against the
+/// condition's instants) over rows that all share one bucket of the instant index and whose blocks
 /// straddle every bound, so each row is checked, agree with the evaluator: durations
 /// (`withinLast`, `moreThanAgo`, one under a microsecond) and instants, searched straight
 /// through the store at clocks half a microsecond past a stored instant plus the

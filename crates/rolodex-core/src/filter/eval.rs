@@ -394,29 +394,6 @@ impl CompiledCondition {
         })
     }
 
-    /// The condition as it judges `datetime` values at `ctx`'s clock, for checking many of
-    /// them: a duration (`withinLast`, `moreThanAgo`) becomes the instants it stands for,
-    /// so that its cutoff, a walk through the calendar in the book's zone, is reckoned once
-    /// instead of once a value. Any other condition is itself. Only for `datetime` values:
-    /// a `date` value judges a duration by days.
-    pub(crate) fn for_instants(&self, ctx: &EvalCtx) -> Cow<'_, CompiledCondition> {
-        let Arg::Duration(d) = &self.arg else {
-            return Cow::Borrowed(self);
-        };
-        let now = TimeArg::Instant(ctx.now);
-        let (op, arg) = match (self.op, d.before(ctx.now, ctx.tz)) {
-            (Op::WithinLast, Some(c)) => (Op::Between, Arg::TimeRange(TimeArg::Instant(c), now)),
-            (Op::WithinLast, None) => (Op::OnOrBefore, Arg::Time(now)),
-            (Op::MoreThanAgo, Some(c)) => (Op::Before, Arg::Time(TimeArg::Instant(c))),
-            _ => return Cow::Borrowed(self),
-        };
-        Cow::Owned(CompiledCondition {
-            op,
-            arg,
-            ..self.clone()
-        })
-    }
-
     /// For a time condition, the calendar days a `date` value must lie in to match;
     /// `None` when the condition is not a time condition.
     pub fn day_range(&self, ctx: &EvalCtx) -> Option<(Bound<NaiveDate>, Bound<NaiveDate>)> {

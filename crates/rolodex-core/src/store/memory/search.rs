@@ -549,18 +549,12 @@ impl Table {
                         // Zones wholly inside or outside the range need no row read.
                         let settles = time_zone_key(slot)
                             .map(|which| move |r: u32| self.zones().settles(r, which, (&lo, &hi)));
-                        // The rows this index holds have instants: a row's own instant is
-                        // compared with the range as it is; a value is checked with a
-                        // duration's cutoff reckoned once, not for each row.
-                        let c = c.for_instants(ctx);
+                        // A time condition has no negative twin, so `negated` is false
+                        // here; were it not, each row would be checked the general way.
                         let range = (lo, hi);
-                        let check = |set: &RoaringBitmap| {
-                            let own = if negated {
-                                None
-                            } else {
-                                self.rows_in_instants(slot, set, &range)
-                            };
-                            own.unwrap_or_else(|| self.verify(&c, slot, negated, set, ctx))
+                        let check = |set: &RoaringBitmap| match negated {
+                            false => self.rows_in_instants(c, slot, set, &range, ctx),
+                            true => self.verify(c, slot, negated, set, ctx),
                         };
                         out |= self.ordered(
                             &check,
@@ -692,43 +686,59 @@ impl Table {
         out
     }
 
-    /// The rows of `set` whose own instant in `slot` (`createdAt`, `updatedAt`,
-    /// `lastSeenAt`: [`instant_micros`]) lies in `range`, compared as microseconds, with no
-    /// value built: an edge bucket of `lastSeenAt` can hold every row. `None` for any other
-    /// slot.
+    /// The rows of `set` where `c`, a time condition, holds, judged by the instants it
+    /// takes (`range`, [`CompiledCondition::instant_range`]) instead of one
+    /// [`CompiledCondition::matches_value`] per row, which reckons a duration's cutoff or
+    /// a day's local date in the book's zone again for each: an edge bucket can hold every
+    /// row (`lastSeenAt withinLast PT1M` where each block straddles the cutoff). A
+    /// contact's own instant (`createdAt`, `updatedAt`, `lastSeenAt`: [`instant_micros`])
+    /// is compared in place as microseconds, with no value built. A value of another kind
+    /// (a date under a `datetime` key's index cannot be, but a row holds what it holds) is
+    /// judged the general way.
     fn rows_in_instants(
         &self,
+        c: &CompiledCondition,
         slot: Slot,
         set: &RoaringBitmap,
-        (lo, hi): &InstantRange,
-    ) -> Option<RoaringBitmap> {
+        range: &InstantRange,
+        ctx: &EvalCtx,
+    ) -> RoaringBitmap {
         use std::ops::RangeBounds;
         use Bound::{Excluded, Included, Unbounded};
-        if !matches!(slot, Slot::Sys(S_CREATED | S_UPDATED | S_LAST_SEEN)) {
-            return None;
-        }
-        // A stored value is whole microseconds: against an instant with a fraction of one,
-        // `t >= x` is `t >= ceil(x)` and `t <= x` is `t <= floor(x)`.
+        // A stored instant is whole microseconds: against an instant with a fraction of
+        // one, `t >= x` is `t >= ceil(x)` and `t <= x` is `t <= floor(x)`.
         let floor = |x: &DateTime<Utc>| x.timestamp_micros();
         let ceil = |x: &DateTime<Utc>| floor(x) + i64::from(x.timestamp_subsec_nanos() % 1000 != 0);
-        let lo = match lo {
-            Included(x) => Included(ceil(x)),
-            Excluded(x) => Excluded(floor(x)),
-            Unbounded => Unbounded,
-        };
-        let hi = match hi {
-            Included(x) => Included(floor(x)),
-            Excluded(x) => Excluded(ceil(x)),
-            Unbounded => Unbounded,
-        };
-        Some(
-            RoaringBitmap::from_sorted_iter(set.iter().filter(|r| {
-                self.row(*r)
-                    .and_then(|row| instant_micros(row, slot))
-                    .is_some_and(|us| (lo, hi).contains(&us))
+        let micros = (
+            match &range.0 {
+                Included(x) => Included(ceil(x)),
+                Excluded(x) => Excluded(floor(x)),
+                Unbounded => Unbounded,
+            },
+            match &range.1 {
+                Included(x) => Included(floor(x)),
+                Excluded(x) => Excluded(ceil(x)),
+                Unbounded => Unbounded,
+            },
+        );
+        // Two loops, so that the one over own instants stays a tight one.
+        let rows = set.iter().filter_map(|r| Some((r, self.row(r)?)));
+        if matches!(slot, Slot::Sys(S_CREATED | S_UPDATED | S_LAST_SEEN)) {
+            RoaringBitmap::from_sorted_iter(
+                rows.filter_map(|(r, row)| {
+                    micros.contains(&instant_micros(row, slot)?).then_some(r)
+                }),
+            )
+        } else {
+            RoaringBitmap::from_sorted_iter(rows.filter_map(|(r, row)| {
+                self.with_value(row, slot, |v| match v {
+                    FieldValue::Datetime(t) => range.contains(&t),
+                    v => c.matches_value(v, ctx),
+                })
+                .then_some(r)
             }))
-            .unwrap_or_default(),
-        )
+        }
+        .unwrap_or_default()
     }
 
     #[allow(clippy::too_many_arguments)]
