@@ -300,34 +300,52 @@ pub(crate) fn add_rows(bm: &mut RoaringBitmap, rows: &[u32]) {
     }
 }
 
-/// Rows grouped by bucket, each group in the order its rows were pushed.
+/// Rows grouped by bucket, each group in the order its rows were pushed, with the least and
+/// greatest key pushed to it.
 #[derive(Default)]
 struct BucketRuns {
-    runs: Vec<(u64, Vec<u32>)>,
+    runs: Vec<(u64, Vec<u32>, Span)>,
     at: FxMap<u64, usize>,
 }
 
 impl BucketRuns {
-    fn push(&mut self, bucket: u64, r: u32) {
+    fn push(&mut self, bucket: u64, key: u64, r: u32) {
         let i = match self.runs.last() {
-            Some((b, _)) if *b == bucket => self.runs.len() - 1,
+            Some((b, _, _)) if *b == bucket => self.runs.len() - 1,
             _ => *self.at.entry(bucket).or_insert_with(|| {
-                self.runs.push((bucket, Vec::new()));
+                self.runs.push((bucket, Vec::new(), (key, key)));
                 self.runs.len() - 1
             }),
         };
-        if let Some((_, rows)) = self.runs.get_mut(i) {
+        if let Some((_, rows, span)) = self.runs.get_mut(i) {
             rows.push(r);
+            *span = widen(*span, key);
         }
     }
 }
 
+/// The least and greatest key a bucket of an [`Ordered`] index has held.
+type Span = (u64, u64);
+
+fn widen((lo, hi): Span, key: u64) -> Span {
+    (lo.min(key), hi.max(key))
+}
+
 /// An ordered index: rows by bucket of an order-preserving key. Ranges are answered by the
 /// union of the buckets strictly inside (exact) and the edge buckets (to be verified).
+///
+/// Each bucket also keeps the span of keys it has held since it was made (widened by every
+/// key that enters, and dropped with the bucket once it is empty; a row leaving does not
+/// narrow it, which would need its other rows' keys). An edge bucket whose span lies
+/// wholly inside or outside a range is settled without reading a row: a bucket of one value
+/// (`plan = 2` among plans 1, 2 and 3, a price shared by a fifth of the book) holds only
+/// that key, and checking its rows one by one made `eq` on such a value take 40 ms at
+/// 1,000,000 contacts.
 #[derive(Debug, Clone)]
 pub(crate) struct Ordered {
     shift: u32,
     pub(crate) buckets: BTreeMap<u64, RoaringBitmap>,
+    spans: FxMap<u64, Span>,
 }
 
 impl Ordered {
@@ -335,6 +353,7 @@ impl Ordered {
         Ordered {
             shift,
             buckets: BTreeMap::new(),
+            spans: FxMap::default(),
         }
     }
 
@@ -342,18 +361,37 @@ impl Ordered {
         key >> self.shift
     }
 
-    pub(crate) fn insert(&mut self, key: u64, r: u32) {
-        self.buckets.entry(key >> self.shift).or_default().insert(r);
+    /// The span of keys bucket `b` has held (see [`Ordered`]).
+    pub(crate) fn span(&self, b: u64) -> Option<Span> {
+        self.spans.get(&b).copied()
     }
 
-    pub(crate) fn remove(&mut self, key: u64, r: u32) {
-        let b = key >> self.shift;
+    fn widen_span(&mut self, b: u64, span: Span) {
+        self.spans
+            .entry(b)
+            .and_modify(|s| *s = widen(widen(*s, span.0), span.1))
+            .or_insert(span);
+    }
+
+    /// Removes row `r` from bucket `b`, and the bucket (with its span) once it is empty.
+    fn take_out(&mut self, b: u64, r: u32) {
         if let Some(bm) = self.buckets.get_mut(&b) {
             bm.remove(r);
             if bm.is_empty() {
                 self.buckets.remove(&b);
+                self.spans.remove(&b);
             }
         }
+    }
+
+    pub(crate) fn insert(&mut self, key: u64, r: u32) {
+        let b = key >> self.shift;
+        self.buckets.entry(b).or_default().insert(r);
+        self.widen_span(b, (key, key));
+    }
+
+    pub(crate) fn remove(&mut self, key: u64, r: u32) {
+        self.take_out(key >> self.shift, r);
     }
 
     /// Adds rows with their keys, as [`Ordered::insert`] would one by one: grouped by
@@ -361,18 +399,19 @@ impl Ordered {
     pub(crate) fn add_many(&mut self, pairs: &[(u64, u32)]) {
         let mut runs = BucketRuns::default();
         for &(k, r) in pairs {
-            runs.push(k >> self.shift, r);
+            runs.push(k >> self.shift, k, r);
         }
         self.add_runs(runs);
     }
 
     /// Adds each run's rows to its bucket, sorted (a batch's new rows mostly come sorted).
     fn add_runs(&mut self, runs: BucketRuns) {
-        for (b, mut rows) in runs.runs {
+        for (b, mut rows, span) in runs.runs {
             if !rows.is_sorted() {
                 rows.sort_unstable();
             }
             add_rows(self.buckets.entry(b).or_default(), &rows);
+            self.widen_span(b, span);
         }
     }
 
@@ -387,29 +426,35 @@ impl Ordered {
         let mut entering = BucketRuns::default();
         for &(old, new, r) in moves {
             if old >> shift != new >> shift {
-                leaving.push(old >> shift, r);
-                entering.push(new >> shift, r);
+                leaving.push(old >> shift, old, r);
+                entering.push(new >> shift, new, r);
+            } else {
+                // Within its bucket, a row's new key may still widen the span.
+                self.widen_span(new >> shift, (new, new));
             }
         }
-        for (b, rows) in leaving.runs {
+        for (b, rows, _) in leaving.runs {
             if let Some(bm) = self.buckets.get_mut(&b) {
                 for r in rows {
                     bm.remove(r);
                 }
                 if bm.is_empty() {
                     self.buckets.remove(&b);
+                    self.spans.remove(&b);
                 }
             }
         }
         self.add_runs(entering);
     }
 
-    /// Moves row `r` from key `old` to key `new`: nothing to do when both fall in one
-    /// bucket.
+    /// Moves row `r` from key `old` to key `new`: within one bucket, only the span may
+    /// widen.
     pub(crate) fn move_key(&mut self, old: u64, new: u64, r: u32) {
         if old >> self.shift != new >> self.shift {
             self.remove(old, r);
             self.insert(new, r);
+        } else {
+            self.widen_span(new >> self.shift, (new, new));
         }
     }
 
@@ -473,7 +518,12 @@ impl Ordered {
         let mut full: Vec<&RoaringBitmap> = Vec::new();
         let mut out: Vec<&RoaringBitmap> = Vec::new();
         let mut check: Vec<&RoaringBitmap> = Vec::new();
-        for (b, e) in &edges {
+        for (b, e) in &mut edges {
+            if *e == Edge::Check {
+                if let Some(span) = self.span(*b) {
+                    *e = span_edge(span, (lo, hi), (exact_lo, exact_hi));
+                }
+            }
             if let Some(bm) = self.buckets.get(b) {
                 match e {
                     Edge::In => full.push(bm),
@@ -507,18 +557,73 @@ impl Ordered {
         (full.union(), edge)
     }
 
-    /// The union of the buckets holding these keys (to be checked).
-    pub(crate) fn around(&self, keys: impl Iterator<Item = u64>) -> RoaringBitmap {
-        let mut bs: Vec<u64> = keys.map(|k| k >> self.shift).collect();
-        bs.sort_unstable();
-        bs.dedup();
-        let mut out = RoaringBitmap::new();
-        for b in bs {
-            if let Some(bm) = self.buckets.get(&b) {
-                out |= bm;
+    /// The rows that may hold one of these keys, whose keys decide alone (numbers):
+    /// `(exact, check)`, the rows of buckets that have only ever held one of the keys,
+    /// and those of the other buckets holding a key, to be checked. A bucket whose span
+    /// holds none of the keys is passed over.
+    pub(crate) fn around(&self, keys: impl Iterator<Item = u64>) -> (RoaringBitmap, RoaringBitmap) {
+        let mut keys: Vec<u64> = keys.collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let (mut exact, mut check) = (RoaringBitmap::new(), RoaringBitmap::new());
+        let mut last = None;
+        for &k in &keys {
+            let b = k >> self.shift;
+            if last == Some(b) {
+                continue;
+            }
+            last = Some(b);
+            let (Some(bm), Some((lo, hi))) = (self.buckets.get(&b), self.span(b)) else {
+                continue;
+            };
+            let inside = keys.iter().filter(|k| (lo..=hi).contains(*k)).count();
+            match (inside, lo == hi) {
+                (0, _) => {}
+                (_, true) => exact |= bm,
+                _ => check |= bm,
             }
         }
-        out
+        (exact, check)
+    }
+}
+
+/// How a bucket whose keys lie within `span` stands against the range `bounds`: wholly
+/// inside, wholly outside, or to be checked. A bound whose side is `exact` decides by its
+/// key alone; else only keys strictly beyond it are sure (a key floors its value, as an
+/// instant's millisecond, so a value of the bound's own key may lie either side).
+fn span_edge(
+    (min, max): Span,
+    (lo, hi): (Bound<u64>, Bound<u64>),
+    (exact_lo, exact_hi): (bool, bool),
+) -> Edge {
+    use Bound::{Excluded, Included, Unbounded};
+    // Whether key `k` surely lies above the low bound, or surely below it.
+    let above_lo = |k: u64| match lo {
+        Unbounded => true,
+        Included(b) => k > b || (exact_lo && k == b),
+        Excluded(b) => k > b,
+    };
+    let below_lo = |k: u64| match lo {
+        Unbounded => false,
+        Included(b) => k < b,
+        Excluded(b) => k < b || (exact_lo && k == b),
+    };
+    let below_hi = |k: u64| match hi {
+        Unbounded => true,
+        Included(b) => k < b || (exact_hi && k == b),
+        Excluded(b) => k < b,
+    };
+    let above_hi = |k: u64| match hi {
+        Unbounded => false,
+        Included(b) => k > b,
+        Excluded(b) => k > b || (exact_hi && k == b),
+    };
+    if above_lo(min) && below_hi(max) {
+        Edge::In
+    } else if below_lo(max) || above_hi(min) {
+        Edge::Out
+    } else {
+        Edge::Check
     }
 }
 

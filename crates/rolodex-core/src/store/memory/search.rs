@@ -529,8 +529,8 @@ impl Table {
                 )
             }
             (Op::In, Arg::NumberSet(xs)) => {
-                let b = fx.num.around(xs.iter().map(|x| num_key(*x))) & cands;
-                self.verify(c, slot, negated, &b, ctx)
+                let (exact, check) = fx.num.around(xs.iter().map(|x| num_key(*x)));
+                (exact & cands) | self.verify(c, slot, negated, &(check & cands), ctx)
             }
             (Op::Eq, Arg::Boolean(x)) => &fx.bools[usize::from(*x)] & cands,
             (_, Arg::Time(_) | Arg::TimeRange(..) | Arg::Duration(_)) => {

@@ -2,6 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 use roaring::RoaringBitmap;
+use std::ops::RangeBounds;
 
 use super::index::{grams_of, num_key, Ordered, Posting, Trigrams};
 use super::table::{IdKey, Slot, Table, KEY_EMAIL, KEY_MOBILE, S_LAST_SEEN, S_MEMBER_ID, S_TAGS};
@@ -88,6 +89,59 @@ fn ordered_ranges_split_exact_and_edge() {
         .contains(9));
     assert!(num_key(-1.0) < num_key(0.0) && num_key(-0.0) == num_key(0.0));
     assert!(num_key(0.5) < num_key(2.0) && num_key(f64::NEG_INFINITY) < num_key(-1e300));
+}
+
+/// A bucket of one value is settled whole by its span: `eq` takes it without a check, a
+/// bound past it leaves it out; a bucket emptied and refilled spans only its new keys;
+/// `around` (a number `in`) takes one-value buckets whole and skips buckets of none.
+#[test]
+fn ordered_spans_settle_buckets_of_one_value() {
+    use std::ops::Bound::{Excluded, Included, Unbounded};
+    let mut o = Ordered::new(4);
+    // Bucket 1 (keys 16-31) holds only 20; bucket 2 (32-47) holds 33 and 40.
+    for r in 0..50 {
+        o.insert(20, r);
+    }
+    o.insert(33, 50);
+    o.insert(40, 51);
+    let rows = |b: &RoaringBitmap| b.iter().collect::<Vec<_>>();
+    let (full, edge) = o.range(Included(20), Included(20), true, true, None);
+    assert_eq!((full.len(), edge.len()), (50, 0));
+    let (full, edge) = o.range(Excluded(20), Unbounded, true, true, None);
+    assert_eq!((rows(&full), edge.len()), (vec![50, 51], 0));
+    // Not exact: a value of the bound's own key may lie either side, so it is checked.
+    let (full, edge) = o.range(Included(20), Included(20), false, false, None);
+    assert_eq!((full.len(), edge.len()), (0, 50));
+    let (full, edge) = o.range(Included(20), Included(25), false, true, None);
+    assert_eq!((full.len(), edge.len()), (0, 50));
+    let (full, edge) = o.range(Included(10), Included(20), true, false, None);
+    assert_eq!((full.len(), edge.len()), (0, 50));
+    let (full, edge) = o.range(Excluded(19), Excluded(21), false, false, None);
+    assert_eq!((full.len(), edge.len()), (50, 0));
+    // A bound inside bucket 2's span still checks it; one beyond it settles it.
+    let (full, edge) = o.range(Included(35), Unbounded, true, true, None);
+    assert_eq!((full.len(), rows(&edge)), (0, vec![50, 51]));
+    let (full, edge) = o.range(Included(41), Included(47), true, true, None);
+    assert!(full.is_empty() && edge.is_empty());
+    let (full, edge) = o.range(Included(30), Included(41), true, true, None);
+    assert_eq!((rows(&full), edge.len()), (vec![50, 51], 0));
+    // Emptied, bucket 2 forgets its span; refilled, it spans only what came after.
+    o.remove(33, 50);
+    o.move_key(40, 20, 51);
+    o.insert(45, 52);
+    assert_eq!(o.span(1), Some((20, 20)));
+    assert_eq!(o.span(2), Some((45, 45)));
+    // A move within a bucket widens its span.
+    o.move_key(20, 25, 7);
+    assert_eq!(o.span(1), Some((20, 25)));
+    let (full, edge) = o.range(Included(20), Included(20), true, true, None);
+    assert_eq!((full.len(), edge.len()), (0, 51));
+    let (exact, check) = o.around([45, 46, 3].into_iter());
+    assert_eq!((rows(&exact), check.len()), (vec![52], 0));
+    let (exact, check) = o.around([21].into_iter());
+    assert_eq!((exact.len(), check.len()), (0, 51));
+    let (exact, check) = o.around([30, 44].into_iter());
+    assert!(exact.is_empty() && check.is_empty());
 }
 
 #[test]
@@ -803,6 +857,89 @@ proptest::proptest! {
         behind.flush();
         proptest::prop_assert_eq!(quick_digest(&behind), quick_digest(&each));
         proptest::prop_assert_eq!(field_digests(&behind), field_digests(&each));
+    }
+
+    /// Whatever the inserts, removes, moves one by one and in batches, and bulk adds, every
+    /// bucket's span holds the keys of its rows, and a range splits the rows soundly: each
+    /// row of `full` lies inside, and each row inside is in `full` or `edge`, with exact or
+    /// inexact bounds, given every row or not; `around` likewise for a set of keys.
+    #[test]
+    fn ordered_spans_hold_their_rows_and_ranges_stay_sound(
+        ops in proptest::collection::vec((0u8..5, 0u32..300, 0u64..200, 0u64..200), 1..200),
+        shift in 0u32..6,
+        lo in 0u64..210,
+        hi in 0u64..210,
+        kinds in (0u8..3, 0u8..3, proptest::prelude::any::<bool>(), proptest::prelude::any::<bool>()),
+        wanted in proptest::collection::vec(0u64..200, 1..6),
+    ) {
+        use std::collections::BTreeMap;
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let mut o = Ordered::new(shift);
+        let mut model: BTreeMap<u32, u64> = BTreeMap::new();
+        for (op, r, k, k2) in ops {
+            match (op, model.get(&r).copied()) {
+                (0, None) => {
+                    o.insert(k, r);
+                    model.insert(r, k);
+                }
+                (1, Some(old)) => {
+                    o.remove(old, r);
+                    model.remove(&r);
+                }
+                (2, Some(old)) => {
+                    o.move_key(old, k, r);
+                    model.insert(r, k);
+                }
+                (3, _) => {
+                    // A batch of moves of every row at or above `r`.
+                    let moves: Vec<(u64, u64, u32)> = model
+                        .range(r..)
+                        .map(|(&row, &old)| (old, (old + k2) % 200, row))
+                        .collect();
+                    o.move_many(&moves);
+                    for (_, new, row) in moves {
+                        model.insert(row, new);
+                    }
+                }
+                (4, None) => {
+                    let pairs: Vec<(u64, u32)> = (r..r + 3)
+                        .filter(|x| !model.contains_key(x))
+                        .map(|x| ((k + u64::from(x)) % 200, x))
+                        .collect();
+                    o.add_many(&pairs);
+                    for (key, x) in pairs {
+                        model.insert(x, key);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (&r, &k) in &model {
+            let b = o.bucket(k);
+            let span = o.span(b);
+            proptest::prop_assert!(span.is_some_and(|(a, z)| a <= k && k <= z), "row {} key {} span {:?}", r, k, span);
+        }
+        let bound = |kind: u8, k: u64| match kind {
+            0 => Included(k),
+            1 => Excluded(k),
+            _ => Unbounded,
+        };
+        let (lo, hi) = (bound(kinds.0, lo), bound(kinds.1, hi));
+        let all: RoaringBitmap = model.keys().copied().collect();
+        for given in [None, Some(&all)] {
+            let (full, edge) = o.range(lo, hi, kinds.2, kinds.3, given);
+            for (&r, k) in &model {
+                let inside = (lo, hi).contains(k);
+                proptest::prop_assert!(!full.contains(r) || inside, "row {} key {} taken whole", r, k);
+                proptest::prop_assert!(!inside || full.contains(r) || edge.contains(r), "row {} key {} lost", r, k);
+            }
+        }
+        let (exact, check) = o.around(wanted.iter().copied());
+        for (&r, k) in &model {
+            let hit = wanted.contains(k);
+            proptest::prop_assert!(!exact.contains(r) || hit, "row {} key {} taken by around", r, k);
+            proptest::prop_assert!(!hit || exact.contains(r) || check.contains(r), "row {} key {} lost by around", r, k);
+        }
     }
 
     /// A batch of moves (`Ordered::move_many`, the boots' time indexes) leaves the same
