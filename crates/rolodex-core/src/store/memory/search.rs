@@ -5,7 +5,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::ops::Bound;
+use std::ops::{Bound, RangeBounds};
 
 use chrono::{DateTime, Utc};
 
@@ -425,11 +425,20 @@ impl Table {
         set: &RoaringBitmap,
         ctx: &EvalCtx,
     ) -> RoaringBitmap {
+        self.rows_where(set, slot, |v| c.matches_value(v, ctx) != negated)
+    }
+
+    /// The rows of `set` whose value in `slot` passes `test`.
+    fn rows_where(
+        &self,
+        set: &RoaringBitmap,
+        slot: Slot,
+        test: impl Fn(FieldValue<'_>) -> bool,
+    ) -> RoaringBitmap {
         // Rows come out of `set` ascending, so the bitmap is built by appending.
         RoaringBitmap::from_sorted_iter(set.iter().filter(|r| {
-            self.row(*r).is_some_and(|row| {
-                self.with_value(row, slot, |v| c.matches_value(v, ctx)) != negated
-            })
+            self.row(*r)
+                .is_some_and(|row| self.with_value(row, slot, &test))
         }))
         .unwrap_or_default()
     }
@@ -570,11 +579,22 @@ impl Table {
                 }
                 if let Some((lo, hi)) = c.day_range(ctx) {
                     let all = (fx.kinds[K_DATE] == fx.exists.len()).then_some(&fx.exists);
+                    // A day's key is the day itself, so both bounds decide by key alone;
+                    // a row checked is judged by the same days (a duration's cutoff day is
+                    // not reckoned again for each).
+                    let days = (lo, hi);
+                    let check = |set: &RoaringBitmap| match negated {
+                        false => self.rows_where(set, slot, |v| match v {
+                            FieldValue::Date(d) => days.contains(&d),
+                            v => c.matches_value(v, ctx),
+                        }),
+                        true => self.verify(c, slot, negated, set, ctx),
+                    };
                     out |= self.ordered(
-                        &|set: &RoaringBitmap| self.verify(c, slot, negated, set, ctx),
+                        &check,
                         &fx.date,
                         (bound_key(lo, date_key), bound_key(hi, date_key)),
-                        (false, false),
+                        (true, true),
                         all,
                         cands,
                         None,
@@ -703,7 +723,6 @@ impl Table {
         range: &InstantRange,
         ctx: &EvalCtx,
     ) -> RoaringBitmap {
-        use std::ops::RangeBounds;
         use Bound::{Excluded, Included, Unbounded};
         // A stored instant is whole microseconds: against an instant with a fraction of
         // one, `t >= x` is `t >= ceil(x)` and `t <= x` is `t <= floor(x)`.
@@ -722,23 +741,19 @@ impl Table {
             },
         );
         // Two loops, so that the one over own instants stays a tight one.
-        let rows = set.iter().filter_map(|r| Some((r, self.row(r)?)));
         if matches!(slot, Slot::Sys(S_CREATED | S_UPDATED | S_LAST_SEEN)) {
-            RoaringBitmap::from_sorted_iter(
-                rows.filter_map(|(r, row)| {
-                    micros.contains(&instant_micros(row, slot)?).then_some(r)
-                }),
-            )
-        } else {
-            RoaringBitmap::from_sorted_iter(rows.filter_map(|(r, row)| {
-                self.with_value(row, slot, |v| match v {
-                    FieldValue::Datetime(t) => range.contains(&t),
-                    v => c.matches_value(v, ctx),
-                })
-                .then_some(r)
+            RoaringBitmap::from_sorted_iter(set.iter().filter(|r| {
+                self.row(*r)
+                    .and_then(|row| instant_micros(row, slot))
+                    .is_some_and(|us| micros.contains(&us))
             }))
+            .unwrap_or_default()
+        } else {
+            self.rows_where(set, slot, |v| match v {
+                FieldValue::Datetime(t) => range.contains(&t),
+                v => c.matches_value(v, ctx),
+            })
         }
-        .unwrap_or_default()
     }
 
     #[allow(clippy::too_many_arguments)]
