@@ -276,8 +276,12 @@ pub(crate) fn date_key(d: &NaiveDate) -> u64 {
 pub(crate) const NUM_SHIFT: u32 = 44;
 /// Shift of the instant buckets: 2^26 ms ≈ 18.6 hours.
 pub(crate) const DT_SHIFT: u32 = 26;
-/// Shift of the day buckets: 16 days.
-pub(crate) const DATE_SHIFT: u32 = 4;
+/// Shift of the day buckets: none, a bucket a day. A day's key decides alone, so every date
+/// condition is then answered from whole buckets with no row read; with 16-day buckets, a
+/// third of 1,000,000 contacts sharing a fortnight made `joined = 2024-03-05` read each of
+/// them (58 ms). A day's bucket costs its bitmap's containers: about 0.3 MB more for a
+/// year of days over 1,000,000 contacts.
+pub(crate) const DATE_SHIFT: u32 = 0;
 
 /// Adds `rows` to a bitmap: appended in place when they ascend past its last row (a
 /// batch of new rows), merged in as one bitmap when they ascend (container by container
