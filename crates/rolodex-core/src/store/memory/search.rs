@@ -472,6 +472,18 @@ impl Table {
             return RoaringBitmap::new();
         };
         let present = || &fx.exists & cands;
+        if let Some(bounds) = num_range(op, &c.arg) {
+            let all = (fx.kinds[K_NUM] == fx.exists.len()).then_some(&fx.exists);
+            return self.ordered(
+                &|set: &RoaringBitmap| self.verify(c, slot, negated, set, ctx),
+                &fx.num,
+                bounds,
+                (true, true),
+                all,
+                cands,
+                None,
+            );
+        }
         match (op, &c.arg) {
             (Op::Exists, _) => present(),
             (Op::Eq | Op::In, Arg::TextSet(set)) => {
@@ -501,41 +513,6 @@ impl Table {
             }
             (Op::Contains | Op::StartsWith, Arg::Text(needle)) => {
                 self.text_match(c, slot, fx, op, needle, negated, cands, ctx)
-            }
-            (Op::Eq | Op::Gt | Op::Gte | Op::Lt | Op::Lte, Arg::Number(x)) => {
-                use Bound::{Excluded, Included};
-                let k = num_key(*x);
-                // Open ends stop at the infinities, so stored NaNs (keyed past them) are
-                // never taken as inside.
-                let (lo, hi) = match op {
-                    Op::Eq => (Included(k), Included(k)),
-                    Op::Gt => (Excluded(k), Included(num_key(f64::INFINITY))),
-                    Op::Gte => (Included(k), Included(num_key(f64::INFINITY))),
-                    Op::Lt => (Included(num_key(f64::NEG_INFINITY)), Excluded(k)),
-                    _ => (Included(num_key(f64::NEG_INFINITY)), Included(k)),
-                };
-                let all = (fx.kinds[K_NUM] == fx.exists.len()).then_some(&fx.exists);
-                self.ordered(
-                    &|set: &RoaringBitmap| self.verify(c, slot, negated, set, ctx),
-                    &fx.num,
-                    (lo, hi),
-                    (true, true),
-                    all,
-                    cands,
-                    None,
-                )
-            }
-            (Op::Between, Arg::NumberRange(a, b)) => {
-                let all = (fx.kinds[K_NUM] == fx.exists.len()).then_some(&fx.exists);
-                self.ordered(
-                    &|set: &RoaringBitmap| self.verify(c, slot, negated, set, ctx),
-                    &fx.num,
-                    (Bound::Included(num_key(*a)), Bound::Included(num_key(*b))),
-                    (true, true),
-                    all,
-                    cands,
-                    None,
-                )
             }
             (Op::In, Arg::NumberSet(xs)) => {
                 let (exact, check) = fx.num.around(xs.iter().map(|x| num_key(*x)));
@@ -1299,24 +1276,17 @@ impl Table {
                     return None;
                 }
                 let (lo, hi) = match (kind, c.op, &c.arg) {
-                    (K_NUM, Op::Eq | Op::Gt | Op::Gte | Op::Lt | Op::Lte, Arg::Number(x)) => {
-                        let k = Included(num_key(*x));
-                        match c.op {
-                            Op::Eq => (k, k),
-                            Op::Gt | Op::Gte => (k, Unbounded),
-                            _ => (Unbounded, k),
+                    (K_NUM, op, arg) => match (num_range(op, arg), arg) {
+                        (Some(bounds), _) => bounds,
+                        (None, Arg::NumberSet(xs)) if op == Op::In => {
+                            let keys = xs.iter().map(|x| num_key(*x));
+                            (
+                                keys.clone().min().map_or(Unbounded, Included),
+                                keys.max().map_or(Unbounded, Included),
+                            )
                         }
-                    }
-                    (K_NUM, Op::Between, Arg::NumberRange(a, b)) => {
-                        (Included(num_key(*a)), Included(num_key(*b)))
-                    }
-                    (K_NUM, Op::In, Arg::NumberSet(xs)) => {
-                        let keys = xs.iter().map(|x| num_key(*x));
-                        (
-                            keys.clone().min().map_or(Unbounded, Included),
-                            keys.max().map_or(Unbounded, Included),
-                        )
-                    }
+                        _ => return None,
+                    },
                     (K_DT | K_DATE, _, Arg::Time(_) | Arg::TimeRange(..) | Arg::Duration(_)) => {
                         // Without an instant range every value is checked (`cond`).
                         let (lo, hi) = c.instant_range(ctx)?;
@@ -1336,6 +1306,29 @@ impl Table {
             }
         }
     }
+}
+
+/// The keys of the number index a number condition takes (`eq`, `gt`, `gte`, `lt`,
+/// `lte`, `between`), or `None` for another condition. Open ends stop at the infinities,
+/// so stored NaNs (keyed past them) are never taken as inside.
+fn num_range(op: Op, arg: &Arg) -> Option<(Bound<u64>, Bound<u64>)> {
+    use Bound::{Excluded, Included};
+    let (bottom, top) = (num_key(f64::NEG_INFINITY), num_key(f64::INFINITY));
+    Some(match (op, arg) {
+        (Op::Between, Arg::NumberRange(a, b)) => (Included(num_key(*a)), Included(num_key(*b))),
+        (_, Arg::Number(x)) => {
+            let k = num_key(*x);
+            match op {
+                Op::Eq => (Included(k), Included(k)),
+                Op::Gt => (Excluded(k), Included(top)),
+                Op::Gte => (Included(k), Included(top)),
+                Op::Lt => (Included(bottom), Excluded(k)),
+                Op::Lte => (Included(bottom), Included(k)),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    })
 }
 
 /// The exact order of a number, a date or an instant as one integer, as [`SortVal`]
