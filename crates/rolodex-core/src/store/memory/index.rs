@@ -377,10 +377,12 @@ impl Ordered {
             .or_insert(span);
     }
 
-    /// Removes row `r` from bucket `b`, and the bucket (with its span) once it is empty.
-    fn take_out(&mut self, b: u64, r: u32) {
+    /// Removes `rows` from bucket `b`, and the bucket (with its span) once it is empty.
+    fn take_out(&mut self, b: u64, rows: &[u32]) {
         if let Some(bm) = self.buckets.get_mut(&b) {
-            bm.remove(r);
+            for r in rows {
+                bm.remove(*r);
+            }
             if bm.is_empty() {
                 self.buckets.remove(&b);
                 self.spans.remove(&b);
@@ -395,7 +397,7 @@ impl Ordered {
     }
 
     pub(crate) fn remove(&mut self, key: u64, r: u32) {
-        self.take_out(key >> self.shift, r);
+        self.take_out(key >> self.shift, &[r]);
     }
 
     /// Adds rows with their keys, as [`Ordered::insert`] would one by one: grouped by
@@ -438,15 +440,7 @@ impl Ordered {
             }
         }
         for (b, rows, _) in leaving.runs {
-            if let Some(bm) = self.buckets.get_mut(&b) {
-                for r in rows {
-                    bm.remove(r);
-                }
-                if bm.is_empty() {
-                    self.buckets.remove(&b);
-                    self.spans.remove(&b);
-                }
-            }
+            self.take_out(b, &rows);
         }
         self.add_runs(entering);
     }
@@ -580,11 +574,12 @@ impl Ordered {
             let (Some(bm), Some((lo, hi))) = (self.buckets.get(&b), self.span(b)) else {
                 continue;
             };
-            let inside = keys.iter().filter(|k| (lo..=hi).contains(*k)).count();
-            match (inside, lo == hi) {
-                (0, _) => {}
-                (_, true) => exact |= bm,
-                _ => check |= bm,
+            if keys.iter().any(|k| (lo..=hi).contains(k)) {
+                if lo == hi {
+                    exact |= bm;
+                } else {
+                    check |= bm;
+                }
             }
         }
         (exact, check)
