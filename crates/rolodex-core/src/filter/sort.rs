@@ -17,7 +17,7 @@ use super::model::{SortKey, SortOrder};
 use crate::contact::Contact;
 use crate::error::{Error, Result};
 use crate::schema::Schema;
-use crate::text::fold;
+use crate::text::{fold, fold_cow};
 
 /// How a text `s` sorts against a text sort value `t` (already folded when `folded`): as
 /// comparing `t` with `s` folded (or as it stands), without folding a copy where `s` is
@@ -25,7 +25,7 @@ use crate::text::fold;
 pub(crate) fn compare_sort_text(s: &str, folded: bool, t: &str) -> Ordering {
     match folded {
         true if s.is_ascii() => s.bytes().map(|b| b.to_ascii_lowercase()).cmp(t.bytes()),
-        true => fold(s).as_str().cmp(t),
+        true => fold_cow(s).as_ref().cmp(t),
         false => s.cmp(t),
     }
 }
